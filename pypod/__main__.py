@@ -1,0 +1,3 @@
+from pypod.cli.main import main
+
+raise SystemExit(main())

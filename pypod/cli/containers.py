@@ -1,0 +1,810 @@
+"""Container commands: run, create, start, stop, kill, restart, pause, unpause,
+rm, ps, inspect, logs, wait, attach and container cleanup."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from ..engine.container import ContainerConfig, Mount, Status
+from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchImage, PypodError
+
+# -- run / create -----------------------------------------------------------------
+
+
+def _add_create_flags(p) -> None:
+    import argparse
+
+    p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open even if not attached")
+    p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
+    p.add_argument("--rm", action="store_true", help="remove the container when it exits")
+    p.add_argument("--name", default="", help="assign a name to the container")
+    p.add_argument("-e", "--env", action="append", default=[], help="set environment variables")
+    p.add_argument("--env-file", action="append", default=[], help="read in a file of environment variables")
+    p.add_argument("-w", "--workdir", default="", help="working directory inside the container")
+    p.add_argument("-u", "--user", default="", help="username or UID (format: <name|uid>[:<group|gid>])")
+    p.add_argument("--group-add", action="append", default=[], help="add additional groups to join")
+    p.add_argument("--entrypoint", default=None, help="overwrite the default ENTRYPOINT of the image")
+    p.add_argument("-v", "--volume", action="append", default=[], help="bind mount a volume (SRC:DEST[:OPTS])")
+    p.add_argument("--privileged", action="store_true", help="give extended privileges to the container")
+    p.add_argument("--cap-add", action="append", default=[], help="add capabilities")
+    p.add_argument("--cap-drop", action="append", default=[], help="drop capabilities")
+    p.add_argument("--stop-signal", default=None, help="signal to stop a container (default SIGTERM)")
+    p.add_argument("--stop-timeout", type=int, default=None, help="timeout (in seconds) to stop a container")
+    p.add_argument("--network", "--net", default="private", help="network mode: private (default), none or host")
+    p.add_argument("-h", "--hostname", default="", help="set container hostname")
+    p.add_argument("--help", action="help", help="show this help message and exit")
+    p.add_argument("--ulimit", action="append", default=[], help="ulimit options (name=soft[:hard])")
+    p.add_argument("--read-only", action="store_true", help="make the container's root filesystem read-only")
+    p.add_argument("-l", "--label", action="append", default=[], help="set metadata on the container")
+    p.add_argument("--detach-keys", default=None, help="override the key sequence for detaching")
+    p.add_argument("--rootfs", action="store_true", help="the first argument is an exploded rootfs directory, not an image")
+    p.add_argument("--log-driver", default="k8s-file", choices=("k8s-file", "journald", "none"), help="logging driver")
+    p.add_argument("--log-opt", action="append", default=[], help="logging options: max-size=N, tag=T")
+    p.add_argument("--secret", action="append", default=[], help="add a secret: NAME[,type=env][,target=VAR]")
+    p.add_argument("--pull", default="missing", choices=("missing", "never", "always", "newer"), help="pull policy (only local images are used)")
+    p.add_argument("--replace", action="store_true", help="replace a container of the same name")
+    p.add_argument("image", help="image or, with --rootfs, directory")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="command and arguments")
+
+
+#: run and create use -h for --hostname, as podman does
+OWN_HELP = ("run", "create")
+
+
+def add_run_args(p) -> None:
+    _add_create_flags(p)
+    p.add_argument("-d", "--detach", action="store_true", help="run the container in the background and print its ID")
+    p.add_argument("--sig-proxy", default="true", help="proxy received signals to the process")
+
+
+def add_create_args(p) -> None:
+    _add_create_flags(p)
+
+
+def _parse_size(text: str) -> int:
+    units = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+    t = text.strip().lower()
+    for suffix in sorted(units, key=len, reverse=True):
+        if t.endswith(suffix) and t[: -len(suffix)].strip().isdigit():
+            return int(t[: -len(suffix)]) * units[suffix]
+    if t.lstrip("-").isdigit():
+        return int(t)
+    raise InvalidArgument(f"invalid size: {text!r}")
+
+
+def _read_env_file(path: str) -> list[str]:
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise InvalidArgument(f"open {path}: {e.strerror.lower()}") from None
+    out = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            # A bare name takes the value from our environment, as in podman.
+            if line in os.environ:
+                out.append(f"{line}={os.environ[line]}")
+            continue
+        out.append(line)
+    return out
+
+
+def _expand_env(items: list[str]) -> list[str]:
+    out = []
+    for item in items:
+        if "=" in item:
+            name = item.split("=", 1)[0]
+            if not name:
+                raise InvalidArgument(f"invalid environment variable: {item!r}")
+            out.append(item)
+        elif item.endswith("*"):
+            out += [f"{k}={v}" for k, v in os.environ.items() if k.startswith(item[:-1])]
+        elif item in os.environ:
+            out.append(f"{item}={os.environ[item]}")
+    return out
+
+
+def parse_volume(spec: str) -> Mount:
+    parts = spec.split(":")
+    if len(parts) == 1:
+        raise InvalidArgument(f"invalid volume specification {spec!r}: anonymous volumes are not supported; use SRC:DEST")
+    if len(parts) > 3:
+        raise InvalidArgument(f"incorrect volume format, should be [host-dir:]ctr-dir[:option]")
+    src, dest = parts[0], parts[1]
+    opts = [o for o in parts[2].split(",") if o] if len(parts) == 3 else []
+    for o in opts:
+        if o not in ("ro", "rw", "z", "Z", "O", "U", "rbind", "bind", "nosuid", "nodev", "noexec", "suid", "dev", "exec",
+                     "private", "rprivate", "shared", "rshared", "slave", "rslave"):
+            raise InvalidArgument(f"invalid option {o!r} in volume {spec!r}")
+    opts = [o for o in opts if o not in ("z", "Z", "O", "U", "rw")]
+    if not src:
+        raise InvalidArgument(f"invalid volume specification {spec!r}: host directory cannot be empty")
+    if not dest.startswith("/"):
+        raise InvalidArgument(f"invalid container path {dest!r}, must be an absolute path")
+    if src.startswith("/") or src.startswith("."):
+        src = os.path.abspath(src)
+    return Mount(destination=os.path.normpath(dest), source=src, type="bind", options=opts)
+
+
+def config_from_args(a) -> ContainerConfig:
+    from ..proto.oci_spec import parse_ulimit
+    from ..proto.signals import parse_signal
+
+    cfg = ContainerConfig()
+    cfg.name = a.name
+    if a.rootfs:
+        cfg.rootfs = a.image
+    else:
+        cfg.image = a.image
+    cfg.command = list(a.command)
+    if a.entrypoint is not None:
+        ep = a.entrypoint
+        if ep.startswith("["):
+            try:
+                cfg.entrypoint = json.loads(ep)
+            except ValueError:
+                raise InvalidArgument(f"invalid entrypoint JSON: {ep}") from None
+        else:
+            cfg.entrypoint = [ep] if ep else []
+        if not cfg.entrypoint and not cfg.command:
+            raise InvalidArgument("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
+    env: list[str] = []
+    for f in a.env_file:
+        env += _read_env_file(f)
+    env += _expand_env(a.env)
+    cfg.env = env
+    cfg.workdir = a.workdir
+    if cfg.workdir and not cfg.workdir.startswith("/"):
+        raise InvalidArgument(f"workdir {cfg.workdir!r} must be an absolute path")
+    cfg.user = a.user
+    cfg.groups = list(a.group_add)
+    cfg.hostname = a.hostname
+    cfg.labels = {}
+    for item in a.label:
+        k, _, v = item.partition("=")
+        cfg.labels[k] = v
+    if a.stop_signal:
+        cfg.stop_signal = parse_signal(a.stop_signal)
+    if a.stop_timeout is not None:
+        if a.stop_timeout < 0:
+            raise InvalidArgument("stop timeout must be 0 or greater")
+        cfg.stop_timeout = a.stop_timeout
+    cfg.tty = a.tty
+    cfg.stdin = a.interactive
+    cfg.privileged = a.privileged
+    cfg.cap_add = list(a.cap_add)
+    cfg.cap_drop = list(a.cap_drop)
+    from ..proto.oci_spec import normalize_cap
+
+    for c in (*cfg.cap_add, *cfg.cap_drop):
+        normalize_cap(c)
+    cfg.read_only = a.read_only
+    net = {"bridge": "private", "slirp4netns": "private", "pasta": "private", "default": "private", "": "private"}.get(a.network, a.network)
+    if net not in ("private", "none", "host"):
+        raise InvalidArgument(f"network {a.network!r}: only private, none and host networks are supported")
+    cfg.network = net
+    cfg.mounts = [parse_volume(v) for v in a.volume]
+    cfg.ulimits = [parse_ulimit(u) for u in a.ulimit]
+    cfg.auto_remove = getattr(a, "rm", False)
+    cfg.log_driver = a.log_driver
+    for opt in a.log_opt:
+        k, _, v = opt.partition("=")
+        if k == "max-size":
+            cfg.log_size_max = _parse_size(v)
+        elif k == "tag":
+            cfg.log_tag = v
+        elif k == "path":
+            raise InvalidArgument("--log-opt path is not supported; logs live in the container's directory")
+        else:
+            raise InvalidArgument(f"invalid log option {opt!r}")
+    for spec in a.secret:
+        parts = spec.split(",")
+        name, target, kind = parts[0], parts[0], "env"
+        for p in parts[1:]:
+            k, _, v = p.partition("=")
+            if k == "type":
+                kind = v
+            elif k == "target":
+                target = v
+            else:
+                raise InvalidArgument(f"invalid secret option {p!r}")
+        if kind != "env":
+            raise InvalidArgument(f"secret type {kind!r} is not supported; use type=env")
+        cfg.secrets.append((name, target))
+    return cfg
+
+
+def _create(engine, a):
+    if a.detach_keys is not None:
+        from ..proto.detach_keys import parse_detach_keys
+
+        parse_detach_keys(a.detach_keys)
+    cfg = config_from_args(a)
+    if a.replace and cfg.name:
+        try:
+            engine.container(cfg.name).remove(force=True)
+        except NoSuchContainer:
+            pass
+    try:
+        return engine.create_container(cfg)
+    except NoSuchImage as e:
+        raise NoSuchImage(f"{cfg.image}: image not known") if "image not known" not in str(e) else e
+
+
+def cmd_create(engine, a) -> int:
+    ctr = _create(engine, a)
+    print(ctr.id)
+    return 0
+
+
+def cmd_run(engine, a) -> int:
+    from ..engine.engine import AttachStreams
+
+    ctr = _create(engine, a)
+    if a.detach:
+        try:
+            ctr.start()
+        except BaseException:
+            _discard(ctr)
+            raise
+        print(ctr.id)
+        return 0
+    streams = AttachStreams(stdin=0 if a.interactive else None, stdout=1, stderr=2, detach_keys=a.detach_keys)
+    try:
+        code = ctr.start_attached(streams)
+    except BaseException:
+        _discard(ctr)
+        raise
+    if code is None:
+        return 0  # detached: the container goes on
+    try:
+        if ctr.config.auto_remove:
+            ctr.remove(force=True)
+        else:
+            ctr.cleanup()
+    except (NoSuchContainer, AlreadyInState):
+        pass  # conmon's exit command got there first
+    return code
+
+
+def _discard(ctr) -> None:
+    """A run that failed before its process ran leaves no container behind."""
+    try:
+        ctr.remove(force=True)
+    except PypodError:
+        pass
+
+
+# -- lifecycle commands -------------------------------------------------------------
+
+
+def _add_targets(p, latest=True, all_flag=True) -> None:
+    if all_flag:
+        p.add_argument("-a", "--all", action="store_true", help="act on all containers")
+    if latest:
+        p.add_argument("-l", "--latest", action="store_true", help="act on the latest container pypod knows about")
+    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+
+def _targets(engine, a, need=True):
+    if getattr(a, "all", False):
+        return engine.containers(sync=False)
+    if getattr(a, "latest", False):
+        return [engine.latest_container()]
+    if not a.containers and need:
+        raise InvalidArgument("you must provide at least one name or id")
+    return list(a.containers)
+
+
+def _each(engine, a, action, print_ref=True) -> int:
+    """Apply action to each target; report errors per container as podman does."""
+    rc = 0
+    for target in _targets(engine, a):
+        ref = target if isinstance(target, str) else target.id
+        try:
+            ctr = engine.container(ref) if isinstance(target, str) else target
+            action(ctr)
+            if print_ref:
+                print(ref)
+        except PypodError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            rc = e.exit_code if rc == 0 else rc
+    return rc
+
+
+def add_start_args(p) -> None:
+    p.add_argument("-a", "--attach", action="store_true", help="attach container's STDOUT and STDERR")
+    p.add_argument("-i", "--interactive", action="store_true", help="make STDIN available to the contained process")
+    p.add_argument("--detach-keys", default=None, help="override the key sequence for detaching")
+    p.add_argument("--all", action="store_true", help="start all containers regardless of their state")
+    p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
+    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+
+def cmd_start(engine, a) -> int:
+    if a.attach:
+        from ..engine.engine import AttachStreams
+
+        targets = _targets(engine, a)
+        if len(targets) != 1:
+            raise InvalidArgument("you cannot start and attach multiple containers at once")
+        ctr = engine.container(targets[0]) if isinstance(targets[0], str) else targets[0]
+        streams = AttachStreams(stdin=0 if a.interactive else None, detach_keys=a.detach_keys)
+        code = ctr.start_attached(streams)
+        if code is None:
+            return 0
+        try:
+            ctr.cleanup()
+        except PypodError:
+            pass
+        return code
+
+    def start(ctr):
+        try:
+            ctr.start()
+        except AlreadyInState:
+            pass  # podman: starting a running container is not an error
+
+    return _each(engine, a, start)
+
+
+def add_stop_args(p) -> None:
+    _add_targets(p)
+    p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait before killing the container")
+    p.add_argument("-i", "--ignore", action="store_true", help="ignore errors when a container does not exist")
+
+
+def cmd_stop(engine, a) -> int:
+    def stop(ctr):
+        try:
+            ctr.stop(a.time)
+        except AlreadyInState:
+            pass
+
+    if a.ignore:
+        a.containers = [c for c in a.containers if _exists(engine, c)]
+        if not a.containers and not a.all and not a.latest:
+            return 0
+    return _each(engine, a, stop)
+
+
+def _exists(engine, ref: str) -> bool:
+    try:
+        engine.store.lookup_id(ref)
+        return True
+    except NoSuchContainer:
+        return False
+
+
+def add_kill_args(p) -> None:
+    _add_targets(p)
+    p.add_argument("-s", "--signal", default="KILL", help="signal to send to the container")
+
+
+def cmd_kill(engine, a) -> int:
+    from ..proto.signals import parse_signal
+
+    sig = parse_signal(a.signal)
+    return _each(engine, a, lambda c: c.kill(sig))
+
+
+def add_restart_args(p) -> None:
+    _add_targets(p)
+    p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait before killing the container")
+
+
+def cmd_restart(engine, a) -> int:
+    return _each(engine, a, lambda c: c.restart(a.time))
+
+
+def add_pause_args(p) -> None:
+    _add_targets(p)
+
+
+def cmd_pause(engine, a) -> int:
+    return _each(engine, a, lambda c: c.pause())
+
+
+add_unpause_args = add_pause_args
+
+
+def cmd_unpause(engine, a) -> int:
+    return _each(engine, a, lambda c: c.unpause())
+
+
+def add_rm_args(p) -> None:
+    _add_targets(p)
+    p.add_argument("-f", "--force", action="store_true", help="force removal of a running or unusable container")
+    p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait for stop before killing the container")
+    p.add_argument("-v", "--volumes", action="store_true", help="remove anonymous volumes (none exist in pypod)")
+    p.add_argument("-i", "--ignore", action="store_true", help="ignore errors when a container does not exist")
+
+
+def cmd_rm(engine, a) -> int:
+    """podman's exit codes: 1 when a container did not exist, 2 when one was
+    running or paused, 125 for anything else."""
+    from ..errors import ContainerRunning
+
+    if a.ignore:
+        a.containers = [c for c in a.containers if _exists(engine, c)]
+        if not a.containers and not a.all and not a.latest:
+            return 0
+    worst = 0
+    for target in _targets(engine, a):
+        ref = target if isinstance(target, str) else target.id
+        try:
+            ctr = engine.container(ref) if isinstance(target, str) else target
+            ctr.remove(force=a.force, timeout=a.time)
+            print(ref)
+        except PypodError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            code = 1 if isinstance(e, NoSuchContainer) else 2 if isinstance(e, ContainerRunning) else 125
+            worst = max(worst, code)
+    return worst
+
+
+# -- ps ------------------------------------------------------------------------------
+
+
+def add_ps_args(p) -> None:
+    p.add_argument("-a", "--all", action="store_true", help="show all the containers, default is only running")
+    p.add_argument("-q", "--quiet", action="store_true", help="print the numeric IDs of the containers only")
+    p.add_argument("--format", default="", help="pretty-print containers: json or a Go template")
+    p.add_argument("-f", "--filter", action="append", default=[], help="filter output based on conditions given")
+    p.add_argument("--no-trunc", action="store_true", help="display the extended information")
+    p.add_argument("-n", "--last", type=int, default=-1, help="print the n last created containers")
+    p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
+    p.add_argument("--noheading", action="store_true", help="do not print headers")
+    p.add_argument("-s", "--size", action="store_true", help="display the total file sizes")
+
+
+def ps_entry(ctr) -> dict:
+    """One container as `ps --format json` shows it (podman's ListContainer)."""
+    from ..engine.inspect import rfc3339, status_word
+
+    cfg, st = ctr.config, ctr.state
+    now = time.time()
+    word = status_word(st.status)
+    exited = st.status in (Status.STOPPED, Status.EXITED) or (st.status == Status.CONFIGURED and st.finished_at)
+    return {
+        "AutoRemove": cfg.auto_remove,
+        "Command": cfg.args,
+        "Created": int(cfg.created),
+        "CreatedAt": _human_ago(now - cfg.created),
+        "Exited": bool(exited),
+        "ExitedAt": int(st.finished_at) if st.finished_at else 0,
+        "ExitCode": st.exit_code,
+        "Id": ctr.id,
+        "Image": cfg.image or cfg.rootfs,
+        "ImageID": cfg.image_id,
+        "IsInfra": False,
+        "Labels": cfg.labels or None,
+        "Mounts": [m.destination for m in cfg.mounts],
+        "Names": [cfg.name],
+        "Namespaces": {},
+        "Networks": [],
+        "Pid": st.pid,
+        "Pod": "",
+        "PodName": "",
+        "Ports": None,
+        "Size": None,
+        "StartedAt": int(st.started_at),
+        "State": "exited" if exited else word,
+        "Status": _status_text(ctr, now),
+        "_StartedAtRFC": rfc3339(st.started_at),
+    }
+
+
+def _status_text(ctr, now: float) -> str:
+    st = ctr.state
+    if st.status == Status.RUNNING:
+        return f"Up {_human_duration(now - st.started_at)}"
+    if st.status == Status.PAUSED:
+        return "Paused"
+    if st.status in (Status.STOPPED, Status.EXITED) or (st.status == Status.CONFIGURED and st.finished_at):
+        return f"Exited ({st.exit_code}) {_human_ago(now - st.finished_at)}"
+    if st.status == Status.REMOVING:
+        return "Removing"
+    return "Created"
+
+
+def _human_duration(seconds: float) -> str:
+    """go-units HumanDuration, which podman prints."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    m = s // 60
+    if m == 1:
+        return "About a minute"
+    if m < 60:
+        return f"{m} minutes"
+    h = round(s / 3600)
+    if h == 1:
+        return "About an hour"
+    if h < 48:
+        return f"{h} hours"
+    if h < 24 * 7 * 2:
+        return f"{h // 24} days"
+    if h < 24 * 30 * 2:
+        return f"{h // 24 // 7} weeks"
+    if h < 24 * 365 * 2:
+        return f"{h // 24 // 30} months"
+    return f"{h // 24 // 365} years"
+
+
+def _human_ago(seconds: float) -> str:
+    return f"{_human_duration(seconds)} ago"
+
+
+def _match_filters(entry: dict, ctr, filters: list[str]) -> bool:
+    groups: dict[str, list[str]] = {}
+    for f in filters:
+        k, sep, v = f.partition("=")
+        if not sep:
+            raise InvalidArgument(f"invalid filter {f!r}: filter must be key=value")
+        groups.setdefault(k, []).append(v)
+    for key, values in groups.items():
+        if key == "name":
+            ok = any(_glob_or_sub(v, ctr.name) for v in values)
+        elif key == "id":
+            ok = any(ctr.id.startswith(v) for v in values)
+        elif key == "status":
+            for v in values:
+                if v not in ("created", "running", "paused", "exited", "stopped", "unknown", "configured", "removing"):
+                    raise InvalidArgument(f"{v} is not a valid status")
+            ok = entry["State"] in values or ("stopped" in values and entry["State"] == "exited")
+        elif key == "label":
+            labels = ctr.config.labels
+            ok = all((lk in labels and (not sep or labels[lk] == lv)) for lk, sep, lv in (v.partition("=") for v in values))
+        elif key == "ancestor":
+            ok = any(v in (ctr.config.image, ctr.config.image_id) or ctr.config.image_id.startswith(v) for v in values)
+        elif key == "exited":
+            ok = entry["Exited"] and str(ctr.state.exit_code) in values
+        elif key == "before" or key == "since":
+            return True
+        else:
+            raise InvalidArgument(f"{key} is an invalid filter")
+        if not ok:
+            return False
+    return True
+
+
+def _glob_or_sub(pattern: str, name: str) -> bool:
+    """podman matches name filters as regular expressions."""
+    import re
+
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return pattern in name
+
+
+def cmd_ps(engine, a) -> int:
+    ctrs = engine.containers()
+    if a.latest and ctrs:
+        ctrs = [max(ctrs, key=lambda c: c.config.created)]
+    entries = []
+    for c in ctrs:
+        if not (a.all or a.latest or a.filter) and c.state.status not in (Status.RUNNING, Status.PAUSED):
+            continue
+        e = ps_entry(c)
+        if a.filter and not _match_filters(e, c, a.filter):
+            continue
+        entries.append((c, e))
+    if a.last >= 0:
+        entries = entries[-a.last:] if a.last else []
+    if a.quiet:
+        for c, _e in entries:
+            print(c.id if a.no_trunc else c.id[:12])
+        return 0
+    fmt = a.format
+    if fmt in ("json", "{{json .}}"):
+        print(json.dumps([{k: v for k, v in e.items() if not k.startswith("_")} for _c, e in entries], indent=4))
+        return 0
+    rows = [_ps_template_fields(c, e, a.no_trunc) for c, e in entries]
+    if fmt:
+        from .output import print_template
+
+        print_template(fmt, rows, noheading=a.noheading)
+        return 0
+    from .output import print_table
+
+    print_table(
+        [("CONTAINER ID", "ID"), ("IMAGE", "Image"), ("COMMAND", "Command"), ("CREATED", "CreatedHuman"),
+         ("STATUS", "Status"), ("PORTS", "Ports"), ("NAMES", "Names")],
+        rows,
+        noheading=a.noheading,
+    )
+    return 0
+
+
+def _ps_template_fields(c, e: dict, no_trunc: bool) -> dict:
+    cmd = " ".join(e["Command"])
+    if not no_trunc and len(cmd) > 20:
+        cmd = cmd[:17] + "..."
+    return {
+        **e,
+        "ID": c.id if no_trunc else c.id[:12],
+        "Names": c.name,
+        "Command": cmd,
+        "CreatedHuman": e["CreatedAt"],
+        "RunningFor": e["CreatedAt"],
+        "Ports": "",
+        "Labels": c.config.labels,
+        "Mounts": ",".join(e["Mounts"]),
+        "Image": e["Image"],
+    }
+
+
+# -- inspect / logs / wait / attach / cleanup ----------------------------------------
+
+
+def add_inspect_args(p) -> None:
+    p.add_argument("-f", "--format", default="", help="format the output using a Go template or json")
+    p.add_argument("-t", "--type", default="all", choices=("all", "container", "image"), help="what to inspect")
+    p.add_argument("-s", "--size", action="store_true", help="display total file size")
+    p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
+    p.add_argument("names", nargs="*", metavar="NAME")
+
+
+def cmd_inspect(engine, a) -> int:
+    results, errors = [], []
+    names = list(a.names)
+    if a.latest:
+        names = [engine.latest_container().id]
+    if not names:
+        raise InvalidArgument("no names or ids specified")
+    for name in names:
+        data = None
+        if a.type in ("all", "container"):
+            try:
+                data = engine.container(name)
+                data.sync_cheap()
+                data = data.inspect()
+            except NoSuchContainer:
+                data = None
+        if data is None and a.type in ("all", "image"):
+            try:
+                data = engine.images.inspect_dict(engine.images.lookup(name))
+            except NoSuchImage:
+                data = None
+        if data is None:
+            errors.append(f"no such object: \"{name}\"")
+        else:
+            results.append(data)
+    if a.format and a.format not in ("json", "{{json .}}"):
+        from .output import print_template
+
+        print_template(a.format, results)
+    else:
+        print(json.dumps(results, indent=4))
+    for e in errors:
+        print(f"Error: {e}", file=sys.stderr)
+    return 125 if errors else 0
+
+
+def add_logs_args(p) -> None:
+    p.add_argument("-f", "--follow", action="store_true", help="follow log output")
+    p.add_argument("--tail", type=int, default=-1, help="output the specified number of lines at the end of the logs")
+    p.add_argument("--since", default="", help="show logs since TIMESTAMP")
+    p.add_argument("--until", default="", help="show logs until TIMESTAMP")
+    p.add_argument("-t", "--timestamps", action="store_true", help="output the timestamps in the log")
+    p.add_argument("-n", "--names", action="store_true", help="output the container name in the log")
+    p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
+    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+
+def cmd_logs(engine, a) -> int:
+    targets = [engine.latest_container()] if a.latest else [engine.container(n) for n in a.containers]
+    if not targets:
+        raise InvalidArgument("no containers specified")
+    out = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
+    for ctr in targets:
+        prefix = f"{ctr.name} ".encode() if a.names or len(targets) > 1 else b""
+        for ts, stream, line in ctr.logs(follow=a.follow, tail=a.tail, since=a.since, until=a.until):
+            f = out.get(stream, sys.stdout.buffer)
+            f.write(prefix + ((ts.encode() + b" ") if a.timestamps else b"") + line)
+            if a.follow:
+                f.flush()
+    sys.stdout.flush()
+    return 0
+
+
+def add_wait_args(p) -> None:
+    p.add_argument("--condition", action="append", default=[], help="condition to wait on (stopped, exited, running, ...)")
+    p.add_argument("-i", "--interval", default="250ms", help="time interval to wait before polling for completion")
+    p.add_argument("--ignore", action="store_true", help="ignore if a container does not exist")
+    p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
+    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+
+def cmd_wait(engine, a) -> int:
+    conds = []
+    for c in a.condition or ["stopped"]:
+        try:
+            s = Status(c)
+        except ValueError:
+            raise InvalidArgument(f"{c} is not a valid container state") from None
+        conds.append(s)
+        if s == Status.STOPPED:
+            conds.append(Status.EXITED)
+    targets = [engine.latest_container().id] if a.latest else a.containers
+    if not targets:
+        raise InvalidArgument("you must provide at least one container name or id")
+    rc = 0
+    for ref in targets:
+        try:
+            print(engine.container(ref).wait(conditions=tuple(conds)))
+        except NoSuchContainer as e:
+            if a.ignore:
+                print(-1)
+                continue
+            print(f"Error: {e}", file=sys.stderr)
+            rc = 125
+    return rc
+
+
+def add_attach_args(p) -> None:
+    p.add_argument("--detach-keys", default=None, help="override the key sequence for detaching")
+    p.add_argument("--no-stdin", action="store_true", help="do not attach STDIN")
+    p.add_argument("--sig-proxy", default="true", help="proxy received signals to the process")
+    p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
+    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+
+def cmd_attach(engine, a) -> int:
+    from ..engine.engine import AttachStreams
+
+    if a.latest:
+        ctr = engine.latest_container()
+    elif len(a.containers) == 1:
+        ctr = engine.container(a.containers[0])
+    else:
+        raise InvalidArgument("attach requires the name or id of one running container or the latest flag")
+    code = ctr.attach(AttachStreams(stdin=None if a.no_stdin else 0, detach_keys=a.detach_keys))
+    if code is None:
+        return 0
+    try:
+        ctr.cleanup()
+    except PypodError:
+        pass
+    return code
+
+
+def add_cleanup_args(p) -> None:
+    _add_targets(p)
+    p.add_argument("--rm", action="store_true", help="after cleanup, remove the container entirely")
+    p.add_argument("--exec", default="", help="clean up the given exec session instead of the container")
+
+
+def cmd_cleanup(engine, a) -> int:
+    """Run by conmon when a container (or exec session) exits: must be quiet and
+    idempotent, since the foreground `run` may be cleaning up at the same time."""
+    rc = 0
+    for target in _targets(engine, a):
+        try:
+            ctr = engine.container(target) if isinstance(target, str) else target
+            if a.exec:
+                from ..engine import execs
+
+                execs.cleanup_session(ctr, a.exec)
+            elif a.rm:
+                ctr.remove(force=False)
+            else:
+                ctr.cleanup()
+        except NoSuchContainer:
+            continue
+        except PypodError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            rc = 125
+    return rc

@@ -1,0 +1,62 @@
+"""info and version."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_info_args(p) -> None:
+    p.add_argument("-f", "--format", default="", help="change the output format to JSON or a Go template")
+
+
+def cmd_info(engine, a) -> int:
+    info = engine.info()
+    if a.format in ("json", "{{json .}}"):
+        print(json.dumps(info, indent=4))
+    elif a.format:
+        from .output import print_template
+
+        print_template(a.format, [info])
+    else:
+        _print_yaml(info)
+    return 0
+
+
+def _print_yaml(d: dict, indent: int = 0) -> None:
+    """podman prints info as YAML; this small emitter covers the dict's shapes."""
+    pad = "  " * indent
+    for k, v in d.items():
+        if isinstance(v, dict):
+            print(f"{pad}{k}:")
+            _print_yaml(v, indent + 1)
+        elif isinstance(v, list):
+            print(f"{pad}{k}:")
+            for item in v:
+                print(f"{pad}- {item}")
+        else:
+            print(f"{pad}{k}: {v}")
+
+
+def add_version_args(p) -> None:
+    p.add_argument("-f", "--format", default="", help="change the output format to JSON or a Go template")
+
+
+def cmd_version(engine, a) -> int:
+    import platform
+
+    from .. import __version__
+
+    data = {
+        "Client": {"APIVersion": "4.3.1", "Version": __version__, "GoVersion": "python" + platform.python_version(),
+                   "OsArch": f"linux/{platform.machine()}", "BuiltTime": "", "GitCommit": ""},
+    }
+    if a.format in ("json", "{{json .}}"):
+        print(json.dumps(data, indent=4))
+    elif a.format:
+        from .output import print_template
+
+        print_template(a.format, [data])
+    else:
+        c = data["Client"]
+        print(f"Version:      {c['Version']}\nAPI Version:  {c['APIVersion']}\nGo Version:   {c['GoVersion']}\nOS/Arch:      {c['OsArch']}")
+    return 0

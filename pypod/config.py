@@ -1,0 +1,104 @@
+"""Engine configuration: defaults, the TOML file, and the global CLI flags.
+
+Precedence, lowest first: built-in defaults, the config file
+(``$PYPOD_CONFIG``, else /etc/pypod/pypod.toml), then explicit arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+DEFAULT_ROOT = "/var/lib/pypod"
+DEFAULT_RUNROOT = "/run/pypod"
+DEFAULT_CONFIG_FILE = "/etc/pypod/pypod.toml"
+
+# Searched after the configured paths, before $PATH, as containers.conf does.
+DEFAULT_RUNTIME_PATHS = {
+    "runc": ["/usr/bin/runc", "/usr/sbin/runc", "/usr/local/bin/runc", "/usr/local/sbin/runc", "/sbin/runc"],
+    "crun": ["/usr/bin/crun", "/usr/local/bin/crun"],
+}
+DEFAULT_CONMON_PATHS = ["/usr/libexec/podman/conmon", "/usr/local/libexec/podman/conmon", "/usr/bin/conmon", "/usr/sbin/conmon", "/usr/local/bin/conmon"]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    root: str = DEFAULT_ROOT
+    runroot: str = DEFAULT_RUNROOT
+    #: OCI runtime by name; tried first, then the others in runtime_paths
+    runtime: str = "runc"
+    runtime_paths: dict[str, list[str]] = field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_RUNTIME_PATHS.items()})
+    conmon_paths: list[str] = field(default_factory=lambda: list(DEFAULT_CONMON_PATHS))
+    #: "cgroupfs" or "disabled" (no systemd runs on these machines)
+    cgroup_manager: str = "cgroupfs"
+    cgroup_parent: str = "/pypod_parent"
+    log_level: str = "warning"
+    #: bytes; -1 means unlimited (conmon's --log-size-max)
+    log_size_max: int = -1
+    stop_timeout: int = 10
+    #: seconds conmon waits before running the exit command
+    exit_command_delay: int = 0
+    detach_keys: str = "ctrl-p,ctrl-q"
+    #: path of the pypod program conmon calls as its exit command
+    pypod_binary: str = ""
+
+    @property
+    def db_path(self) -> str:
+        return os.path.join(self.root, "pypod.db")
+
+    @property
+    def storage_dir(self) -> str:
+        return os.path.join(self.root, "storage")
+
+    @property
+    def containers_dir(self) -> str:
+        """Per-container persistent data (userdata: config.json, logs)."""
+        return os.path.join(self.root, "containers")
+
+    @property
+    def exits_dir(self) -> str:
+        return os.path.join(self.runroot, "exits")
+
+    @property
+    def sockets_dir(self) -> str:
+        return os.path.join(self.runroot, "socket")
+
+    @property
+    def locks_dir(self) -> str:
+        return os.path.join(self.runroot, "locks")
+
+    @property
+    def runtime_root(self) -> str:
+        """The OCI runtime's own state dir (runc --root)."""
+        return os.path.join(self.runroot, "runtime")
+
+
+_FILE_KEYS = {
+    "root", "runroot", "runtime", "runtime_paths", "conmon_paths", "cgroup_manager", "cgroup_parent",
+    "log_level", "log_size_max", "stop_timeout", "exit_command_delay", "detach_keys",
+}
+
+
+def load_config(path: str | None = None, **overrides) -> EngineConfig:
+    """Build the config from the file (if any) and explicit overrides (None = unset)."""
+    from .errors import InvalidArgument
+
+    cfg = EngineConfig()
+    path = path or os.environ.get("PYPOD_CONFIG") or DEFAULT_CONFIG_FILE
+    if os.path.exists(path):
+        import tomllib
+
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise InvalidArgument(f"reading config file {path}: {e}") from None
+        section = data.get("engine", data)
+        unknown = set(section) - _FILE_KEYS
+        if unknown:
+            raise InvalidArgument(f"config file {path}: unknown keys {', '.join(sorted(unknown))}")
+        cfg = replace(cfg, **section)
+    set_now = {k: v for k, v in overrides.items() if v is not None}
+    if set_now:
+        cfg = replace(cfg, **set_now)
+    return replace(cfg, root=os.path.abspath(cfg.root), runroot=os.path.abspath(cfg.runroot))

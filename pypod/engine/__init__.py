@@ -1,0 +1,1 @@
+"""The engine: containers and their state machine, the store, locks and events."""

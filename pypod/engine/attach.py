@@ -1,0 +1,147 @@
+"""Local attach: a terminal or pipes on one side, conmon's attach socket on the other.
+
+One poll loop moves bytes both ways, so neither direction can starve the
+other and nothing is buffered beyond one read.  Output keeps stdout and
+stderr apart by the stream byte conmon puts in front of every message.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+import socket
+
+from ..errors import OCIRuntimeError
+
+#: conmon reads at most this much stdin per message (its CONN_SOCK_BUF_SIZE);
+#: a longer SOCK_SEQPACKET message would be cut short.
+STDIN_CHUNK = 32 * 1024
+RECV_SIZE = 64 * 1024
+
+
+def connect_attach(path: str) -> socket.socket:
+    """Connect to conmon's attach socket, whatever the length of its path:
+    going through /proc/self/fd of the open directory keeps sun_path short."""
+    dfd = os.open(os.path.dirname(path), os.O_PATH | os.O_CLOEXEC)
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        try:
+            sock.connect(f"/proc/self/fd/{dfd}/{os.path.basename(path)}")
+        except OSError as e:
+            sock.close()
+            raise OCIRuntimeError(f"failed to connect to container's attach socket: {path}: {e}") from None
+        return sock
+    finally:
+        os.close(dfd)
+
+
+def _write_all(fd: int, data: memoryview | bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view)
+        except BlockingIOError:
+            select.select([], [fd], [])
+            continue
+        view = view[n:]
+
+
+def attach_to_socket(ctr, sock: socket.socket, streams) -> bool:
+    """Pump until the container closes its output (True if the user detached)."""
+    from ..proto.detach_keys import DetachKeyMatcher, parse_detach_keys
+
+    keys = streams.detach_keys if streams.detach_keys is not None else ctr.engine.config.detach_keys
+    matcher = DetachKeyMatcher(parse_detach_keys(keys)) if streams.stdin is not None and keys else None
+    tty = ctr.config.tty
+    stdin = streams.stdin if (streams.stdin is not None and ctr.config.stdin) else None
+    restore = None
+    old_winch = None
+    if tty and stdin is not None and os.isatty(stdin):
+        restore = _make_raw(stdin)
+    if tty and streams.stdout is not None and os.isatty(streams.stdout):
+        def on_winch(*_):
+            _resize_from(ctr, streams.stdout)
+
+        old_winch = signal.signal(signal.SIGWINCH, on_winch)
+        _resize_from(ctr, streams.stdout)
+    outs = {1: streams.stdout, 2: streams.stderr if not tty else streams.stdout}
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    if stdin is not None:
+        poller.register(stdin, select.POLLIN)
+    detached = False
+    try:
+        while True:
+            try:
+                events = poller.poll()
+            except InterruptedError:
+                continue
+            for fd, ev in events:
+                if fd == stdin:
+                    try:
+                        data = os.read(stdin, STDIN_CHUNK)
+                    except BlockingIOError:
+                        continue
+                    except OSError as e:
+                        if e.errno != errno.EIO:
+                            raise
+                        data = b""
+                    if matcher is not None and data:
+                        data, detached = matcher.feed(data)
+                    if data:
+                        try:
+                            for i in range(0, len(data), STDIN_CHUNK):
+                                sock.sendall(data[i:i + STDIN_CHUNK])
+                        except (BrokenPipeError, ConnectionResetError):
+                            poller.unregister(stdin)
+                            stdin = None
+                            continue
+                    if detached:
+                        return True
+                    if not data and not (matcher is not None and matcher.pending):
+                        # EOF on our stdin becomes EOF on the container's.
+                        poller.unregister(stdin)
+                        stdin = None
+                        try:
+                            sock.shutdown(socket.SHUT_WR)
+                        except OSError:
+                            pass
+                    continue
+                try:
+                    msg = sock.recv(RECV_SIZE)
+                except (ConnectionResetError, InterruptedError):
+                    msg = b""
+                if not msg:
+                    return False
+                out = outs.get(msg[0])
+                if out is not None and len(msg) > 1:
+                    _write_all(out, memoryview(msg)[1:])
+    finally:
+        sock.close()
+        if restore:
+            restore()
+        if old_winch is not None:
+            signal.signal(signal.SIGWINCH, old_winch)
+
+
+def _resize_from(ctr, fd: int) -> None:
+    try:
+        size = os.get_terminal_size(fd)
+        ctr.engine.runtime.attach_resize(ctr, size.lines, size.columns)
+    except (OSError, OCIRuntimeError):
+        pass
+
+
+def _make_raw(fd: int):
+    import termios
+    import tty
+
+    old = termios.tcgetattr(fd)
+    tty.setraw(fd)
+
+    def restore():
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+    return restore

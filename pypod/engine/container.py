@@ -1,0 +1,157 @@
+"""A container's configuration (fixed at create) and state (changes as it runs)."""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import asdict, dataclass, field, fields
+
+
+class Status(str, enum.Enum):
+    """libpod's ContainerStatus values, with the same spellings."""
+
+    CONFIGURED = "configured"  # in the store only; nothing exists in the runtime
+    CREATED = "created"  # runtime container exists, process not started
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"  # process exited, not yet cleaned up
+    EXITED = "exited"  # process exited and storage/runtime cleaned up
+    REMOVING = "removing"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Mount:
+    destination: str
+    source: str = ""
+    type: str = "bind"
+    options: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ContainerConfig:
+    id: str = ""
+    name: str = ""
+    #: the reference the user gave, and what it resolved to ("" with rootfs)
+    image: str = ""
+    image_id: str = ""
+    #: a plain directory to run instead of an image (--rootfs)
+    rootfs: str = ""
+    command: list[str] = field(default_factory=list)
+    entrypoint: list[str] = field(default_factory=list)
+    env: list[str] = field(default_factory=list)
+    workdir: str = ""
+    user: str = ""
+    groups: list[str] = field(default_factory=list)
+    hostname: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    stop_signal: int = 15
+    stop_timeout: int = 10
+    tty: bool = False
+    stdin: bool = False
+    privileged: bool = False
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    read_only: bool = False
+    #: "private" (own netns, loopback only), "none" or "host"
+    network: str = "private"
+    mounts: list[Mount] = field(default_factory=list)
+    #: (name, soft, hard), e.g. ("nofile", 1024, 2048)
+    ulimits: list[tuple[str, int, int]] = field(default_factory=list)
+    auto_remove: bool = False
+    log_driver: str = "k8s-file"
+    log_path: str = ""
+    log_tag: str = ""
+    log_size_max: int = -1
+    #: secrets exposed as environment variables: (secret name, env name)
+    secrets: list[tuple[str, str]] = field(default_factory=list)
+    created: float = 0.0
+
+    @property
+    def args(self) -> list[str]:
+        return [*self.entrypoint, *self.command]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ContainerConfig":
+        known = {f.name for f in fields(cls)}
+        cfg = cls(**{k: v for k, v in d.items() if k in known})
+        cfg.mounts = [Mount(**m) if isinstance(m, dict) else m for m in cfg.mounts]
+        cfg.ulimits = [tuple(u) for u in cfg.ulimits]
+        cfg.secrets = [tuple(s) for s in cfg.secrets]
+        return cfg
+
+
+@dataclass
+class ContainerState:
+    status: Status = Status.CONFIGURED
+    pid: int = 0
+    conmon_pid: int = 0
+    exit_code: int = 0
+    oom_killed: bool = False
+    #: unix times (float); 0 = never
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    mountpoint: str = ""
+    #: set when the last runtime error left the container unusable
+    error: str = ""
+    restart_count: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["status"] = self.status.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ContainerState":
+        known = {f.name for f in fields(cls)}
+        st = cls(**{k: v for k, v in d.items() if k in known})
+        st.status = Status(st.status)
+        return st
+
+
+@dataclass
+class ContainerPaths:
+    """Where a container's files live; derived, never stored."""
+
+    #: persistent: bundle (config.json), logs, hosts files, conmon pid file
+    userdata: str
+    #: volatile: runtime files under the run root (attach sockets live elsewhere)
+    run_dir: str
+
+    @property
+    def bundle(self) -> str:
+        return self.userdata
+
+    @property
+    def spec_file(self) -> str:
+        return os.path.join(self.userdata, "config.json")
+
+    @property
+    def log(self) -> str:
+        return os.path.join(self.userdata, "ctr.log")
+
+    @property
+    def pidfile(self) -> str:
+        return os.path.join(self.run_dir, "pidfile")
+
+    @property
+    def conmon_pidfile(self) -> str:
+        return os.path.join(self.run_dir, "conmon.pid")
+
+    @property
+    def oci_log(self) -> str:
+        return os.path.join(self.run_dir, "oci-log")
+
+    @property
+    def persist_dir(self) -> str:
+        """conmon's --persist-dir: where it writes the exit and oom markers."""
+        return os.path.join(self.run_dir, "persist")
+
+    @property
+    def ctl(self) -> str:
+        return os.path.join(self.userdata, "ctl")

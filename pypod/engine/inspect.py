@@ -1,0 +1,109 @@
+"""`inspect` output in podman's JSON shape (the fields podman's own tools read)."""
+
+from __future__ import annotations
+
+import datetime
+
+from .container import Status
+
+
+def rfc3339(ts: float) -> str:
+    if not ts:
+        return "0001-01-01T00:00:00Z"
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def status_word(status: Status) -> str:
+    """podman prints 'exited' for both stopped and cleaned-up containers."""
+    if status in (Status.STOPPED, Status.EXITED):
+        return "exited"
+    if status == Status.CONFIGURED:
+        return "created"
+    return status.value
+
+
+def inspect_container(ctr) -> dict:
+    cfg, st = ctr.config, ctr.state
+    from ..proto.signals import signal_name
+
+    return {
+        "Id": ctr.id,
+        "Created": rfc3339(cfg.created),
+        "Path": cfg.args[0] if cfg.args else "",
+        "Args": cfg.args[1:],
+        "State": {
+            "OciVersion": "1.0.2-dev",
+            "Status": status_word(st.status),
+            "Running": st.status == Status.RUNNING,
+            "Paused": st.status == Status.PAUSED,
+            "Restarting": False,
+            "OOMKilled": st.oom_killed,
+            "Dead": False,
+            "Pid": st.pid,
+            "ConmonPid": st.conmon_pid,
+            "ExitCode": st.exit_code,
+            "Error": st.error,
+            "StartedAt": rfc3339(st.started_at),
+            "FinishedAt": rfc3339(st.finished_at),
+        },
+        "Image": cfg.image_id,
+        "ImageName": cfg.image,
+        "Rootfs": cfg.rootfs,
+        "ResolvConfPath": f"{ctr.paths.userdata}/resolv.conf",
+        "HostnamePath": f"{ctr.paths.userdata}/hostname",
+        "HostsPath": f"{ctr.paths.userdata}/hosts",
+        "StaticDir": ctr.paths.userdata,
+        "OCIRuntime": ctr.engine.config.runtime,
+        "ConmonPidFile": ctr.paths.conmon_pidfile,
+        "Name": cfg.name,
+        "RestartCount": st.restart_count,
+        "Driver": "overlay",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": [sid for sid, _c, _s in ctr.engine.store.container_execs(ctr.id)],
+        "Mounts": [
+            {
+                "Type": "volume" if not m.source.startswith("/") or "/volumes/" in m.source else "bind",
+                "Source": m.source,
+                "Destination": m.destination,
+                "Options": m.options,
+                "RW": "ro" not in m.options,
+                "Propagation": "rprivate",
+            }
+            for m in cfg.mounts
+        ],
+        "Config": {
+            "Hostname": cfg.hostname,
+            "User": cfg.user,
+            "Env": cfg.env,
+            "Cmd": cfg.command,
+            "Image": cfg.image,
+            "WorkingDir": cfg.workdir or "/",
+            "Entrypoint": " ".join(cfg.entrypoint),
+            "Labels": cfg.labels,
+            "Tty": cfg.tty,
+            "OpenStdin": cfg.stdin,
+            "StdinOnce": False,
+            "AttachStdin": False,
+            "AttachStdout": False,
+            "AttachStderr": False,
+            "StopSignal": signal_name(cfg.stop_signal),
+            "StopTimeout": cfg.stop_timeout,
+            "CreateCommand": [],
+        },
+        "HostConfig": {
+            "Binds": [f"{m.source}:{m.destination}" + (":" + ",".join(m.options) if m.options else "") for m in cfg.mounts],
+            "NetworkMode": {"private": "bridge", "none": "none", "host": "host"}.get(cfg.network, cfg.network),
+            "Privileged": cfg.privileged,
+            "ReadonlyRootfs": cfg.read_only,
+            "CapAdd": cfg.cap_add,
+            "CapDrop": cfg.cap_drop,
+            "AutoRemove": cfg.auto_remove,
+            "LogConfig": {"Type": cfg.log_driver, "Config": None, "Path": ctr.paths.log, "Tag": cfg.log_tag, "Size": "0B" if cfg.log_size_max < 0 else str(cfg.log_size_max)},
+            "Ulimits": [{"Name": f"RLIMIT_{n.upper()}", "Soft": s, "Hard": h} for n, s, h in cfg.ulimits],
+            "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
+        },
+        "NetworkSettings": {"Networks": {}, "Ports": {}, "SandboxKey": ""},
+        "IsInfra": False,
+    }

@@ -1,0 +1,59 @@
+"""Per-container locks that hold across processes.
+
+A lock is an flock(2) on a file under the run root.  Removing a container
+unlinks its lock file while holding it, so a waiter that wakes up holding a
+lock on an unlinked inode must notice and start again; otherwise two
+processes could each believe they hold "the" lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+
+class FileLock:
+    def __init__(self, path: str):
+        self.path = path
+        self._fd = -1
+        self._depth = 0
+
+    def acquire(self, shared: bool = False) -> None:
+        if self._depth:
+            self._depth += 1
+            return
+        op = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(fd, op)
+            try:
+                st = os.stat(self.path)
+            except FileNotFoundError:
+                st = None
+            if st is not None and st.st_ino == os.fstat(fd).st_ino:
+                self._fd = fd
+                self._depth = 1
+                return
+            os.close(fd)  # unlinked (or replaced) while we waited: retry
+
+    def release(self) -> None:
+        if not self._depth:
+            return
+        self._depth -= 1
+        if self._depth == 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def unlink(self) -> None:
+        """Remove the lock file; call while holding it."""
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> "FileLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -1,0 +1,76 @@
+"""Reading a container's k8s-file log: tail, since/until, follow."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ..errors import InvalidArgument
+
+
+def read_logs(ctr, follow: bool = False, tail: int = -1, since: str = "", until: str = "", stop=None):
+    """Yield (timestamp, stream, line bytes) in order.  With follow, keep
+    going until the container is no longer running and the file is drained."""
+    from ..proto import k8s_log
+
+    if ctr.config.log_driver == "none":
+        raise InvalidArgument(f"this container is using the 'none' log driver, cannot read logs: this container is not logging output")
+    since_ns = k8s_log.parse_since(since) if since else 0
+    until_ns = k8s_log.parse_since(until) if until else 0
+    path = ctr.paths.log
+
+    def keep(ts: str) -> bool:
+        if not (since_ns or until_ns):
+            return True
+        t = k8s_log.parse_timestamp(ts)
+        return (not since_ns or t >= since_ns) and (not until_ns or t <= until_ns)
+
+    parser = k8s_log.LogParser()
+    offset = 0
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+            offset = len(data)
+    except FileNotFoundError:
+        data = b""
+    records = [r for r in parser.feed(data) if keep(r[0])]
+    if tail >= 0:
+        records = records[-tail:] if tail else []
+    yield from records
+    if not follow:
+        return
+    while True:
+        alive = _running(ctr)
+        try:
+            size = os.path.getsize(path)
+        except FileNotFoundError:
+            size = 0
+        if size < offset:
+            offset = 0  # conmon truncated the log at --log-size-max
+            parser = k8s_log.LogParser()
+        if size > offset:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                chunk = f.read(size - offset)
+            offset += len(chunk)
+            for r in parser.feed(chunk):
+                if keep(r[0]):
+                    yield r
+            continue
+        if not alive or (stop is not None and stop()):
+            return
+        if until_ns and time.time_ns() > until_ns:
+            return
+        time.sleep(0.05)
+
+
+def _running(ctr) -> bool:
+    from .container import Status
+
+    try:
+        ctr.reload()
+    except Exception:
+        return False
+    if ctr.state.status in (Status.RUNNING, Status.PAUSED, Status.CREATED):
+        return not os.path.exists(os.path.join(ctr.engine.config.exits_dir, ctr.id))
+    return False

@@ -1,0 +1,181 @@
+"""The state store: container configs and states (and exec sessions) in SQLite.
+
+Many pypod processes share one database: CLI calls, the service, and the
+cleanup processes conmon starts.  WAL mode lets readers proceed while one
+writes; the busy timeout makes writers queue instead of failing.  Rows hold
+JSON documents because the dataclasses evolve faster than a schema would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+
+from ..errors import NameInUse, NoSuchContainer, NoSuchExecSession, InvalidArgument
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    config TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exec_sessions (
+    id TEXT PRIMARY KEY,
+    container_id TEXT NOT NULL,
+    config TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exec_by_container ON exec_sessions(container_id);
+CREATE TABLE IF NOT EXISTS secrets (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    data BLOB NOT NULL,
+    meta TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    def __init__(self, db_path: str):
+        os.makedirs(os.path.dirname(db_path), mode=0o700, exist_ok=True)
+        new = not os.path.exists(db_path)
+        self._db = sqlite3.connect(db_path, timeout=60, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout = 60000")
+        if new or self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        if new or not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'secrets'").fetchone():
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # containers
+
+    def add_container(self, cid: str, name: str, config: dict, state: dict, created: float) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO containers (id, name, config, state, created) VALUES (?, ?, ?, ?, ?)",
+                (cid, name, json.dumps(config), json.dumps(state), created),
+            )
+        except sqlite3.IntegrityError:
+            if self._db.execute("SELECT 1 FROM containers WHERE name = ?", (name,)).fetchone():
+                raise NameInUse(
+                    f'the container name "{name}" is already in use by '
+                    f"{self.lookup_id(name)}. You have to remove that container to be able to reuse that name: that name is already in use"
+                ) from None
+            raise InvalidArgument(f"container ID {cid} is already in use") from None
+
+    def lookup_id(self, name_or_id: str) -> str:
+        """Resolve a name, full ID or unique ID prefix as podman does."""
+        if not name_or_id:
+            raise NoSuchContainer("no container with name or ID \"\" found: no such container")
+        row = self._db.execute(
+            "SELECT id FROM containers WHERE id = ? OR name = ?", (name_or_id, name_or_id)
+        ).fetchone()
+        if row:
+            return row[0]
+        if all(c in "0123456789abcdef" for c in name_or_id):
+            rows = self._db.execute(
+                "SELECT id FROM containers WHERE substr(id, 1, ?) = ? LIMIT 2", (len(name_or_id), name_or_id)
+            ).fetchall()
+            if len(rows) == 1:
+                return rows[0][0]
+            if len(rows) > 1:
+                raise InvalidArgument(f"more than one result for container ID {name_or_id}: multiple IDs found")
+        raise NoSuchContainer(f'no container with name or ID "{name_or_id}" found: no such container')
+
+    def get_container(self, cid: str) -> tuple[dict, dict]:
+        row = self._db.execute("SELECT config, state FROM containers WHERE id = ?", (cid,)).fetchone()
+        if not row:
+            raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
+        return json.loads(row[0]), json.loads(row[1])
+
+    def get_state(self, cid: str) -> dict:
+        row = self._db.execute("SELECT state FROM containers WHERE id = ?", (cid,)).fetchone()
+        if not row:
+            raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
+        return json.loads(row[0])
+
+    def save_state(self, cid: str, state: dict) -> None:
+        cur = self._db.execute("UPDATE containers SET state = ? WHERE id = ?", (json.dumps(state), cid))
+        if cur.rowcount == 0:
+            raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
+
+    def remove_container(self, cid: str) -> None:
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM exec_sessions WHERE container_id = ?", (cid,))
+            self._db.execute("DELETE FROM containers WHERE id = ?", (cid,))
+
+    def all_containers(self) -> list[tuple[dict, dict]]:
+        rows = self._db.execute("SELECT config, state FROM containers ORDER BY created").fetchall()
+        return [(json.loads(c), json.loads(s)) for c, s in rows]
+
+    def container_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT id FROM containers ORDER BY created")]
+
+    # exec sessions
+
+    def add_exec(self, sid: str, cid: str, config: dict, state: dict) -> None:
+        self._db.execute(
+            "INSERT INTO exec_sessions (id, container_id, config, state) VALUES (?, ?, ?, ?)",
+            (sid, cid, json.dumps(config), json.dumps(state)),
+        )
+
+    def get_exec(self, sid: str) -> tuple[str, dict, dict]:
+        row = self._db.execute("SELECT container_id, config, state FROM exec_sessions WHERE id = ?", (sid,)).fetchone()
+        if not row:
+            raise NoSuchExecSession(f"no exec session with ID {sid} found: no such exec session")
+        return row[0], json.loads(row[1]), json.loads(row[2])
+
+    def lookup_exec_id(self, sid_or_prefix: str) -> str:
+        rows = self._db.execute(
+            "SELECT id FROM exec_sessions WHERE id = ? OR substr(id, 1, ?) = ? LIMIT 2",
+            (sid_or_prefix, len(sid_or_prefix), sid_or_prefix),
+        ).fetchall()
+        if len(rows) == 1 and sid_or_prefix:
+            return rows[0][0]
+        raise NoSuchExecSession(f"no exec session with ID {sid_or_prefix} found: no such exec session")
+
+    def save_exec_state(self, sid: str, state: dict) -> None:
+        self._db.execute("UPDATE exec_sessions SET state = ? WHERE id = ?", (json.dumps(state), sid))
+
+    def remove_exec(self, sid: str) -> None:
+        self._db.execute("DELETE FROM exec_sessions WHERE id = ?", (sid,))
+
+    def container_execs(self, cid: str) -> list[tuple[str, dict, dict]]:
+        rows = self._db.execute(
+            "SELECT id, config, state FROM exec_sessions WHERE container_id = ?", (cid,)
+        ).fetchall()
+        return [(i, json.loads(c), json.loads(s)) for i, c, s in rows]
+
+    # secrets
+
+    def add_secret(self, sid: str, name: str, data: bytes, meta: dict) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO secrets (id, name, data, meta) VALUES (?, ?, ?, ?)", (sid, name, data, json.dumps(meta))
+            )
+        except sqlite3.IntegrityError:
+            raise NameInUse(f"{name}: secret name in use") from None
+
+    def lookup_secret(self, name_or_id: str) -> tuple[str, str, bytes, dict]:
+        from ..errors import NoSuchSecret
+
+        row = self._db.execute(
+            "SELECT id, name, data, meta FROM secrets WHERE id = ? OR name = ? OR (length(?) >= 3 AND substr(id, 1, length(?)) = ?)",
+            (name_or_id, name_or_id, name_or_id, name_or_id, name_or_id),
+        ).fetchone()
+        if not row:
+            raise NoSuchSecret(f"{name_or_id}: no such secret")
+        return row[0], row[1], row[2], json.loads(row[3])
+
+    def all_secrets(self) -> list[tuple[str, str, dict]]:
+        return [(i, n, json.loads(m)) for i, n, m in self._db.execute("SELECT id, name, meta FROM secrets ORDER BY name")]
+
+    def remove_secret(self, sid: str) -> None:
+        self._db.execute("DELETE FROM secrets WHERE id = ?", (sid,))

@@ -1,0 +1,94 @@
+"""The engine's errors, mirroring libpod's define.Err* values.
+
+Each front door maps them once: the CLI to an exit code (cli/main.py), the
+REST service to an HTTP status (api/).  Messages use podman's words because
+users and scripts match on them.
+"""
+
+from __future__ import annotations
+
+
+class PypodError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    #: podman's exit code for engine errors
+    exit_code = 125
+    #: the HTTP status the REST service answers with
+    http_status = 500
+
+
+class NoSuchContainer(PypodError):
+    http_status = 404
+
+
+class NoSuchImage(PypodError):
+    http_status = 404
+
+
+class NoSuchExecSession(PypodError):
+    http_status = 404
+
+
+class NoSuchSecret(PypodError):
+    http_status = 404
+
+
+class NameInUse(PypodError):
+    http_status = 409
+
+
+class InvalidState(PypodError):
+    """The container (or exec session) is in the wrong state for the call."""
+
+    http_status = 409
+
+
+class ContainerRunning(InvalidState):
+    pass
+
+
+class AlreadyInState(InvalidState):
+    """Start of a running container, stop of a stopped one: Docker answers 304."""
+
+    http_status = 304
+
+
+class InvalidArgument(PypodError):
+    http_status = 400
+
+
+class ImageInUse(PypodError):
+    http_status = 409
+
+
+class OCIRuntimeError(PypodError):
+    """The OCI runtime (or conmon) failed; carries the runtime's own text."""
+
+    http_status = 500
+
+
+class CommandNotFound(OCIRuntimeError):
+    """The command does not exist in the container (podman exits 127)."""
+
+    exit_code = 127
+
+
+class CommandPermissionDenied(OCIRuntimeError):
+    """The command exists but cannot be invoked (podman exits 126)."""
+
+    exit_code = 126
+
+
+class CheckpointUnsupported(PypodError):
+    http_status = 501
+
+
+def runtime_error_from_text(text: str) -> OCIRuntimeError:
+    """Classify an OCI runtime's message the way libpod's getOCIRuntimeError does."""
+    msg = text.strip()
+    lower = msg.lower()
+    if any(s in lower for s in ("executable file not found", "no such file or directory")):
+        return CommandNotFound(f"{msg}: OCI runtime attempted to invoke a command that was not found")
+    if "permission denied" in lower or "is a directory" in lower:
+        return CommandPermissionDenied(f"{msg}: OCI permission denied")
+    return OCIRuntimeError(f"{msg}: OCI runtime error")

@@ -1,0 +1,1 @@
+"""The OCI runtime layer: the OCIRuntime interface and its conmon implementation."""

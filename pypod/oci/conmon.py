@@ -1,0 +1,395 @@
+"""The OCI runtime driven through conmon, as libpod's ConmonOCIRuntime.
+
+conmon is the container's monitor: it runs `runtime create`, holds the
+container's stdio (attach socket, logs), records the exit code in the exits
+dir and runs pypod's exit command.  It daemonizes, so containers outlive the
+pypod process that made them.  Short runtime calls (start, kill, state,
+delete, pause) run the runtime binary directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal as _signal
+import socket
+import subprocess
+import time
+
+from ..errors import InvalidArgument, OCIRuntimeError, runtime_error_from_text
+from .procs import pid_alive, wait_pid_exit
+from .runtime import ComponentInfo, OCIRuntime, RuntimeContainer, RuntimeStatus
+
+#: libpod's ContainerCreateTimeout
+CREATE_TIMEOUT = 240.0
+
+
+def find_binary(name: str, paths: list[str]) -> str | None:
+    """The first executable of paths, then name on $PATH (the seeds' fallback)."""
+    for p in paths:
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    return shutil.which(name)
+
+
+class ConmonOCIRuntime(OCIRuntime):
+    def __init__(self, name: str, path: str, conmon_path: str, config):
+        self.name = name
+        self.path = path
+        self.conmon_path = conmon_path
+        self.cfg = config
+        self.runtime_root = config.runtime_root
+        self.exits_dir = config.exits_dir
+        self.sockets_dir = config.sockets_dir
+        # runc and crun both accept --log-format=json; the error text then
+        # comes from the runtime itself instead of conmon's paraphrase.
+        self.supports_json_errors = name in ("runc", "crun")
+
+    # -- helpers ---------------------------------------------------------
+
+    def _runtime(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [self.path, "--root", self.runtime_root, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        if check and proc.returncode != 0:
+            raise OCIRuntimeError(_runtime_message(proc.stderr) or f"{self.name} {args[0]} failed")
+        return proc
+
+    def _conmon_env(self) -> tuple[dict, list[int]]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+            "XDG_RUNTIME_DIR": self.cfg.runroot,
+            "HOME": os.environ.get("HOME", "/root"),
+        }
+        if "PYPOD_CONFIG" in os.environ:
+            env["PYPOD_CONFIG"] = os.environ["PYPOD_CONFIG"]
+        fds: list[int] = []
+        if "NOTIFY_SOCKET" in os.environ:
+            env["NOTIFY_SOCKET"] = os.environ["NOTIFY_SOCKET"]
+        # Socket activation: the fds start at 3 and keep their numbers through
+        # pass_fds; the container sees itself as the listener (LISTEN_PID=1).
+        listen = os.environ.get("LISTEN_FDS")
+        if listen and listen.isdigit() and os.environ.get("LISTEN_PID") in (None, str(os.getpid())):
+            env["LISTEN_FDS"] = listen
+            env["LISTEN_PID"] = "1"
+            fds = list(range(3, 3 + int(listen)))
+        return env, fds
+
+    def _shared_args(self, ctr: RuntimeContainer, cuuid: str, bundle: str, pidfile: str, exit_dir: str, oci_log: str) -> list[str]:
+        cfg = ctr.config
+        args = [self.conmon_path, "--api-version", "1", "-c", ctr.id, "-u", cuuid, "-r", self.path, "-b", bundle, "-p", pidfile]
+        if cfg.log_driver == "none":
+            args += ["-l", "none:"]
+        elif cfg.log_driver == "journald":
+            args += ["-l", "journald:"]
+        else:
+            args += ["-l", f"k8s-file:{ctr.paths.log}"]
+        args += ["--exit-dir", exit_dir, "--socket-dir-path", self.sockets_dir]
+        if cfg.log_size_max >= 0:
+            args += ["--log-size-max", str(cfg.log_size_max)]
+        level = {"warning": "warning", "warn": "warning"}.get(self.cfg.log_level, self.cfg.log_level)
+        args += ["--log-level", level]
+        if level == "debug":
+            args.append("--syslog")
+        args += ["--runtime-arg", "--root", "--runtime-arg", self.runtime_root]
+        if oci_log:
+            args += ["--runtime-arg", "--log-format=json", "--runtime-arg", "--log", f"--runtime-arg={oci_log}"]
+        if cfg.log_tag:
+            args += ["--log-tag", cfg.log_tag]
+        if self.cfg.cgroup_manager == "disabled":
+            args += ["--runtime-arg", "--cgroup-manager", "--runtime-arg", "disabled"]
+        return args
+
+    def _move_to_cgroup(self, pid: int) -> None:
+        """Put conmon under the cgroup parent, so the container's resources and
+        its monitor's are accounted together, before conmon forks anything."""
+        if self.cfg.cgroup_manager == "disabled" or os.environ.get("INVOCATION_ID"):
+            return
+        rel = self.cfg.cgroup_parent.strip("/") + "/conmon"
+        base = "/sys/fs/cgroup"
+        if os.path.exists(os.path.join(base, "cgroup.controllers")):
+            targets = [os.path.join(base, rel)]
+        else:
+            targets = [
+                os.path.join(base, c, rel)
+                for c in ("memory", "pids", "cpu", "blkio")
+                if os.path.isdir(os.path.join(base, c))
+            ]
+        for d in targets:
+            try:
+                os.makedirs(d, exist_ok=True)
+                with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                    f.write(str(pid))
+            except OSError:
+                # As libpod: a monitor outside the sandbox cgroup is a warning, not a failure.
+                pass
+
+    # -- lifecycle -------------------------------------------------------
+
+    def create_container(self, ctr: RuntimeContainer) -> tuple[int, int]:
+        paths = ctr.paths
+        os.makedirs(paths.persist_dir, exist_ok=True)
+        oci_log = paths.oci_log if self.supports_json_errors and self.cfg.log_level != "debug" else ""
+        args = self._shared_args(ctr, ctr.id, paths.bundle, paths.pidfile, self.exits_dir, oci_log)
+        cfg = ctr.config
+        if cfg.tty:
+            args.append("-t")
+        elif cfg.stdin:
+            args.append("-i")
+        args += ["--conmon-pidfile", paths.conmon_pidfile, "-n", cfg.name, "--persist-dir", paths.persist_dir]
+        exit_cmd = ctr.exit_command()
+        if exit_cmd:
+            args += ["--exit-command", exit_cmd[0]]
+            for a in exit_cmd[1:]:
+                args += ["--exit-command-arg", a]
+            if self.cfg.exit_command_delay:
+                args += ["--exit-delay", str(self.cfg.exit_command_delay)]
+        pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr))
+        return pid, _read_pidfile(paths.conmon_pidfile)
+
+    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, extra_fds: tuple[int, ...] = ()) -> int:
+        """Run conmon with the sync and start socketpairs; return the pid it reports."""
+        parent_sync, child_sync = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        parent_start, child_start = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env, listen_fds = self._conmon_env()
+        env["_OCI_SYNCPIPE"] = str(child_sync.fileno())
+        env["_OCI_STARTPIPE"] = str(child_start.fileno())
+        try:
+            debug = self.cfg.log_level == "debug"
+            proc = subprocess.Popen(
+                args,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=None if debug else subprocess.DEVNULL,
+                stderr=None if debug else subprocess.DEVNULL,
+                pass_fds=(child_sync.fileno(), child_start.fileno(), *listen_fds, *extra_fds),
+                process_group=0,
+            )
+        except OSError as e:
+            parent_sync.close(), parent_start.close()
+            raise OCIRuntimeError(f"starting conmon {self.conmon_path}: {e}") from None
+        finally:
+            child_sync.close()
+            child_start.close()
+        try:
+            self._move_to_cgroup(proc.pid)
+            parent_start.send(b"\0")
+            proc.wait()
+            return _read_sync_pid(parent_sync, oci_log)
+        except BaseException:
+            if on_fail:
+                on_fail()
+            raise
+        finally:
+            parent_sync.close()
+            parent_start.close()
+
+    def _delete_quiet(self, ctr: RuntimeContainer) -> None:
+        self._runtime("delete", "--force", ctr.id, check=False)
+
+    def start_container(self, ctr: RuntimeContainer) -> None:
+        self._runtime("start", ctr.id)
+
+    def kill_container(self, ctr: RuntimeContainer, signal: int, all_processes: bool = False) -> None:
+        args = ["kill"] + (["--all"] if all_processes else []) + [ctr.id, str(signal)]
+        proc = self._runtime(*args, check=False)
+        if proc.returncode != 0:
+            msg = _runtime_message(proc.stderr)
+            raise OCIRuntimeError(f"error sending signal to container {ctr.id}: {msg}")
+
+    def stop_container(self, ctr: RuntimeContainer, timeout: int, pid: int) -> None:
+        if timeout > 0:
+            try:
+                self.kill_container(ctr, ctr.config.stop_signal)
+            except OCIRuntimeError:
+                # The process may be gone already; the state check below decides.
+                if not pid_alive(pid):
+                    return
+            if wait_pid_exit(pid, timeout):
+                return
+        try:
+            self.kill_container(ctr, _signal.SIGKILL, all_processes=False)
+        except OCIRuntimeError:
+            if not pid_alive(pid):
+                return
+            raise
+        if not wait_pid_exit(pid, 5):
+            raise OCIRuntimeError(f"timed out waiting for container {ctr.id} to exit after SIGKILL")
+
+    def delete_container(self, ctr: RuntimeContainer) -> None:
+        proc = self._runtime("delete", "--force", ctr.id, check=False)
+        if proc.returncode != 0 and b"does not exist" not in proc.stderr and b"not found" not in proc.stderr:
+            raise OCIRuntimeError(_runtime_message(proc.stderr))
+
+    def pause_container(self, ctr: RuntimeContainer) -> None:
+        self._runtime("pause", ctr.id)
+
+    def unpause_container(self, ctr: RuntimeContainer) -> None:
+        self._runtime("resume", ctr.id)
+
+    def container_status(self, ctr: RuntimeContainer) -> RuntimeStatus:
+        proc = self._runtime("state", ctr.id, check=False)
+        if proc.returncode != 0:
+            if b"does not exist" in proc.stderr or b"not found" in proc.stderr:
+                return RuntimeStatus("absent")
+            raise OCIRuntimeError(f"error getting container {ctr.id} state: {_runtime_message(proc.stderr)}")
+        try:
+            data = json.loads(proc.stdout)
+        except ValueError:
+            raise OCIRuntimeError(f"error decoding container status for container {ctr.id}") from None
+        return RuntimeStatus(data.get("status", "stopped"), int(data.get("pid") or 0))
+
+    def read_exit(self, ctr: RuntimeContainer) -> tuple[int, float, bool] | None:
+        path = os.path.join(self.exits_dir, ctr.id)
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+            when = os.stat(path).st_mtime
+        except FileNotFoundError:
+            return None
+        try:
+            code = int(text)
+        except ValueError:
+            return None  # conmon is still writing it
+        oom = os.path.exists(os.path.join(ctr.paths.persist_dir, "oom")) or os.path.exists(
+            os.path.join(ctr.paths.bundle, "oom")
+        )
+        return code, when, oom
+
+    def wait_monitor(self, ctr: RuntimeContainer, conmon_pid: int, timeout: float | None = None) -> bool:
+        exit_file = os.path.join(self.exits_dir, ctr.id)
+        if conmon_pid > 0 and pid_alive(conmon_pid):
+            if not wait_pid_exit(conmon_pid, timeout):
+                return os.path.exists(exit_file)
+        return True
+
+    def remove_runtime_files(self, ctr: RuntimeContainer) -> None:
+        try:
+            os.unlink(os.path.join(self.exits_dir, ctr.id))
+        except FileNotFoundError:
+            pass
+        shutil.rmtree(os.path.join(self.sockets_dir, ctr.id), ignore_errors=True)
+
+    def attach_socket_path(self, ctr: RuntimeContainer) -> str:
+        return os.path.join(self.sockets_dir, ctr.id, "attach")
+
+    def attach_resize(self, ctr: RuntimeContainer, height: int, width: int) -> None:
+        write_ctl(ctr.paths.ctl, f"1 {height} {width}\n")
+
+    def info(self) -> tuple[ComponentInfo, ComponentInfo]:
+        return (
+            ComponentInfo("conmon", self.conmon_path, _version_of(self.conmon_path), _package_of(self.conmon_path)),
+            ComponentInfo(self.name, self.path, _version_of(self.path), _package_of(self.path)),
+        )
+
+
+def write_ctl(ctl_path: str, message: str) -> None:
+    """Write to conmon's control FIFO without ever blocking on a gone conmon."""
+    try:
+        fd = os.open(ctl_path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        raise OCIRuntimeError(f"could not open ctl file for terminal resize: {e}") from None
+    try:
+        os.write(fd, message.encode())
+    finally:
+        os.close(fd)
+
+
+def _read_pidfile(path: str) -> int:
+    try:
+        with open(path) as f:
+            return int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _read_sync_pid(sock: socket.socket, oci_log: str, timeout: float = CREATE_TIMEOUT) -> int:
+    from ..proto.conmon_sync import decode_sync_line, sync_error
+
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise OCIRuntimeError("container creation timeout: internal libpod error")
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        buf += chunk
+    oci_text = _read_text(oci_log)
+    if not buf.strip():
+        raise sync_error(None, oci_text, "container create failed (no logs from conmon)")
+    msg = decode_sync_line(buf.split(b"\n", 1)[0])
+    if msg.data < 0:
+        raise sync_error(msg, oci_text, "container create failed")
+    return msg.data
+
+
+def _read_text(path: str) -> str:
+    if not path:
+        return ""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _runtime_message(stderr: bytes) -> str:
+    """The last error a runtime printed, whether as JSON log lines or plain text."""
+    text = stderr.decode(errors="replace").strip()
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line).get("msg", line)
+            except ValueError:
+                pass
+        if line:
+            return line
+    return text
+
+
+def _version_of(path: str) -> str:
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, timeout=10).stdout.decode()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.strip().replace("\n", ", ", 1).split("\n")[0] if out else "unknown"
+
+
+def _package_of(path: str) -> str:
+    try:
+        out = subprocess.run(["dpkg", "-S", os.path.realpath(path)], capture_output=True, timeout=10).stdout.decode()
+        pkg = out.split(":", 1)[0].strip()
+        if pkg:
+            ver = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, timeout=10).stdout.decode()
+            return f"{pkg}_{ver}"
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return "Unknown"
+
+
+def select_runtime(config) -> ConmonOCIRuntime:
+    """The configured runtime if it is there, else the first other one found."""
+    conmon = find_binary("conmon", config.conmon_paths)
+    if not conmon:
+        raise OCIRuntimeError("could not find a working conmon binary (configured options: "
+                              f"{config.conmon_paths}): invalid argument")
+    order = [config.runtime] + [n for n in config.runtime_paths if n != config.runtime]
+    for name in order:
+        path = find_binary(name, config.runtime_paths.get(name, []))
+        if path:
+            return ConmonOCIRuntime(name, path, conmon, config)
+    if os.path.sep in config.runtime and os.access(config.runtime, os.X_OK):
+        return ConmonOCIRuntime(os.path.basename(config.runtime), config.runtime, conmon, config)
+    raise InvalidArgument(f"default OCI runtime \"{config.runtime}\" not found: invalid argument")

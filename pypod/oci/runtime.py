@@ -1,0 +1,99 @@
+"""What the engine needs from "an OCI runtime", as libpod's OCIRuntime interface.
+
+The engine never runs runc (or conmon) itself: everything goes through this
+interface, so a second implementation (a runtime without conmon, a fake for a
+new platform) slots in without touching the engine.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class RuntimeContainer(Protocol):
+    """The view of a container the runtime layer uses (engine.Container fits)."""
+
+    id: str
+
+    @property
+    def config(self): ...
+
+    @property
+    def paths(self): ...
+
+    def exit_command(self) -> list[str]: ...
+
+
+@dataclass
+class RuntimeStatus:
+    """The OCI runtime's view of a container: 'created', 'running', 'paused',
+    'stopped', or 'absent' when the runtime does not know it."""
+
+    status: str
+    pid: int = 0
+
+
+@dataclass
+class ComponentInfo:
+    name: str
+    path: str
+    version: str
+    package: str = ""
+
+
+class OCIRuntime(abc.ABC):
+    name: str
+    path: str
+
+    @abc.abstractmethod
+    def create_container(self, ctr: RuntimeContainer) -> tuple[int, int]:
+        """Create the container through its monitor; return (pid, conmon pid)."""
+
+    @abc.abstractmethod
+    def start_container(self, ctr: RuntimeContainer) -> None: ...
+
+    @abc.abstractmethod
+    def kill_container(self, ctr: RuntimeContainer, signal: int, all_processes: bool = False) -> None: ...
+
+    @abc.abstractmethod
+    def stop_container(self, ctr: RuntimeContainer, timeout: int, pid: int) -> None:
+        """Stop signal, up to timeout seconds for the process to go, then SIGKILL."""
+
+    @abc.abstractmethod
+    def delete_container(self, ctr: RuntimeContainer) -> None: ...
+
+    @abc.abstractmethod
+    def pause_container(self, ctr: RuntimeContainer) -> None: ...
+
+    @abc.abstractmethod
+    def unpause_container(self, ctr: RuntimeContainer) -> None: ...
+
+    @abc.abstractmethod
+    def container_status(self, ctr: RuntimeContainer) -> RuntimeStatus: ...
+
+    @abc.abstractmethod
+    def read_exit(self, ctr: RuntimeContainer) -> tuple[int, float, bool] | None:
+        """(exit code, time of exit, OOM-killed) once the monitor recorded an exit."""
+
+    @abc.abstractmethod
+    def attach_socket_path(self, ctr: RuntimeContainer) -> str: ...
+
+    @abc.abstractmethod
+    def attach_resize(self, ctr: RuntimeContainer, height: int, width: int) -> None: ...
+
+    @abc.abstractmethod
+    def wait_monitor(self, ctr: RuntimeContainer, conmon_pid: int, timeout: float | None = None) -> bool:
+        """Block until the container's monitor has exited (its exit is recorded)."""
+
+    @abc.abstractmethod
+    def remove_runtime_files(self, ctr: RuntimeContainer) -> None:
+        """Delete what the runtime left for this container (exit file, sockets)."""
+
+    @abc.abstractmethod
+    def info(self) -> tuple[ComponentInfo, ComponentInfo]:
+        """(monitor, runtime) names, paths and versions for `pypod info`."""
+
+    def supports_checkpoint(self) -> tuple[bool, str]:
+        return False, f"the {self.name} runtime does not support checkpointing"

@@ -1,0 +1,227 @@
+"""Builds a container's OCI runtime spec (config.json) from its configuration.
+
+Pure: every fact about the host (rlimits, devices, resolved user) comes in
+as an argument, so the whole policy is unit-testable without processes.
+Defaults follow podman's: its capability set, masked and read-only paths,
+the standard mounts, and rlimits no higher than the caller may set.
+"""
+
+from __future__ import annotations
+
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#: podman's default_capabilities (containers.conf)
+DEFAULT_CAPS = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+    "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+)
+
+ALL_CAPS = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+    "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
+    "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+)
+
+MASKED_PATHS = (
+    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/fs/selinux", "/sys/dev/block",
+)
+READONLY_PATHS = ("/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+
+#: podman's default ulimits before clamping (containers.conf defaults)
+DEFAULT_RLIMITS = {"RLIMIT_NOFILE": (1048576, 1048576), "RLIMIT_NPROC": (4194304, 4194304)}
+
+RLIMIT_NAMES = {
+    "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU", "data": "RLIMIT_DATA", "fsize": "RLIMIT_FSIZE",
+    "locks": "RLIMIT_LOCKS", "memlock": "RLIMIT_MEMLOCK", "msgqueue": "RLIMIT_MSGQUEUE", "nice": "RLIMIT_NICE",
+    "nofile": "RLIMIT_NOFILE", "nproc": "RLIMIT_NPROC", "rss": "RLIMIT_RSS", "rtprio": "RLIMIT_RTPRIO",
+    "rttime": "RLIMIT_RTTIME", "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
+}
+
+
+def normalize_cap(name: str) -> str:
+    from ..errors import InvalidArgument
+
+    cap = name.strip().upper()
+    if cap == "ALL":
+        return cap
+    if not cap.startswith("CAP_"):
+        cap = "CAP_" + cap
+    if cap not in ALL_CAPS:
+        raise InvalidArgument(f"unknown capability {name!r}: invalid argument")
+    return cap
+
+
+def capability_set(privileged: bool, cap_add: list[str], cap_drop: list[str]) -> list[str]:
+    """The bounding set: podman's defaults (or all when privileged), adds, drops."""
+    if privileged:
+        caps = list(ALL_CAPS)
+    else:
+        caps = list(DEFAULT_CAPS)
+    adds = [normalize_cap(c) for c in cap_add]
+    drops = [normalize_cap(c) for c in cap_drop]
+    if "ALL" in adds:
+        caps = list(ALL_CAPS)
+    else:
+        caps += [c for c in adds if c not in caps]
+    if "ALL" in drops:
+        caps = [c for c in adds if c != "ALL"]
+    else:
+        caps = [c for c in caps if c not in drops or c in adds]
+    return sorted(set(caps))
+
+
+def process_capabilities(bounding: list[str], uid: int) -> dict:
+    """uid 0 holds its whole bounding set; other users start with none effective
+    (they keep the bound, so setuid binaries can still raise them)."""
+    if uid == 0:
+        return {"bounding": list(bounding), "effective": list(bounding), "permitted": list(bounding)}
+    return {"bounding": list(bounding), "effective": [], "permitted": []}
+
+
+def parse_ulimit(spec: str) -> tuple[str, int, int]:
+    """'nofile=1024:2048', 'nproc=512', '-1' for unlimited."""
+    from ..errors import InvalidArgument
+
+    name, sep, values = spec.partition("=")
+    if not sep or name not in RLIMIT_NAMES or not values:
+        raise InvalidArgument(f"invalid ulimit argument: {spec}")
+    soft_s, _, hard_s = values.partition(":")
+    try:
+        soft = int(soft_s)
+        hard = int(hard_s) if hard_s else soft
+    except ValueError:
+        raise InvalidArgument(f"invalid ulimit argument: {spec}") from None
+    unlimited = 2**64 - 1
+    soft = unlimited if soft == -1 else soft
+    hard = unlimited if hard == -1 else hard
+    if soft > hard:
+        raise InvalidArgument(f"ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}")
+    return name, soft, hard
+
+
+def rlimits(ulimits: list[tuple[str, int, int]], hard_limits: dict[str, int]) -> list[dict]:
+    """Defaults clamped to the caller's hard limits (without CAP_SYS_RESOURCE a
+    runtime cannot raise them); explicit --ulimit values are kept as asked."""
+    out: dict[str, tuple[int, int]] = {}
+    for rtype, (soft, hard) in DEFAULT_RLIMITS.items():
+        cap = hard_limits.get(rtype)
+        if cap is not None:
+            hard = min(hard, cap)
+            soft = min(soft, hard)
+        out[rtype] = (soft, hard)
+    for name, soft, hard in ulimits:
+        out[RLIMIT_NAMES[name]] = (soft, hard)
+    return [{"type": t, "hard": h, "soft": s} for t, (s, h) in out.items()]
+
+
+def build_env(image_env: list[str], user_env: list[str], tty: bool, hostname: str, home: str, secret_env: list[str]) -> list[str]:
+    """Image env, then pypod's additions, then the user's: later keys win, order kept."""
+    merged: dict[str, str] = {}
+    base = [DEFAULT_PATH, *image_env]
+    extra = ["container=podman", f"HOSTNAME={hostname}"] if hostname else ["container=podman"]
+    if tty:
+        extra.append("TERM=xterm")
+    for item in [*base, *extra, *secret_env, *user_env]:
+        k, _, v = item.partition("=")
+        merged.pop(k, None)
+        merged[k] = v
+    if "HOME" not in merged:
+        merged["HOME"] = home or "/"
+    return [f"{k}={v}" for k, v in merged.items()]
+
+
+def standard_mounts(privileged: bool, network: str) -> list[dict]:
+    sys_opts = ["nosuid", "noexec", "nodev"] + ([] if privileged else ["ro"])
+    mounts = [
+        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536000"]},
+    ]
+    if network == "host" and not privileged:
+        # sysfs of the host's network namespace cannot be mounted from inside
+        # a new user of it; a read-only bind of the host's /sys works.
+        mounts.append({"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]})
+    else:
+        mounts.append({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts})
+        mounts.append({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                       "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime"] + ([] if privileged else ["ro"])})
+    return mounts
+
+
+def build_spec(
+    cfg,
+    *,
+    rootfs: str,
+    args: list[str],
+    env: list[str],
+    cwd: str,
+    uid: int,
+    gid: int,
+    additional_gids: list[int],
+    hard_limits: dict[str, int],
+    etc_files: dict[str, str],
+    host_devices: list[dict] = (),
+    cgroups_path: str = "",
+) -> dict:
+    """The OCI spec for cfg (an engine ContainerConfig).
+
+    etc_files maps container paths (/etc/hosts, /etc/resolv.conf,
+    /etc/hostname) to the host files pypod generated for them.
+    """
+    caps = capability_set(cfg.privileged, cfg.cap_add, cfg.cap_drop)
+    mounts = standard_mounts(cfg.privileged, cfg.network)
+    for dest, src in etc_files.items():
+        mounts.append({"destination": dest, "type": "bind", "source": src, "options": ["bind", "rprivate"]})
+    # A user's mount over a standard one replaces it, as in podman.
+    user_dests = {m.destination for m in cfg.mounts}
+    mounts = [m for m in mounts if m["destination"] not in user_dests]
+    for m in cfg.mounts:
+        opts = list(m.options)
+        if m.type == "bind" and not any(o in ("bind", "rbind") for o in opts):
+            opts.append("rbind")
+        mounts.append({"destination": m.destination, "type": m.type, "source": m.source, "options": opts})
+
+    namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "mount"}]
+    if cfg.network != "host":
+        namespaces += [{"type": "network"}, {"type": "uts"}]
+    linux: dict = {
+        "namespaces": namespaces,
+        "resources": {"devices": [{"allow": cfg.privileged, "access": "rwm"}]},
+    }
+    if cgroups_path:
+        linux["cgroupsPath"] = cgroups_path
+    if not cfg.privileged:
+        linux["maskedPaths"] = list(MASKED_PATHS)
+        linux["readonlyPaths"] = list(READONLY_PATHS)
+    if host_devices:
+        linux["devices"] = list(host_devices)
+
+    spec = {
+        "ociVersion": "1.0.2-dev",
+        "process": {
+            "terminal": bool(cfg.tty),
+            "user": {"uid": uid, "gid": gid, **({"additionalGids": list(additional_gids)} if additional_gids else {})},
+            "args": list(args),
+            "env": list(env),
+            "cwd": cwd or "/",
+            "capabilities": process_capabilities(caps, uid),
+            "rlimits": rlimits(cfg.ulimits, hard_limits),
+            "noNewPrivileges": False,
+        },
+        "root": {"path": rootfs, "readonly": bool(cfg.read_only)},
+        "mounts": mounts,
+        "annotations": {"io.container.manager": "pypod", "org.opencontainers.image.stopSignal": str(cfg.stop_signal)},
+        "linux": linux,
+    }
+    if cfg.network != "host":
+        spec["hostname"] = cfg.hostname
+    return spec

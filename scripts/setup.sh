@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install pypod and what it needs on Debian, then run a real container.
+#   ./scripts/setup.sh            install + `pypod run --rm busybox echo hello`
+#   ./scripts/setup.sh --no-demo  install only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pkgs=(conmon runc busybox-static python3-venv tmux)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+if [ "${1:-}" != "--no-demo" ]; then
+  # The first use of `busybox` builds the embedded default image from the
+  # host's busybox-static binary; no network is needed.
+  .venv/bin/pypod run --rm busybox echo hello
+fi

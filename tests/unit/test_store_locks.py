@@ -1,0 +1,71 @@
+"""The store and the locks with real SQLite and real flock, no containers."""
+
+import multiprocessing
+import os
+import time
+
+import pytest
+
+from pypod.engine.locks import FileLock
+from pypod.engine.store import Store
+from pypod.errors import InvalidArgument, NameInUse, NoSuchContainer
+
+
+def test_lookup_by_name_id_and_prefix(tmp_path):
+    s = Store(str(tmp_path / "db"))
+    s.add_container("abc123" + "0" * 58, "one", {}, {}, 1.0)
+    s.add_container("abd456" + "0" * 58, "two", {}, {}, 2.0)
+    assert s.lookup_id("one").startswith("abc123")
+    assert s.lookup_id("abd").startswith("abd456")
+    with pytest.raises(InvalidArgument, match="more than one result"):
+        s.lookup_id("ab")
+    with pytest.raises(NoSuchContainer, match='no container with name or ID "nope" found: no such container'):
+        s.lookup_id("nope")
+
+
+def test_name_in_use(tmp_path):
+    s = Store(str(tmp_path / "db"))
+    s.add_container("a" * 64, "x", {}, {}, 1.0)
+    with pytest.raises(NameInUse, match='the container name "x" is already in use'):
+        s.add_container("b" * 64, "x", {}, {}, 1.0)
+    assert s.container_ids() == ["a" * 64]
+
+
+def test_wal_mode(tmp_path):
+    s = Store(str(tmp_path / "db"))
+    assert s._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _hold(path, q):
+    lock = FileLock(path)
+    lock.acquire()
+    q.put("held")
+    time.sleep(0.3)
+    lock.unlink()
+    lock.release()
+
+
+def test_lock_excludes_other_processes_and_survives_unlink(tmp_path):
+    path = str(tmp_path / "c.lock")
+    q = multiprocessing.Queue()
+    p = multiprocessing.Process(target=_hold, args=(path, q))
+    p.start()
+    assert q.get(timeout=5) == "held"
+    t0 = time.monotonic()
+    lock = FileLock(path)
+    lock.acquire()  # waits for the holder, then retries on the fresh file
+    waited = time.monotonic() - t0
+    assert waited > 0.1
+    assert os.path.exists(path)
+    assert os.stat(path).st_ino == os.fstat(lock._fd).st_ino
+    lock.release()
+    p.join()
+
+
+def test_lock_is_reentrant_in_one_object(tmp_path):
+    lock = FileLock(str(tmp_path / "l"))
+    with lock:
+        with lock:
+            pass
+        assert lock._fd >= 0
+    assert lock._fd == -1
