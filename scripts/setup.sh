@@ -17,7 +17,11 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+# compat mode: a plain path entry, not an import hook that costs every CLI call
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+# Byte-compile now: with PYTHONDONTWRITEBYTECODE set, each `pypod` call would
+# otherwise recompile its modules.
+.venv/bin/python -m compileall -q pypod >/dev/null
 if [ "${1:-}" != "--no-demo" ]; then
   # The first use of `busybox` builds the embedded default image from the
   # host's busybox-static binary; no network is needed.

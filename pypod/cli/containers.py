@@ -711,9 +711,11 @@ def cmd_logs(engine, a) -> int:
     out = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
     for ctr in targets:
         prefix = f"{ctr.name} ".encode() if a.names or len(targets) > 1 else b""
-        for ts, stream, line in ctr.logs(follow=a.follow, tail=a.tail, since=a.since, until=a.until):
-            f = out.get(stream, sys.stdout.buffer)
-            f.write(prefix + ((ts.encode() + b" ") if a.timestamps else b"") + line)
+        from ..proto.k8s_log import format_line
+
+        for record in ctr.logs(follow=a.follow, tail=a.tail, since=a.since, until=a.until):
+            f = out.get(record[1], sys.stdout.buffer)
+            f.write(prefix + format_line(record, a.timestamps))
             if a.follow:
                 f.flush()
     sys.stdout.flush()

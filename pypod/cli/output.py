@@ -21,8 +21,8 @@ def print_table(columns: list[tuple[str, str]], rows: list[dict], noheading: boo
 
 
 def print_template(fmt: str, rows: list[dict], noheading: bool = False) -> None:
-    from ..proto.gotemplate import render_rows
+    from ..proto.gotemplate import format_items
 
-    text = render_rows(fmt, rows, noheading=noheading)
+    text = format_items(fmt, rows, noheading=noheading)
     if text:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -13,7 +13,7 @@ import select
 import signal
 import socket
 
-from ..errors import OCIRuntimeError
+from ..errors import OCIRuntimeError, PypodError
 
 #: conmon reads at most this much stdin per message (its CONN_SOCK_BUF_SIZE);
 #: a longer SOCK_SEQPACKET message would be cut short.
@@ -48,25 +48,31 @@ def _write_all(fd: int, data: memoryview | bytes) -> None:
         view = view[n:]
 
 
-def attach_to_socket(ctr, sock: socket.socket, streams) -> bool:
-    """Pump until the container closes its output (True if the user detached)."""
+def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open: bool,
+                     detach_keys: str | None, resize) -> bool:
+    """Pump until the container closes its output (True if the user detached).
+
+    resize(height, width) forwards the local terminal's size."""
     from ..proto.detach_keys import DetachKeyMatcher, parse_detach_keys
 
-    keys = streams.detach_keys if streams.detach_keys is not None else ctr.engine.config.detach_keys
-    matcher = DetachKeyMatcher(parse_detach_keys(keys)) if streams.stdin is not None and keys else None
-    tty = ctr.config.tty
-    stdin = streams.stdin if (streams.stdin is not None and ctr.config.stdin) else None
+    keys = detach_keys if detach_keys is not None else streams.detach_keys
+    if keys is None:
+        keys = ctr.engine.config.detach_keys
+    stdin = streams.stdin if (streams.stdin is not None and stdin_open) else None
+    matcher = DetachKeyMatcher(parse_detach_keys(keys)) if stdin is not None and keys else None
     restore = None
     old_winch = None
     if tty and stdin is not None and os.isatty(stdin):
         restore = _make_raw(stdin)
     if tty and streams.stdout is not None and os.isatty(streams.stdout):
         def on_winch(*_):
-            _resize_from(ctr, streams.stdout)
+            _resize_from(resize, streams.stdout)
 
         old_winch = signal.signal(signal.SIGWINCH, on_winch)
-        _resize_from(ctr, streams.stdout)
-    outs = {1: streams.stdout, 2: streams.stderr if not tty else streams.stdout}
+        _resize_from(resize, streams.stdout)
+    from ..proto.conmon_attach import STDERR, STDOUT
+
+    outs = {STDOUT: streams.stdout, STDERR: streams.stderr if not tty else streams.stdout}
     poller = select.poll()
     poller.register(sock, select.POLLIN)
     if stdin is not None:
@@ -88,8 +94,10 @@ def attach_to_socket(ctr, sock: socket.socket, streams) -> bool:
                         if e.errno != errno.EIO:
                             raise
                         data = b""
-                    if matcher is not None and data:
-                        data, detached = matcher.feed(data)
+                    eof = not data
+                    if matcher is not None:
+                        # At EOF a held-back partial detach sequence was just input.
+                        data, detached = matcher.feed(data) if data else (matcher.flush(), False)
                     if data:
                         try:
                             for i in range(0, len(data), STDIN_CHUNK):
@@ -100,7 +108,7 @@ def attach_to_socket(ctr, sock: socket.socket, streams) -> bool:
                             continue
                     if detached:
                         return True
-                    if not data and not (matcher is not None and matcher.pending):
+                    if eof:
                         # EOF on our stdin becomes EOF on the container's.
                         poller.unregister(stdin)
                         stdin = None
@@ -126,11 +134,11 @@ def attach_to_socket(ctr, sock: socket.socket, streams) -> bool:
             signal.signal(signal.SIGWINCH, old_winch)
 
 
-def _resize_from(ctr, fd: int) -> None:
+def _resize_from(resize, fd: int) -> None:
     try:
         size = os.get_terminal_size(fd)
-        ctr.engine.runtime.attach_resize(ctr, size.lines, size.columns)
-    except (OSError, OCIRuntimeError):
+        resize(size.lines, size.columns)
+    except (OSError, PypodError):
         pass
 
 

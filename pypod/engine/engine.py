@@ -14,7 +14,6 @@ pypod killed at any point leaves work the next call can finish.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -84,9 +83,9 @@ class Engine:
 
     def create_container(self, cfg: ContainerConfig) -> "Container":
         """Record a new container (state 'configured'); nothing runs yet."""
-        from .naming import random_name, validate_name
+        from .naming import new_id, random_name, validate_name
 
-        cfg.id = cfg.id or secrets.token_hex(32)
+        cfg.id = cfg.id or new_id()
         if cfg.name:
             validate_name(cfg.name)
         if cfg.rootfs:
@@ -309,7 +308,11 @@ class Container:
         conmon even when no pypod was running); the runtime is asked only
         when that file is absent and the monitor is gone.
         """
-        self.reload()
+        try:
+            self.reload()
+        except NoSuchContainer:
+            self._lock.unlink()  # held by us: do not leave it behind for a gone container
+            raise
         st = self.state
         if st.status == Status.CONFIGURED:
             # A pypod killed during init may have left a runtime container behind.
@@ -331,6 +334,10 @@ class Container:
         from ..oci.procs import pid_alive
 
         if st.conmon_pid and pid_alive(st.conmon_pid):
+            if st.status == Status.RUNNING:
+                from . import execs
+
+                execs.reap(self)
             if st.status == Status.CREATED or st.status == Status.PAUSED:
                 rs = self.engine.runtime.container_status(self)
                 if rs.status in ("running", "paused", "created") and Status(rs.status) != st.status:
@@ -485,7 +492,7 @@ class Container:
     def start_attached(self, streams: "AttachStreams") -> int | None:
         """Start and attach (attach first, so no output is missed); return the
         exit code, or None when the user detached."""
-        from .attach import attach_to_socket, connect_attach
+        from .attach import connect_attach
 
         with self.locked():
             self.sync()
@@ -501,22 +508,31 @@ class Container:
             except BaseException:
                 sock.close()
                 raise
-        detached = attach_to_socket(self, sock, streams)
+        detached = self._pump(sock, streams)
         if detached:
             return None
         return self.wait()
 
     def attach(self, streams: "AttachStreams") -> int | None:
-        from .attach import attach_to_socket, connect_attach
+        from .attach import connect_attach
 
         with self.locked():
             self.sync()
             if self.state.status not in (Status.RUNNING, Status.CREATED):
                 raise InvalidState(f"can only attach to created or running containers: container state improper")
             sock = connect_attach(self.engine.runtime.attach_socket_path(self))
-        if attach_to_socket(self, sock, streams):
+        if self._pump(sock, streams):
             return None
         return self.wait()
+
+    def _pump(self, sock, streams) -> bool:
+        from .attach import attach_to_socket
+
+        return attach_to_socket(self, sock, streams, tty=self.config.tty, stdin_open=self.config.stdin,
+                                detach_keys=None, resize=self._resize_quiet)
+
+    def _resize_quiet(self, height: int, width: int) -> None:
+        self.engine.runtime.attach_resize(self, height, width)
 
     # -- signals and stopping ----------------------------------------------
 
@@ -587,8 +603,14 @@ class Container:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.005
         while True:
-            with self.locked():
-                self.sync()
+            try:
+                with self.locked():
+                    self.sync()
+            except NoSuchContainer:
+                code = self.engine.store.removed_exit_code(self.id)
+                if code is None:
+                    raise
+                return code
             st = self.state.status
             if st in conditions or (st == Status.CONFIGURED and self.state.finished_at):
                 return self.state.exit_code
@@ -665,9 +687,42 @@ class Container:
             self.engine.runtime.remove_runtime_files(self)
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
             shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
-            self.engine.store.remove_container(self.id)
+            finished = self.state.finished_at or st in (Status.STOPPED, Status.EXITED)
+            self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
             lock.unlink()
         self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
+
+    # -- exec sessions -------------------------------------------------------
+
+    def exec_create(self, config) -> "ExecSession":
+        from . import execs
+
+        return execs.create(self, config)
+
+    def exec_session(self, session_id: str):
+        from . import execs
+
+        return execs.get(self, session_id)
+
+    def exec_sessions(self) -> list:
+        from . import execs
+
+        with self.locked():
+            self.sync()
+            execs.reap(self)
+        return execs.sessions(self)
+
+    def exec(self, command: list[str], streams: "AttachStreams | None" = None, **options) -> int | None:
+        """The one-shot exec: run command in the container, return its exit code.
+
+        options are ExecConfig fields (user, environment, workdir, terminal,
+        attach_stdin, privileged, preserve_fds, detach_keys)."""
+        from . import execs
+
+        cfg = execs.ExecConfig(command=list(command), **options)
+        if streams is None:
+            streams = AttachStreams(stdin=None)
+        return execs.run(self, cfg, streams)
 
     # -- output --------------------------------------------------------------
 

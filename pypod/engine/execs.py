@@ -1,20 +1,486 @@
-"""Exec sessions of a container (seeds 003, 001, 000)."""
+"""Exec sessions: processes started inside a running container (seeds 003, 001, 000).
+
+A session is created (recorded only), started (conmon in exec mode runs
+`runtime exec` with a process spec derived from the container's), and ends
+stopped with the exit code conmon recorded.  The exit file in the session's
+bundle is the truth even when no pypod was running when the process ended;
+any pypod that looks at the container's sessions reaps those that ended.
+"""
 
 from __future__ import annotations
+
+import enum
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+from ..errors import (
+    InvalidArgument,
+    InvalidState,
+    NoSuchExecSession,
+    OCIRuntimeError,
+)
+
+
+class ExecStatus(str, enum.Enum):
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class ExecConfig:
+    command: list[str] = field(default_factory=list)
+    terminal: bool = False
+    attach_stdin: bool = False
+    attach_stdout: bool = True
+    attach_stderr: bool = True
+    #: None: the engine's default (ctrl-p,ctrl-q); "": detaching disabled
+    detach_keys: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    privileged: bool = False
+    user: str = ""
+    workdir: str = ""
+    preserve_fds: int = 0
+    #: run by conmon when the process exits; filled in for detached starts
+    exit_command: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExecConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class ExecState:
+    status: ExecStatus = ExecStatus.CREATED
+    pid: int = 0
+    exit_code: int = -1
+    started_at: float = 0.0
+    finished_at: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["status"] = self.status.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExecState":
+        known = {f.name for f in fields(cls)}
+        st = cls(**{k: v for k, v in d.items() if k in known})
+        st.status = ExecStatus(st.status)
+        return st
+
+
+class ExecSession:
+    def __init__(self, ctr, session_id: str, config: ExecConfig, state: ExecState):
+        self.container = ctr
+        self.id = session_id
+        self.config = config
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"<ExecSession {self.id[:12]} {self.state.status.value}>"
+
+    @property
+    def bundle(self) -> str:
+        return exec_bundle(self.container, self.id)
+
+    def save(self) -> None:
+        self.container.engine.store.save_exec_state(self.id, self.state.to_dict())
+
+    def reload(self) -> None:
+        _cid, _cfg, st = self.container.engine.store.get_exec(self.id)
+        self.state = ExecState.from_dict(st)
+
+    # -- starting ---------------------------------------------------------
+
+    def _launch(self, exit_command: list[str]):
+        """With the container lock held: write the process spec and start
+        conmon; returns the monitor waiting for its attach."""
+        ctr = self.container
+        ctr.sync()
+        from .container import Status
+
+        if ctr.state.status != Status.RUNNING:
+            raise InvalidState(f"can only start exec sessions when their container is running: container state improper")
+        self.reload()
+        if self.state.status != ExecStatus.CREATED:
+            raise InvalidState(f"exec session {self.id} is in state {self.state.status.value}, only created sessions can be started: exec session state improper")
+        shutil.rmtree(self.bundle, ignore_errors=True)
+        os.makedirs(self.bundle, mode=0o700)
+        spec_path = os.path.join(self.bundle, "exec-process-spec.json")
+        with open(spec_path, "w") as f:
+            json.dump(process_spec(ctr, self.config), f)
+        try:
+            return ctr.engine.runtime.exec_container(
+                ctr, self.id, self.bundle, spec_path,
+                terminal=self.config.terminal,
+                stdin=self.config.attach_stdin,
+                preserve_fds=self.config.preserve_fds,
+                exit_command=exit_command,
+            )
+        except BaseException:
+            self._remove_files()
+            raise
+
+    def _running(self, pid: int) -> None:
+        self.state.status = ExecStatus.RUNNING
+        self.state.pid = pid
+        self.state.started_at = time.time()
+        self.save()
+        ctr = self.container
+        ctr.engine.events.write("container", "exec", ctr.id, ctr.name, ctr.config.image, execID=self.id)
+
+    def _failed_start(self, mon, err: Exception) -> None:
+        """A process that never ran: the session is stopped with podman's code for why."""
+        mon.close()
+        self.state.status = ExecStatus.STOPPED
+        self.state.exit_code = getattr(err, "exit_code", 125)
+        self.state.finished_at = time.time()
+        self.save()
+        self._remove_files()
+
+    def start_attached(self, streams, size: tuple[int, int] | None = None) -> int | None:
+        """Start and attach; the exit code, or None when the user detached.
+        streams: engine.AttachStreams (fds), or anything with the same pump."""
+        from .attach import attach_to_socket, connect_attach
+
+        ctr = self.container
+        with ctr.locked():
+            mon = self._launch(exit_command=[])
+            try:
+                # conmon says its attach socket is up; connect before the
+                # process exists, so not one byte of output is missed.
+                if mon.read_message(mon.attach) is None:
+                    raise OCIRuntimeError(f"conmon failed to set up exec session {self.id} attach socket")
+                sock = connect_attach(ctr.engine.runtime.exec_attach_socket_path(self.bundle))
+                if size and self.config.terminal:
+                    ctr.engine.runtime.exec_resize(self.bundle, *size)
+                mon.signal_start()
+                pid = mon.read_pid(mon.oci_log, "exec")
+            except OCIRuntimeError as e:
+                self._failed_start(mon, e)
+                raise
+            except BaseException:
+                mon.close()
+                self._remove_files()
+                raise
+            self._running(pid)
+        detached = attach_to_socket(ctr, sock, streams, tty=self.config.terminal, stdin_open=self.config.attach_stdin,
+                                    detach_keys=self.config.detach_keys, resize=lambda h, w: self.resize(h, w))
+        if detached:
+            mon.close()
+            return None
+        return self._finish(mon)
+
+    def start_detached(self) -> int:
+        """Start without attaching (left unimplemented in the seed): conmon's
+        exit command records the end.  Returns the pid."""
+        ctr = self.container
+        with ctr.locked():
+            exit_cmd = ctr.engine.exit_command(ctr.id, False)
+            exit_cmd = exit_cmd[:-1] + ["--exec", self.id, ctr.id]
+            mon = self._launch(exit_command=exit_cmd)
+            try:
+                if mon.read_message(mon.attach) is None:
+                    raise OCIRuntimeError(f"conmon failed to set up exec session {self.id}")
+                mon.signal_start()
+                pid = mon.read_pid(mon.oci_log, "exec")
+            except OCIRuntimeError as e:
+                self._failed_start(mon, e)
+                raise
+            finally:
+                mon.close()
+            self._running(pid)
+            return pid
+
+    def _finish(self, mon) -> int:
+        """After the output closed: conmon reports the exit code on the sync pipe."""
+        try:
+            msg = mon.read_message(mon.sync, timeout=60)
+        except OCIRuntimeError:
+            msg = None
+        finally:
+            mon.close()
+        code = msg[0] if msg is not None else None
+        ctr = self.container
+        with ctr.locked():
+            self.reload()
+            if self.state.status == ExecStatus.RUNNING:
+                self._record_exit(code)
+            return self.state.exit_code
+
+    def _record_exit(self, code: int | None) -> None:
+        """Mark stopped with the real exit code; remove the session's files."""
+        rt = self.container.engine.runtime
+        file_code = rt.exec_read_exit(self.bundle, self.id)
+        if file_code is not None:
+            code = file_code
+        if code is None:
+            from ..oci.procs import wait_pid_exit
+
+            wait_pid_exit(self.state.pid, 5)
+            code = rt.exec_read_exit(self.bundle, self.id)
+        self.state.status = ExecStatus.STOPPED
+        self.state.exit_code = code if code is not None else 137
+        self.state.finished_at = time.time()
+        self.state.pid = 0
+        self.save()
+        self._remove_files()
+        ctr = self.container
+        ctr.engine.events.write("container", "exec_died", ctr.id, ctr.name, ctr.config.image, execID=self.id,
+                                containerExitCode=self.state.exit_code)
+
+    def _remove_files(self) -> None:
+        shutil.rmtree(self.bundle, ignore_errors=True)
+        from ..oci.conmon import remove_path
+
+        remove_path(os.path.join(self.container.engine.config.sockets_dir, self.id))
+
+    # -- after start ----------------------------------------------------------
+
+    def resize(self, height: int, width: int) -> None:
+        self.reload()
+        if self.state.status != ExecStatus.RUNNING:
+            raise InvalidState(f"cannot resize exec session {self.id} as it is not running: exec session state improper")
+        if not self.config.terminal:
+            return
+        self.container.engine.runtime.exec_resize(self.bundle, height, width)
+
+    def stop(self, timeout: int = 10) -> None:
+        ctr = self.container
+        with ctr.locked():
+            reap(ctr)
+            self.reload()
+            if self.state.status != ExecStatus.RUNNING:
+                raise InvalidState(f"exec session {self.id} is not running: exec session state improper")
+            pid = self.state.pid
+        ctr.engine.runtime.exec_stop(pid, timeout)
+        with ctr.locked():
+            self.reload()
+            if self.state.status == ExecStatus.RUNNING:
+                from ..oci.procs import wait_pid_exit
+
+                wait_pid_exit(pid, 5)
+                self._record_exit(None)
+
+    def remove(self, force: bool = False) -> None:
+        ctr = self.container
+        with ctr.locked():
+            reap(ctr)
+            self.reload()
+            if self.state.status == ExecStatus.RUNNING:
+                if not force:
+                    raise InvalidState(f"cannot remove exec session {self.id} as it is running: exec session state improper")
+                ctr.engine.runtime.exec_stop(self.state.pid, 0)
+                self._record_exit(None)
+            self._remove_files()
+            ctr.engine.store.remove_exec(self.id)
+
+    def inspect(self) -> dict:
+        """Docker's and podman's exec inspect shape."""
+        ctr = self.container
+        cfg, st = self.config, self.state
+        return {
+            "ID": self.id,
+            "ContainerID": ctr.id,
+            "Running": st.status == ExecStatus.RUNNING,
+            "ExitCode": st.exit_code if st.status == ExecStatus.STOPPED else 0,
+            "Pid": st.pid,
+            "OpenStdin": cfg.attach_stdin,
+            "OpenStdout": cfg.attach_stdout,
+            "OpenStderr": cfg.attach_stderr,
+            "CanRemove": st.status != ExecStatus.RUNNING,
+            "DetachKeys": cfg.detach_keys or "",
+            "ProcessConfig": {
+                "tty": cfg.terminal,
+                "entrypoint": cfg.command[0] if cfg.command else "",
+                "arguments": cfg.command[1:],
+                "privileged": cfg.privileged,
+                "user": cfg.user,
+                "workdir": cfg.workdir,
+                "env": [f"{k}={v}" for k, v in cfg.environment.items()],
+            },
+            "Status": st.status.value,
+        }
+
+
+def exec_bundle(ctr, session_id: str) -> str:
+    return os.path.join(ctr.paths.run_dir, "exec", session_id)
+
+
+# -- the container's side -----------------------------------------------------------
+
+
+def create(ctr, cfg: ExecConfig) -> ExecSession:
+    """Record a new session; only on a running container."""
+    from .container import Status
+
+    if not cfg.command or not any(cfg.command):
+        raise InvalidArgument("must provide a non-empty command to start an exec session: invalid argument")
+    if cfg.preserve_fds < 0:
+        raise InvalidArgument("preserve-fds must be 0 or greater: invalid argument")
+    for fd in range(3, 3 + cfg.preserve_fds):
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise InvalidArgument(f"file descriptor {fd} is not available - the preserve-fds option requires that all file descriptors must be passed") from None
+    if cfg.detach_keys:
+        from ..proto.detach_keys import parse_detach_keys
+
+        parse_detach_keys(cfg.detach_keys)
+    with ctr.locked():
+        ctr.sync()
+        if ctr.state.status != Status.RUNNING:
+            raise InvalidState("can only create exec sessions on running containers: container state improper")
+        from .naming import new_id
+
+        sid = new_id()
+        state = ExecState()
+        ctr.engine.store.add_exec(sid, ctr.id, asdict(cfg), state.to_dict())
+    return ExecSession(ctr, sid, cfg, state)
+
+
+def get(ctr, session_id: str) -> ExecSession:
+    store = ctr.engine.store
+    sid = store.lookup_exec_id(session_id)
+    cid, cfg, st = store.get_exec(sid)
+    if cid != ctr.id:
+        raise NoSuchExecSession(f"no exec session with ID {session_id} found in container {ctr.id}: no such exec session")
+    return ExecSession(ctr, sid, ExecConfig.from_dict(cfg), ExecState.from_dict(st))
+
+
+def lookup(engine, session_id: str) -> ExecSession:
+    """Find a session by id alone (the REST API addresses them so)."""
+    sid = engine.store.lookup_exec_id(session_id)
+    cid, cfg, st = engine.store.get_exec(sid)
+    ctr = engine._load(cid)
+    return ExecSession(ctr, sid, ExecConfig.from_dict(cfg), ExecState.from_dict(st))
+
+
+def sessions(ctr) -> list[ExecSession]:
+    return [ExecSession(ctr, sid, ExecConfig.from_dict(c), ExecState.from_dict(s))
+            for sid, c, s in ctr.engine.store.container_execs(ctr.id)]
+
+
+def reap(ctr) -> None:
+    """Sessions whose process is gone are marked stopped with their real exit
+    code; call with the container lock held."""
+    from ..oci.procs import pid_alive
+
+    for sess in sessions(ctr):
+        if sess.state.status != ExecStatus.RUNNING:
+            continue
+        code = ctr.engine.runtime.exec_read_exit(sess.bundle, sess.id)
+        if code is not None or not pid_alive(sess.state.pid):
+            sess._record_exit(code)
 
 
 def on_container_stopped(ctr) -> None:
     """A container that stops takes its exec sessions with it."""
-    for sid, _cfg, state in ctr.engine.store.container_execs(ctr.id):
-        if state.get("status") == "running":
-            state["status"] = "stopped"
-            ctr.engine.store.save_exec_state(sid, state)
+    for sess in sessions(ctr):
+        if sess.state.status == ExecStatus.RUNNING:
+            sess._record_exit(None)
+        else:
+            sess._remove_files()
 
 
 def remove_all(ctr) -> None:
-    for sid, _cfg, _state in ctr.engine.store.container_execs(ctr.id):
-        ctr.engine.store.remove_exec(sid)
+    for sess in sessions(ctr):
+        if sess.state.status == ExecStatus.RUNNING:
+            ctr.engine.runtime.exec_stop(sess.state.pid, 0)
+            sess._record_exit(None)
+        sess._remove_files()
+        ctr.engine.store.remove_exec(sess.id)
+    shutil.rmtree(os.path.join(ctr.paths.run_dir, "exec"), ignore_errors=True)
 
 
 def cleanup_session(ctr, session_id: str) -> None:
-    pass
+    """conmon's exit command for a detached session."""
+    with ctr.locked():
+        try:
+            sess = get(ctr, session_id)
+        except NoSuchExecSession:
+            return
+        if sess.state.status == ExecStatus.RUNNING:
+            sess._record_exit(None)
+
+
+def run(ctr, cfg: ExecConfig, streams, size: tuple[int, int] | None = None) -> int | None:
+    """The one-shot exec: create, start attached, remove; the exit code."""
+    sess = create(ctr, cfg)
+    try:
+        code = sess.start_attached(streams, size=size)
+    except BaseException:
+        _remove_quiet(sess)
+        raise
+    if code is not None:
+        _remove_quiet(sess)
+    return code
+
+
+def _remove_quiet(sess: ExecSession) -> None:
+    from ..errors import PypodError
+
+    try:
+        sess.remove(force=True)
+    except PypodError:
+        pass
+
+
+# -- the process spec (seed 000's prepareProcessExec) -------------------------------
+
+
+def process_spec(ctr, cfg: ExecConfig) -> dict:
+    """The container's process, changed for this session: args, terminal,
+    env, cwd, user and groups looked up in the container's rootfs,
+    capabilities by the seed's rules, HOME from passwd when unset."""
+    from ..proto.oci_spec import ALL_CAPS
+    from ..proto.passwd import get_container_groups, get_user_group_info
+
+    with open(ctr.paths.spec_file) as f:
+        ctr_spec = json.load(f)
+    ctr_proc = ctr_spec["process"]
+    proc = json.loads(json.dumps(ctr_proc))
+    proc["args"] = list(cfg.command)
+    proc["terminal"] = bool(cfg.terminal)
+    env = list(proc.get("env") or [])
+    extra = [f"{k}={v}" for k, v in cfg.environment.items()]
+    extra += ctr._secret_env()
+    if extra:
+        keys = {e.split("=", 1)[0] for e in extra}
+        env = [e for e in env if e.split("=", 1)[0] not in keys] + extra
+    if cfg.workdir:
+        proc["cwd"] = cfg.workdir
+    rootfs = ctr.state.mountpoint
+    user = cfg.user
+    add_groups: list[str] = []
+    if not user:
+        user = ctr.config.user
+        add_groups = list(ctr.config.groups)
+    exec_user = get_user_group_info(rootfs, user)
+    sgids = get_container_groups(add_groups, rootfs) if add_groups else []
+    if user or sgids:
+        if user:
+            sgids = [*sgids, *exec_user.sgids]
+        proc["user"] = {"uid": exec_user.uid, "gid": exec_user.gid, **({"additionalGids": sgids} if sgids else {})}
+    ctr_caps = ctr_proc.get("capabilities") or {}
+    bounding = list(ALL_CAPS) if cfg.privileged else list(ctr_caps.get("bounding") or [])
+    if exec_user.uid == 0:
+        caps = {k: list(bounding) for k in ("bounding", "effective", "inheritable", "permitted", "ambient")}
+    elif user == ctr.config.user:
+        eff = list(ctr_caps.get("effective") or [])
+        caps = {"bounding": bounding, **{k: list(eff) for k in ("effective", "inheritable", "permitted", "ambient")}}
+    else:
+        caps = {"bounding": bounding, "effective": [], "inheritable": [], "permitted": [], "ambient": []}
+    proc["capabilities"] = caps
+    if not any(e.startswith("HOME=") for e in env):
+        env.append(f"HOME={exec_user.home}")
+    proc["env"] = env
+    return proc

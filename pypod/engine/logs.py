@@ -9,21 +9,21 @@ from ..errors import InvalidArgument
 
 
 def read_logs(ctr, follow: bool = False, tail: int = -1, since: str = "", until: str = "", stop=None):
-    """Yield (timestamp, stream, line bytes) in order.  With follow, keep
+    """Yield (timestamp, stream, line bytes) in order; timestamps as conmon wrote them.  With follow, keep
     going until the container is no longer running and the file is drained."""
     from ..proto import k8s_log
 
     if ctr.config.log_driver == "none":
         raise InvalidArgument(f"this container is using the 'none' log driver, cannot read logs: this container is not logging output")
-    since_ns = k8s_log.parse_since(since) if since else 0
-    until_ns = k8s_log.parse_since(until) if until else 0
+    since_ns = k8s_log.parse_time(since, since=True) if since else 0
+    until_ns = k8s_log.parse_time(until, since=False) if until else 0
     path = ctr.paths.log
 
     def keep(ts: str) -> bool:
         if not (since_ns or until_ns):
             return True
-        t = k8s_log.parse_timestamp(ts)
-        return (not since_ns or t >= since_ns) and (not until_ns or t <= until_ns)
+        t = k8s_log.parse_rfc3339(ts)
+        return (not since_ns or t > since_ns) and (not until_ns or t < until_ns)
 
     parser = k8s_log.LogParser()
     offset = 0
@@ -34,6 +34,8 @@ def read_logs(ctr, follow: bool = False, tail: int = -1, since: str = "", until:
     except FileNotFoundError:
         data = b""
     records = [r for r in parser.feed(data) if keep(r[0])]
+    if not follow:
+        records += [r for r in parser.close() if keep(r[0])]
     if tail >= 0:
         records = records[-tail:] if tail else []
     yield from records
@@ -58,6 +60,7 @@ def read_logs(ctr, follow: bool = False, tail: int = -1, since: str = "", until:
                     yield r
             continue
         if not alive or (stop is not None and stop()):
+            yield from (r for r in parser.close() if keep(r[0]))
             return
         if until_ns and time.time_ns() > until_ns:
             return

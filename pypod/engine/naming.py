@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 
 from ..errors import InvalidArgument
 
@@ -32,5 +31,16 @@ def validate_name(name: str, what: str = "container") -> None:
         )
 
 
+def new_id() -> str:
+    """64 hex digits, as container and exec session IDs are.  (os.urandom
+    directly: the secrets module costs the CLI milliseconds of imports.)"""
+    import os
+
+    return os.urandom(32).hex()
+
+
 def random_name() -> str:
-    return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NAMES)}"
+    import os
+
+    a, b = os.urandom(2)
+    return f"{_ADJECTIVES[a % len(_ADJECTIVES)]}_{_NAMES[b % len(_NAMES)]}"

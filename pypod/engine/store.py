@@ -29,6 +29,11 @@ CREATE TABLE IF NOT EXISTS exec_sessions (
     state TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS exec_by_container ON exec_sessions(container_id);
+CREATE TABLE IF NOT EXISTS exit_codes (
+    id TEXT PRIMARY KEY,
+    exit_code INTEGER NOT NULL,
+    removed REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS secrets (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -36,6 +41,10 @@ CREATE TABLE IF NOT EXISTS secrets (
     meta TEXT NOT NULL
 );
 """
+
+
+#: seconds a removed container's exit code is kept (podman keeps 5 minutes)
+EXIT_CODE_KEEP = 300
 
 
 class Store:
@@ -47,7 +56,7 @@ class Store:
         if new or self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
-        if new or not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'secrets'").fetchone():
+        if new or not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exit_codes'").fetchone():
             self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -105,11 +114,27 @@ class Store:
         if cur.rowcount == 0:
             raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
 
-    def remove_container(self, cid: str) -> None:
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
+    def remove_container(self, cid: str, exit_code: int | None = None) -> None:
+        """Delete a container; its exit code stays a while for a `wait` that
+        raced the removal (conmon's `cleanup --rm` beside a foreground run)."""
+        import time
+
+        now = time.time()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
             self._db.execute("DELETE FROM exec_sessions WHERE container_id = ?", (cid,))
             self._db.execute("DELETE FROM containers WHERE id = ?", (cid,))
+            if exit_code is not None:
+                self._db.execute("INSERT OR REPLACE INTO exit_codes (id, exit_code, removed) VALUES (?, ?, ?)", (cid, exit_code, now))
+            self._db.execute("DELETE FROM exit_codes WHERE removed < ?", (now - EXIT_CODE_KEEP,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def removed_exit_code(self, cid: str) -> int | None:
+        row = self._db.execute("SELECT exit_code FROM exit_codes WHERE id = ?", (cid,)).fetchone()
+        return row[0] if row else None
 
     def all_containers(self) -> list[tuple[dict, dict]]:
         rows = self._db.execute("SELECT config, state FROM containers ORDER BY created").fetchall()

@@ -79,15 +79,11 @@ class ConmonOCIRuntime(OCIRuntime):
             fds = list(range(3, 3 + int(listen)))
         return env, fds
 
-    def _shared_args(self, ctr: RuntimeContainer, cuuid: str, bundle: str, pidfile: str, exit_dir: str, oci_log: str) -> list[str]:
+    def _shared_args(self, ctr: RuntimeContainer, cuuid: str, bundle: str, pidfile: str, exit_dir: str, oci_log: str, log_spec: str) -> list[str]:
+        """conmon arguments common to a container and its exec sessions."""
         cfg = ctr.config
         args = [self.conmon_path, "--api-version", "1", "-c", ctr.id, "-u", cuuid, "-r", self.path, "-b", bundle, "-p", pidfile]
-        if cfg.log_driver == "none":
-            args += ["-l", "none:"]
-        elif cfg.log_driver == "journald":
-            args += ["-l", "journald:"]
-        else:
-            args += ["-l", f"k8s-file:{ctr.paths.log}"]
+        args += ["-l", log_spec]
         args += ["--exit-dir", exit_dir, "--socket-dir-path", self.sockets_dir]
         if cfg.log_size_max >= 0:
             args += ["--log-size-max", str(cfg.log_size_max)]
@@ -100,7 +96,7 @@ class ConmonOCIRuntime(OCIRuntime):
             args += ["--runtime-arg", "--log-format=json", "--runtime-arg", "--log", f"--runtime-arg={oci_log}"]
         if cfg.log_tag:
             args += ["--log-tag", cfg.log_tag]
-        if self.cfg.cgroup_manager == "disabled":
+        if self.cfg.cgroup_manager == "disabled" and self.name == "crun":
             args += ["--runtime-arg", "--cgroup-manager", "--runtime-arg", "disabled"]
         return args
 
@@ -134,8 +130,9 @@ class ConmonOCIRuntime(OCIRuntime):
         paths = ctr.paths
         os.makedirs(paths.persist_dir, exist_ok=True)
         oci_log = paths.oci_log if self.supports_json_errors and self.cfg.log_level != "debug" else ""
-        args = self._shared_args(ctr, ctr.id, paths.bundle, paths.pidfile, self.exits_dir, oci_log)
         cfg = ctr.config
+        log_spec = {"none": "none:", "journald": "journald:"}.get(cfg.log_driver, f"k8s-file:{paths.log}")
+        args = self._shared_args(ctr, ctr.id, paths.bundle, paths.pidfile, self.exits_dir, oci_log, log_spec)
         if cfg.tty:
             args.append("-t")
         elif cfg.stdin:
@@ -151,15 +148,30 @@ class ConmonOCIRuntime(OCIRuntime):
         pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr))
         return pid, _read_pidfile(paths.conmon_pidfile)
 
-    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, extra_fds: tuple[int, ...] = ()) -> int:
-        """Run conmon with the sync and start socketpairs; return the pid it reports."""
-        parent_sync, child_sync = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        parent_start, child_start = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env, listen_fds = self._conmon_env()
-        env["_OCI_SYNCPIPE"] = str(child_sync.fileno())
-        env["_OCI_STARTPIPE"] = str(child_start.fileno())
+    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None) -> int:
+        """Run conmon for a container; return the container pid it reports."""
+        mon = self._spawn(args, cwd)
         try:
-            debug = self.cfg.log_level == "debug"
+            mon.begin(self)
+            return mon.read_pid(oci_log)
+        except BaseException:
+            if on_fail:
+                on_fail()
+            raise
+        finally:
+            mon.close()
+
+    def _spawn(self, args: list[str], cwd: str, attach_pipe: bool = False, preserve_fds: int = 0) -> "Monitor":
+        """Start conmon with its sync and start (and, for exec, attach)
+        socketpairs; conmon finds them by the fd numbers in its environment."""
+        pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(3 if attach_pipe else 2)]
+        env, listen_fds = self._conmon_env()
+        env["_OCI_SYNCPIPE"] = str(pairs[0][1].fileno())
+        env["_OCI_STARTPIPE"] = str(pairs[1][1].fileno())
+        if attach_pipe:
+            env["_OCI_ATTACHPIPE"] = str(pairs[2][1].fileno())
+        debug = self.cfg.log_level == "debug"
+        try:
             proc = subprocess.Popen(
                 args,
                 cwd=cwd,
@@ -167,27 +179,18 @@ class ConmonOCIRuntime(OCIRuntime):
                 stdin=subprocess.DEVNULL,
                 stdout=None if debug else subprocess.DEVNULL,
                 stderr=None if debug else subprocess.DEVNULL,
-                pass_fds=(child_sync.fileno(), child_start.fileno(), *listen_fds, *extra_fds),
+                # Preserved fds keep their numbers (3..3+N-1), as runc expects.
+                pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds)),
                 process_group=0,
             )
         except OSError as e:
-            parent_sync.close(), parent_start.close()
+            for a, b in pairs:
+                a.close()
+                b.close()
             raise OCIRuntimeError(f"starting conmon {self.conmon_path}: {e}") from None
-        finally:
-            child_sync.close()
-            child_start.close()
-        try:
-            self._move_to_cgroup(proc.pid)
-            parent_start.send(b"\0")
-            proc.wait()
-            return _read_sync_pid(parent_sync, oci_log)
-        except BaseException:
-            if on_fail:
-                on_fail()
-            raise
-        finally:
-            parent_sync.close()
-            parent_start.close()
+        for _a, child in pairs:
+            child.close()
+        return Monitor(proc, pairs[0][0], pairs[1][0], pairs[2][0] if attach_pipe else None)
 
     def _delete_quiet(self, ctr: RuntimeContainer) -> None:
         self._runtime("delete", "--force", ctr.id, check=False)
@@ -273,13 +276,79 @@ class ConmonOCIRuntime(OCIRuntime):
             os.unlink(os.path.join(self.exits_dir, ctr.id))
         except FileNotFoundError:
             pass
-        shutil.rmtree(os.path.join(self.sockets_dir, ctr.id), ignore_errors=True)
+        remove_path(os.path.join(self.sockets_dir, ctr.id))
 
     def attach_socket_path(self, ctr: RuntimeContainer) -> str:
-        return os.path.join(self.sockets_dir, ctr.id, "attach")
+        # conmon binds it in the bundle (its link under --socket-dir-path
+        # only exists to keep the path short, which connect_attach does itself).
+        return os.path.join(ctr.paths.bundle, "attach")
 
     def attach_resize(self, ctr: RuntimeContainer, height: int, width: int) -> None:
         write_ctl(ctr.paths.ctl, f"1 {height} {width}\n")
+
+    # -- exec sessions (seeds 001, 000) -------------------------------------
+
+    def exec_container(self, ctr: RuntimeContainer, session_id: str, bundle: str, spec_path: str, *,
+                       terminal: bool, stdin: bool, preserve_fds: int, exit_command: list[str]) -> "Monitor":
+        """Start conmon in exec mode and let it set up; the caller then waits
+        for the attach pipe, attaches, and sends the second start byte."""
+        oci_log = os.path.join(bundle, "oci-log") if self.supports_json_errors and self.cfg.log_level != "debug" else ""
+        exit_dir = os.path.join(bundle, "exit")
+        os.makedirs(exit_dir, exist_ok=True)
+        args = self._shared_args(ctr, session_id, bundle, os.path.join(bundle, "exec_pid"), exit_dir, oci_log, "none:")
+        if preserve_fds:
+            args += ["--runtime-opt", "--preserve-fds", "--runtime-opt", str(preserve_fds)]
+        if terminal:
+            args.append("-t")
+        if stdin:
+            args.append("-i")
+        args += ["-e", "--exec-attach", "--exec-process-spec", spec_path]
+        if exit_command:
+            args += ["--exit-command", exit_command[0]]
+            for a in exit_command[1:]:
+                args += ["--exit-command-arg", a]
+            if self.cfg.exit_command_delay:
+                args += ["--exit-delay", str(self.cfg.exit_command_delay)]
+        mon = self._spawn(args, bundle, attach_pipe=True, preserve_fds=preserve_fds)
+        mon.oci_log = oci_log
+        try:
+            mon.begin(self)
+        except BaseException:
+            mon.close()
+            raise
+        return mon
+
+    def exec_attach_socket_path(self, bundle: str) -> str:
+        return os.path.join(bundle, "attach")
+
+    def exec_resize(self, bundle: str, height: int, width: int) -> None:
+        write_ctl(os.path.join(bundle, "ctl"), f"1 {height} {width}\n")
+
+    def exec_read_exit(self, bundle: str, session_id: str) -> int | None:
+        try:
+            with open(os.path.join(bundle, "exit", session_id)) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def exec_stop(self, pid: int, timeout: int) -> None:
+        """SIGTERM, up to timeout seconds, then SIGKILL (the seed's second
+        SIGTERM is a bug), waiting on the pid throughout."""
+        if not pid_alive(pid):
+            return
+        if timeout > 0:
+            try:
+                os.kill(pid, _signal.SIGTERM)
+            except ProcessLookupError:
+                return
+            if wait_pid_exit(pid, timeout):
+                return
+        try:
+            os.kill(pid, _signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        if not wait_pid_exit(pid, 5):
+            raise OCIRuntimeError(f"timed out waiting for exec session PID {pid} to stop after SIGKILL")
 
     def info(self) -> tuple[ComponentInfo, ComponentInfo]:
         return (
@@ -300,6 +369,17 @@ def write_ctl(ctl_path: str, message: str) -> None:
         os.close(fd)
 
 
+def remove_path(path: str) -> None:
+    """Remove a file, a symlink (never its target) or a directory tree."""
+    if os.path.islink(path) or os.path.isfile(path):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _read_pidfile(path: str) -> int:
     try:
         with open(path) as f:
@@ -308,30 +388,62 @@ def _read_pidfile(path: str) -> int:
         return 0
 
 
-def _read_sync_pid(sock: socket.socket, oci_log: str, timeout: float = CREATE_TIMEOUT) -> int:
-    from ..proto.conmon_sync import decode_sync_line, sync_error
+class Monitor:
+    """A conmon just started, seen through its pipes (seed 002's execPipes)."""
 
-    deadline = time.monotonic() + timeout
-    buf = b""
-    while b"\n" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise OCIRuntimeError("container creation timeout: internal libpod error")
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            continue
-        if not chunk:
-            break
-        buf += chunk
-    oci_text = _read_text(oci_log)
-    if not buf.strip():
-        raise sync_error(None, oci_text, "container create failed (no logs from conmon)")
-    msg = decode_sync_line(buf.split(b"\n", 1)[0])
-    if msg.data < 0:
-        raise sync_error(msg, oci_text, "container create failed")
-    return msg.data
+    def __init__(self, proc: subprocess.Popen, sync: socket.socket, start: socket.socket, attach: socket.socket | None):
+        self.proc = proc
+        self.sync = sync
+        self.start = start
+        self.attach = attach
+        self.oci_log = ""
+        self._readers: dict = {}
+        self._pending: dict = {}
+
+    def begin(self, runtime: ConmonOCIRuntime) -> None:
+        """Place conmon in its cgroup, then let it go on; it forks its
+        daemon and its first process exits."""
+        runtime._move_to_cgroup(self.proc.pid)
+        self.start.send(b"\0")
+        self.proc.wait()
+
+    def signal_start(self) -> None:
+        """For exec: the second start byte runs the process (after attach)."""
+        self.start.send(b"\0")
+
+    def read_message(self, sock: socket.socket, timeout: float = CREATE_TIMEOUT) -> tuple[int, str | None] | None:
+        """The next (data, message) conmon sends on sock, or None at EOF."""
+        from ..proto.conmon_sync import SyncReader
+
+        reader = self._readers.setdefault(sock.fileno(), SyncReader())
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._pending.get(sock.fileno()):
+                return self._pending[sock.fileno()].pop(0)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise OCIRuntimeError("container creation timeout: internal libpod error")
+            sock.settimeout(left)
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                chunk = b""
+            msgs = reader.feed(chunk) if chunk else reader.close()
+            if not chunk and not msgs:
+                return None
+            self._pending.setdefault(sock.fileno(), []).extend(msgs)
+
+    def read_pid(self, oci_log: str, what: str = "container create") -> int:
+        from ..proto.conmon_sync import pid_from_message
+
+        return pid_from_message(self.read_message(self.sync), _read_text(oci_log), what)
+
+    def close(self) -> None:
+        for s in (self.sync, self.start, self.attach):
+            if s is not None:
+                s.close()
 
 
 def _read_text(path: str) -> str:

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Protocol
 
 
-class RuntimeContainer(Protocol):
-    """The view of a container the runtime layer uses (engine.Container fits)."""
+class RuntimeContainer:
+    """The view of a container the runtime layer uses; engine.Container fits.
+    (Documentation only: typing.Protocol would cost every CLI call its import.)"""
 
     id: str
+    config: object  # engine.container.ContainerConfig
+    paths: object  # engine.container.ContainerPaths
 
-    @property
-    def config(self): ...
-
-    @property
-    def paths(self): ...
-
-    def exit_command(self) -> list[str]: ...
+    def exit_command(self) -> list[str]:
+        raise NotImplementedError
 
 
 @dataclass
