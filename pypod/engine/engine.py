@@ -559,7 +559,7 @@ class Container:
                 self.engine.runtime.kill_container(self, 9)
                 self.engine.runtime.unpause_container(self)
             self.engine.runtime.stop_container(self, timeout, self.state.pid)
-            self.engine.runtime.wait_monitor(self, self.state.conmon_pid, timeout=10)
+            self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
             self.sync()
             if self.state.status in _ACTIVE:
                 self._mark_exited(missing_code=True)
@@ -619,7 +619,7 @@ class Container:
                 raise TimeoutError(f"timed out waiting for container {self.id}")
             if st in (Status.RUNNING, Status.PAUSED, Status.CREATED) and self.state.conmon_pid:
                 # Sleep on the monitor itself: it exits right after recording the exit.
-                self.engine.runtime.wait_monitor(self, self.state.conmon_pid, timeout=left if left is not None else 1.0)
+                self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=left if left is not None else 1.0)
             else:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)

@@ -264,11 +264,22 @@ class ConmonOCIRuntime(OCIRuntime):
         )
         return code, when, oom
 
-    def wait_monitor(self, ctr: RuntimeContainer, conmon_pid: int, timeout: float | None = None) -> bool:
+    def wait_exit(self, ctr: RuntimeContainer, pid: int, conmon_pid: int, timeout: float | None = None) -> bool:
+        # Not conmon's own exit: conmon lingers until its exit command (a
+        # whole `pypod container cleanup`) is done.  The container process
+        # ends first; conmon reaps it and writes the exit file right after.
         exit_file = os.path.join(self.exits_dir, ctr.id)
-        if conmon_pid > 0 and pid_alive(conmon_pid):
-            if not wait_pid_exit(conmon_pid, timeout):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if pid > 0 and not wait_pid_exit(pid, timeout):
+            return os.path.exists(exit_file)
+        delay = 0.0005
+        while not os.path.exists(exit_file):
+            if conmon_pid <= 0 or not pid_alive(conmon_pid):
                 return os.path.exists(exit_file)
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
         return True
 
     def remove_runtime_files(self, ctr: RuntimeContainer) -> None:

@@ -81,8 +81,9 @@ class OCIRuntime(abc.ABC):
     def attach_resize(self, ctr: RuntimeContainer, height: int, width: int) -> None: ...
 
     @abc.abstractmethod
-    def wait_monitor(self, ctr: RuntimeContainer, conmon_pid: int, timeout: float | None = None) -> bool:
-        """Block until the container's monitor has exited (its exit is recorded)."""
+    def wait_exit(self, ctr: RuntimeContainer, pid: int, conmon_pid: int, timeout: float | None = None) -> bool:
+        """Block until the monitor has recorded the container's exit (True),
+        or timeout passes (False)."""
 
     @abc.abstractmethod
     def remove_runtime_files(self, ctr: RuntimeContainer) -> None:
