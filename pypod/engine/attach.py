@@ -56,9 +56,11 @@ def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open
     from ..proto.detach_keys import DetachKeyMatcher, parse_detach_keys
 
     keys = detach_keys if detach_keys is not None else streams.detach_keys
-    if keys is None:
-        keys = ctr.engine.config.detach_keys
     stdin = streams.stdin if (streams.stdin is not None and stdin_open) else None
+    if keys is None:
+        # The default sequence is for people at a terminal: in piped binary
+        # data ctrl-p,ctrl-q is just two bytes, and must reach the process.
+        keys = ctr.engine.config.detach_keys if stdin is not None and os.isatty(stdin) else ""
     matcher = DetachKeyMatcher(parse_detach_keys(keys)) if stdin is not None and keys else None
     restore = None
     old_winch = None

@@ -120,6 +120,29 @@ class Engine:
         self.events.write("container", "create", cfg.id, cfg.name, cfg.image)
         return ctr
 
+    def run(self, image: str, command: list[str] | None = None, *, detach: bool = False,
+            stdout: int | None = None, stderr: int | None = None, **config) -> "tuple[Container, int | None]":
+        """Create and start a container, as `pypod run` does.
+
+        Detached, returns at once with (container, None).  Otherwise waits
+        and returns (container, exit code); its output is in container.logs()
+        and, when stdout/stderr file descriptors are given, written there too.
+        config takes ContainerConfig fields (name, env, user, mounts, ...).
+        """
+        cfg = ContainerConfig(image=image, command=list(command or []), **config)
+        ctr = self.create_container(cfg)
+        try:
+            if detach or (stdout is None and stderr is None):
+                ctr.start()
+                return ctr, (None if detach else ctr.wait())
+            return ctr, ctr.start_attached(AttachStreams(stdin=None, stdout=stdout, stderr=stderr))
+        except BaseException:
+            try:
+                ctr.remove(force=True)
+            except PypodError:
+                pass
+            raise
+
     def _apply_image(self, cfg: ContainerConfig) -> None:
         image = self.images.lookup(cfg.image)
         cfg.image_id = image.id

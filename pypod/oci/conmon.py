@@ -512,6 +512,10 @@ def select_runtime(config) -> ConmonOCIRuntime:
     for name in order:
         path = find_binary(name, config.runtime_paths.get(name, []))
         if path:
+            if name != config.runtime and os.path.sep not in config.runtime:
+                import sys
+
+                print(f"WARN: OCI runtime {config.runtime!r} not found; using {name} ({path})", file=sys.stderr)
             return ConmonOCIRuntime(name, path, conmon, config)
     if os.path.sep in config.runtime and os.access(config.runtime, os.X_OK):
         return ConmonOCIRuntime(os.path.basename(config.runtime), config.runtime, conmon, config)
