@@ -37,15 +37,55 @@ def connect_attach(path: str) -> socket.socket:
         os.close(dfd)
 
 
-def _write_all(fd: int, data: memoryview | bytes) -> None:
-    view = memoryview(data)
-    while view:
+def _write_all(fd: int, parts: list) -> None:
+    """writev until every byte of parts is out (fds may be non-blocking)."""
+    while parts:
         try:
-            n = os.write(fd, view)
+            n = os.writev(fd, parts)
         except BlockingIOError:
             select.select([], [fd], [])
             continue
-        view = view[n:]
+        while n:
+            if n >= len(parts[0]):
+                n -= len(parts[0])
+                parts.pop(0)
+            else:
+                parts[0] = parts[0][n:]
+                n = 0
+
+
+#: messages handled per wake-up before stdin gets its turn again
+DRAIN_BATCH = 128
+
+
+def _drain_output(sock: socket.socket, outs: dict) -> bool:
+    """Move what conmon has sent to our stdout/stderr; False at its EOF.
+
+    conmon sends at most 8 KiB per message: reading a batch and writing it
+    with one writev per stream keeps the syscalls per byte low."""
+    batch: list = []
+    cur = None
+    alive = True
+    for _ in range(DRAIN_BATCH):
+        try:
+            msg = sock.recv(RECV_SIZE)
+        except BlockingIOError:
+            break
+        except ConnectionResetError:
+            msg = b""
+        if not msg:
+            alive = False
+            break
+        out = outs.get(msg[0])
+        if out != cur and batch:
+            _write_all(cur, batch)
+            batch = []
+        cur = out
+        if out is not None and len(msg) > 1:
+            batch.append(memoryview(msg)[1:])
+    if batch:
+        _write_all(cur, batch)
+    return alive
 
 
 def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open: bool,
@@ -75,19 +115,32 @@ def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open
     from ..proto.conmon_attach import STDERR, STDOUT
 
     outs = {STDOUT: streams.stdout, STDERR: streams.stderr if not tty else streams.stdout}
+    # conmon is one thread: while it is blocked writing output to us it
+    # reads no stdin.  So the socket is non-blocking and output is always
+    # drained, even while stdin waits for room to be sent.
+    sock.setblocking(False)
     poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    if stdin is not None:
-        poller.register(stdin, select.POLLIN)
-    detached = False
+    pending: list[bytes] = []  # stdin chunks not yet accepted by conmon
+    stdin_polled = False
+    shutdown_after = detach_after = False
+    IN, OUT = select.POLLIN | select.POLLHUP | select.POLLERR, select.POLLOUT
+    poller.register(sock, IN)
     try:
         while True:
+            want_stdin = stdin is not None and not pending and not (shutdown_after or detach_after)
+            if want_stdin != stdin_polled:
+                if want_stdin:
+                    poller.register(stdin, select.POLLIN | select.POLLHUP)
+                else:
+                    poller.unregister(stdin)
+                stdin_polled = want_stdin
+            poller.modify(sock, IN | OUT if pending else IN)
             try:
                 events = poller.poll()
             except InterruptedError:
                 continue
             for fd, ev in events:
-                if fd == stdin:
+                if fd == stdin and stdin_polled:
                     try:
                         data = os.read(stdin, STDIN_CHUNK)
                     except BlockingIOError:
@@ -99,35 +152,34 @@ def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open
                     eof = not data
                     if matcher is not None:
                         # At EOF a held-back partial detach sequence was just input.
-                        data, detached = matcher.feed(data) if data else (matcher.flush(), False)
-                    if data:
+                        data, detach_after = matcher.feed(data) if data else (matcher.flush(), False)
+                    pending.extend(data[i:i + STDIN_CHUNK] for i in range(0, len(data), STDIN_CHUNK))
+                    shutdown_after = eof
+                elif fd == sock.fileno():
+                    if ev & select.POLLOUT and pending:
                         try:
-                            for i in range(0, len(data), STDIN_CHUNK):
-                                sock.sendall(data[i:i + STDIN_CHUNK])
-                        except (BrokenPipeError, ConnectionResetError):
-                            poller.unregister(stdin)
-                            stdin = None
-                            continue
-                    if detached:
-                        return True
-                    if eof:
-                        # EOF on our stdin becomes EOF on the container's.
-                        poller.unregister(stdin)
-                        stdin = None
-                        try:
-                            sock.shutdown(socket.SHUT_WR)
-                        except OSError:
+                            sock.send(pending[0])
+                            pending.pop(0)
+                        except BlockingIOError:
                             pass
-                    continue
-                try:
-                    msg = sock.recv(RECV_SIZE)
-                except (ConnectionResetError, InterruptedError):
-                    msg = b""
-                if not msg:
-                    return False
-                out = outs.get(msg[0])
-                if out is not None and len(msg) > 1:
-                    _write_all(out, memoryview(msg)[1:])
+                        except (BrokenPipeError, ConnectionResetError):
+                            pending.clear()
+                            stdin = None
+                    if ev & IN and not _drain_output(sock, outs):
+                        return False
+            if not pending:
+                if detach_after:
+                    return True
+                if shutdown_after and stdin is not None:
+                    # EOF on our stdin becomes EOF on the container's.
+                    try:
+                        sock.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    if stdin_polled:
+                        poller.unregister(stdin)
+                        stdin_polled = False
+                    stdin = None
     finally:
         sock.close()
         if restore:

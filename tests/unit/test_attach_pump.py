@@ -160,3 +160,23 @@ def test_empty_detach_keys_disable_detaching():
 
     detached, _out, _err, res = run_pump(conmon, stdin_data=b"a\x10\x11b", detach_keys="")
     assert not detached and res["data"] == b"a\x10\x11b"
+
+
+def test_echo_peer_does_not_deadlock():
+    """conmon blocks on writing output while we block on writing stdin: the
+    pump must keep draining output while stdin waits (`exec -i cat`)."""
+    data = os.urandom(4_000_000)
+
+    def conmon(sock, res):
+        sock.settimeout(20)
+        while True:
+            m = sock.recv(65536)
+            if not m:
+                break
+            for i in range(0, len(m), 8192):
+                sock.sendall(b"\x02" + m[i:i + 8192])
+        sock.close()
+
+    detached, out, _err, _res = run_pump(conmon, stdin_data=data)
+    assert not detached
+    assert out == data
