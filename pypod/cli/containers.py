@@ -810,3 +810,25 @@ def cmd_cleanup(engine, a) -> int:
             print(f"Error: {e}", file=sys.stderr)
             rc = 125
     return rc
+
+
+def add_top_args(p) -> None:
+    import argparse
+
+    p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
+    p.add_argument("container", nargs="?", default="")
+    p.add_argument("descriptors", nargs=argparse.REMAINDER, metavar="DESCRIPTORS",
+                   help="what to show: ps format descriptors (pid user args ...) or ps options (-o pid,comm)")
+
+
+def cmd_top(engine, a) -> int:
+    ctr = engine.latest_container() if a.latest else engine.container(a.container)
+    args = list(a.descriptors)
+    if args and not args[0].startswith("-"):
+        args = ["-o", ",".join(args)]
+    titles, rows = ctr.top(args or None)
+    from .output import print_table
+
+    cols = [(t, str(i)) for i, t in enumerate(titles)]
+    print_table(cols, [{str(i): v for i, v in enumerate(r)} for r in rows])
+    return 0

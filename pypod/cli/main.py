@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "inspect": ("containers", "inspect", "Display the configuration of a container or image"),
     "logs": ("containers", "logs", "Fetch the logs of one or more containers"),
     "wait": ("containers", "wait", "Block on one or more containers"),
+    "top": ("containers", "top", "Display the running processes of a container"),
     "attach": ("containers", "attach", "Attach to a running container"),
     "cleanup": ("containers", "cleanup", "Clean up network and mountpoints of one or more containers"),
     "exec": ("execs", "exec", "Run a process in a running container"),
@@ -43,7 +44,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 GROUPS = {
     "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", **{c: c for c in (
         "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
-        "logs", "wait", "attach", "exec")}},
+        "logs", "wait", "attach", "exec", "top")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
               "import": "import", "inspect": "inspect"},
     "system": {"info": "info", "service": "service"},

@@ -397,13 +397,6 @@ class Container:
 
         execs.on_container_stopped(self)
 
-    def _require(self, *allowed: Status, action: str) -> None:
-        if self.state.status not in allowed:
-            raise InvalidState(
-                f"container {self.id} must be in {', '.join(s.value for s in allowed)} state to {action}: "
-                f"container state improper"
-            )
-
     # -- init / start ------------------------------------------------------
 
     def _init(self) -> None:
@@ -753,6 +746,27 @@ class Container:
         from .logs import read_logs
 
         return read_logs(self, **kw)
+
+    def top(self, ps_args: list[str] | None = None) -> tuple[list[str], list[list[str]]]:
+        """The container's processes as `ps` shows them: (titles, rows)."""
+        import subprocess
+
+        with self.locked():
+            self.sync()
+            if self.state.status not in (Status.RUNNING, Status.PAUSED):
+                raise InvalidState(f"top can only be used on running containers: container state improper")
+            pids = self.engine.runtime.container_pids(self)
+        fields = ps_args or ["-o", "user,pid,ppid,pcpu,etime,tty,time,args"]
+        for arg in fields:
+            if not arg.replace(",", "").replace("-", "").replace("=", "").replace("%", "").isalnum():
+                raise InvalidArgument(f"invalid ps argument {arg!r}")
+        proc = subprocess.run(["ps", *fields, "-p", ",".join(map(str, pids)) or "0"], capture_output=True, text=True)
+        lines = proc.stdout.splitlines()
+        if not lines:
+            raise InvalidArgument(f"ps failed: {proc.stderr.strip()}")
+        titles = lines[0].split()
+        rows = [line.split(None, len(titles) - 1) for line in lines[1:]]
+        return titles, rows
 
     def resize(self, height: int, width: int) -> None:
         if not self.config.tty:

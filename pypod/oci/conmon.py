@@ -289,6 +289,13 @@ class ConmonOCIRuntime(OCIRuntime):
             pass
         remove_path(os.path.join(self.sockets_dir, ctr.id))
 
+    def container_pids(self, ctr: RuntimeContainer) -> list[int]:
+        proc = self._runtime("ps", "--format", "json", ctr.id)
+        try:
+            return [int(p) for p in json.loads(proc.stdout or b"[]")]
+        except (ValueError, TypeError):
+            raise OCIRuntimeError(f"cannot parse the process list of container {ctr.id}") from None
+
     def attach_socket_path(self, ctr: RuntimeContainer) -> str:
         # conmon binds it in the bundle (its link under --socket-dir-path
         # only exists to keep the path short, which connect_attach does itself).

@@ -90,6 +90,10 @@ class OCIRuntime(abc.ABC):
         """Delete what the runtime left for this container (exit file, sockets)."""
 
     @abc.abstractmethod
+    def container_pids(self, ctr: RuntimeContainer) -> list[int]:
+        """Host pids of every process in the container."""
+
+    @abc.abstractmethod
     def info(self) -> tuple[ComponentInfo, ComponentInfo]:
         """(monitor, runtime) names, paths and versions for `pypod info`."""
 
