@@ -443,6 +443,7 @@ class Container:
                 hard_limits=_hard_limits(),
                 etc_files=etc_files,
                 host_devices=_host_devices() if cfg.privileged else [],
+                bounding=host_bounding_caps(),
                 cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
             )
             import json
@@ -827,6 +828,21 @@ def _make_workdir(rootfs: str, workdir: str, uid: int, gid: int) -> None:
     if not os.path.isdir(path):
         os.makedirs(path, mode=0o755, exist_ok=True)
         os.chown(path, uid, gid)
+
+
+def host_bounding_caps() -> list[str]:
+    """Our own bounding set: what --privileged can give (here, for one, it
+    lacks CAP_SYS_RESOURCE; asking for it would make the runtime fail)."""
+    from ..proto.oci_spec import ALL_CAPS, caps_from_mask
+
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    return caps_from_mask(int(line.split()[1], 16))
+    except OSError:
+        pass
+    return list(ALL_CAPS)
 
 
 def _hard_limits() -> dict[str, int]:

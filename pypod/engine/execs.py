@@ -219,16 +219,13 @@ class ExecSession:
     def _record_exit(self, code: int | None) -> None:
         """Mark stopped with the real exit code; remove the session's files."""
         rt = self.container.engine.runtime
-        file_code = rt.exec_read_exit(self.bundle, self.id)
+        file_code = rt.exec_read_exit(self.container, self.bundle)
         if file_code is not None:
             code = file_code
         if code is None:
-            from ..oci.procs import wait_pid_exit
-
-            wait_pid_exit(self.state.pid, 5)
-            code = rt.exec_read_exit(self.bundle, self.id)
+            code = self._await_exit_file()
         self.state.status = ExecStatus.STOPPED
-        self.state.exit_code = code if code is not None else 137
+        self.state.exit_code = code if code is not None else EXIT_CODE_UNKNOWN
         self.state.finished_at = time.time()
         self.state.pid = 0
         self.save()
@@ -237,8 +234,28 @@ class ExecSession:
         ctr.engine.events.write("container", "exec_died", ctr.id, ctr.name, ctr.config.image, execID=self.id,
                                 containerExitCode=self.state.exit_code)
 
+    def _await_exit_file(self, timeout: float = 2.0) -> int | None:
+        """The process is gone (or going): conmon writes the exit file just
+        after reaping it, so give it a moment before calling the code lost."""
+        from ..oci.procs import pid_alive, wait_pid_exit
+
+        rt = self.container.engine.runtime
+        wait_pid_exit(self.state.pid, 5)
+        deadline = time.monotonic() + timeout
+        while True:
+            code = rt.exec_read_exit(self.container, self.bundle)
+            if code is not None or time.monotonic() >= deadline:
+                return code
+            if not any(pid_alive(p) for p in _conmon_pids(self.bundle)):
+                return rt.exec_read_exit(self.container, self.bundle)
+            time.sleep(0.01)
+
     def _remove_files(self) -> None:
         shutil.rmtree(self.bundle, ignore_errors=True)
+        try:
+            os.rmdir(os.path.dirname(self.bundle))  # the last session's takes the exec dir along
+        except OSError:
+            pass
         from ..oci.conmon import remove_path
 
         remove_path(os.path.join(self.container.engine.config.sockets_dir, self.id))
@@ -311,6 +328,28 @@ class ExecSession:
         }
 
 
+#: recorded when a session's process ended and conmon recorded no code
+#: (conmon itself was killed); libpod's value for a lost exit code
+EXIT_CODE_UNKNOWN = 255
+
+
+def _conmon_pids(bundle: str) -> list[int]:
+    """conmon processes serving this exec bundle (by their -b argument)."""
+    pids = []
+    needle = bundle.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"conmon") and needle in argv:
+            pids.append(int(entry))
+    return pids
+
+
 def exec_bundle(ctr, session_id: str) -> str:
     return os.path.join(ctr.paths.run_dir, "exec", session_id)
 
@@ -377,9 +416,11 @@ def reap(ctr) -> None:
     for sess in sessions(ctr):
         if sess.state.status != ExecStatus.RUNNING:
             continue
-        code = ctr.engine.runtime.exec_read_exit(sess.bundle, sess.id)
-        if code is not None or not pid_alive(sess.state.pid):
+        code = ctr.engine.runtime.exec_read_exit(ctr, sess.bundle)
+        if code is not None:
             sess._record_exit(code)
+        elif not pid_alive(sess.state.pid):
+            sess._record_exit(sess._await_exit_file())
 
 
 def on_container_stopped(ctr) -> None:
@@ -441,8 +482,8 @@ def process_spec(ctr, cfg: ExecConfig) -> dict:
     """The container's process, changed for this session: args, terminal,
     env, cwd, user and groups looked up in the container's rootfs,
     capabilities by the seed's rules, HOME from passwd when unset."""
-    from ..proto.oci_spec import ALL_CAPS
     from ..proto.passwd import get_container_groups, get_user_group_info
+    from .engine import host_bounding_caps
 
     with open(ctr.paths.spec_file) as f:
         ctr_spec = json.load(f)
@@ -471,7 +512,7 @@ def process_spec(ctr, cfg: ExecConfig) -> dict:
             sgids = [*sgids, *exec_user.sgids]
         proc["user"] = {"uid": exec_user.uid, "gid": exec_user.gid, **({"additionalGids": sgids} if sgids else {})}
     ctr_caps = ctr_proc.get("capabilities") or {}
-    bounding = list(ALL_CAPS) if cfg.privileged else list(ctr_caps.get("bounding") or [])
+    bounding = host_bounding_caps() if cfg.privileged else list(ctr_caps.get("bounding") or [])
     if exec_user.uid == 0:
         caps = {k: list(bounding) for k in ("bounding", "effective", "inheritable", "permitted", "ambient")}
     elif user == ctr.config.user:

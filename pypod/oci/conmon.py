@@ -342,9 +342,10 @@ class ConmonOCIRuntime(OCIRuntime):
     def exec_resize(self, bundle: str, height: int, width: int) -> None:
         write_ctl(os.path.join(bundle, "ctl"), f"1 {height} {width}\n")
 
-    def exec_read_exit(self, bundle: str, session_id: str) -> int | None:
+    def exec_read_exit(self, ctr: RuntimeContainer, bundle: str) -> int | None:
+        # conmon names exit files after -c, the container, even for exec
         try:
-            with open(os.path.join(bundle, "exit", session_id)) as f:
+            with open(os.path.join(bundle, "exit", ctr.id)) as f:
                 return int(f.read().strip())
         except (OSError, ValueError):
             return None

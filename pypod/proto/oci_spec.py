@@ -16,6 +16,7 @@ DEFAULT_CAPS = (
     "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
 )
 
+#: every capability, in the kernel's numbering (bit n of a capability mask)
 ALL_CAPS = (
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
     "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
@@ -57,16 +58,22 @@ def normalize_cap(name: str) -> str:
     return cap
 
 
-def capability_set(privileged: bool, cap_add: list[str], cap_drop: list[str]) -> list[str]:
-    """The bounding set: podman's defaults (or all when privileged), adds, drops."""
+def caps_from_mask(mask: int) -> list[str]:
+    """Capability names of a mask such as /proc/self/status's CapBnd."""
+    return [name for bit, name in enumerate(ALL_CAPS) if mask >> bit & 1]
+
+
+def capability_set(privileged: bool, cap_add: list[str], cap_drop: list[str], bounding: list[str] | tuple = ALL_CAPS) -> list[str]:
+    """The container's bounding set: podman's defaults, or when privileged
+    every capability the caller itself holds (bounding), then adds and drops."""
     if privileged:
-        caps = list(ALL_CAPS)
+        caps = list(bounding)
     else:
         caps = list(DEFAULT_CAPS)
     adds = [normalize_cap(c) for c in cap_add]
     drops = [normalize_cap(c) for c in cap_drop]
     if "ALL" in adds:
-        caps = list(ALL_CAPS)
+        caps = list(bounding)
     else:
         caps += [c for c in adds if c not in caps]
     if "ALL" in drops:
@@ -171,13 +178,14 @@ def build_spec(
     etc_files: dict[str, str],
     host_devices: list[dict] = (),
     cgroups_path: str = "",
+    bounding: list[str] | tuple = ALL_CAPS,
 ) -> dict:
     """The OCI spec for cfg (an engine ContainerConfig).
 
     etc_files maps container paths (/etc/hosts, /etc/resolv.conf,
     /etc/hostname) to the host files pypod generated for them.
     """
-    caps = capability_set(cfg.privileged, cfg.cap_add, cfg.cap_drop)
+    caps = capability_set(cfg.privileged, cfg.cap_add, cfg.cap_drop, bounding)
     mounts = standard_mounts(cfg.privileged, cfg.network)
     for dest, src in etc_files.items():
         mounts.append({"destination": dest, "type": "bind", "source": src, "options": ["bind", "rprivate"]})

@@ -86,23 +86,26 @@ def test_create_start_wait_logs(pypod):
     assert pypod.out("wait", "c1") == "0"
     logs = pypod("logs", "c1")
     assert logs.stdout == b"one\nthree\n" and logs.stderr == b"two\n"
-    assert pypod("logs", "--tail", "1", "c1").stdout == b"three\n"
-    ts_line = pypod("logs", "-t", "--tail", "1", "c1").stdout.decode()
+    pypod("run", "--name", "c2", "busybox", "sh", "-c", "echo one; echo two; echo three")
+    assert pypod("logs", "--tail", "2", "c2").stdout == b"two\nthree\n"
+    ts_line = pypod("logs", "-t", "--tail", "1", "c2").stdout.decode()
     assert ts_line.endswith(" three\n") and ts_line[:4].isdigit()
-    assert pypod("logs", "--since", "2099-01-01T00:00:00Z", "c1").stdout == b""
+    assert pypod("logs", "--since", "2099-01-01T00:00:00Z", "c2").stdout == b""
+    assert pypod("logs", "--since", "2000-01-01T00:00:00Z", "c2").stdout == b"one\ntwo\nthree\n"
 
 
 def test_exit_command_cleans_up_without_pypod(pypod):
     """conmon runs `pypod container cleanup` itself: the mount goes away with
     no pypod command issued after the container exits."""
     pypod("run", "-d", "--name", "short", "busybox", "true")
-    assert wait_for(lambda: _mounts_under(pypod.root) == [], timeout=15)
     eng = pypod.engine()
     try:
-        st = eng.store.get_state(eng.store.lookup_id("short"))
+        cid = eng.store.lookup_id("short")
+        assert wait_for(lambda: eng.store.get_state(cid)["status"] == "exited", timeout=15)
+        assert eng.store.get_state(cid)["exit_code"] == 0
     finally:
         eng.close()
-    assert st["status"] == "exited" and st["exit_code"] == 0
+    assert _mounts_under(pypod.root) == []
 
 
 def test_detached_rm_removes_itself(pypod):
@@ -206,6 +209,7 @@ def test_rootfs_directory(pypod, tmp_path):
 def test_spec_options_take_effect(pypod, tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
+    shared.chmod(0o777)  # the container writes as uid 1
     (shared / "in.txt").write_text("host data")
     script = (
         "cat /data/in.txt; echo; echo written > /data/out.txt; "

@@ -221,19 +221,16 @@ def test_library_exec_lifecycle(pypod, ctr):
 
 
 def test_preserve_fds(pypod, ctr, tmp_path):
+    import shlex
+
     f = tmp_path / "passed.txt"
     f.write_text("through fd 3\n")
-    fd = os.open(f, os.O_RDONLY)
-    try:
-        if fd != 3:
-            os.dup2(fd, 3)
-        p = subprocess.run([*pypod.argv, "exec", "--preserve-fds", "1", ctr, "cat", "/proc/self/fd/3"],
-                           capture_output=True, pass_fds=(3,), stdin=subprocess.DEVNULL)
-    finally:
-        os.close(fd)
-        if fd != 3:
-            os.close(3)
+    # A shell places the file at fd 3 of pypod (this test's own fd 3 may be in use).
+    cmd = f"exec 3< {shlex.quote(str(f))}; exec {shlex.join(pypod.argv)} exec --preserve-fds 1 {ctr} cat /proc/self/fd/3"
+    p = subprocess.run(["sh", "-c", cmd], capture_output=True, stdin=subprocess.DEVNULL)
     assert p.stdout == b"through fd 3\n", p.stderr
+    p = subprocess.run([*pypod.argv, "exec", "--preserve-fds", "5", ctr, "true"], capture_output=True, stdin=subprocess.DEVNULL)
+    assert p.returncode == 125 and b"preserve-fds" in p.stderr
 
 
 def test_exec_tty_and_detach_keys(pypod, ctr):

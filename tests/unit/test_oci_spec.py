@@ -98,3 +98,11 @@ def test_env_merge_order_and_home():
     assert d["S"] == "sec" and d["HOSTNAME"] == "h"
     env = oci_spec.build_env([], ["HOME=/x"], tty=False, hostname="h", home="/root", secret_env=[])
     assert "HOME=/x" in env and "TERM=xterm" not in " ".join(env)
+
+
+def test_privileged_is_bounded_by_the_callers_set():
+    held = [c for c in oci_spec.ALL_CAPS if c != "CAP_SYS_RESOURCE"]
+    caps = oci_spec.capability_set(True, [], [], bounding=held)
+    assert "CAP_SYS_RESOURCE" not in caps and "CAP_SYS_ADMIN" in caps
+    assert oci_spec.caps_from_mask(0b101) == ["CAP_CHOWN", "CAP_DAC_READ_SEARCH"]
+    assert oci_spec.caps_from_mask((1 << 41) - 1) == list(oci_spec.ALL_CAPS)

@@ -1,0 +1,2 @@
+"""Images and container root filesystems: the image store, safe layer
+extraction, and overlayfs mounts."""
