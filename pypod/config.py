@@ -73,6 +73,8 @@ class EngineConfig:
         return os.path.join(self.runroot, "runtime")
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "fatal", "panic")
+
 _FILE_KEYS = {
     "root", "runroot", "runtime", "runtime_paths", "conmon_paths", "cgroup_manager", "cgroup_parent",
     "log_level", "log_size_max", "stop_timeout", "exit_command_delay", "detach_keys",
@@ -101,4 +103,8 @@ def load_config(path: str | None = None, **overrides) -> EngineConfig:
     set_now = {k: v for k, v in overrides.items() if v is not None}
     if set_now:
         cfg = replace(cfg, **set_now)
+    if cfg.log_level not in LOG_LEVELS:
+        raise InvalidArgument(f"unable to parse log level {cfg.log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
+    if cfg.cgroup_manager not in ("cgroupfs", "disabled"):
+        raise InvalidArgument(f"invalid cgroup manager {cfg.cgroup_manager!r}: cgroupfs or disabled (no systemd runs here)")
     return replace(cfg, root=os.path.abspath(cfg.root), runroot=os.path.abspath(cfg.runroot))

@@ -192,10 +192,16 @@ class Engine:
 
     def containers(self, sync: bool = True) -> list["Container"]:
         out = [Container(self, ContainerConfig.from_dict(c), ContainerState.from_dict(s)) for c, s in self.store.all_containers()]
-        if sync:
-            for c in out:
+        if not sync:
+            return out
+        alive = []
+        for c in out:
+            try:
                 c.sync_cheap()
-        return out
+            except NoSuchContainer:
+                continue  # removed since we listed it (conmon's cleanup --rm)
+            alive.append(c)
+        return alive
 
     def latest_container(self) -> "Container":
         ctrs = self.containers(sync=False)

@@ -50,13 +50,15 @@ EXIT_CODE_KEEP = 300
 class Store:
     def __init__(self, db_path: str):
         os.makedirs(os.path.dirname(db_path), mode=0o700, exist_ok=True)
-        new = not os.path.exists(db_path)
         self._db = sqlite3.connect(db_path, timeout=60, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout = 60000")
-        if new or self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
-        if new or not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exit_codes'").fetchone():
+        # Another process may have just created the file but not the tables yet.
+        if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exit_codes'").fetchone():
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:
+                pass  # a concurrent creator holds it; WAL is persistent and theirs will stand
             self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -94,8 +94,9 @@ class ConmonOCIRuntime(OCIRuntime):
         args += ["--runtime-arg", "--root", "--runtime-arg", self.runtime_root]
         if oci_log:
             args += ["--runtime-arg", "--log-format=json", "--runtime-arg", "--log", f"--runtime-arg={oci_log}"]
-        if cfg.log_tag:
-            args += ["--log-tag", cfg.log_tag]
+        if cfg.log_tag and log_spec.startswith("journald"):
+            # conmon refuses a tag with k8s-file logs; only journald records one
+            args += ["--log-tag", _log_tag(ctr)]
         if self.cfg.cgroup_manager == "disabled" and self.name == "crun":
             args += ["--runtime-arg", "--cgroup-manager", "--runtime-arg", "disabled"]
         return args
@@ -178,7 +179,9 @@ class ConmonOCIRuntime(OCIRuntime):
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=None if debug else subprocess.DEVNULL,
-                stderr=None if debug else subprocess.DEVNULL,
+                # conmon's own complaints (bad arguments, ...) come here; read
+                # without waiting for EOF, which its daemon child would delay.
+                stderr=None if debug else subprocess.PIPE,
                 # Preserved fds keep their numbers (3..3+N-1), as runc expects.
                 pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds)),
                 process_group=0,
@@ -388,6 +391,19 @@ def write_ctl(ctl_path: str, message: str) -> None:
         os.close(fd)
 
 
+def _log_tag(ctr: RuntimeContainer) -> str:
+    """--log-opt tag may be a Go template over the container (seed 002's getLogTag)."""
+    tag = ctr.config.log_tag
+    if "{{" not in tag:
+        return tag
+    from ..proto.gotemplate import render
+
+    cfg = ctr.config
+    data = {"ID": ctr.id, "Name": cfg.name, "ImageName": cfg.image, "ImageID": cfg.image_id,
+            "Hostname": cfg.hostname, "Labels": cfg.labels}
+    return render(tag, data)
+
+
 def remove_path(path: str) -> None:
     """Remove a file, a symlink (never its target) or a directory tree."""
     if os.path.islink(path) or os.path.isfile(path):
@@ -423,8 +439,22 @@ class Monitor:
         """Place conmon in its cgroup, then let it go on; it forks its
         daemon and its first process exits."""
         runtime._move_to_cgroup(self.proc.pid)
-        self.start.send(b"\0")
-        self.proc.wait()
+        try:
+            self.start.send(b"\0")
+        except OSError:
+            pass  # conmon is already gone; its exit status and stderr say why
+        if self.proc.wait() != 0:
+            raise OCIRuntimeError(f"conmon failed: {self.stderr_text() or f'exit status {self.proc.returncode}'}")
+
+    def stderr_text(self) -> str:
+        if self.proc.stderr is None:
+            return ""
+        os.set_blocking(self.proc.stderr.fileno(), False)
+        try:
+            data = self.proc.stderr.read() or b""
+        except OSError:
+            data = b""
+        return data.decode(errors="replace").strip().replace("[conmon:e]: ", "").replace("[conmon:e] ", "")
 
     def signal_start(self) -> None:
         """For exec: the second start byte runs the process (after attach)."""
@@ -463,6 +493,8 @@ class Monitor:
         for s in (self.sync, self.start, self.attach):
             if s is not None:
                 s.close()
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
 
 
 def _read_text(path: str) -> str:

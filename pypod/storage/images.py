@@ -124,11 +124,14 @@ class ImageStore:
         os.makedirs(self.blobs, exist_ok=True)
         os.makedirs(self.layers_dir, exist_ok=True)
         path = os.path.join(storage_dir, "images.db")
-        new = not os.path.exists(path)
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout = 60000")
-        if new:
-            self._db.execute("PRAGMA journal_mode = WAL")
+        # Another process may have just created the file but not the tables yet.
+        if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'layers'").fetchone():
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:
+                pass  # a concurrent creator holds it; WAL is persistent and theirs will stand
             self._db.executescript(_SCHEMA)
 
     # -- lookups ---------------------------------------------------------------
