@@ -86,8 +86,24 @@ class ContainerConfig:
         return cfg
 
 
+class StateRecord:
+    """JSON round trip for a state dataclass whose `status` is a str enum."""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["status"] = self.status.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        known = {f.name for f in fields(cls)}
+        st = cls(**{k: v for k, v in d.items() if k in known})
+        st.status = type(cls.status)(st.status)
+        return st
+
+
 @dataclass
-class ContainerState:
+class ContainerState(StateRecord):
     status: Status = Status.CONFIGURED
     pid: int = 0
     conmon_pid: int = 0
@@ -100,18 +116,6 @@ class ContainerState:
     #: set when the last runtime error left the container unusable
     error: str = ""
     restart_count: int = 0
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["status"] = self.status.value
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ContainerState":
-        known = {f.name for f in fields(cls)}
-        st = cls(**{k: v for k, v in d.items() if k in known})
-        st.status = Status(st.status)
-        return st
 
 
 @dataclass

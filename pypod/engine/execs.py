@@ -16,6 +16,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
 
+from .container import StateRecord
 from ..errors import (
     InvalidArgument,
     InvalidState,
@@ -57,24 +58,12 @@ class ExecConfig:
 
 
 @dataclass
-class ExecState:
+class ExecState(StateRecord):
     status: ExecStatus = ExecStatus.CREATED
     pid: int = 0
     exit_code: int = -1
     started_at: float = 0.0
     finished_at: float = 0.0
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["status"] = self.status.value
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ExecState":
-        known = {f.name for f in fields(cls)}
-        st = cls(**{k: v for k, v in d.items() if k in known})
-        st.status = ExecStatus(st.status)
-        return st
 
 
 class ExecSession:

@@ -12,7 +12,8 @@ import json
 import os
 import sqlite3
 
-from ..errors import NameInUse, NoSuchContainer, NoSuchExecSession, InvalidArgument
+from ..errors import InvalidArgument, NameInUse, NoSuchContainer, NoSuchExecSession
+from ..sqlitedb import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -50,16 +51,7 @@ EXIT_CODE_KEEP = 300
 class Store:
     def __init__(self, db_path: str):
         os.makedirs(os.path.dirname(db_path), mode=0o700, exist_ok=True)
-        self._db = sqlite3.connect(db_path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout = 60000")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        # Another process may have just created the file but not the tables yet.
-        if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exit_codes'").fetchone():
-            try:
-                self._db.execute("PRAGMA journal_mode = WAL")
-            except sqlite3.OperationalError:
-                pass  # a concurrent creator holds it; WAL is persistent and theirs will stand
-            self._db.executescript(_SCHEMA)
+        self._db = connect(db_path, _SCHEMA, "secrets")
 
     def close(self) -> None:
         self._db.close()

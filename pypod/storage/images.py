@@ -18,12 +18,12 @@ import io
 import json
 import os
 import shutil
-import sqlite3
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument, NoSuchImage
+from ..sqlitedb import connect
 from .archive import extract_layer
 
 _SCHEMA = """
@@ -124,15 +124,7 @@ class ImageStore:
         os.makedirs(self.blobs, exist_ok=True)
         os.makedirs(self.layers_dir, exist_ok=True)
         path = os.path.join(storage_dir, "images.db")
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout = 60000")
-        # Another process may have just created the file but not the tables yet.
-        if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'layers'").fetchone():
-            try:
-                self._db.execute("PRAGMA journal_mode = WAL")
-            except sqlite3.OperationalError:
-                pass  # a concurrent creator holds it; WAL is persistent and theirs will stand
-            self._db.executescript(_SCHEMA)
+        self._db = connect(path, _SCHEMA, "layers")
 
     # -- lookups ---------------------------------------------------------------
 

@@ -22,6 +22,18 @@ def drain(fd, sink):
         sink.append(chunk)
 
 
+def collect_stdin(sock, res):
+    """conmon's side: take stdin until we half-close, then close."""
+    got = bytearray()
+    while True:
+        m = sock.recv(65536)
+        if not m:
+            break
+        got.extend(m)
+    res["data"] = bytes(got)
+    sock.close()
+
+
 def run_pump(conmon_side, stdin_data=None, detach_keys=None, tty=False):
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     out_r, out_w = os.pipe()
@@ -117,47 +129,20 @@ def test_detach_keys_stop_the_pump_and_nothing_after_them_is_sent():
 
 
 def test_partial_detach_prefix_at_eof_is_delivered():
-    def conmon(sock, res):
-        got = bytearray()
-        while True:
-            m = sock.recv(65536)
-            if not m:
-                break
-            got.extend(m)
-        res["data"] = bytes(got)
-        sock.close()
-
+    conmon = collect_stdin
     detached, _out, _err, res = run_pump(conmon, stdin_data=b"xyz\x10", detach_keys="ctrl-p,ctrl-q")
     assert not detached
     assert res["data"] == b"xyz\x10"
 
 
 def test_default_keys_do_not_apply_to_piped_stdin():
-    def conmon(sock, res):
-        got = bytearray()
-        while True:
-            m = sock.recv(65536)
-            if not m:
-                break
-            got.extend(m)
-        res["data"] = bytes(got)
-        sock.close()
-
+    conmon = collect_stdin
     detached, _out, _err, res = run_pump(conmon, stdin_data=b"a\x10\x11b", detach_keys=None)
     assert not detached and res["data"] == b"a\x10\x11b"
 
 
 def test_empty_detach_keys_disable_detaching():
-    def conmon(sock, res):
-        got = bytearray()
-        while True:
-            m = sock.recv(65536)
-            if not m:
-                break
-            got.extend(m)
-        res["data"] = bytes(got)
-        sock.close()
-
+    conmon = collect_stdin
     detached, _out, _err, res = run_pump(conmon, stdin_data=b"a\x10\x11b", detach_keys="")
     assert not detached and res["data"] == b"a\x10\x11b"
 
