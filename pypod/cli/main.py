@@ -38,13 +38,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "info": ("system", "info", "Display pypod system information"),
     "version": ("system", "version", "Display the pypod version information"),
     "secret": ("secrets", "secret", "Manage secrets"),
+    "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
+    "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
 }
 
 # `pypod container X` / `pypod image X` spell the same commands.
 GROUPS = {
     "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", **{c: c for c in (
         "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
-        "logs", "wait", "attach", "exec", "top")}},
+        "logs", "wait", "attach", "exec", "top", "checkpoint", "restore")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
               "import": "import", "inspect": "inspect"},
     "system": {"info": "info", "service": "service"},

@@ -405,9 +405,9 @@ class Container:
 
     # -- init / start ------------------------------------------------------
 
-    def _init(self) -> None:
+    def _init(self, restore_from: str = "") -> None:
         """Mount the rootfs, write the bundle, and create the container in the
-        runtime (conmon + `runtime create`); state becomes 'created'."""
+        runtime (conmon + `runtime create`, or restore); state becomes 'created'."""
         from ..proto.oci_spec import build_spec, build_env
 
         eng = self.engine
@@ -456,7 +456,7 @@ class Container:
 
             with open(paths.spec_file, "w") as f:
                 json.dump(spec, f)
-            pid, conmon_pid = eng.runtime.create_container(self)
+            pid, conmon_pid = eng.runtime.create_container(self, restore_from)
         except BaseException:
             self._teardown_storage()
             raise
@@ -714,6 +714,51 @@ class Container:
             self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
             lock.unlink()
         self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
+
+    # -- checkpoint / restore -------------------------------------------------
+
+    @property
+    def checkpoint_dir(self) -> str:
+        return os.path.join(self.paths.userdata, "checkpoint")
+
+    def checkpoint(self, keep_running: bool = False, tcp_established: bool = False) -> None:
+        """Dump the running container with CRIU (through the runtime)."""
+        from ..errors import CheckpointUnsupported
+
+        ok, why = self.engine.runtime.supports_checkpoint()
+        if not ok:
+            raise CheckpointUnsupported(why)
+        with self.locked():
+            self.sync()
+            if self.state.status != Status.RUNNING:
+                raise InvalidState(f"{self.id} is not running, cannot checkpoint: container state improper")
+            self.engine.runtime.checkpoint_container(self, self.checkpoint_dir, keep_running, tcp_established)
+            self.engine.events.write("container", "checkpoint", self.id, self.name, self.config.image)
+            if not keep_running:
+                self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
+                self.sync()
+                if self.state.status in _ACTIVE:
+                    self._mark_exited(missing_code=True)
+                # Keep the rootfs mounted state out of it: restore mounts it again.
+                self._cleanup_locked()
+
+    def restore(self) -> None:
+        """Start the container again from its last checkpoint."""
+        from ..errors import CheckpointUnsupported
+
+        ok, why = self.engine.runtime.supports_checkpoint()
+        if not ok:
+            raise CheckpointUnsupported(why)
+        with self.locked():
+            self.sync()
+            if not os.path.isdir(self.checkpoint_dir):
+                raise InvalidState(f"container {self.id} has no checkpoint to restore: container state improper")
+            self._prepare_for_init()
+            self._init(restore_from=self.checkpoint_dir)
+            self.state.status = Status.RUNNING
+            self.state.started_at = time.time()
+            self.save()
+            self.engine.events.write("container", "restore", self.id, self.name, self.config.image)
 
     # -- exec sessions -------------------------------------------------------
 

@@ -127,7 +127,29 @@ class ConmonOCIRuntime(OCIRuntime):
 
     # -- lifecycle -------------------------------------------------------
 
-    def create_container(self, ctr: RuntimeContainer) -> tuple[int, int]:
+    # -- checkpoint / restore (CRIU) ---------------------------------------
+
+    def supports_checkpoint(self) -> tuple[bool, str]:
+        if self.name not in ("runc", "crun"):
+            return False, f"the {self.name} runtime does not support checkpointing"
+        criu = shutil.which("criu")
+        if not criu:
+            return False, "checkpoint/restore requires CRIU, which is not installed"
+        proc = subprocess.run([criu, "check"], capture_output=True, text=True)
+        if proc.returncode != 0:
+            why = (proc.stderr or proc.stdout).strip().splitlines()
+            return False, f"CRIU cannot checkpoint on this machine (`criu check` failed: {why[-1] if why else proc.returncode})"
+        return True, ""
+
+    def checkpoint_container(self, ctr: RuntimeContainer, image_path: str, keep_running: bool, tcp_established: bool) -> None:
+        args = ["checkpoint", "--image-path", image_path, "--work-path", ctr.paths.bundle]
+        if keep_running:
+            args.append("--leave-running")
+        if tcp_established:
+            args.append("--tcp-established")
+        self._runtime(*args, ctr.id)
+
+    def create_container(self, ctr: RuntimeContainer, restore_from: str = "") -> tuple[int, int]:
         paths = ctr.paths
         os.makedirs(paths.persist_dir, exist_ok=True)
         oci_log = paths.oci_log if self.supports_json_errors and self.cfg.log_level != "debug" else ""
@@ -146,6 +168,8 @@ class ConmonOCIRuntime(OCIRuntime):
                 args += ["--exit-command-arg", a]
             if self.cfg.exit_command_delay:
                 args += ["--exit-delay", str(self.cfg.exit_command_delay)]
+        if restore_from:
+            args += ["--restore", restore_from]
         pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr))
         return pid, _read_pidfile(paths.conmon_pidfile)
 

@@ -45,8 +45,9 @@ class OCIRuntime(abc.ABC):
     path: str
 
     @abc.abstractmethod
-    def create_container(self, ctr: RuntimeContainer) -> tuple[int, int]:
-        """Create the container through its monitor; return (pid, conmon pid)."""
+    def create_container(self, ctr: RuntimeContainer, restore_from: str = "") -> tuple[int, int]:
+        """Create the container through its monitor (from a checkpoint's
+        image directory when restore_from is set); return (pid, conmon pid)."""
 
     @abc.abstractmethod
     def start_container(self, ctr: RuntimeContainer) -> None: ...
@@ -98,4 +99,8 @@ class OCIRuntime(abc.ABC):
         """(monitor, runtime) names, paths and versions for `pypod info`."""
 
     def supports_checkpoint(self) -> tuple[bool, str]:
+        """(True, "") where checkpoint/restore can work here, else (False, why)."""
         return False, f"the {self.name} runtime does not support checkpointing"
+
+    def checkpoint_container(self, ctr: RuntimeContainer, image_path: str, keep_running: bool, tcp_established: bool) -> None:
+        raise NotImplementedError
