@@ -85,10 +85,10 @@ def test_exec_stdin_100mb_digest(pypod, ctr):
 
 def test_million_one_byte_writes_stay_apart(pypod, ctr):
     # busybox awk flushes every printf when fflush() is called: a flood of tiny writes
-    script = 'awk \'BEGIN{for(i=0;i<200000;i++){printf "o"; fflush(); printf "e" > "/dev/stderr"; fflush("/dev/stderr")}}\''
+    script = 'awk \'BEGIN{for(i=0;i<1000000;i++){printf "o"; fflush(); printf "e" > "/dev/stderr"; fflush("/dev/stderr")}}\''
     p = pypod("exec", ctr, "sh", "-c", script, timeout=600)
-    assert p.stdout == b"o" * 200000
-    assert p.stderr == b"e" * 200000
+    assert p.stdout == b"o" * 1000000
+    assert p.stderr == b"e" * 1000000
 
 
 def test_output_beyond_conmon_buffer(pypod, ctr):
