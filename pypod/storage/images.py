@@ -10,21 +10,15 @@ concurrent pypod processes never see half a layer.
 
 from __future__ import annotations
 
-import datetime
-import fcntl
-import gzip
-import hashlib
-import io
 import json
 import os
-import shutil
-import tarfile
-import tempfile
 from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument, NoSuchImage
 from ..sqlitedb import connect
-from .archive import extract_layer
+
+# Archive handling (tarfile, gzip, hashlib, tempfile) is imported where it is
+# used: every `run` looks an image up, few load or save one.
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -79,6 +73,8 @@ class Image:
 
 
 def _now() -> str:
+    import datetime
+
     return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
@@ -188,6 +184,8 @@ class ImageStore:
     # -- writing ---------------------------------------------------------------
 
     def _write_blob(self, data: bytes) -> str:
+        import hashlib
+
         hexd = hashlib.sha256(data).hexdigest()
         path = os.path.join(self.blobs, hexd)
         if not os.path.exists(path):
@@ -199,6 +197,10 @@ class ImageStore:
 
     def _store_layer_stream(self, src) -> tuple[str, str, bool]:
         """Copy a layer tar stream into a blob; (blob hex, diff id, compressed)."""
+        import gzip
+        import hashlib
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
         blob_hash = hashlib.sha256()
         with os.fdopen(fd, "wb") as out:
@@ -221,6 +223,10 @@ class ImageStore:
 
     def _unpack(self, diff_id: str, blob: str, compressed: bool) -> None:
         """Unpack a layer once; a concurrent unpacker of the same layer loses the rename harmlessly."""
+        import shutil
+        import tempfile
+        from .archive import extract_layer
+
         hexd = diff_id.split(":", 1)[1]
         final = os.path.join(self.layers_dir, hexd)
         if not os.path.isdir(final):
@@ -299,6 +305,10 @@ class ImageStore:
 
     def load(self, src) -> list[str]:
         """Load a docker-archive or an oci-archive; returns what was loaded."""
+        import shutil
+        import tarfile
+        import tempfile
+
         spool = None
         if not isinstance(src, (str, os.PathLike)):
             fd, spool = tempfile.mkstemp(dir=self.dir, prefix=".load-")
@@ -353,6 +363,8 @@ class ImageStore:
         return loaded
 
     def _load_oci(self, tar, members) -> list[str]:
+        import hashlib
+
         index = json.loads(self._member_bytes(tar, members, "index.json"))
         loaded = []
         for desc in _manifests(index, lambda d: json.loads(self._member_bytes(tar, members, _blob_path(d)))):
@@ -374,6 +386,8 @@ class ImageStore:
     # -- save ---------------------------------------------------------------------
 
     def save(self, refs: list[str], dest, fmt: str = "docker-archive") -> None:
+        import tarfile
+
         images = [(ref, self.lookup(ref)) for ref in refs]
         out = open(dest, "wb") if isinstance(dest, (str, os.PathLike)) else dest
         try:
@@ -395,6 +409,9 @@ class ImageStore:
         return row[0], bool(row[1])
 
     def _add_file(self, tar, name: str, data: bytes | None = None, path: str | None = None, size: int | None = None, fileobj=None) -> None:
+        import io
+        import tarfile
+
         info = tarfile.TarInfo(name)
         info.mode = 0o644
         info.mtime = 0
@@ -407,6 +424,8 @@ class ImageStore:
                 tar.addfile(info, f)
 
     def _save_docker(self, tar, images) -> None:
+        import gzip
+
         manifest, repos, written = [], {}, set()
         for ref, img in images:
             config = _read(os.path.join(self.blobs, img.id))
@@ -434,6 +453,8 @@ class ImageStore:
         self._add_file(tar, "repositories", data=json.dumps(repos).encode())
 
     def _save_oci(self, tar, images) -> None:
+        import hashlib
+
         self._add_file(tar, "oci-layout", data=b'{"imageLayoutVersion":"1.0.0"}')
         written, index = set(), []
 
@@ -482,6 +503,8 @@ class ImageStore:
     def remove(self, ref: str, force: bool = False) -> list[str]:
         """podman rmi: a name that is one of several is only untagged; else
         the image goes, with every layer no other image uses."""
+        import shutil
+
         iid, by_name = self._resolve_id(ref)
         img = self._get(iid)
         if by_name and len(img.names) > 1 and not force:
@@ -551,6 +574,9 @@ class ImageStore:
     def ensure_default_image(self) -> bool:
         """Build `busybox` from the host's busybox-static binary, once, even
         when several processes ask at the same moment."""
+        import fcntl
+        import io
+
         binary = next((p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.isfile(p)), None)
         if binary is None:
             return False
@@ -564,7 +590,9 @@ class ImageStore:
 
 def busybox_rootfs_tar(binary: str) -> bytes:
     """A minimal userland: busybox, a link per applet, passwd/group, the usual dirs."""
+    import io
     import subprocess
+    import tarfile
 
     applets = subprocess.run([binary, "--list"], capture_output=True, text=True).stdout.split()
     buf = io.BytesIO()
@@ -629,6 +657,8 @@ def _read(path: str) -> bytes:
 
 
 def _gunzip_size(path: str) -> int:
+    import gzip
+
     n = 0
     with gzip.open(path, "rb") as g:
         for chunk in iter(lambda: g.read(1 << 20), b""):
