@@ -58,11 +58,14 @@ def _write_all(fd: int, parts: list) -> None:
 DRAIN_BATCH = 128
 
 
-def _drain_output(sock: socket.socket, outs: dict) -> bool:
+def _drain_output(sock: socket.socket, outs: dict, frames: bool = False) -> bool:
     """Move what conmon has sent to our stdout/stderr; False at its EOF.
 
     conmon sends at most 8 KiB per message: reading a batch and writing it
-    with one writev per stream keeps the syscalls per byte low."""
+    with one writev per stream keeps the syscalls per byte low.  With
+    frames, each chunk gets Docker's header (conmon's stream id less one)."""
+    from ..proto.docker_frames import encode_header
+
     batch: list = []
     cur = None
     alive = True
@@ -82,6 +85,8 @@ def _drain_output(sock: socket.socket, outs: dict) -> bool:
             batch = []
         cur = out
         if out is not None and len(msg) > 1:
+            if frames:
+                batch.append(encode_header(msg[0] - 1, len(msg) - 1))
             batch.append(memoryview(msg)[1:])
     if batch:
         _write_all(cur, batch)
@@ -115,6 +120,7 @@ def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open
     from ..proto.conmon_attach import STDERR, STDOUT
 
     outs = {STDOUT: streams.stdout, STDERR: streams.stderr if not tty else streams.stdout}
+    frames = streams.frames and not tty
     # conmon is one thread: while it is blocked writing output to us it
     # reads no stdin.  So the socket is non-blocking and output is always
     # drained, even while stdin waits for room to be sent.
@@ -165,7 +171,7 @@ def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open
                         except (BrokenPipeError, ConnectionResetError):
                             pending.clear()
                             stdin = None
-                    if ev & IN and not _drain_output(sock, outs):
+                    if ev & IN and not _drain_output(sock, outs, frames):
                         return False
             if not pending:
                 if detach_after:

@@ -836,15 +836,20 @@ class Container:
 
 
 class AttachStreams:
-    """Where a local attach reads and writes: file descriptors (or None)."""
+    """Where an attach reads and writes: file descriptors (or None).
+
+    frames: write each output chunk with Docker's 8-byte stream header (an
+    HTTP attach without a TTY, where stdout and stderr share one connection).
+    """
 
     def __init__(self, stdin: int | None = None, stdout: int | None = 1, stderr: int | None = 2,
-                 detach_keys: str | None = None, proxy_signals: bool = False):
+                 detach_keys: str | None = None, proxy_signals: bool = False, frames: bool = False):
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
         self.detach_keys = detach_keys
         self.proxy_signals = proxy_signals
+        self.frames = frames
 
 
 # -- helpers for init -----------------------------------------------------------

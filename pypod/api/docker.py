@@ -1,0 +1,739 @@
+"""The Docker Engine API over the engine (and the libpod routes that share its shapes).
+
+Each request gets its own Engine: a SQLite connection must not be shared
+between the threads that serve requests at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+
+from .. import __version__
+from ..engine.container import ContainerConfig, Mount, Status
+from ..engine.inspect import rfc3339, status_word
+from ..errors import AlreadyInState, InvalidArgument, InvalidState, NoSuchContainer, PypodError
+from .http import DOCKER_API_VERSION, LIBPOD_API_VERSION, Hijacked, Request, Response, Router, Streamed
+
+
+def _engine(req: Request):
+    return req.handler.server.new_engine()
+
+
+class _EngineScope:
+    def __init__(self, req: Request):
+        self.engine = _engine(req)
+
+    def __enter__(self):
+        return self.engine
+
+    def __exit__(self, *exc):
+        self.engine.close()
+
+
+def with_engine(fn):
+    def wrapper(req: Request):
+        with _EngineScope(req) as eng:
+            return fn(req, eng)
+
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+# -- system ----------------------------------------------------------------------
+
+
+def ping(req: Request) -> Response:
+    return Response(200, "OK", "text/plain", {"Docker-Experimental": "false", "Cache-Control": "no-cache", "Pragma": "no-cache"})
+
+
+def version_body() -> dict:
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    return {
+        "Platform": {"Name": "pypod"},
+        "Components": [{"Name": "Podman Engine", "Version": LIBPOD_API_VERSION, "Details": {"APIVersion": LIBPOD_API_VERSION}}],
+        "Version": LIBPOD_API_VERSION, "ApiVersion": DOCKER_API_VERSION, "MinAPIVersion": "1.24",
+        "GitCommit": "", "GoVersion": "python" + platform.python_version(), "Os": "linux", "Arch": arch,
+        "KernelVersion": platform.release(), "BuildTime": "", "PypodVersion": __version__,
+    }
+
+
+def version(req: Request) -> Response:
+    return Response(200, version_body())
+
+
+@with_engine
+def info(req: Request, eng) -> Response:
+    i = eng.info()
+    cs = i["store"]["containerStore"]
+    return Response(200, {
+        "ID": "pypod", "Containers": cs["number"], "ContainersRunning": cs["running"], "ContainersPaused": cs["paused"],
+        "ContainersStopped": cs["stopped"], "Images": i["store"]["imageStore"]["number"], "Driver": "overlay",
+        "DockerRootDir": eng.config.root, "OperatingSystem": "linux", "OSType": "linux", "Architecture": i["host"]["arch"],
+        "KernelVersion": i["host"]["kernel"], "NCPU": i["host"]["cpus"], "MemTotal": i["host"]["memTotal"],
+        "Name": i["host"]["hostname"], "ServerVersion": LIBPOD_API_VERSION, "CgroupDriver": "cgroupfs",
+        "CgroupVersion": "2" if i["host"]["cgroupVersion"] == "v2" else "1", "LoggingDriver": "k8s-file",
+        "DefaultRuntime": i["host"]["ociRuntime"]["name"], "Runtimes": {i["host"]["ociRuntime"]["name"]: {"path": i["host"]["ociRuntime"]["path"]}},
+        "SecurityOptions": [], "Labels": [], "Plugins": {"Volume": ["local"], "Network": [], "Log": ["k8s-file", "none"]},
+    })
+
+
+@with_engine
+def libpod_info(req: Request, eng) -> Response:
+    return Response(200, eng.info())
+
+
+def libpod_version(req: Request) -> Response:
+    body = version_body()
+    body["Version"] = LIBPOD_API_VERSION
+    body["APIVersion"] = LIBPOD_API_VERSION
+    return Response(200, body)
+
+
+# -- containers -----------------------------------------------------------------------
+
+
+def _find(eng, ref: str):
+    return eng.container(ref)
+
+
+def container_summary(ctr) -> dict:
+    cfg, st = ctr.config, ctr.state
+    from ..cli.containers import _status_text
+
+    return {
+        "Id": ctr.id,
+        "Names": [f"/{cfg.name}"],
+        "Image": cfg.image or cfg.rootfs,
+        "ImageID": f"sha256:{cfg.image_id}" if cfg.image_id else "",
+        "Command": " ".join(cfg.args),
+        "Created": int(cfg.created),
+        "Ports": [],
+        "Labels": cfg.labels,
+        "State": status_word(st.status),
+        "Status": _status_text(ctr, time.time()),
+        "HostConfig": {"NetworkMode": {"private": "bridge"}.get(cfg.network, cfg.network)},
+        "NetworkSettings": {"Networks": {}},
+        "Mounts": [{"Type": "bind", "Source": m.source, "Destination": m.destination, "RW": "ro" not in m.options} for m in cfg.mounts],
+    }
+
+
+def container_inspect(ctr) -> dict:
+    """Docker's shape: Name with a leading slash, image ids as sha256:…"""
+    d = ctr.inspect()
+    cfg = ctr.config
+    d["Name"] = f"/{cfg.name}"
+    d["Image"] = f"sha256:{cfg.image_id}" if cfg.image_id else ""
+    d["Platform"] = "linux"
+    d["Config"]["Entrypoint"] = cfg.entrypoint or None
+    d["Config"]["Image"] = cfg.image
+    d["State"]["Dead"] = False
+    d["HostConfig"].setdefault("PortBindings", {})
+    # Docker clients fetch a finished container's output only from the log
+    # drivers they know; k8s-file answers the same requests json-file does.
+    if cfg.log_driver == "k8s-file":
+        d["HostConfig"]["LogConfig"] = {"Type": "json-file", "Config": {}}
+    d["NetworkSettings"] = {"Networks": {}, "Ports": {}, "IPAddress": "", "Gateway": "", "MacAddress": "", "SandboxKey": ""}
+    return d
+
+
+def _list_filters(req: Request) -> dict[str, list[str]]:
+    raw = req.q("filters")
+    if not raw:
+        return {}
+    try:
+        f = json.loads(raw)
+    except ValueError:
+        raise InvalidArgument("invalid filters: not JSON") from None
+    if not isinstance(f, dict):
+        raise InvalidArgument("invalid filters: must be a JSON object")
+    out = {}
+    for k, v in f.items():
+        if isinstance(v, dict):
+            out[k] = [key for key, on in v.items() if on]
+        elif isinstance(v, list):
+            out[k] = [str(x) for x in v]
+        else:
+            raise InvalidArgument(f"invalid filter {k}")
+    return out
+
+
+def _matches(ctr, entry: dict, filters: dict[str, list[str]]) -> bool:
+    for key, values in filters.items():
+        if key == "id":
+            ok = any(ctr.id.startswith(v) for v in values)
+        elif key == "name":
+            ok = any(v.lstrip("/") in ctr.name for v in values)
+        elif key == "status":
+            ok = entry["State"] in values
+        elif key == "label":
+            labels = ctr.config.labels
+            ok = all(k in labels and (not sep or labels[k] == val) for k, sep, val in (v.partition("=") for v in values))
+        elif key == "ancestor":
+            ok = any(v in (ctr.config.image, ctr.config.image_id) for v in values)
+        elif key == "exited":
+            ok = entry["State"] == "exited" and str(ctr.state.exit_code) in values
+        else:
+            raise InvalidArgument(f"invalid filter {key!r}")
+        if not ok:
+            return False
+    return True
+
+
+@with_engine
+def containers_list(req: Request, eng) -> Response:
+    show_all = req.qbool("all")
+    limit = req.qint("limit", -1)
+    filters = _list_filters(req)
+    out = []
+    for ctr in eng.containers():
+        if not show_all and ctr.state.status not in (Status.RUNNING, Status.PAUSED) and not filters:
+            continue
+        entry = container_summary(ctr)
+        if filters and not _matches(ctr, entry, filters):
+            continue
+        out.append(entry)
+    out.reverse()  # newest first, as Docker lists
+    if limit is not None and limit > 0:
+        out = out[:limit]
+    return Response(200, out)
+
+
+def _strlist(v, what: str) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise InvalidArgument(f"{what} must be a list of strings")
+    return list(v)
+
+
+def config_from_docker(body: dict, name: str) -> ContainerConfig:
+    """Docker's container create body to pypod's ContainerConfig."""
+    from ..proto.oci_spec import parse_ulimit
+    from ..proto.signals import parse_signal
+
+    hc = body.get("HostConfig") or {}
+    if not isinstance(hc, dict):
+        raise InvalidArgument("HostConfig must be an object")
+    image = body.get("Image")
+    if not isinstance(image, str) or not image:
+        raise InvalidArgument("Image is required")
+    cfg = ContainerConfig(image=image, name=name)
+    cfg.command = _strlist(body.get("Cmd"), "Cmd")
+    if "Entrypoint" in body and body["Entrypoint"] is not None:
+        cfg.entrypoint = _strlist(body["Entrypoint"], "Entrypoint")
+    cfg.env = _strlist(body.get("Env"), "Env")
+    for key, attr in (("WorkingDir", "workdir"), ("User", "user"), ("Hostname", "hostname")):
+        v = body.get(key) or ""
+        if not isinstance(v, str):
+            raise InvalidArgument(f"{key} must be a string")
+        setattr(cfg, attr, v)
+    cfg.tty = bool(body.get("Tty"))
+    cfg.stdin = bool(body.get("OpenStdin"))
+    labels = body.get("Labels") or {}
+    if not isinstance(labels, dict):
+        raise InvalidArgument("Labels must be an object")
+    cfg.labels = {str(k): str(v) for k, v in labels.items()}
+    if body.get("StopSignal"):
+        cfg.stop_signal = parse_signal(str(body["StopSignal"]))
+    if body.get("StopTimeout") is not None:
+        if not isinstance(body["StopTimeout"], int):
+            raise InvalidArgument("StopTimeout must be an integer")
+        cfg.stop_timeout = body["StopTimeout"]
+    from ..cli.containers import parse_volume
+
+    cfg.mounts = [parse_volume(b) for b in _strlist(hc.get("Binds"), "HostConfig.Binds")]
+    cfg.auto_remove = bool(hc.get("AutoRemove"))
+    cfg.privileged = bool(hc.get("Privileged"))
+    cfg.cap_add = _strlist(hc.get("CapAdd"), "CapAdd")
+    cfg.cap_drop = _strlist(hc.get("CapDrop"), "CapDrop")
+    cfg.read_only = bool(hc.get("ReadonlyRootfs"))
+    net = hc.get("NetworkMode") or "default"
+    cfg.network = {"default": "private", "bridge": "private", "none": "none", "host": "host", "private": "private"}.get(net, "")
+    if not cfg.network:
+        raise InvalidArgument(f"network mode {net!r} is not supported: use none, host or the default")
+    for u in hc.get("Ulimits") or []:
+        if not isinstance(u, dict):
+            raise InvalidArgument("Ulimits entries must be objects")
+        cfg.ulimits.append(parse_ulimit(f"{u.get('Name')}={u.get('Soft')}:{u.get('Hard')}"))
+    return cfg
+
+
+@with_engine
+def containers_create(req: Request, eng) -> Response:
+    body = req.json()
+    cfg = config_from_docker(body, req.q("name"))
+    ctr = eng.create_container(cfg)
+    return Response(201, {"Id": ctr.id, "Warnings": []})
+
+
+@with_engine
+def container_inspect_route(req: Request, eng) -> Response:
+    ctr = _find(eng, req.params["id"])
+    ctr.sync_cheap()
+    return Response(200, container_inspect(ctr))
+
+
+@with_engine
+def container_start(req: Request, eng) -> Response:
+    ctr = _find(eng, req.params["id"])
+    try:
+        ctr.start()
+    except AlreadyInState:
+        return Response(304)
+    return Response(204)
+
+
+@with_engine
+def container_stop(req: Request, eng) -> Response:
+    ctr = _find(eng, req.params["id"])
+    try:
+        ctr.stop(req.qint("t", req.qint("timeout")))
+    except AlreadyInState:
+        return Response(304)
+    return Response(204)
+
+
+@with_engine
+def container_kill(req: Request, eng) -> Response:
+    from ..proto.signals import parse_signal
+
+    ctr = _find(eng, req.params["id"])
+    ctr.kill(parse_signal(req.q("signal", "KILL") or "KILL"))
+    return Response(204)
+
+
+@with_engine
+def container_restart(req: Request, eng) -> Response:
+    _find(eng, req.params["id"]).restart(req.qint("t"))
+    return Response(204)
+
+
+@with_engine
+def container_pause(req: Request, eng) -> Response:
+    _find(eng, req.params["id"]).pause()
+    return Response(204)
+
+
+@with_engine
+def container_unpause(req: Request, eng) -> Response:
+    _find(eng, req.params["id"]).unpause()
+    return Response(204)
+
+
+@with_engine
+def libpod_container_wait(req: Request, eng) -> Response:
+    """libpod answers a bare exit code."""
+    return Response(200, _find(eng, req.params["id"]).wait())
+
+
+def container_wait(req: Request) -> Response:
+    """The headers go out at once, the body at exit: the docker CLI waits for
+    them before it starts the container, so the wait cannot miss the exit."""
+    condition = req.q("condition", "not-running")
+    if condition not in ("not-running", "next-exit", "removed", "stopped", "exited"):
+        raise InvalidArgument(f"invalid condition {condition!r}")
+    eng = _engine(req)
+    try:
+        ctr = _find(eng, req.params["id"])
+    except BaseException:
+        eng.close()
+        raise
+
+    def body():
+        try:
+            code = ctr.wait()
+            if condition == "removed":
+                while True:
+                    try:
+                        eng.store.lookup_id(ctr.id)
+                    except NoSuchContainer:
+                        break
+                    time.sleep(0.05)
+            yield (json.dumps({"StatusCode": code, "Error": None}) + "\n").encode()
+        finally:
+            eng.close()
+
+    return Streamed(body(), "application/json")
+
+
+@with_engine
+def container_delete(req: Request, eng) -> Response:
+    ctr = _find(eng, req.params["id"])
+    ctr.remove(force=req.qbool("force"), timeout=req.qint("t"))
+    return Response(204)
+
+
+def container_logs(req: Request) -> Response:
+    eng = _engine(req)
+    try:
+        ctr = _find(eng, req.params["id"])
+        want_out, want_err = req.qbool("stdout"), req.qbool("stderr")
+        if not (want_out or want_err):
+            raise InvalidArgument("you must choose at least one stream")
+        follow, ts = req.qbool("follow"), req.qbool("timestamps")
+        tail = req.q("tail", "all")
+        tail_n = -1 if tail in ("all", "") else int(tail) if tail.lstrip("-").isdigit() else None
+        if tail_n is None:
+            raise InvalidArgument(f"invalid tail value {tail!r}")
+        since = req.q("since")
+        since = "" if since in ("", "0") else since
+        until = req.q("until")
+        until = "" if until in ("", "0") else until
+        records = ctr.logs(follow=follow, tail=tail_n, since=since, until=until)
+    except BaseException:
+        eng.close()
+        raise
+    tty = ctr.config.tty
+
+    def chunks():
+        from ..proto.docker_frames import encode_frame
+        from ..proto.k8s_log import format_line
+
+        try:
+            for rec in records:
+                if (rec[1] == "stdout" and not want_out) or (rec[1] == "stderr" and not want_err):
+                    continue
+                data = format_line(rec, ts)
+                yield data if tty else encode_frame(1 if rec[1] == "stdout" else 2, data)
+        finally:
+            eng.close()
+
+    return Streamed(chunks(), "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream")
+
+
+@with_engine
+def container_resize(req: Request, eng) -> Response:
+    ctr = _find(eng, req.params["id"])
+    ctr.resize(req.qint("h", 0), req.qint("w", 0))
+    return Response(200, b"", "text/plain")
+
+
+@with_engine
+def container_top(req: Request, eng) -> Response:
+    args = req.q("ps_args")
+    titles, rows = _find(eng, req.params["id"]).top(["-o", args.replace(" ", ",")] if args and not args.startswith("-") else (args.split() or None))
+    return Response(200, {"Titles": titles, "Processes": rows})
+
+
+def container_attach(req: Request) -> Response:
+    from ..engine.attach import connect_attach
+    from ..engine.engine import AttachStreams
+
+    with _EngineScope(req) as eng:
+        ctr = _find(eng, req.params["id"])
+        want_in, want_out, want_err = req.qbool("stdin"), req.qbool("stdout"), req.qbool("stderr")
+        logs, stream = req.qbool("logs"), req.qbool("stream", True)
+        detach_keys = req.q("detachKeys") or None
+        if detach_keys:
+            from ..proto.detach_keys import parse_detach_keys
+
+            parse_detach_keys(detach_keys)
+        with ctr.locked():
+            ctr.sync()
+            if stream and ctr.state.status in (Status.CONFIGURED, Status.STOPPED, Status.EXITED):
+                # Docker clients attach before they start: create it in the
+                # runtime now, so its attach socket exists; start runs it.
+                ctr._prepare_for_init()
+                ctr._init()
+            if stream and ctr.state.status not in (Status.RUNNING, Status.CREATED):
+                raise InvalidState("can only attach to created or running containers: container state improper")
+            sock = connect_attach(eng.runtime.attach_socket_path(ctr)) if stream else None
+        tty = ctr.config.tty
+        conn = req.hijack("application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream")
+        fd = conn.fileno()
+        if logs:
+            from ..proto.docker_frames import encode_frame
+
+            for rec in ctr.logs():
+                if (rec[1] == "stdout" and want_out) or (rec[1] == "stderr" and want_err):
+                    conn.sendall(rec[2] if tty else encode_frame(1 if rec[1] == "stdout" else 2, rec[2]))
+        if sock is not None:
+            from ..engine.attach import attach_to_socket
+
+            streams = AttachStreams(stdin=fd if want_in else None, stdout=fd if want_out else None,
+                                    stderr=fd if want_err else None, frames=not tty)
+            attach_to_socket(ctr, sock, streams, tty=tty, stdin_open=ctr.config.stdin and want_in,
+                             detach_keys=detach_keys or "", resize=ctr._resize_quiet)
+    return Hijacked()
+
+
+# -- exec ------------------------------------------------------------------------------
+
+
+@with_engine
+def exec_create(req: Request, eng) -> Response:
+    from ..engine.execs import ExecConfig
+
+    body = req.json()
+    ctr = _find(eng, req.params["id"])
+    env = {}
+    for item in _strlist(body.get("Env"), "Env"):
+        k, _, v = item.partition("=")
+        env[k] = v
+    cfg = ExecConfig(
+        command=_strlist(body.get("Cmd"), "Cmd"),
+        terminal=bool(body.get("Tty")),
+        attach_stdin=bool(body.get("AttachStdin")),
+        attach_stdout=bool(body.get("AttachStdout", True)),
+        attach_stderr=bool(body.get("AttachStderr", True)),
+        detach_keys=body.get("DetachKeys") or None,
+        environment=env,
+        privileged=bool(body.get("Privileged")),
+        user=str(body.get("User") or ""),
+        workdir=str(body.get("WorkingDir") or ""),
+    )
+    sess = ctr.exec_create(cfg)
+    return Response(201, {"Id": sess.id})
+
+
+def exec_start(req: Request) -> Response:
+    """Seed 003's ExecHTTPStartAndAttach: hijack, start, pump, then the session is done."""
+    from ..engine import execs
+    from ..engine.engine import AttachStreams
+
+    with _EngineScope(req) as eng:
+        sess = execs.lookup(eng, req.params["id"])
+        body = req.json(default={})
+        if body.get("Detach"):
+            sess.start_detached()
+            return Response(200, b"", "application/json")
+        if "Tty" in body and bool(body["Tty"]) != sess.config.terminal:
+            sess.config.terminal = bool(body["Tty"])
+        tty = sess.config.terminal
+        conn = req.hijack("application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream")
+        fd = conn.fileno()
+        streams = AttachStreams(stdin=fd if sess.config.attach_stdin else None,
+                                stdout=fd if sess.config.attach_stdout else None,
+                                stderr=fd if sess.config.attach_stderr else None,
+                                detach_keys=sess.config.detach_keys or "", frames=not tty)
+        sess.start_attached(streams)
+    return Hijacked()
+
+
+@with_engine
+def exec_resize(req: Request, eng) -> Response:
+    from ..engine import execs
+
+    execs.lookup(eng, req.params["id"]).resize(req.qint("h", 0), req.qint("w", 0))
+    return Response(201, b"", "text/plain")
+
+
+@with_engine
+def exec_inspect(req: Request, eng) -> Response:
+    from ..engine import execs
+
+    sess = execs.lookup(eng, req.params["id"])
+    with sess.container.locked():
+        try:
+            sess.container.sync()
+        except PypodError:
+            pass
+        execs.reap(sess.container)
+    sess.reload()
+    return Response(200, sess.inspect())
+
+
+# -- images ---------------------------------------------------------------------------------
+
+
+def image_summary(img) -> dict:
+    from ..cli.images import _parse_time
+
+    return {"Id": f"sha256:{img.id}", "ParentId": "", "RepoTags": img.names or ["<none>:<none>"], "RepoDigests": [],
+            "Created": int(_parse_time(img.created)), "Size": img.size, "SharedSize": -1, "VirtualSize": img.size,
+            "Labels": img.config.get("Labels") or {}, "Containers": -1, "Names": img.names, "Digest": img.digest}
+
+
+@with_engine
+def images_list(req: Request, eng) -> Response:
+    return Response(200, [image_summary(i) for i in eng.images.list()])
+
+
+@with_engine
+def image_inspect(req: Request, eng) -> Response:
+    img = eng.images.lookup(req.params["name"])
+    d = eng.images.inspect_dict(img)
+    d["Id"] = f"sha256:{img.id}"
+    d["ContainerConfig"] = d["Config"]
+    return Response(200, d)
+
+
+@with_engine
+def image_delete(req: Request, eng) -> Response:
+    lines = eng.remove_image(req.params["name"], force=req.qbool("force"))
+    out = []
+    for line in lines:
+        kind, _, what = line.partition(": ")
+        out.append({kind: what})
+    return Response(200, out)
+
+
+@with_engine
+def image_tag(req: Request, eng) -> Response:
+    repo = req.q("repo")
+    if not repo:
+        raise InvalidArgument("repo is required")
+    tag = req.q("tag") or "latest"
+    eng.images.tag(req.params["name"], f"{repo}:{tag}")
+    return Response(201, b"", "text/plain")
+
+
+@with_engine
+def images_load(req: Request, eng) -> Response:
+    names = eng.images.load(req.body_stream())
+    return Response(200, {"stream": "".join(f"Loaded image: {n}\n" for n in names)})
+
+
+@with_engine
+def libpod_images_load(req: Request, eng) -> Response:
+    return Response(200, {"Names": eng.images.load(req.body_stream())})
+
+
+def images_get(req: Request) -> Response:
+    names = [req.params["name"]] if "name" in req.params else req.query.get("names", "").split(",")
+    names = [n for n in names if n]
+    if not names:
+        raise InvalidArgument("no image names given")
+    with _EngineScope(req) as eng:
+        for n in names:
+            eng.images.lookup(n)
+    import threading
+
+    r, w = os.pipe()
+    errors = []
+
+    def writer():
+        with _EngineScope(req) as eng2, os.fdopen(w, "wb") as out:
+            try:
+                eng2.images.save(names, out)
+            except Exception as e:  # reported by the reader as a truncated body
+                errors.append(e)
+
+    threading.Thread(target=writer, daemon=True).start()
+
+    def chunks():
+        with os.fdopen(r, "rb") as f:
+            while True:
+                data = f.read(1 << 20)
+                if not data:
+                    return
+                yield data
+
+    return Streamed(chunks(), "application/x-tar")
+
+
+@with_engine
+def images_create(req: Request, eng) -> Response:
+    src = req.q("fromSrc")
+    if src == "-":
+        img = eng.images.import_tarball(req.body_stream(), req.q("repo") or None)
+        return Response(200, {"status": f"sha256:{img.id}"})
+    ref = req.q("fromImage")
+    if not ref:
+        raise InvalidArgument("fromImage or fromSrc is required")
+    tag = req.q("tag")
+    full = f"{ref}:{tag}" if tag and ":" not in ref.rsplit("/", 1)[-1] else ref
+    img = eng.images.lookup(full)  # no registry is reachable: only local images "pull"
+    return Response(200, {"status": f"Image is up to date for {full}", "id": f"sha256:{img.id}"})
+
+
+# -- system -------------------------------------------------------------------------------------
+
+
+def events(req: Request) -> Response:
+    from ..proto.k8s_log import parse_time
+
+    since = req.q("since")
+    until = req.q("until")
+    since_ns = parse_time(since) if since else 0
+    until_ns = parse_time(until, since=False) if until else 0
+    filters = _list_filters(req)
+    stream = req.qbool("stream", True)
+    eng = _engine(req)
+    server = req.handler.server
+    follow = stream and not until_ns
+
+    def chunks():
+        try:
+            for ev in eng.events.read(since_ns=since_ns, until_ns=until_ns, follow=follow, stop=lambda: server.stopping):
+                if filters and not _event_matches(ev, filters):
+                    continue
+                yield (json.dumps(docker_event(ev)) + "\n").encode()
+        finally:
+            eng.close()
+
+    return Streamed(chunks(), "application/json")
+
+
+def docker_event(ev: dict) -> dict:
+    t = ev.get("time", 0)
+    attrs = {"name": ev.get("name", ""), "image": ev.get("image", ""), **ev.get("attributes", {})}
+    return {"Type": ev.get("type"), "Action": ev.get("action"), "status": ev.get("action"), "id": ev.get("id"),
+            "from": ev.get("image", ""), "Actor": {"ID": ev.get("id"), "Attributes": attrs},
+            "scope": "local", "time": t // 1_000_000_000, "timeNano": t}
+
+
+def _event_matches(ev: dict, filters: dict[str, list[str]]) -> bool:
+    for key, values in filters.items():
+        if key == "type" and ev.get("type") not in values:
+            return False
+        if key in ("event", "action") and ev.get("action") not in values:
+            return False
+        if key == "container" and not any(v in (ev.get("id"), ev.get("name")) or ev.get("id", "").startswith(v) for v in values):
+            return False
+    return True
+
+
+@with_engine
+def system_df(req: Request, eng) -> Response:
+    imgs = eng.images.list()
+    ctrs = eng.containers()
+    return Response(200, {"LayersSize": sum(i.size for i in imgs), "Images": [image_summary(i) for i in imgs],
+                          "Containers": [container_summary(c) for c in ctrs], "Volumes": [], "BuildCache": []})
+
+
+def register(router: Router) -> None:
+    for prefix in ("", "/libpod"):
+        router.add("GET", f"{prefix}/_ping", ping)
+        router.add("GET", f"{prefix}/containers/json", containers_list)
+        router.add("GET", f"{prefix}/containers/{{id}}/json", container_inspect_route)
+        router.add("POST", f"{prefix}/containers/{{id}}/start", container_start)
+        router.add("POST", f"{prefix}/containers/{{id}}/stop", container_stop)
+        router.add("POST", f"{prefix}/containers/{{id}}/kill", container_kill)
+        router.add("POST", f"{prefix}/containers/{{id}}/restart", container_restart)
+        router.add("POST", f"{prefix}/containers/{{id}}/pause", container_pause)
+        router.add("POST", f"{prefix}/containers/{{id}}/unpause", container_unpause)
+        router.add("POST", f"{prefix}/containers/{{id}}/wait", container_wait)
+        router.add("DELETE", f"{prefix}/containers/{{id}}", container_delete)
+        router.add("GET", f"{prefix}/containers/{{id}}/logs", container_logs)
+        router.add("POST", f"{prefix}/containers/{{id}}/attach", container_attach)
+        router.add("POST", f"{prefix}/containers/{{id}}/resize", container_resize)
+        router.add("GET", f"{prefix}/containers/{{id}}/top", container_top)
+        router.add("POST", f"{prefix}/containers/{{id}}/exec", exec_create)
+        router.add("POST", f"{prefix}/exec/{{id}}/start", exec_start)
+        router.add("POST", f"{prefix}/exec/{{id}}/resize", exec_resize)
+        router.add("GET", f"{prefix}/exec/{{id}}/json", exec_inspect)
+        router.add("GET", f"{prefix}/images/json", images_list)
+        router.add("GET", f"{prefix}/images/{{name}}/json", image_inspect)
+        router.add("DELETE", f"{prefix}/images/{{name}}", image_delete)
+        router.add("POST", f"{prefix}/images/{{name}}/tag", image_tag)
+        router.add("GET", f"{prefix}/images/{{name}}/get", images_get)
+        router.add("GET", f"{prefix}/events", events)
+        router.add("GET", f"{prefix}/system/df", system_df)
+    router.add("GET", "/version", version)
+    router.add("GET", "/info", info)
+    router.add("POST", "/containers/create", containers_create)
+    router.add("POST", "/images/load", images_load)
+    router.add("GET", "/images/get", images_get)
+    router.add("POST", "/images/create", images_create)
+    router.add("GET", "/libpod/info", libpod_info)
+    router.add("GET", "/libpod/version", libpod_version)
+    router.add("POST", "/libpod/images/load", libpod_images_load)
+    from . import libpod
+
+    libpod.register(router)
