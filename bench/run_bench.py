@@ -34,12 +34,20 @@ def timed(cmd: list[str], runs: int, **kw) -> list[float]:
 
 
 class Engines:
+    #: This machine lacks CAP_SYS_RESOURCE and podman's default rlimits exceed
+    #: what its runtime may set here; pypod clamps its own defaults itself.
+    PODMAN_RUN = ["--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+
     def __init__(self, tmp: str):
         self.tmp = tmp
+        self.cleanup_dirs: list[str] = []
         self.pypod = [PYPOD, "--root", f"{tmp}/pypod/root", "--runroot", f"{tmp}/pypod/run"]
         self.podman = None
         if shutil.which("podman"):
-            self.podman = ["podman", "--root", f"{tmp}/podman/root", "--runroot", f"{tmp}/podman/run",
+            # podman refuses run roots over 50 characters: keep its paths short
+            short = tempfile.mkdtemp(prefix="pb-", dir="/tmp")
+            self.cleanup_dirs = [short]
+            self.podman = ["podman", "--root", f"{short}/r", "--runroot", f"{short}/rr",
                            "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", "runc"]
         subprocess.run([*self.pypod, "run", "--rm", "busybox", "true"], check=True)
         if self.podman:
@@ -87,7 +95,7 @@ def report(title: str, rows: list[tuple[str, list[float]]], base: str = "podman"
 def bench_run(e: Engines, runs: int) -> None:
     rows = [("pypod", timed([*e.pypod, "run", "--rm", "busybox", "true"], runs))]
     if e.podman:
-        rows.append(("podman", timed([*e.podman, "run", "--rm", "--network", "none", "busybox", "true"], runs)))
+        rows.append(("podman", timed([*e.podman, "run", "--rm", *e.PODMAN_RUN, "busybox", "true"], runs)))
     if shutil.which("runc"):
         bundle = raw_runc_bundle(e, ["true"], "b")
         rows.append(("runc", timed(["runc", "--root", f"{e.tmp}/runc-state", "run", "--bundle", bundle, "bench-run"], runs)))
@@ -100,7 +108,7 @@ def bench_exec(e: Engines, runs: int) -> None:
     try:
         rows.append(("pypod", timed([*e.pypod, "exec", "bexec", "true"], runs)))
         if e.podman:
-            subprocess.run([*e.podman, "run", "-d", "--network", "none", "--name", "bexec", "busybox", "sleep", "1000"],
+            subprocess.run([*e.podman, "run", "-d", *e.PODMAN_RUN, "--name", "bexec", "busybox", "sleep", "1000"],
                            check=True, stdout=subprocess.DEVNULL)
             rows.append(("podman", timed([*e.podman, "exec", "bexec", "true"], runs)))
         report("exec CTR true", rows)
@@ -110,7 +118,49 @@ def bench_exec(e: Engines, runs: int) -> None:
             subprocess.run([*e.podman, "rm", "-f", "-t", "0", "bexec"], stdout=subprocess.DEVNULL)
 
 
-BENCHES = {"run": bench_run, "exec": bench_exec}
+def throughput(cmd: list[str], mb: int, direction: str) -> float:
+    """MB/s of `mb` MiB through an exec, stdin (in) or stdout (out)."""
+    size = mb * 1024 * 1024
+    t0 = time.perf_counter()
+    if direction == "in":
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        block = b"\0" * (1 << 20)
+        for _ in range(mb):
+            p.stdin.write(block)
+        p.stdin.close()
+        p.wait()
+    else:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, check=True)
+        assert len(p.stdout) == size, len(p.stdout)
+    return size / (time.perf_counter() - t0) / 1e6
+
+
+def bench_throughput(e: Engines, runs: int, mb: int = 256) -> None:
+    subprocess.run([*e.pypod, "run", "-d", "--name", "btp", "busybox", "sleep", "1000"], check=True, stdout=subprocess.DEVNULL)
+    engines = [("pypod", e.pypod)]
+    if e.podman:
+        subprocess.run([*e.podman, "run", "-d", *e.PODMAN_RUN, "--name", "btp", "busybox", "sleep", "1000"],
+                       check=True, stdout=subprocess.DEVNULL)
+        engines.append(("podman", e.podman))
+    out_cmd = ["sh", "-c", f"dd if=/dev/zero bs=65536 count={mb * 16} 2>/dev/null"]
+    try:
+        for label, direction, args in (("exec -i stdin", "in", ["-i", "btp", "sh", "-c", "cat > /dev/null"]),
+                                       ("exec stdout", "out", ["btp", *out_cmd])):
+            print(f"\n== {label}, {mb} MiB")
+            res = {}
+            for name, base in engines:
+                vals = [throughput([*base, "exec", *args], mb, direction) for _ in range(max(1, runs // 10))]
+                res[name] = statistics.median(vals)
+                print(f"  {name:<8} median {res[name]:8.1f} MB/s (n={len(vals)})")
+            if "podman" in res:
+                print(f"  pypod/podman throughput = {res['pypod'] / res['podman']:.2f}")
+    finally:
+        subprocess.run([*e.pypod, "rm", "-f", "-t", "0", "btp"], stdout=subprocess.DEVNULL)
+        if e.podman:
+            subprocess.run([*e.podman, "rm", "-f", "-t", "0", "btp"], stdout=subprocess.DEVNULL)
+
+
+BENCHES = {"run": bench_run, "exec": bench_exec, "throughput": bench_throughput}
 
 
 def main() -> int:
@@ -124,8 +174,14 @@ def main() -> int:
         for name in a.only.split(","):
             BENCHES[name](e, a.runs)
     finally:
-        subprocess.run(f"umount -R {tmp}/*/root/*/overlay* 2>/dev/null; true", shell=True)
-        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run([PYPOD, "--root", f"{tmp}/pypod/root", "--runroot", f"{tmp}/pypod/run", "rm", "-a", "-f", "-t", "0"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if "e" in locals() and e.podman:
+            subprocess.run([*e.podman, "rm", "-a", "-f", "-t", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run([*e.podman, "system", "reset", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for d in [tmp, *(e.cleanup_dirs if "e" in locals() else [])]:
+            subprocess.run(f"findmnt -rn -o TARGET | grep '^{d}' | sort -r | xargs -r umount -l", shell=True)
+            shutil.rmtree(d, ignore_errors=True)
     return 0
 
 
