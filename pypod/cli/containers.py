@@ -257,7 +257,8 @@ def cmd_run(engine, a) -> int:
         return 0
     streams = AttachStreams(stdin=0 if a.interactive else None, stdout=1, stderr=2, detach_keys=a.detach_keys)
     try:
-        code = ctr.start_attached(streams)
+        with proxied_signals(ctr, enabled=_truthy(a.sig_proxy) and not a.tty):
+            code = ctr.start_attached(streams)
     except BaseException:
         _discard(ctr)
         raise
@@ -271,6 +272,47 @@ def cmd_run(engine, a) -> int:
     except (NoSuchContainer, AlreadyInState):
         pass  # conmon's exit command got there first
     return code
+
+
+def _truthy(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes", ""):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise InvalidArgument(f"invalid boolean {text!r}")
+
+
+class proxied_signals:
+    """While attached, signals sent to pypod go to the container's process
+    (podman's --sig-proxy); with a TTY the terminal already delivers them."""
+
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+
+    def __init__(self, ctr, enabled: bool = True):
+        self.ctr = ctr
+        self.enabled = enabled
+        self.saved: dict = {}
+
+    def _forward(self, signum, _frame) -> None:
+        try:
+            self.ctr.engine.runtime.kill_container(self.ctr, signum)
+        except PypodError:
+            pass  # the container is gone: nothing left to signal
+
+    def __enter__(self):
+        if self.enabled:
+            import signal
+
+            for name in self.SIGNALS:
+                num = getattr(signal, name)
+                self.saved[num] = signal.signal(num, self._forward)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for num, old in self.saved.items():
+            signal.signal(num, old)
 
 
 def _discard(ctr) -> None:
@@ -773,7 +815,8 @@ def cmd_attach(engine, a) -> int:
         ctr = engine.container(a.containers[0])
     else:
         raise InvalidArgument("attach requires the name or id of one running container or the latest flag")
-    code = ctr.attach(AttachStreams(stdin=None if a.no_stdin else 0, detach_keys=a.detach_keys))
+    with proxied_signals(ctr, enabled=_truthy(a.sig_proxy) and not ctr.config.tty):
+        code = ctr.attach(AttachStreams(stdin=None if a.no_stdin else 0, detach_keys=a.detach_keys))
     if code is None:
         return 0
     try:

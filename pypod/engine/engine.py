@@ -843,12 +843,11 @@ class AttachStreams:
     """
 
     def __init__(self, stdin: int | None = None, stdout: int | None = 1, stderr: int | None = 2,
-                 detach_keys: str | None = None, proxy_signals: bool = False, frames: bool = False):
+                 detach_keys: str | None = None, frames: bool = False):
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
         self.detach_keys = detach_keys
-        self.proxy_signals = proxy_signals
         self.frames = frames
 
 

@@ -304,3 +304,13 @@ def test_checkpoint_restore_or_a_clear_reason(pypod):
     pypod("container", "restore", "ck")
     assert json.loads(pypod.out("inspect", "ck"))[0]["State"]["Running"]
     assert int(pypod.out("exec", "ck", "cat", "/tmp/n")) > 0
+
+
+def test_signals_are_proxied_to_the_container(pypod):
+    p = subprocess.Popen([*pypod.argv, "run", "--rm", "busybox", "sh", "-c", "trap 'echo got-term; exit 7' TERM; echo ready; while true; do sleep 0.1; done"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert p.stdout.readline() == b"ready\n"
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 7, err
+    assert out == b"got-term\n"
