@@ -88,15 +88,6 @@ def wait_for(pred, timeout: float = 10.0, interval: float = 0.05):
 
 def conmon_pids_for(root: str) -> list[int]:
     """conmon processes started for this test's root (by their arguments)."""
-    pids = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"conmon") and any(root.encode() in a for a in argv):
-            pids.append(int(pid))
-    return pids
+    from pypod.oci.procs import conmon_pids
+
+    return conmon_pids(root, exact=False)

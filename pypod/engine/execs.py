@@ -226,7 +226,7 @@ class ExecSession:
     def _await_exit_file(self, timeout: float = 2.0) -> int | None:
         """The process is gone (or going): conmon writes the exit file just
         after reaping it, so give it a moment before calling the code lost."""
-        from ..oci.procs import pid_alive, wait_pid_exit
+        from ..oci.procs import conmon_pids, pid_alive, wait_pid_exit
 
         rt = self.container.engine.runtime
         wait_pid_exit(self.state.pid, 5)
@@ -235,7 +235,8 @@ class ExecSession:
             code = rt.exec_read_exit(self.container, self.bundle)
             if code is not None or time.monotonic() >= deadline:
                 return code
-            if not any(pid_alive(p) for p in _conmon_pids(self.bundle)):
+            # conmon serving this bundle (its -b argument) gone: no file will come
+            if not any(pid_alive(p) for p in conmon_pids(self.bundle)):
                 return rt.exec_read_exit(self.container, self.bundle)
             time.sleep(0.01)
 
@@ -320,23 +321,6 @@ class ExecSession:
 #: recorded when a session's process ended and conmon recorded no code
 #: (conmon itself was killed); libpod's value for a lost exit code
 EXIT_CODE_UNKNOWN = 255
-
-
-def _conmon_pids(bundle: str) -> list[int]:
-    """conmon processes serving this exec bundle (by their -b argument)."""
-    pids = []
-    needle = bundle.encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"conmon") and needle in argv:
-            pids.append(int(entry))
-    return pids
 
 
 def exec_bundle(ctr, session_id: str) -> str:

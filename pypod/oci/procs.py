@@ -55,3 +55,20 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def conmon_pids(needle: str, exact: bool = True) -> list[int]:
+    """conmon processes with needle among their arguments (exact) or in one."""
+    pids = []
+    want = needle.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"conmon") and (want in argv if exact else any(want in a for a in argv)):
+            pids.append(int(entry))
+    return pids
