@@ -12,8 +12,8 @@ import platform
 import time
 
 from .. import __version__
-from ..engine.container import ContainerConfig, Mount, Status
-from ..engine.inspect import rfc3339, status_word
+from ..engine.container import ContainerConfig, Status
+from ..engine.inspect import status_word
 from ..errors import AlreadyInState, InvalidArgument, InvalidState, NoSuchContainer, PypodError
 from .http import DOCKER_API_VERSION, LIBPOD_API_VERSION, Hijacked, Request, Response, Router, Streamed
 

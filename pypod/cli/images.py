@@ -64,7 +64,7 @@ def cmd_images(engine, a) -> int:
     if a.format in ("json", "{{json .}}"):
         by_id: dict[str, dict] = {}
         for r in rows:
-            e = by_id.setdefault(r["Id"], {"Id": r["Id"], "ParentId": "", "RepoTags": r["Names"], "RepoDigests": [],
+            by_id.setdefault(r["Id"], {"Id": r["Id"], "ParentId": "", "RepoTags": r["Names"], "RepoDigests": [],
                                            "Size": r["VirtualSize"], "SharedSize": 0, "VirtualSize": r["VirtualSize"],
                                            "Labels": r["Labels"], "Containers": 0, "Names": r["Names"], "Digest": r["Digest"],
                                            "History": r["Names"], "Created": r["Created"], "CreatedAt": r["CreatedAt"]})

@@ -29,7 +29,7 @@ from ..errors import (
     NoSuchContainer,
     PypodError,
 )
-from .container import ContainerConfig, ContainerPaths, ContainerState, Mount, Status
+from .container import ContainerConfig, ContainerPaths, ContainerState, Status
 from .locks import FileLock
 
 _ACTIVE = (Status.CREATED, Status.RUNNING, Status.PAUSED)
@@ -542,7 +542,7 @@ class Container:
         with self.locked():
             self.sync()
             if self.state.status not in (Status.RUNNING, Status.CREATED):
-                raise InvalidState(f"can only attach to created or running containers: container state improper")
+                raise InvalidState("can only attach to created or running containers: container state improper")
             sock = connect_attach(self.engine.runtime.attach_socket_path(self))
         if self._pump(sock, streams):
             return None
@@ -691,7 +691,7 @@ class Container:
                 if not force:
                     raise ContainerRunning(
                         f"cannot remove container {self.id} as it is {st.value} - running or paused containers "
-                        f"cannot be removed without force: container state improper"
+                        "cannot be removed without force: container state improper"
                     )
             if st in (Status.RUNNING, Status.PAUSED, Status.CREATED):
                 try:
@@ -762,7 +762,7 @@ class Container:
 
     # -- exec sessions -------------------------------------------------------
 
-    def exec_create(self, config) -> "ExecSession":
+    def exec_create(self, config):
         from . import execs
 
         return execs.create(self, config)
@@ -806,7 +806,7 @@ class Container:
         with self.locked():
             self.sync()
             if self.state.status not in (Status.RUNNING, Status.PAUSED):
-                raise InvalidState(f"top can only be used on running containers: container state improper")
+                raise InvalidState("top can only be used on running containers: container state improper")
             pids = self.engine.runtime.container_pids(self)
         fields = ps_args or ["-o", "user,pid,ppid,pcpu,etime,tty,time,args"]
         for arg in fields:
@@ -826,7 +826,7 @@ class Container:
         with self.locked():
             self.sync()
             if self.state.status not in (Status.RUNNING, Status.CREATED, Status.PAUSED):
-                raise InvalidState(f"can only resize created or running containers: container state improper")
+                raise InvalidState("can only resize created or running containers: container state improper")
         self.engine.runtime.attach_resize(self, height, width)
 
     def inspect(self) -> dict:

@@ -97,7 +97,7 @@ class ExecSession:
         from .container import Status
 
         if ctr.state.status != Status.RUNNING:
-            raise InvalidState(f"can only start exec sessions when their container is running: container state improper")
+            raise InvalidState("can only start exec sessions when their container is running: container state improper")
         self.reload()
         if self.state.status != ExecStatus.CREATED:
             raise InvalidState(f"exec session {self.id} is in state {self.state.status.value}, only created sessions can be started: exec session state improper")

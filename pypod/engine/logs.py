@@ -14,7 +14,7 @@ def read_logs(ctr, follow: bool = False, tail: int = -1, since: str = "", until:
     from ..proto import k8s_log
 
     if ctr.config.log_driver == "none":
-        raise InvalidArgument(f"this container is using the 'none' log driver, cannot read logs: this container is not logging output")
+        raise InvalidArgument("this container is using the 'none' log driver, cannot read logs: this container is not logging output")
     since_ns = k8s_log.parse_time(since, since=True) if since else 0
     until_ns = k8s_log.parse_time(until, since=False) if until else 0
     path = ctr.paths.log

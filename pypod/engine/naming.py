@@ -26,7 +26,7 @@ def validate_name(name: str, what: str = "container") -> None:
     naming paths outside the state directories."""
     if not name or name[0] not in _ALLOWED_FIRST or any(c not in _ALLOWED for c in name) or len(name) > 253:
         raise InvalidArgument(
-            f"names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument" if what == "container"
+            "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument" if what == "container"
             else f"invalid {what} name {name!r}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument"
         )
 

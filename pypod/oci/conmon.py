@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 
-from ..errors import InvalidArgument, OCIRuntimeError, runtime_error_from_text
+from ..errors import InvalidArgument, OCIRuntimeError
 from .procs import pid_alive, wait_pid_exit
 from .runtime import ComponentInfo, OCIRuntime, RuntimeContainer, RuntimeStatus
 

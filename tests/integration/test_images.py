@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ import tarfile
 
 import pytest
 
-from pypod.errors import ImageInUse, NoSuchImage
+from pypod.errors import NoSuchImage
 from pypod.storage.images import ImageStore
 from pypod.storage.overlay import ContainerStorage
 
