@@ -462,7 +462,7 @@ def cmd_unpause(engine, a) -> int:
 
 def add_rm_args(p) -> None:
     _add_targets(p)
-    p.add_argument("-", "--force", action="store_true", help="force removal of a running or unusable container")
+    p.add_argument("-f", "--force", action="store_true", help="force removal of a running or unusable container")
     p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait for stop before killing the container")
     p.add_argument("-v", "--volumes", action="store_true", help="remove anonymous volumes (none exist in pypod)")
     p.add_argument("-i", "--ignore", action="store_true", help="ignore errors when a container does not exist")
@@ -498,7 +498,7 @@ def add_ps_args(p) -> None:
     p.add_argument("-a", "--all", action="store_true", help="show all the containers, default is only running")
     p.add_argument("-q", "--quiet", action="store_true", help="print the numeric IDs of the containers only")
     p.add_argument("--format", default="", help="pretty-print containers: json or a Go template")
-    p.add_argument("-", "--filter", action="append", default=[], help="filter output based on conditions given")
+    p.add_argument("-f", "--filter", action="append", default=[], help="filter output based on conditions given")
     p.add_argument("--no-trunc", action="store_true", help="display the extended information")
     p.add_argument("-n", "--last", type=int, default=-1, help="print the n last created containers")
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
@@ -692,7 +692,7 @@ def _ps_template_fields(c, e: dict, no_trunc: bool) -> dict:
 
 
 def add_inspect_args(p) -> None:
-    p.add_argument("-", "--format", default="", help="format the output using a Go template or json")
+    p.add_argument("-f", "--format", default="", help="format the output using a Go template or json")
     p.add_argument("-t", "--type", default="all", choices=("all", "container", "image"), help="what to inspect")
     p.add_argument("-s", "--size", action="store_true", help="display total file size")
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
@@ -721,7 +721,7 @@ def cmd_inspect(engine, a) -> int:
             except NoSuchImage:
                 data = None
         if data is None:
-            errors.append("no such object: \"{name}\"")
+            errors.append(f"no such object: \"{name}\"")
         else:
             results.append(data)
     if a.format and a.format not in ("json", "{{json .}}"):
@@ -736,7 +736,7 @@ def cmd_inspect(engine, a) -> int:
 
 
 def add_logs_args(p) -> None:
-    p.add_argument("-", "--follow", action="store_true", help="follow log output")
+    p.add_argument("-f", "--follow", action="store_true", help="follow log output")
     p.add_argument("--tail", type=int, default=-1, help="output the specified number of lines at the end of the logs")
     p.add_argument("--since", default="", help="show logs since TIMESTAMP")
     p.add_argument("--until", default="", help="show logs until TIMESTAMP")
