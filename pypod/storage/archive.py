@@ -187,13 +187,14 @@ def _extract_member(u: _Unpacker, tar: tarfile.TarFile, m: tarfile.TarInfo) -> N
     if not parts:
         return  # the root: its attributes belong to whoever made the target
     *parent, base = parts
+    if any(p.startswith(WHITEOUT_META_PREFIX) for p in parent) or (
+            base.startswith(WHITEOUT_META_PREFIX) and base != OPAQUE_MARKER):
+        return  # aufs bookkeeping (.wh..wh.plnk/...): nothing a container should see
     pfd = _open_parent(u.root_fd, parent, create=True)
     try:
         if base == OPAQUE_MARKER:
             os.setxattr(f"/proc/self/fd/{pfd}", OVERLAY_OPAQUE_XATTR, b"y")
             return
-        if base.startswith(WHITEOUT_META_PREFIX):
-            return  # aufs hardlink bookkeeping (.wh..wh.plnk and the like)
         if base.startswith(WHITEOUT_PREFIX):
             name = base[len(WHITEOUT_PREFIX):]
             if not name or name in (".", ".."):

@@ -1,18 +1,26 @@
 """The local image store: content-addressed blobs, layers unpacked once, names.
 
 Layout under the storage dir:
-  blobs/sha256/<hex>       configs and layer tars exactly as received
-  layers/<diffid hex>/diff each layer unpacked once, shared by every image
-  images.db                SQLite: images, their names, and layer records
+  blobs/sha256/<hex>        configs, manifests and layer tars exactly as received
+  layers/<diffid hex>/diff  each layer unpacked once, shared by every image using it
+  images.db                 SQLite: images, their names, and layer records
+  storage.lock              flock: shared while adding, exclusive while deleting
+
 Layers are unpacked into a temporary directory and renamed into place, so
-concurrent pypod processes never see half a layer.
+concurrent pypod processes never see half a layer.  Adding takes the lock
+shared, so loads run side by side; removal takes it exclusive, so it never
+deletes a layer that a concurrent load has just decided to reuse.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import threading
 from dataclasses import dataclass, field
+from typing import BinaryIO, Iterator
 
 from ..errors import InvalidArgument, NoSuchImage
 from ..sqlitedb import connect
@@ -43,43 +51,61 @@ CREATE TABLE IF NOT EXISTS layers (
 
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX_NAME = "localhost/busybox:latest"
-_GZIP_MAGIC = b"\x1f\x8b"
+BUSYBOX_BINARIES = ("/bin/busybox", "/usr/bin/busybox")
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
+#: what containerd and docker 25+ put in index.json next to the OCI annotation
+CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name"
+
+# Layer compression, as stored in the layers table (0 and 1 predate the others).
+PLAIN, GZIP, BZIP2, XZ = 0, 1, 2, 3
+_MAGIC = ((b"\x1f\x8b", GZIP), (b"BZh", BZIP2), (b"\xfd7zXZ\x00", XZ))
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_MEDIA_SUFFIX = {PLAIN: "", GZIP: "+gzip", BZIP2: "+bzip2", XZ: "+xz"}
+
+# Docker's reference grammar, the parts pypod needs.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+_NAME_RE = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
+_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+_HEX_RE = re.compile(r"^[0-9a-f]+$")
 
 
 @dataclass
 class Image:
+    #: sha256 hex of the config blob, without "sha256:"
     id: str
     names: list[str]
+    #: the manifest's digest, "sha256:..."
     digest: str
+    #: RFC 3339
     created: str
-    #: the whole OCI image config document (config, rootfs, history, ...)
-    document: dict
+    #: the image config's "config" object (Env, Cmd, Entrypoint, WorkingDir, User, Labels, ...)
+    config: dict
     #: diff ids ("sha256:..."), bottom layer first
     layers: list[str]
+    #: bytes of file content once unpacked
     size: int
-    layer_dirs: list[str] = field(default_factory=list)
+    architecture: str = "amd64"
+    os: str = "linux"
+    author: str = ""
+    history: list[dict] = field(default_factory=list)
+    #: where layers/<hex>/diff live; the store fills it in
+    layers_root: str = field(default="", repr=False)
 
     @property
-    def config(self) -> dict:
-        return self.document.get("config") or {}
-
-    @property
-    def architecture(self) -> str:
-        return self.document.get("architecture", "amd64")
-
-    @property
-    def os(self) -> str:
-        return self.document.get("os", "linux")
+    def layer_dirs(self) -> list[str]:
+        """The unpacked layer directories, bottom first (overlay wants them reversed)."""
+        return [os.path.join(self.layers_root, d.split(":", 1)[1], "diff") for d in self.layers]
 
 
-def _now() -> str:
-    import datetime
-
-    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+# -- references ----------------------------------------------------------------
 
 
 def split_reference(ref: str) -> tuple[str, str]:
-    """'name[:tag]' -> (name, tag); a ':' before the last '/' is a port."""
+    """'name[:tag][@digest]' -> (name, tag); a ':' before the last '/' is a port."""
     ref = ref.split("@", 1)[0]
     slash = ref.rfind("/")
     colon = ref.rfind(":")
@@ -93,23 +119,63 @@ def _has_registry(name: str) -> bool:
     return "/" in name and ("." in first or ":" in first or first == "localhost")
 
 
-def normalize_name(ref: str) -> str:
-    """How a new name is stored: short names go under localhost/, as podman tags them."""
-    name, tag = split_reference(ref)
-    if not name or any(c.isspace() for c in ref) or name != name.lower():
+def _check_reference(ref: str, name: str, tag: str) -> None:
+    if not _NAME_RE.match(name) or not _TAG_RE.match(tag) or len(name) > 255:
         raise InvalidArgument(f"normalizing name {ref!r}: invalid reference format")
+
+
+def normalize_name(ref: str) -> str:
+    """How pypod stores a name it is given (import, tag): short names go
+    under localhost/, as podman tags them."""
+    name, tag = split_reference(ref.strip())
+    _check_reference(ref, name, tag)
     if not _has_registry(name):
         name = f"localhost/{name}"
     return f"{name}:{tag}"
 
 
-def _candidates(ref: str) -> list[str]:
-    name, tag = split_reference(ref)
+def docker_normalize(ref: str) -> str:
+    """How Docker reads a name (docker-archive RepoTags): short names are Docker Hub's."""
+    name, tag = split_reference(ref.strip())
+    _check_reference(ref, name, tag)
+    if not _has_registry(name):
+        name = f"docker.io/{name}" if "/" in name else f"docker.io/library/{name}"
+    return f"{name}:{tag}"
+
+
+def _candidates(name: str, tag: str) -> list[str]:
     if _has_registry(name):
         return [f"{name}:{tag}"]
     if "/" in name:
         return [f"localhost/{name}:{tag}", f"docker.io/{name}:{tag}"]
     return [f"localhost/{name}:{tag}", f"docker.io/library/{name}:{tag}"]
+
+
+def _is_busybox(ref: str) -> bool:
+    name, tag = split_reference(ref.strip())
+    return tag == "latest" and name in (
+        "busybox", "library/busybox", "localhost/busybox", "docker.io/busybox", "docker.io/library/busybox",
+    )
+
+
+def _now() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _rfc3339(ts: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(int(ts), datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _arch() -> str:
+    machine = os.uname().machine
+    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(machine, machine)
+
+
+# -- the store -------------------------------------------------------------------
 
 
 class ImageStore:
@@ -119,112 +185,210 @@ class ImageStore:
         self.layers_dir = os.path.join(storage_dir, "layers")
         os.makedirs(self.blobs, exist_ok=True)
         os.makedirs(self.layers_dir, exist_ok=True)
-        path = os.path.join(storage_dir, "images.db")
-        self._db = connect(path, _SCHEMA, "layers")
+        self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "layers")
+        # One connection serves every thread of the REST service: a
+        # transaction's BEGIN..COMMIT must not interleave with another's.
+        self._tx_lock = threading.RLock()
 
     # -- lookups ---------------------------------------------------------------
 
     def _row_to_image(self, row) -> Image:
-        iid, digest, created, config, layers, size = row
-        names = [n for (n,) in self._db.execute("SELECT name FROM names WHERE image_id = ? ORDER BY name", (iid,))]
-        diff_ids = json.loads(layers)
-        return Image(iid, names, digest, created, json.loads(config), diff_ids, size,
-                     [os.path.join(self.layers_dir, d.split(":", 1)[1], "diff") for d in diff_ids])
+        iid, digest, created, document, layers, size = row
+        names = [n for (n,) in self._db.execute("SELECT name FROM names WHERE image_id = ? ORDER BY rowid", (iid,))]
+        doc = json.loads(document)
+        return Image(
+            id=iid, names=names, digest=digest, created=created, config=doc.get("config") or {},
+            layers=json.loads(layers), size=size, architecture=doc.get("architecture") or "amd64",
+            os=doc.get("os") or "linux", author=doc.get("author") or "", history=doc.get("history") or [],
+            layers_root=self.layers_dir,
+        )
 
     def _get(self, iid: str) -> Image | None:
         row = self._db.execute("SELECT id, digest, created, config, layers, size FROM images WHERE id = ?", (iid,)).fetchone()
         return self._row_to_image(row) if row else None
 
-    def _resolve_id(self, ref: str) -> tuple[str, str | None]:
-        """(image id, the name it was found by or None)."""
+    def _name_owner(self, name: str) -> str | None:
+        row = self._db.execute("SELECT image_id FROM names WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def _resolve(self, ref: str) -> tuple[str, str | None]:
+        """(image id, the name it was found by, or None when found by id or digest).
+
+        podman's order: full id, unique id prefix, exact name, name with
+        :latest, the short name under localhost/ and docker.io/library/,
+        then the short name under any registry."""
         ref = ref.strip()
-        if not ref:
+        if not ref or any(c.isspace() for c in ref):
             raise NoSuchImage(f"{ref}: image not known")
         bare = ref[7:] if ref.startswith("sha256:") else ref
-        if len(bare) >= 3 and all(c in "0123456789abcdef" for c in bare):
+        if len(bare) >= 3 and _HEX_RE.match(bare):
             rows = self._db.execute("SELECT id FROM images WHERE substr(id, 1, ?) = ? LIMIT 2", (len(bare), bare)).fetchall()
             if len(rows) == 1:
                 return rows[0][0], None
-        for cand in [ref, *_candidates(ref)]:
-            row = self._db.execute("SELECT image_id FROM names WHERE name = ?", (cand,)).fetchone()
-            if row:
-                return row[0], cand
+        if "@" in ref:
+            return self._resolve_digest(ref), None
         name, tag = split_reference(ref)
-        if "/" not in name:
-            row = self._db.execute("SELECT image_id, name FROM names WHERE name LIKE ? ORDER BY name LIMIT 1",
-                                   (f"%/{name}:{tag}",)).fetchone()
+        for cand in dict.fromkeys([ref, f"{name}:{tag}", *_candidates(name, tag)]):
+            iid = self._name_owner(cand)
+            if iid:
+                return iid, cand
+        if not _has_registry(name):
+            suffix = f"/{name}:{tag}"
+            row = self._db.execute(
+                "SELECT image_id, name FROM names WHERE length(name) > ? AND substr(name, -?) = ? ORDER BY name LIMIT 1",
+                (len(suffix), len(suffix), suffix),
+            ).fetchone()
             if row:
                 return row[0], row[1]
         raise NoSuchImage(f"{ref}: image not known")
 
-    def lookup(self, ref: str) -> Image:
+    def _resolve_digest(self, ref: str) -> str:
+        name, _, digest = ref.partition("@")
+        for (iid,) in self._db.execute("SELECT id FROM images WHERE digest = ?", (digest,)).fetchall():
+            if not name:
+                return iid
+            repos = {split_reference(n)[0] for n in self._names_of(iid)}
+            short = split_reference(name)[0]
+            if any(r == short or r.endswith("/" + short) for r in repos):
+                return iid
+        raise NoSuchImage(f"{ref}: image not known")
+
+    def _names_of(self, iid: str) -> list[str]:
+        return [n for (n,) in self._db.execute("SELECT name FROM names WHERE image_id = ? ORDER BY rowid", (iid,))]
+
+    def _find(self, ref: str) -> tuple[str, str | None]:
+        """_resolve, building the default image when it is the one asked for."""
         try:
-            iid, _ = self._resolve_id(ref)
+            return self._resolve(ref)
         except NoSuchImage:
-            if self._is_default_image(ref) and self.ensure_default_image():
-                iid, _ = self._resolve_id(ref)
-            else:
+            # Built on first use, under any of its spellings.
+            if not _is_busybox(ref) or self.ensure_default_image() is None:
                 raise
+            return self._resolve(BUSYBOX_NAME)
+
+    def lookup(self, ref: str) -> Image:
+        iid, _ = self._find(ref)
         img = self._get(iid)
-        if img is None:
+        if img is None:  # removed between the two reads
             raise NoSuchImage(f"{ref}: image not known")
         return img
 
     def exists(self, ref: str) -> bool:
         try:
-            self._resolve_id(ref)
+            self._resolve(ref)
             return True
         except NoSuchImage:
             return False
 
+    def normalize(self, ref: str) -> str:
+        """The fully-qualified name a reference means: a short name is the
+        localhost/ image if there is one, else Docker Hub's."""
+        name, tag = split_reference(ref.strip())
+        _check_reference(ref, name, tag)
+        if _has_registry(name):
+            return f"{name}:{tag}"
+        local = f"localhost/{name}:{tag}"
+        if self._name_owner(local):
+            return local
+        return f"docker.io/{name}:{tag}" if "/" in name else f"docker.io/library/{name}:{tag}"
+
     def list(self) -> list[Image]:
-        rows = self._db.execute("SELECT id, digest, created, config, layers, size FROM images ORDER BY created DESC").fetchall()
+        rows = self._db.execute("SELECT id, digest, created, config, layers, size FROM images ORDER BY created DESC, id").fetchall()
         return [self._row_to_image(r) for r in rows]
 
-    # -- writing ---------------------------------------------------------------
+    # -- locking -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._tx_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _locked(self, exclusive: bool) -> Iterator[None]:
+        import fcntl
+
+        fd = os.open(os.path.join(self.dir, "storage.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # closing drops the lock
+
+    # -- blobs and layers ------------------------------------------------------------
+
+    def _blob_path(self, hexd: str) -> str:
+        return os.path.join(self.blobs, hexd)
 
     def _write_blob(self, data: bytes) -> str:
         import hashlib
+        import tempfile
 
         hexd = hashlib.sha256(data).hexdigest()
-        path = os.path.join(self.blobs, hexd)
+        path = self._blob_path(hexd)
         if not os.path.exists(path):
-            tmp = f"{path}.tmp-{os.getpid()}"
-            with open(tmp, "wb") as f:
+            # A unique temp name: threads of one service share a pid.
+            fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
+            with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, path)
         return hexd
 
-    def _store_layer_stream(self, src) -> tuple[str, str, bool]:
-        """Copy a layer tar stream into a blob; (blob hex, diff id, compressed)."""
-        import gzip
+    def _store_layer_stream(self, src: BinaryIO, expected_blob: str | None = None) -> tuple[str, str, int]:
+        """Copy a layer tar stream into a blob: (blob hex, diff id, compression).
+        A blob whose digest is known is checked before anything reads inside it."""
         import hashlib
         import tempfile
 
         fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
-        blob_hash = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            head = src.read(2)
-            for chunk in _chain(head, src):
-                blob_hash.update(chunk)
-                out.write(chunk)
-        compressed = head == _GZIP_MAGIC
-        blob = blob_hash.hexdigest()
-        if compressed:
-            diff = hashlib.sha256()
-            with gzip.open(tmp, "rb") as g:
-                for chunk in iter(lambda: g.read(1 << 20), b""):
-                    diff.update(chunk)
-            diff_id = diff.hexdigest()
-        else:
+        try:
+            blob_hash = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out:
+                head = _read_exactly(src, 6)
+                blob_hash.update(head)
+                out.write(head)
+                while chunk := src.read(1 << 20):
+                    blob_hash.update(chunk)
+                    out.write(chunk)
+            if head.startswith(_ZSTD_MAGIC):
+                raise InvalidArgument("zstd-compressed layers are not supported")
+            compression = next((kind for magic, kind in _MAGIC if head.startswith(magic)), PLAIN)
+            blob = blob_hash.hexdigest()
+            if expected_blob and blob != expected_blob:
+                raise InvalidArgument(f"layer sha256:{expected_blob} does not match its digest (got sha256:{blob})")
             diff_id = blob
-        os.replace(tmp, os.path.join(self.blobs, blob))
-        return blob, f"sha256:{diff_id}", compressed
+            if compression != PLAIN:
+                diff = hashlib.sha256()
+                try:
+                    with _open_decompressed(tmp, compression) as g:
+                        while chunk := g.read(1 << 20):
+                            diff.update(chunk)
+                except (OSError, EOFError, ValueError) as e:
+                    raise InvalidArgument(f"corrupt compressed layer: {e}") from None
+                diff_id = diff.hexdigest()
+            os.replace(tmp, self._blob_path(blob))
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return blob, f"sha256:{diff_id}", compression
 
-    def _unpack(self, diff_id: str, blob: str, compressed: bool) -> None:
-        """Unpack a layer once; a concurrent unpacker of the same layer loses the rename harmlessly."""
+    def _layer_present(self, diff_id: str) -> bool:
+        row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
+        return bool(row) and os.path.isdir(os.path.join(self.layers_dir, diff_id.split(":", 1)[1], "diff")) \
+            and os.path.exists(self._blob_path(row[0]))
+
+    def _unpack(self, diff_id: str, blob: str, compression: int) -> None:
+        """Unpack a layer once; of two processes unpacking the same layer,
+        the second loses the rename and uses the first's."""
         import shutil
         import tempfile
+
         from .archive import extract_layer
 
         hexd = diff_id.split(":", 1)[1]
@@ -232,7 +396,7 @@ class ImageStore:
         if not os.path.isdir(final):
             tmp = tempfile.mkdtemp(dir=self.layers_dir, prefix=".unpack-")
             try:
-                with open(os.path.join(self.blobs, blob), "rb") as f:
+                with open(self._blob_path(blob), "rb") as f:
                     size = extract_layer(f, os.path.join(tmp, "diff"))
                 with open(os.path.join(tmp, "size"), "w") as f:
                     f.write(str(size))
@@ -241,15 +405,50 @@ class ImageStore:
                 except OSError:
                     if not os.path.isdir(final):
                         raise
+            except BaseException:
+                if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self._blob_path(blob))
+                raise
             finally:
                 if os.path.isdir(tmp):
                     shutil.rmtree(tmp, ignore_errors=True)
         self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
-                         (diff_id, blob, int(compressed), _layer_size(final)))
+                         (diff_id, blob, compression, _layer_size(final)))
 
-    def _register(self, config_bytes: bytes, names: list[str], manifest_digest: str = "") -> Image:
+    def _add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None) -> str:
+        blob, diff_id, compression = self._store_layer_stream(src, expected_blob)
+        if expected_diff and diff_id != expected_diff:
+            if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._blob_path(blob))
+            raise InvalidArgument(f"layer {what} does not match its digest in the image (got {diff_id})")
+        self._unpack(diff_id, blob, compression)
+        return diff_id
+
+    def _manifest_for(self, config_hex: str, diff_ids: list[str]) -> bytes:
+        """The OCI manifest pypod writes for an image it did not receive one for."""
+        layers = []
+        for d in diff_ids:
+            blob, compression = self._layer_blob(d)
+            layers.append({"mediaType": OCI_LAYER + _MEDIA_SUFFIX.get(compression, ""), "digest": f"sha256:{blob}",
+                           "size": os.path.getsize(self._blob_path(blob))})
+        return json.dumps({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": f"sha256:{config_hex}",
+                       "size": os.path.getsize(self._blob_path(config_hex))},
+            "layers": layers,
+        }, sort_keys=True, separators=(",", ":")).encode()
+
+    def _register(self, config_bytes: bytes, names: list[str], manifest: bytes | None = None) -> Image:
         iid = self._write_blob(config_bytes)
-        doc = json.loads(config_bytes)
+        try:
+            doc = json.loads(config_bytes)
+        except ValueError:
+            raise InvalidArgument("the image config is not valid JSON") from None
+        if not isinstance(doc, dict):
+            raise InvalidArgument("the image config is not a JSON object")
         diff_ids = list((doc.get("rootfs") or {}).get("diff_ids") or [])
         size = 0
         for d in diff_ids:
@@ -257,60 +456,82 @@ class ImageStore:
             if not row:
                 raise InvalidArgument(f"image config names layer {d}, which the archive does not hold")
             size += row[0]
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute(
-                "INSERT OR IGNORE INTO images (id, digest, created, config, layers, size) VALUES (?, ?, ?, ?, ?, ?)",
-                (iid, manifest_digest or f"sha256:{iid}", doc.get("created") or _now(), json.dumps(doc), json.dumps(diff_ids), size),
-            )
+        digest = ""
+        if not self._db.execute("SELECT 1 FROM images WHERE id = ?", (iid,)).fetchone():
+            digest = "sha256:" + self._write_blob(manifest if manifest is not None else self._manifest_for(iid, diff_ids))
+        with self._transaction():
+            if digest:
+                # OR IGNORE: a concurrent loader of the same image may have won; its record stands.
+                self._db.execute(
+                    "INSERT OR IGNORE INTO images (id, digest, created, config, layers, size) VALUES (?, ?, ?, ?, ?, ?)",
+                    (iid, digest, doc.get("created") or _now(), json.dumps(doc), json.dumps(diff_ids), size),
+                )
             for n in names:
-                self._db.execute("INSERT OR REPLACE INTO names (name, image_id) VALUES (?, ?)", (n, iid))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return self._get(iid)
+                # A name belongs to one image: tagging moves it, as in podman.
+                self._db.execute("DELETE FROM names WHERE name = ?", (n,))
+                self._db.execute("INSERT INTO names (name, image_id) VALUES (?, ?)", (n, iid))
+        img = self._get(iid)
+        if img is None:
+            raise NoSuchImage(f"sha256:{iid}: image removed while it was being added")
+        return img
 
-    def import_tarball(self, src, reference: str | None = None, changes: dict | None = None) -> Image:
-        """A rootfs tarball becomes a one-layer image (podman import)."""
+    # -- import ----------------------------------------------------------------------
+
+    def import_tarball(self, src: str | os.PathLike | BinaryIO, reference: str | None = None,
+                       changes: dict | None = None) -> Image:
+        """A rootfs tarball (path or binary stream) becomes a one-layer image, as with `podman import`.
+
+        changes may set Cmd, Entrypoint, Env (added to the default PATH, by
+        variable name), WorkingDir, User, Labels, StopSignal, ExposedPorts, Volumes."""
+        return self._import(src, reference, changes)
+
+    def _import(self, src, reference: str | None, changes: dict | None, created: str | None = None,
+                created_by: str = "pypod import") -> Image:
         names = [normalize_name(reference)] if reference else []
+        config: dict = {"Env": [DEFAULT_PATH_ENV]}
+        for k, v in (changes or {}).items():
+            if k == "Env":
+                config["Env"] = _merge_env(config["Env"], list(v))
+            elif k == "Labels":
+                config["Labels"] = {**config.get("Labels", {}), **v}
+            else:
+                config[k] = v
         if isinstance(src, (str, os.PathLike)):
             try:
                 f = open(src, "rb")
             except OSError as e:
-                raise InvalidArgument(f"opening {src}: {e.strerror}") from None
+                raise InvalidArgument(f"opening {os.fspath(src)}: {e.strerror}") from None
         else:
             f = src
-        try:
-            blob, diff_id, compressed = self._store_layer_stream(f)
-        finally:
-            if f is not src:
-                f.close()
-        self._unpack(diff_id, blob, compressed)
-        config = {"Env": [DEFAULT_PATH_ENV]}
-        for k, v in (changes or {}).items():
-            if k == "Env":
-                config["Env"] = [*config["Env"], *v]
-            else:
-                config[k] = v
-        doc = {
-            "created": _now(),
-            "architecture": _arch(),
-            "os": "linux",
-            "config": config,
-            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-            "history": [{"created": _now(), "created_by": "pypod import"}],
-        }
-        return self._register(json.dumps(doc, sort_keys=True).encode(), names)
+        with self._locked(exclusive=False):
+            try:
+                diff_id = self._add_layer(f, None, "from the tarball")
+            finally:
+                if f is not src:
+                    f.close()
+            when = created or _now()
+            doc = {
+                "created": when,
+                "architecture": _arch(),
+                "os": "linux",
+                "config": config,
+                "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+                "history": [{"created": when, "created_by": created_by}],
+            }
+            return self._register(json.dumps(doc, sort_keys=True).encode(), names)
 
-    def load(self, src) -> list[str]:
-        """Load a docker-archive or an oci-archive; returns what was loaded."""
+    # -- load ---------------------------------------------------------------------------
+
+    def load(self, src: str | os.PathLike | BinaryIO) -> list[str]:
+        """Load a docker-archive or an oci-archive (plain or compressed, path
+        or stream); returns the names loaded, or "sha256:<id>" for unnamed images."""
         import shutil
         import tarfile
         import tempfile
 
         spool = None
         if not isinstance(src, (str, os.PathLike)):
+            # tar members are read out of order: a stream has to be spooled first.
             fd, spool = tempfile.mkstemp(dir=self.dir, prefix=".load-")
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
@@ -318,274 +539,380 @@ class ImageStore:
         try:
             try:
                 tar = tarfile.open(src, "r:*")
-            except (tarfile.TarError, OSError) as e:
-                raise InvalidArgument(f"payload does not match any of the supported image formats: {e}") from None
-            with tar:
-                members = {m.name.lstrip("./"): m for m in tar.getmembers()}
-                if "manifest.json" in members:
-                    return self._load_docker(tar, members)
-                if "index.json" in members:
-                    return self._load_oci(tar, members)
+            except (tarfile.TarError, OSError, EOFError) as e:
+                raise InvalidArgument(f"payload does not match any of the supported image formats (oci-archive, docker-archive): {e}") from None
+            with tar, self._locked(exclusive=False):
+                try:
+                    members = {_member_name(m.name): m for m in tar.getmembers()}
+                    if "manifest.json" in members:
+                        return self._load_docker(tar, members)
+                    if "index.json" in members:
+                        return self._load_oci(tar, members)
+                except (tarfile.TarError, EOFError) as e:
+                    raise InvalidArgument(f"reading image archive: {e}") from None
                 raise InvalidArgument("payload does not match any of the supported image formats (oci-archive, docker-archive)")
         finally:
             if spool:
                 os.unlink(spool)
 
-    def _member_bytes(self, tar, members, name: str) -> bytes:
-        m = members.get(name.lstrip("./"))
+    @staticmethod
+    def _member(tar, members: dict, name: str):
+        m = members.get(_member_name(name))
+        seen = 0
+        while m is not None and m.issym() and seen < 8:
+            # docker save links a layer it already wrote: "<id>/layer.tar -> ../<other>/layer.tar"
+            target = os.path.normpath(os.path.join(os.path.dirname(m.name), m.linkname))
+            m = members.get(_member_name(target))
+            seen += 1
+        if m is not None and m.islnk():
+            m = members.get(_member_name(m.linkname))
         if m is None or not m.isreg():
-            raise InvalidArgument(f"archive is missing {name}")
-        return tar.extractfile(m).read()
+            raise InvalidArgument(f"image archive is missing {name}")
+        return tar.extractfile(m)
 
-    def _load_docker(self, tar, members) -> list[str]:
+    def _member_json(self, tar, members: dict, name: str):
         try:
-            manifest = json.loads(self._member_bytes(tar, members, "manifest.json"))
+            return json.loads(self._member(tar, members, name).read())
         except ValueError:
-            raise InvalidArgument("invalid manifest.json in docker-archive") from None
+            raise InvalidArgument(f"invalid JSON in {name} of the image archive") from None
+
+    def _load_docker(self, tar, members: dict) -> list[str]:
+        manifest = self._member_json(tar, members, "manifest.json")
+        if not isinstance(manifest, list):
+            raise InvalidArgument("invalid manifest.json in docker-archive")
         loaded = []
         for entry in manifest:
-            config = self._member_bytes(tar, members, entry["Config"])
-            doc = json.loads(config)
-            diff_ids = (doc.get("rootfs") or {}).get("diff_ids") or []
-            if len(diff_ids) != len(entry.get("Layers", [])):
-                raise InvalidArgument("docker-archive manifest and config disagree on the layers")
-            for path in entry.get("Layers", []):
-                m = members.get(path.lstrip("./"))
-                if m is None:
-                    raise InvalidArgument(f"archive is missing layer {path}")
-                blob, diff_id, compressed = self._store_layer_stream(tar.extractfile(m))
-                if diff_id not in diff_ids:
-                    raise InvalidArgument(f"layer {path} does not match the image config")
-                self._unpack(diff_id, blob, compressed)
-            names = [normalize_name(t) for t in entry.get("RepoTags") or []]
+            config = self._member(tar, members, entry.get("Config", "")).read()
+            try:
+                diff_ids = list(json.loads(config).get("rootfs", {}).get("diff_ids") or [])
+            except (ValueError, AttributeError):
+                raise InvalidArgument(f"invalid image config {entry.get('Config')} in docker-archive") from None
+            paths = entry.get("Layers") or []
+            if len(diff_ids) != len(paths):
+                raise InvalidArgument("docker-archive manifest and image config disagree on the layers")
+            for path, diff_id in zip(paths, diff_ids):
+                if not self._layer_present(diff_id):
+                    self._add_layer(self._member(tar, members, path), diff_id, path)
+            names = [docker_normalize(t) for t in entry.get("RepoTags") or []]
             img = self._register(config, names)
             loaded += names or [f"sha256:{img.id}"]
         return loaded
 
-    def _load_oci(self, tar, members) -> list[str]:
-        import hashlib
-
-        index = json.loads(self._member_bytes(tar, members, "index.json"))
+    def _load_oci(self, tar, members: dict) -> list[str]:
+        index = self._member_json(tar, members, "index.json")
         loaded = []
-        for desc in _manifests(index, lambda d: json.loads(self._member_bytes(tar, members, _blob_path(d)))):
-            manifest_bytes = self._member_bytes(tar, members, _blob_path(desc))
+        for desc, name in self._oci_manifests(tar, members, index, None):
+            manifest_bytes = self._blob_member(tar, members, desc).read()
+            _verify(manifest_bytes, desc)
             manifest = json.loads(manifest_bytes)
-            config = self._member_bytes(tar, members, _blob_path(manifest["config"]))
-            for layer in manifest.get("layers", []):
-                m = members.get(_blob_path(layer))
-                if m is None:
-                    raise InvalidArgument(f"archive is missing layer {layer.get('digest')}")
-                blob, diff_id, compressed = self._store_layer_stream(tar.extractfile(m))
-                self._unpack(diff_id, blob, compressed)
-            ref = (desc.get("annotations") or {}).get("org.opencontainers.image.ref.name", "")
-            names = [normalize_name(ref if ("/" in ref or ":" in ref) else f"localhost/image:{ref}")] if ref else []
-            img = self._register(config, names, "sha256:" + hashlib.sha256(manifest_bytes).hexdigest())
+            config = self._blob_member(tar, members, manifest["config"]).read()
+            _verify(config, manifest["config"])
+            diff_ids = list(json.loads(config).get("rootfs", {}).get("diff_ids") or [])
+            layers = manifest.get("layers") or []
+            if len(diff_ids) != len(layers):
+                raise InvalidArgument("oci-archive manifest and image config disagree on the layers")
+            for layer, diff_id in zip(layers, diff_ids):
+                if not self._layer_present(diff_id):
+                    self._add_layer(self._blob_member(tar, members, layer), diff_id, layer.get("digest", "?"),
+                                    expected_blob=layer["digest"].split(":", 1)[1])
+            names = [name] if name else []
+            img = self._register(config, names, manifest_bytes)
             loaded += names or [f"sha256:{img.id}"]
         return loaded
 
-    # -- save ---------------------------------------------------------------------
+    def _oci_manifests(self, tar, members: dict, index: dict, name: str | None) -> list[tuple[dict, str | None]]:
+        """(manifest descriptor, name) for each image an index holds; of a
+        multi-platform index, only the manifest for this machine."""
+        out = []
+        for d in index.get("manifests") or []:
+            annotations = d.get("annotations") or {}
+            dname = _oci_ref_name(annotations) or name
+            media = d.get("mediaType", "")
+            if media.endswith("image.index.v1+json") or media.endswith("manifest.list.v2+json"):
+                nested = json.loads(self._blob_member(tar, members, d).read())
+                out += self._oci_manifests(tar, members, nested, dname)
+                continue
+            platform = d.get("platform")
+            if platform and (platform.get("architecture") != _arch() or platform.get("os", "linux") != "linux"):
+                continue
+            out.append((d, dname))
+        if not out and index.get("manifests"):
+            raise InvalidArgument(f"the image archive has no image for linux/{_arch()}")
+        return out
 
-    def save(self, refs: list[str], dest, fmt: str = "docker-archive") -> None:
+    def _blob_member(self, tar, members: dict, desc: dict):
+        return self._member(tar, members, _blob_path(desc))
+
+    # -- save -------------------------------------------------------------------------------
+
+    def save(self, refs: list[str], dest: str | os.PathLike | BinaryIO, fmt: str = "docker-archive") -> None:
+        """Write the images as a docker-archive (for `docker load` and `podman load`) or an oci-archive."""
         import tarfile
 
-        images = [(ref, self.lookup(ref)) for ref in refs]
+        if fmt not in ("docker-archive", "oci-archive"):
+            raise InvalidArgument(f"unknown format {fmt!r}: use docker-archive or oci-archive")
+        if not refs:
+            raise InvalidArgument("no image names or IDs specified")
+        images = []
+        for ref in refs:
+            iid, by_name = self._find(ref)
+            img = self._get(iid)
+            if img is None:
+                raise NoSuchImage(f"{ref}: image not known")
+            images.append((img, by_name))
         out = open(dest, "wb") if isinstance(dest, (str, os.PathLike)) else dest
         try:
             with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 if fmt == "docker-archive":
                     self._save_docker(tar, images)
-                elif fmt == "oci-archive":
-                    self._save_oci(tar, images)
                 else:
-                    raise InvalidArgument(f"unknown format {fmt!r}: use docker-archive or oci-archive")
+                    self._save_oci(tar, images)
         finally:
             if out is not dest:
                 out.close()
 
-    def _layer_blob(self, diff_id: str) -> tuple[str, bool]:
+    def _layer_blob(self, diff_id: str) -> tuple[str, int]:
         row = self._db.execute("SELECT blob, compressed FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
         if not row:
             raise NoSuchImage(f"layer {diff_id} is missing from the store")
-        return row[0], bool(row[1])
+        return row[0], int(row[1])
 
-    def _add_file(self, tar, name: str, data: bytes | None = None, path: str | None = None, size: int | None = None, fileobj=None) -> None:
+    @staticmethod
+    def _add(tar, name: str, data: bytes | None = None, path: str | None = None, fileobj=None, size: int = 0,
+             kind: bytes = b"0") -> None:
         import io
         import tarfile
 
         info = tarfile.TarInfo(name)
-        info.mode = 0o644
-        info.mtime = 0
+        info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
+        info.mtime = 0  # a saved archive depends on the images, not on when it was written
+        info.type = kind
         if data is not None:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-        else:
-            info.size = size if size is not None else os.path.getsize(path)
-            with (fileobj or open(path, "rb")) as f:
+        elif path is not None:
+            info.size = os.path.getsize(path)
+            with open(path, "rb") as f:
                 tar.addfile(info, f)
+        elif fileobj is not None:
+            info.size = size
+            with fileobj:
+                tar.addfile(info, fileobj)
+        else:
+            tar.addfile(info)
 
-    def _save_docker(self, tar, images) -> None:
-        import gzip
+    def _save_docker(self, tar, images: list[tuple[Image, str | None]]) -> None:
+        import tarfile
 
-        manifest, repos, written = [], {}, set()
-        for ref, img in images:
-            config = _read(os.path.join(self.blobs, img.id))
-            self._add_file(tar, f"{img.id}.json", data=config)
+        manifest: list[dict] = []
+        by_id: dict[str, dict] = {}
+        repos: dict[str, dict[str, str]] = {}
+        written: set[str] = set()
+        for img, by_name in images:
+            # Named: that name, as podman writes it; by id: every name it has.
+            tags = [by_name] if by_name else list(img.names)
+            if img.id in by_id:
+                by_id[img.id]["RepoTags"] += [t for t in tags if t not in by_id[img.id]["RepoTags"]]
+                continue
+            self._add(tar, f"{img.id}.json", path=self._blob_path(img.id))
             layer_paths = []
             for d in img.layers:
                 hexd = d.split(":", 1)[1]
                 path = f"{hexd}/layer.tar"
-                if path not in written:
-                    blob, compressed = self._layer_blob(d)
-                    blob_path = os.path.join(self.blobs, blob)
-                    if compressed:
-                        size = _gunzip_size(blob_path)
-                        self._add_file(tar, path, size=size, fileobj=gzip.open(blob_path, "rb"))
+                if hexd not in written:
+                    self._add(tar, f"{hexd}/", kind=tarfile.DIRTYPE)
+                    self._add(tar, f"{hexd}/VERSION", data=b"1.0")
+                    blob, compression = self._layer_blob(d)
+                    blob_path = self._blob_path(blob)
+                    if compression == PLAIN:
+                        self._add(tar, path, path=blob_path)
                     else:
-                        self._add_file(tar, path, path=blob_path)
-                    written.add(path)
+                        # docker-archive layers are plain tars; the size goes in the header first.
+                        size = _decompressed_size(blob_path, compression)
+                        self._add(tar, path, fileobj=_open_decompressed(blob_path, compression), size=size)
+                    written.add(hexd)
                 layer_paths.append(path)
-            tags = [n for n in img.names if n.startswith(normalize_name(ref).rsplit(":", 1)[0])] or img.names
-            manifest.append({"Config": f"{img.id}.json", "RepoTags": tags, "Layers": layer_paths})
-            for t in tags:
+            entry = {"Config": f"{img.id}.json", "RepoTags": tags, "Layers": layer_paths}
+            by_id[img.id] = entry
+            manifest.append(entry)
+        for entry in manifest:
+            top = entry["Layers"][-1].split("/", 1)[0] if entry["Layers"] else entry["Config"][:-5]
+            for t in entry["RepoTags"]:
                 repo, tag = split_reference(t)
-                repos.setdefault(repo, {})[tag] = img.layers[-1].split(":", 1)[1] if img.layers else img.id
-        self._add_file(tar, "manifest.json", data=json.dumps(manifest).encode())
-        self._add_file(tar, "repositories", data=json.dumps(repos).encode())
+                repos.setdefault(repo, {})[tag] = top
+        self._add(tar, "manifest.json", data=json.dumps(manifest, separators=(",", ":")).encode())
+        self._add(tar, "repositories", data=json.dumps(repos, separators=(",", ":")).encode())
 
-    def _save_oci(self, tar, images) -> None:
-        import hashlib
+    def _save_oci(self, tar, images: list[tuple[Image, str | None]]) -> None:
+        self._add(tar, "oci-layout", data=b'{"imageLayoutVersion":"1.0.0"}')
+        written: set[str] = set()
+        index: list[dict] = []
 
-        self._add_file(tar, "oci-layout", data=b'{"imageLayoutVersion":"1.0.0"}')
-        written, index = set(), []
-
-        def blob(hexd: str, data: bytes | None = None, path: str | None = None) -> None:
+        def blob(hexd: str, data: bytes | None = None) -> None:
             if hexd not in written:
-                self._add_file(tar, f"blobs/sha256/{hexd}", data=data, path=path)
+                self._add(tar, f"blobs/sha256/{hexd}", data=data, path=None if data is not None else self._blob_path(hexd))
                 written.add(hexd)
 
-        for ref, img in images:
-            config_path = os.path.join(self.blobs, img.id)
-            blob(img.id, path=config_path)
-            layers = []
-            for d in img.layers:
-                bhex, compressed = self._layer_blob(d)
-                bpath = os.path.join(self.blobs, bhex)
-                blob(bhex, path=bpath)
-                layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar" + ("+gzip" if compressed else ""),
-                               "digest": f"sha256:{bhex}", "size": os.path.getsize(bpath)})
-            manifest = json.dumps({
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": f"sha256:{img.id}",
-                           "size": os.path.getsize(config_path)},
-                "layers": layers,
-            }, sort_keys=True).encode()
-            mhex = hashlib.sha256(manifest).hexdigest()
-            blob(mhex, data=manifest)
-            name = normalize_name(ref) if img.names else ""
-            index.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": f"sha256:{mhex}",
-                          "size": len(manifest), **({"annotations": {"org.opencontainers.image.ref.name": name}} if name else {})})
-        self._add_file(tar, "index.json", data=json.dumps({"schemaVersion": 2, "manifests": index}).encode())
+        for img, by_name in images:
+            manifest = self._stored_manifest(img)
+            if manifest is None:
+                manifest = self._manifest_for(img.id, img.layers)
+            import hashlib
 
-    # -- names and removal -------------------------------------------------------------
+            mhex = hashlib.sha256(manifest).hexdigest()
+            blob(img.id)
+            for layer in json.loads(manifest)["layers"]:
+                blob(layer["digest"].split(":", 1)[1])
+            blob(mhex, manifest)
+            for name in ([by_name] if by_name else img.names) or [None]:
+                desc = {"mediaType": OCI_MANIFEST, "digest": f"sha256:{mhex}", "size": len(manifest)}
+                if name:
+                    desc["annotations"] = {REF_NAME_ANNOTATION: name}
+                index.append(desc)
+        self._add(tar, "index.json", data=json.dumps({"schemaVersion": 2, "manifests": index}, separators=(",", ":")).encode())
+
+    def _stored_manifest(self, img: Image) -> bytes | None:
+        """The manifest the image came with, when every blob it names is still here."""
+        try:
+            with open(self._blob_path(img.digest.split(":", 1)[1]), "rb") as f:
+                data = f.read()
+            manifest = json.loads(data)
+            blobs = [manifest["config"]["digest"], *(layer["digest"] for layer in manifest.get("layers", []))]
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
+        if all(d.startswith("sha256:") and os.path.exists(self._blob_path(d[7:])) for d in blobs):
+            return data
+        return None
+
+    # -- names and removal -------------------------------------------------------------------
 
     def tag(self, ref: str, new_name: str) -> None:
-        iid, _ = self._resolve_id(ref)
-        self._db.execute("INSERT OR REPLACE INTO names (name, image_id) VALUES (?, ?)", (normalize_name(new_name), iid))
+        full = normalize_name(new_name)
+        iid, _ = self._find(ref)
+        with self._transaction():
+            self._db.execute("DELETE FROM names WHERE name = ?", (full,))
+            self._db.execute("INSERT INTO names (name, image_id) VALUES (?, ?)", (full, iid))
 
-    def untag(self, ref: str, name: str) -> None:
-        iid, _ = self._resolve_id(ref)
-        full = normalize_name(name)
-        cur = self._db.execute("DELETE FROM names WHERE name = ? AND image_id = ?", (full, iid))
-        if cur.rowcount == 0:
-            raise NoSuchImage(f"{name}: tag not known")
+    def untag(self, ref: str, name: str | None = None) -> list[str]:
+        """Remove one name of the image (every name when name is None);
+        returns the names removed."""
+        iid, _ = self._resolve(ref)
+        if name is None:
+            gone = self._names_of(iid)
+            self._db.execute("DELETE FROM names WHERE image_id = ?", (iid,))
+            return gone
+        n, t = split_reference(name.strip())
+        _check_reference(name, n, t)
+        mine = self._names_of(iid)
+        for cand in dict.fromkeys([name.strip(), f"{n}:{t}", *_candidates(n, t)]):
+            if cand in mine:
+                self._db.execute("DELETE FROM names WHERE name = ? AND image_id = ?", (cand, iid))
+                return [cand]
+        raise NoSuchImage(f"{normalize_name(name)!r}: tag not known")
 
     def remove(self, ref: str, force: bool = False) -> list[str]:
-        """podman rmi: a name that is one of several is only untagged; else
-        the image goes, with every layer no other image uses."""
+        """podman rmi: a name that is one of several is only untagged; by id,
+        or by its last name, the image goes, with every blob and layer no
+        other image uses.  Whether containers use it is the engine's check."""
         import shutil
 
-        iid, by_name = self._resolve_id(ref)
+        iid, by_name = self._resolve(ref)
         img = self._get(iid)
-        if by_name and len(img.names) > 1 and not force:
-            self._db.execute("DELETE FROM names WHERE name = ?", (by_name,))
+        if img is None:
+            raise NoSuchImage(f"{ref}: image not known")
+        if by_name and len(img.names) > 1:
+            self._db.execute("DELETE FROM names WHERE name = ? AND image_id = ?", (by_name, iid))
             return [f"Untagged: {by_name}"]
-        lines = [f"Untagged: {n}" for n in img.names]
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute("DELETE FROM names WHERE image_id = ?", (iid,))
-            self._db.execute("DELETE FROM images WHERE id = ?", (iid,))
-            still_used = set()
-            for (layers,) in self._db.execute("SELECT layers FROM images"):
-                still_used.update(json.loads(layers))
-            orphans = [d for d in img.layers if d not in still_used]
-            blobs = []
+        with self._locked(exclusive=True):
+            with self._transaction():
+                names = self._names_of(iid)
+                self._db.execute("DELETE FROM names WHERE image_id = ?", (iid,))
+                self._db.execute("DELETE FROM images WHERE id = ?", (iid,))
+                still_used: set[str] = set()
+                for (layers,) in self._db.execute("SELECT layers FROM images"):
+                    still_used.update(json.loads(layers))
+                orphans = [d for d in dict.fromkeys(img.layers) if d not in still_used]
+                blobs = [iid]
+                if not self._db.execute("SELECT 1 FROM images WHERE digest = ?", (img.digest,)).fetchone():
+                    blobs.append(img.digest.split(":", 1)[1])
+                for d in orphans:
+                    row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (d,)).fetchone()
+                    self._db.execute("DELETE FROM layers WHERE diff_id = ?", (d,))
+                    if row and not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (row[0],)).fetchone():
+                        blobs.append(row[0])
             for d in orphans:
-                row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (d,)).fetchone()
-                if row:
-                    blobs.append(row[0])
-                self._db.execute("DELETE FROM layers WHERE diff_id = ?", (d,))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        for d in orphans:
-            shutil.rmtree(os.path.join(self.layers_dir, d.split(":", 1)[1]), ignore_errors=True)
-        for b in [*blobs, iid]:
-            try:
-                os.unlink(os.path.join(self.blobs, b))
-            except FileNotFoundError:
-                pass
-        return lines + [f"Deleted: {iid}"]
+                shutil.rmtree(os.path.join(self.layers_dir, d.split(":", 1)[1]), ignore_errors=True)
+            for b in blobs:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._blob_path(b))
+        return [*(f"Untagged: {n}" for n in names), f"Deleted: {iid}"]
+
+    # -- inspect ----------------------------------------------------------------------
 
     def inspect_dict(self, img: Image) -> dict:
+        """podman image inspect's JSON for one image."""
         cfg = img.config
+        dirs = img.layer_dirs
+        repos = list(dict.fromkeys(split_reference(n)[0] for n in img.names))
+        graph: dict = {}
+        if dirs:
+            graph = {"UpperDir": dirs[-1], "WorkDir": os.path.join(os.path.dirname(dirs[-1]), "work")}
+            if len(dirs) > 1:
+                graph["LowerDir"] = ":".join(reversed(dirs[:-1]))
         return {
             "Id": img.id,
             "Digest": img.digest,
-            "RepoTags": img.names,
-            "RepoDigests": [f"{split_reference(n)[0]}@{img.digest}" for n in img.names],
+            "RepoTags": list(img.names),
+            "RepoDigests": [f"{r}@{img.digest}" for r in repos],
             "Parent": "",
             "Comment": "",
             "Created": img.created,
             "Config": cfg,
             "Version": "",
-            "Author": img.document.get("author", ""),
+            "Author": img.author,
             "Architecture": img.architecture,
             "Os": img.os,
             "Size": img.size,
             "VirtualSize": img.size,
-            "GraphDriver": {"Name": "overlay", "Data": {"LowerDir": ":".join(reversed(img.layer_dirs))}},
-            "RootFS": {"Type": "layers", "Layers": img.layers},
+            "GraphDriver": {"Name": "overlay", "Data": graph},
+            "RootFS": {"Type": "layers", "Layers": list(img.layers)},
             "Labels": cfg.get("Labels") or None,
             "Annotations": {},
-            "ManifestType": "application/vnd.oci.image.manifest.v1+json",
+            "ManifestType": OCI_MANIFEST,
             "User": cfg.get("User", ""),
-            "History": img.document.get("history", []),
-            "NamesHistory": img.names,
+            "History": img.history,
+            "NamesHistory": list(img.names),
         }
 
     # -- the embedded default image --------------------------------------------------
 
-    def _is_default_image(self, ref: str) -> bool:
-        name, tag = split_reference(ref)
-        return tag == "latest" and name in ("busybox", "localhost/busybox", "docker.io/library/busybox", "library/busybox")
-
-    def ensure_default_image(self) -> bool:
-        """Build `busybox` from the host's busybox-static binary, once, even
-        when several processes ask at the same moment."""
+    def ensure_default_image(self) -> Image | None:
+        """The `busybox` image, built from the host's busybox-static binary
+        the first time it is wanted; None when the host has no such binary.
+        Several processes asking at once end with one image: they queue on a
+        lock and all but the first find it built."""
         import fcntl
         import io
 
-        binary = next((p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.isfile(p)), None)
+        binary = next((p for p in BUSYBOX_BINARIES if os.path.isfile(p)), None)
         if binary is None:
-            return False
-        with open(os.path.join(self.dir, ".busybox.lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            return None
+        fd = os.open(os.path.join(self.dir, ".busybox.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             if self.exists(BUSYBOX_NAME):
-                return True
-            self.import_tarball(io.BytesIO(busybox_rootfs_tar(binary)), BUSYBOX_NAME, {"Cmd": ["sh"]})
-        return True
+                return self.lookup(BUSYBOX_NAME)
+            # Created from the binary's mtime: the same binary gives the same image id in every store.
+            created = _rfc3339(os.stat(binary).st_mtime)
+            return self._import(io.BytesIO(busybox_rootfs_tar(binary)), BUSYBOX_NAME, {"Cmd": ["sh"]},
+                                created=created, created_by=f"pypod: busybox from {binary}")
+        finally:
+            os.close(fd)
+
+
+def ensure_default_image(storage_dir: str) -> Image | None:
+    """ImageStore(storage_dir).ensure_default_image(), for callers without a store."""
+    return ImageStore(storage_dir).ensure_default_image()
 
 
 def busybox_rootfs_tar(binary: str) -> bytes:
@@ -594,74 +921,121 @@ def busybox_rootfs_tar(binary: str) -> bytes:
     import subprocess
     import tarfile
 
-    applets = subprocess.run([binary, "--list"], capture_output=True, text=True).stdout.split()
+    applets = subprocess.run([binary, "--list"], capture_output=True, text=True, check=False).stdout.split()
+    mtime = int(os.stat(binary).st_mtime)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        def add(name: str, kind=tarfile.DIRTYPE, data: bytes = b"", mode: int = 0o755, link: str = "") -> None:
+        def add(name: str, kind: bytes = tarfile.DIRTYPE, data: bytes = b"", mode: int = 0o755, link: str = "") -> None:
             info = tarfile.TarInfo(name)
             info.type = kind
             info.mode = mode
-            info.mtime = 0
+            info.mtime = mtime
             info.linkname = link
             info.size = len(data) if kind == tarfile.REGTYPE else 0
             tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
 
-        for d in ("bin", "dev", "etc", "home", "proc", "root", "sys", "usr", "usr/bin", "usr/sbin", "sbin", "var", "var/tmp", "run"):
+        for d in ("bin", "dev", "etc", "home", "proc", "root", "run", "sbin", "sys", "usr", "usr/bin", "usr/sbin",
+                  "usr/local", "usr/local/bin", "var", "var/spool", "var/spool/mail", "var/www"):
             add(d, mode=0o700 if d == "root" else 0o755)
         add("tmp", mode=0o1777)
+        add("var/tmp", mode=0o1777)
         with open(binary, "rb") as f:
             add("bin/busybox", tarfile.REGTYPE, f.read(), 0o755)
-        for applet in applets:
+        for applet in sorted(set(applets) | {"sh"}):
             if applet != "busybox" and "/" not in applet:
                 add(f"bin/{applet}", tarfile.SYMTYPE, link="busybox", mode=0o777)
-        add("etc/passwd", tarfile.REGTYPE, b"root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\n"
-            b"bin:x:2:2:bin:/bin:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\n", 0o644)
-        add("etc/group", tarfile.REGTYPE, b"root:x:0:\ndaemon:x:1:\nbin:x:2:\nwheel:x:10:root\nnogroup:x:65534:\n", 0o644)
-        add("etc/hostname", tarfile.REGTYPE, b"", 0o644)
-        add("etc/hosts", tarfile.REGTYPE, b"", 0o644)
-        add("etc/resolv.conf", tarfile.REGTYPE, b"", 0o644)
+        add("etc/passwd", tarfile.REGTYPE, b"root:x:0:0:root:/root:/bin/sh\n"
+            b"daemon:x:1:1:daemon:/usr/sbin:/bin/false\n"
+            b"bin:x:2:2:bin:/bin:/bin/false\n"
+            b"sys:x:3:3:sys:/dev:/bin/false\n"
+            b"www-data:x:33:33:www-data:/var/www:/bin/false\n"
+            b"nobody:x:65534:65534:nobody:/home:/bin/false\n", 0o644)
+        add("etc/group", tarfile.REGTYPE, b"root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\n"
+            b"wheel:x:10:root\nmail:x:12:\nwww-data:x:33:\nusers:x:100:\nnogroup:x:65534:\n", 0o644)
+        add("etc/shadow", tarfile.REGTYPE, b"root:*:10933:0:99999:7:::\ndaemon:*:10933:0:99999:7:::\n"
+            b"bin:*:10933:0:99999:7:::\nsys:*:10933:0:99999:7:::\nwww-data:*:10933:0:99999:7:::\n"
+            b"nobody:*:10933:0:99999:7:::\n", 0o640)
+        for name in ("etc/hostname", "etc/hosts", "etc/resolv.conf"):
+            add(name, tarfile.REGTYPE, b"", 0o644)
     return buf.getvalue()
 
 
-def _manifests(index: dict, fetch) -> list[dict]:
-    """Manifest descriptors of an OCI index, following nested indexes."""
-    out = []
-    for d in index.get("manifests", []):
-        if d.get("mediaType", "").endswith("image.index.v1+json") or d.get("mediaType", "").endswith("manifest.list.v2+json"):
-            out += _manifests(fetch(d), fetch)
-        else:
-            out.append(d)
-    return out
+# -- helpers -----------------------------------------------------------------------
+
+
+def _merge_env(base: list[str], extra: list[str]) -> list[str]:
+    """Later settings of a variable replace earlier ones, in place."""
+    out: dict[str, str] = {}
+    for item in [*base, *extra]:
+        out[item.split("=", 1)[0]] = item
+    return list(out.values())
+
+
+def _oci_ref_name(annotations: dict) -> str | None:
+    """An index entry's image name.  The OCI annotation may be a full
+    reference or (as skopeo and buildah write it) just a tag, which names
+    nothing on its own; containerd's annotation is always a full name."""
+    for key in (CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION):
+        ref = annotations.get(key) or ""
+        if "/" in ref or (":" in ref and not _TAG_RE.match(ref)):
+            try:
+                return docker_normalize(ref)
+            except InvalidArgument:
+                continue
+    return None
+
+
+def _member_name(name: str) -> str:
+    while name.startswith("./"):
+        name = name[2:]
+    return name.lstrip("/")
 
 
 def _blob_path(desc: dict) -> str:
-    algo, _, hexd = desc["digest"].partition(":")
-    if not hexd or "/" in hexd or ".." in hexd:
-        raise InvalidArgument(f"invalid digest {desc['digest']!r}")
-    return f"blobs/{algo}/{hexd}"
+    digest = desc.get("digest", "") if isinstance(desc, dict) else ""
+    algo, _, hexd = digest.partition(":")
+    if algo != "sha256" or len(hexd) != 64 or not _HEX_RE.match(hexd):
+        raise InvalidArgument(f"invalid digest {digest!r} in the image archive")
+    return f"blobs/sha256/{hexd}"
 
 
-def _chain(head: bytes, f):
-    if head:
-        yield head
-    while True:
-        chunk = f.read(1 << 20)
+def _verify(data: bytes, desc: dict) -> None:
+    import hashlib
+
+    if f"sha256:{hashlib.sha256(data).hexdigest()}" != desc.get("digest"):
+        raise InvalidArgument(f"blob {desc.get('digest')} of the image archive does not match its digest")
+
+
+def _read_exactly(f: BinaryIO, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        chunk = f.read(n - len(out))
         if not chunk:
-            return
-        yield chunk
+            break
+        out += chunk
+    return out
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
+def _open_decompressed(path: str, compression: int) -> BinaryIO:
+    if compression == GZIP:
+        import gzip
+
+        return gzip.open(path, "rb")
+    if compression == BZIP2:
+        import bz2
+
+        return bz2.open(path, "rb")
+    if compression == XZ:
+        import lzma
+
+        return lzma.open(path, "rb")
+    return open(path, "rb")
 
 
-def _gunzip_size(path: str) -> int:
-    import gzip
-
+def _decompressed_size(path: str, compression: int) -> int:
     n = 0
-    with gzip.open(path, "rb") as g:
-        for chunk in iter(lambda: g.read(1 << 20), b""):
+    with _open_decompressed(path, compression) as g:
+        while chunk := g.read(1 << 20):
             n += len(chunk)
     return n
 
@@ -672,8 +1046,3 @@ def _layer_size(layer_dir: str) -> int:
             return int(f.read())
     except (OSError, ValueError):
         return 0
-
-
-def _arch() -> str:
-    machine = os.uname().machine
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)

@@ -2,94 +2,224 @@
 
 mount(2) through ctypes, not the mount binary: this is on the hot path of
 every `run`, where a fork and exec would cost more than the mount itself.
+
+Layout under the storage dir:
+  overlay-containers/<id>/{upper,work,merged}  one container's writable layer
+  l/<short>                                    short names for layer dirs, used
+                                               when the lowerdir list is too long
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
+import re
 import shutil
+import threading
+from typing import Iterator
 
-_MNT_DETACH = 2
-#: the kernel copies at most a page of mount options
-_MAX_OPTIONS = 4000
+from ..errors import InvalidArgument, PypodError
+
+MS_NODEV = 0x4
+MNT_DETACH = 0x2
+#: the kernel copies at most one page of mount options, NUL included
+_MAX_OPTIONS = os.sysconf("SC_PAGESIZE") - 1
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 _libc = None
+#: chdir is process-wide: the relative-lowerdir fallback must not race another thread's
+_cwd_lock = threading.Lock()
 
 
 def _c():
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-        _libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
-        _libc.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
+        lib = ctypes.CDLL(None, use_errno=True)
+        lib.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
+        lib.mount.restype = ctypes.c_int
+        lib.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
+        lib.umount2.restype = ctypes.c_int
+        _libc = lib
     return _libc
 
 
 def mount(source: str, target: str, fstype: str, flags: int = 0, data: str = "") -> None:
-    if _c().mount(source.encode(), target.encode(), fstype.encode(), flags, data.encode()) != 0:
+    if _c().mount(os.fsencode(source), os.fsencode(target), fstype.encode(), flags, os.fsencode(data)) != 0:
         e = ctypes.get_errno()
         raise OSError(e, f"mount {fstype} on {target}: {os.strerror(e)}")
 
 
 def umount(target: str) -> None:
-    """Unmount; not mounted is fine; busy falls back to a lazy detach."""
-    if _c().umount2(target.encode(), 0) == 0:
+    """Unmount; not mounted (or gone) is fine; busy falls back to a lazy detach,
+    which the kernel finishes when the last user lets go."""
+    path = os.fsencode(target)
+    if _c().umount2(path, 0) == 0:
         return
     e = ctypes.get_errno()
     if e in (errno.EINVAL, errno.ENOENT):
         return
-    if e == errno.EBUSY and _c().umount2(target.encode(), _MNT_DETACH) == 0:
-        return
+    if e == errno.EBUSY:
+        if _c().umount2(path, MNT_DETACH) == 0:
+            return
+        e = ctypes.get_errno()
+        if e in (errno.EINVAL, errno.ENOENT):
+            return
     raise OSError(e, f"unmount {target}: {os.strerror(e)}")
+
+
+def _is_mountpoint(path: str) -> bool:
+    """A mount point, overlay's included: a different device from the parent,
+    or (for a bind of the same fs) the same inode as the parent's."""
+    try:
+        st = os.lstat(path)
+        parent = os.lstat(os.path.join(path, ".."))
+    except OSError:
+        return False
+    return st.st_dev != parent.st_dev or st.st_ino == parent.st_ino
 
 
 class ContainerStorage:
     def __init__(self, storage_dir: str):
+        self.storage_dir = storage_dir
         self.dir = os.path.join(storage_dir, "overlay-containers")
         self.links = os.path.join(storage_dir, "l")
+        self.empty_layer = os.path.join(storage_dir, "empty-layer")
+
+    def _base(self, cid: str) -> str:
+        # The id becomes a path: nothing in it may climb out of the storage dir.
+        if not _ID_RE.match(cid) or cid in (".", ".."):
+            raise InvalidArgument(f"invalid container id {cid!r}")
+        return os.path.join(self.dir, cid)
 
     def _paths(self, cid: str) -> tuple[str, str, str]:
-        base = os.path.join(self.dir, cid)
+        base = self._base(cid)
         return os.path.join(base, "upper"), os.path.join(base, "work"), os.path.join(base, "merged")
 
-    def create(self, cid: str, image) -> None:
-        for p in self._paths(cid):
-            os.makedirs(p, mode=0o755, exist_ok=True)
+    def merged_dir(self, cid: str) -> str:
+        return self._paths(cid)[2]
 
-    def is_mounted(self, cid: str) -> bool:
-        return os.path.ismount(self._paths(cid)[2])
+    def upper_dir(self, cid: str) -> str:
+        return self._paths(cid)[0]
 
-    def mount(self, cid: str, image) -> str:
-        upper, work, merged = self._paths(cid)
-        if self.is_mounted(cid):
-            return merged
-        lowers = list(reversed(image.layer_dirs))  # overlayfs wants the top layer first
-        opts = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work}"
-        if len(opts) > _MAX_OPTIONS:
-            lowers = [self._short_link(d) for d in lowers]
-            opts = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work}"
-        mount("overlay", merged, "overlay", 0, opts)
+    @contextlib.contextmanager
+    def _locked(self, cid: str) -> Iterator[None]:
+        """Serialises mount and unmount of one container across processes,
+        so two callers never stack two overlays on one merged dir."""
+        import fcntl
+
+        base = self._base(cid)
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        fd = os.open(os.path.join(base, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def create(self, container_id: str, image) -> None:
+        """The container's upper, work and merged dirs (upper and work side by
+        side: overlayfs needs them on one filesystem)."""
+        os.makedirs(self._base(container_id), mode=0o700, exist_ok=True)
+        for p in self._paths(container_id):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(p, 0o755)
+
+    def is_mounted(self, container_id: str) -> bool:
+        return _is_mountpoint(self._paths(container_id)[2])
+
+    def mount(self, container_id: str, image) -> str:
+        """Mount the container's overlay (idempotent); returns the merged dir."""
+        upper, work, merged = self._paths(container_id)
+        with self._locked(container_id):
+            if _is_mountpoint(merged):
+                return merged
+            self.create(container_id, image)
+            # overlayfs lists the top layer first; an image with no layers still needs one lowerdir.
+            lowers = list(reversed(image.layer_dirs)) or [self._empty_layer()]
+            tail = f",upperdir={upper},workdir={work}"
+            opts = f"lowerdir={':'.join(lowers)}{tail}"
+            try:
+                if len(opts) <= _MAX_OPTIONS:
+                    mount("overlay", merged, "overlay", MS_NODEV, opts)
+                else:
+                    self._mount_long(lowers, upper, work, merged)
+            except OSError as e:
+                missing = [d for d in lowers if not os.path.isdir(d)]
+                if missing:
+                    raise PypodError(f"mounting the rootfs of {container_id}: image layer {missing[0]} is missing") from None
+                raise PypodError(f"mounting the rootfs of {container_id}: {e.strerror or e}") from None
         return merged
 
+    def _mount_long(self, lowers: list[str], upper: str, work: str, merged: str) -> None:
+        """A lowerdir list over a page: short links under l/, as containers/storage
+        does, and if even those are too long, the links relative to the storage dir."""
+        names = [self._short_link(d) for d in lowers]
+        tail = f",upperdir={upper},workdir={work}"
+        opts = "lowerdir=" + ":".join(os.path.join(self.links, n) for n in names) + tail
+        if len(opts) <= _MAX_OPTIONS:
+            mount("overlay", merged, "overlay", MS_NODEV, opts)
+            return
+        opts = "lowerdir=" + ":".join(f"l/{n}" for n in names) + tail
+        if len(opts) > _MAX_OPTIONS:
+            raise OSError(errno.E2BIG, f"too many image layers ({len(lowers)}) for one overlay mount")
+        with _cwd_lock:
+            # The kernel resolves relative lowerdirs against the caller's cwd.
+            old = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                os.chdir(self.storage_dir)
+                mount("overlay", merged, "overlay", MS_NODEV, opts)
+            finally:
+                os.fchdir(old)
+                os.close(old)
+
     def _short_link(self, layer_dir: str) -> str:
-        """A short name for a long layer path, as containers/storage's l/ links."""
+        """A short, stable name in l/ for a layer dir (a hash of its path, so
+        every process picks the same one without a shared record)."""
+        import base64
         import hashlib
 
-        os.makedirs(self.links, exist_ok=True)
-        name = hashlib.sha256(layer_dir.encode()).hexdigest()[:16]
+        os.makedirs(self.links, mode=0o700, exist_ok=True)
+        name = base64.b32encode(hashlib.sha256(os.fsencode(layer_dir)).digest()).decode()[:12]
         link = os.path.join(self.links, name)
-        if not os.path.islink(link):
-            try:
-                os.symlink(layer_dir, link)
-            except FileExistsError:
-                pass
-        return link
+        try:
+            if os.readlink(link) == layer_dir:
+                return name
+        except OSError:
+            pass
+        # Write beside and rename over: a reader never sees the link missing.
+        tmp = f"{link}.{os.getpid()}.{threading.get_ident()}"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        os.symlink(layer_dir, tmp)
+        os.replace(tmp, link)
+        return name
 
-    def unmount(self, cid: str) -> None:
-        umount(self._paths(cid)[2])
+    def _empty_layer(self) -> str:
+        os.makedirs(self.empty_layer, mode=0o755, exist_ok=True)
+        return self.empty_layer
 
-    def remove(self, cid: str) -> None:
-        self.unmount(cid)
-        shutil.rmtree(os.path.join(self.dir, cid), ignore_errors=True)
+    def unmount(self, container_id: str) -> None:
+        """Unmount the container's overlay; not mounted is fine."""
+        merged = self._paths(container_id)[2]
+        if not os.path.isdir(self._base(container_id)):
+            return
+        with self._locked(container_id):
+            # More than one overlay can be stacked here after a crash mid-mount: peel them all.
+            for _ in range(8):
+                if not _is_mountpoint(merged):
+                    return
+                try:
+                    umount(merged)
+                except OSError as e:
+                    raise PypodError(f"unmounting the rootfs of {container_id}: {e.strerror or e}") from None
+
+    def remove(self, container_id: str) -> None:
+        """Unmount and delete the container's writable layer."""
+        base = self._base(container_id)
+        self.unmount(container_id)
+        if _is_mountpoint(self._paths(container_id)[2]):
+            # rmtree would descend into the mounted image and delete through it.
+            raise PypodError(f"removing the rootfs of {container_id}: it is still mounted")
+        shutil.rmtree(base, ignore_errors=True)
