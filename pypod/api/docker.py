@@ -216,7 +216,8 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
     from ..proto.oci_spec import parse_ulimit
     from ..proto.signals import parse_signal
 
-    hc = body.get("HostConfig") or {}
+    hc = body.get("HostConfig")
+    hc = {} if hc is None else hc
     if not isinstance(hc, dict):
         raise InvalidArgument("HostConfig must be an object")
     image = body.get("Image")
@@ -234,7 +235,8 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
         setattr(cfg, attr, v)
     cfg.tty = bool(body.get("Tty"))
     cfg.stdin = bool(body.get("OpenStdin"))
-    labels = body.get("Labels") or {}
+    labels = body.get("Labels")
+    labels = {} if labels is None else labels
     if not isinstance(labels, dict):
         raise InvalidArgument("Labels must be an object")
     cfg.labels = {str(k): str(v) for k, v in labels.items()}

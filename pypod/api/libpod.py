@@ -19,7 +19,8 @@ def config_from_spec(spec: dict) -> ContainerConfig:
     cfg = ContainerConfig(image=image, name=str(spec.get("name") or ""))
     cfg.command = _strlist(spec.get("command"), "command")
     cfg.entrypoint = _strlist(spec.get("entrypoint"), "entrypoint")
-    env = spec.get("env") or {}
+    env = spec.get("env")
+    env = {} if env is None else env
     if not isinstance(env, dict):
         raise InvalidArgument("env must be an object")
     cfg.env = [f"{k}={v}" for k, v in env.items()]
@@ -33,7 +34,8 @@ def config_from_spec(spec: dict) -> ContainerConfig:
     cfg.read_only = bool(spec.get("read_only_filesystem"))
     cfg.cap_add = _strlist(spec.get("cap_add"), "cap_add")
     cfg.cap_drop = _strlist(spec.get("cap_drop"), "cap_drop")
-    labels = spec.get("labels") or {}
+    labels = spec.get("labels")
+    labels = {} if labels is None else labels
     if not isinstance(labels, dict):
         raise InvalidArgument("labels must be an object")
     cfg.labels = {str(k): str(v) for k, v in labels.items()}
