@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "save": ("images", "save", "Save image(s) to an archive"),
     "import": ("images", "import", "Import a tarball to create a filesystem image"),
     "info": ("system", "info", "Display pypod system information"),
+    "events": ("system", "events", "Show pypod events"),
     "version": ("system", "version", "Display the pypod version information"),
     "secret": ("secrets", "secret", "Manage secrets"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
@@ -49,7 +50,7 @@ GROUPS = {
         "logs", "wait", "attach", "exec", "top", "checkpoint", "restore")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
               "import": "import", "inspect": "inspect"},
-    "system": {"info": "info", "service": "service"},
+    "system": {"info": "info", "service": "service", "events": "events"},
 }
 
 GLOBAL_VALUE_FLAGS = ("--root", "--runroot", "--runtime", "--log-level", "--config", "--cgroup-manager")

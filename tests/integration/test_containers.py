@@ -314,3 +314,15 @@ def test_signals_are_proxied_to_the_container(pypod):
     out, err = p.communicate(timeout=30)
     assert p.returncode == 7, err
     assert out == b"got-term\n"
+
+
+def test_events_record_the_lifecycle(pypod):
+    cid = pypod.out("run", "--name", "ev", "busybox", "true")
+    lines = [json.loads(line) for line in pypod.out("events", "--stream", "false", "--format", "json", "--filter", "container=ev").splitlines()]
+    actions = [e["Status"] for e in lines]
+    for wanted in ("create", "init", "start", "died"):
+        assert wanted in actions, actions
+    assert actions.index("create") < actions.index("start") < actions.index("died")
+    p = pypod("events", "--filter", "bogus=1", "--stream", "false", check=False)
+    assert p.returncode == 125
+    del cid
