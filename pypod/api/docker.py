@@ -211,6 +211,20 @@ def _strlist(v, what: str) -> list[str]:
     return list(v)
 
 
+def _strdict(v, what: str) -> dict[str, str]:
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise InvalidArgument(f"{what} must be an object")
+    return {str(k): str(x) for k, x in v.items()}
+
+
+def _int(v, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise InvalidArgument(f"{what} must be an integer")
+    return v
+
+
 def config_from_docker(body: dict, name: str) -> ContainerConfig:
     """Docker's container create body to pypod's ContainerConfig."""
     from ..proto.oci_spec import parse_ulimit
@@ -235,17 +249,11 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
         setattr(cfg, attr, v)
     cfg.tty = bool(body.get("Tty"))
     cfg.stdin = bool(body.get("OpenStdin"))
-    labels = body.get("Labels")
-    labels = {} if labels is None else labels
-    if not isinstance(labels, dict):
-        raise InvalidArgument("Labels must be an object")
-    cfg.labels = {str(k): str(v) for k, v in labels.items()}
+    cfg.labels = _strdict(body.get("Labels"), "Labels")
     if body.get("StopSignal"):
         cfg.stop_signal = parse_signal(str(body["StopSignal"]))
     if body.get("StopTimeout") is not None:
-        if not isinstance(body["StopTimeout"], int):
-            raise InvalidArgument("StopTimeout must be an integer")
-        cfg.stop_timeout = body["StopTimeout"]
+        cfg.stop_timeout = _int(body["StopTimeout"], "StopTimeout")
     from ..cli.containers import parse_volume
 
     cfg.mounts = [parse_volume(b) for b in _strlist(hc.get("Binds"), "HostConfig.Binds")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..engine.container import ContainerConfig, Mount
 from ..errors import InvalidArgument, NoSuchContainer, NoSuchImage
-from .docker import _strlist, libpod_container_wait, with_engine
+from .docker import _int, _strdict, _strlist, libpod_container_wait, with_engine
 from .http import Request, Response, Router
 
 
@@ -19,11 +19,7 @@ def config_from_spec(spec: dict) -> ContainerConfig:
     cfg = ContainerConfig(image=image, name=str(spec.get("name") or ""))
     cfg.command = _strlist(spec.get("command"), "command")
     cfg.entrypoint = _strlist(spec.get("entrypoint"), "entrypoint")
-    env = spec.get("env")
-    env = {} if env is None else env
-    if not isinstance(env, dict):
-        raise InvalidArgument("env must be an object")
-    cfg.env = [f"{k}={v}" for k, v in env.items()]
+    cfg.env = [f"{k}={v}" for k, v in _strdict(spec.get("env"), "env").items()]
     cfg.workdir = str(spec.get("work_dir") or "")
     cfg.user = str(spec.get("user") or "")
     cfg.hostname = str(spec.get("hostname") or "")
@@ -34,15 +30,11 @@ def config_from_spec(spec: dict) -> ContainerConfig:
     cfg.read_only = bool(spec.get("read_only_filesystem"))
     cfg.cap_add = _strlist(spec.get("cap_add"), "cap_add")
     cfg.cap_drop = _strlist(spec.get("cap_drop"), "cap_drop")
-    labels = spec.get("labels")
-    labels = {} if labels is None else labels
-    if not isinstance(labels, dict):
-        raise InvalidArgument("labels must be an object")
-    cfg.labels = {str(k): str(v) for k, v in labels.items()}
+    cfg.labels = _strdict(spec.get("labels"), "labels")
     if spec.get("stop_signal"):
         cfg.stop_signal = parse_signal(str(spec["stop_signal"]))
     if spec.get("stop_timeout") is not None:
-        cfg.stop_timeout = int(spec["stop_timeout"])
+        cfg.stop_timeout = _int(spec["stop_timeout"], "stop_timeout")
     for m in spec.get("mounts") or []:
         if not isinstance(m, dict) or not m.get("destination"):
             raise InvalidArgument("mounts entries need a destination")

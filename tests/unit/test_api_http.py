@@ -62,3 +62,9 @@ def test_libpod_spec_maps_to_config():
     assert cfg.mounts[0].options == ["ro"]
     with pytest.raises(InvalidArgument):
         config_from_spec({"image": "busybox", "env": []})
+
+
+@pytest.mark.parametrize("spec", [{"image": "b", "stop_timeout": "x"}, {"image": "b", "labels": ["x"]}, {"image": "b", "env": "A=1"}])
+def test_bad_libpod_specs_are_400s(spec):
+    with pytest.raises(InvalidArgument):
+        config_from_spec(spec)
