@@ -92,7 +92,8 @@ def main() -> int:
         for metric in results["pypod"]:
             line = f"  {metric:<28}" + "".join(f"{n} {results[n][metric]:9.1f}   " for n in results)
             if "podman" in results:
-                line += f"pypod/podman = {results['pypod'][metric] / results['podman'][metric]:.2f}"
+                better = "higher" if "/s" in metric else "lower"
+                line += f"pypod/podman = {results['pypod'][metric] / results['podman'][metric]:.2f} ({better} is better)"
             print(line)
     finally:
         for p in procs:

@@ -374,7 +374,7 @@ def container_wait(req: Request) -> Response:
 @with_engine
 def container_delete(req: Request, eng) -> Response:
     ctr = _find(eng, req.params["id"])
-    ctr.remove(force=req.qbool("force"), timeout=req.qint("t"))
+    ctr.remove(force=req.qbool("force"), timeout=req.qint("t"), volumes=req.qbool("v"))
     return Response(204)
 
 
@@ -391,14 +391,19 @@ def container_logs(req: Request) -> Response:
         if tail_n is None:
             raise InvalidArgument(f"invalid tail value {tail!r}")
         since = req.q("since")
-        since = "" if since in ("", "0") else since
+        # podman's remote client sends Go's zero time for "not set"
+        since = "" if since in ("", "0") or since.startswith("0001-01-01") else since
         until = req.q("until")
-        until = "" if until in ("", "0") else until
-        records = ctr.logs(follow=follow, tail=tail_n, since=since, until=until)
+        until = "" if until in ("", "0") or until.startswith("0001-01-01") else until
+        server = req.handler.server
+        records = ctr.logs(follow=follow, tail=tail_n, since=since, until=until,
+                           stop=lambda: server.stopping or req.client_gone())
     except BaseException:
         eng.close()
         raise
-    tty = ctr.config.tty
+    # Docker leaves a TTY's log unframed; libpod frames it all the same, and
+    # podman's remote client reads it so.
+    tty = ctr.config.tty and "/libpod/" not in req.path
 
     def chunks():
         from ..proto.docker_frames import encode_frame
@@ -432,17 +437,18 @@ def container_top(req: Request, eng) -> Response:
 
 def container_attach(req: Request) -> Response:
     from ..engine.attach import connect_attach
-    from ..engine.engine import AttachStreams
+    from .stream import HTTPStreams, pump
 
     with _EngineScope(req) as eng:
         ctr = _find(eng, req.params["id"])
         want_in, want_out, want_err = req.qbool("stdin"), req.qbool("stdout"), req.qbool("stderr")
         logs, stream = req.qbool("logs"), req.qbool("stream", True)
-        detach_keys = req.q("detachKeys") or None
+        detach_keys = req.query.get("detachKeys")
         if detach_keys:
             from ..proto.detach_keys import parse_detach_keys
 
             parse_detach_keys(detach_keys)
+        sock = None
         with ctr.locked():
             ctr.sync()
             if stream and ctr.state.status in (Status.CONFIGURED, Status.STOPPED, Status.EXITED):
@@ -452,23 +458,25 @@ def container_attach(req: Request) -> Response:
                 ctr._init()
             if stream and ctr.state.status not in (Status.RUNNING, Status.CREATED):
                 raise InvalidState("can only attach to created or running containers: container state improper")
-            sock = connect_attach(eng.runtime.attach_socket_path(ctr)) if stream else None
+            if stream:
+                sock = connect_attach(eng.runtime.attach_socket_path(ctr))
         tty = ctr.config.tty
-        conn = req.hijack("application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream")
-        fd = conn.fileno()
-        if logs:
-            from ..proto.docker_frames import encode_frame
+        try:
+            conn = req.hijack("application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream", tty)
+            if logs:
+                from ..proto.docker_frames import encode_frame
 
-            for rec in ctr.logs():
-                if (rec[1] == "stdout" and want_out) or (rec[1] == "stderr" and want_err):
-                    conn.sendall(rec[2] if tty else encode_frame(1 if rec[1] == "stdout" else 2, rec[2]))
+                for rec in ctr.logs():
+                    if (rec[1] == "stdout" and want_out) or (rec[1] == "stderr" and want_err):
+                        conn.sendall(rec[2] if tty else encode_frame(1 if rec[1] == "stdout" else 2, rec[2]))
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            raise
         if sock is not None:
-            from ..engine.attach import attach_to_socket
-
-            streams = AttachStreams(stdin=fd if want_in else None, stdout=fd if want_out else None,
-                                    stderr=fd if want_err else None, frames=not tty)
-            attach_to_socket(ctr, sock, streams, tty=tty, stdin_open=ctr.config.stdin and want_in,
-                             detach_keys=detach_keys or "", resize=ctr._resize_quiet)
+            streams = HTTPStreams(conn, req.handler.rfile, stdin=want_in, stdout=want_out, stderr=want_err,
+                                  tty=tty, detach_keys=detach_keys)
+            pump(sock, streams, stdin_open=ctr.config.stdin)
     return Hijacked()
 
 
@@ -501,35 +509,77 @@ def exec_create(req: Request, eng) -> Response:
     return Response(201, {"Id": sess.id})
 
 
+def _console_size(body: dict) -> tuple[int, int] | None:
+    """Docker sends ConsoleSize [h, w]; libpod h and w."""
+    size = body.get("ConsoleSize")
+    if isinstance(size, list) and len(size) == 2 and all(isinstance(x, int) and 0 < x <= 0xFFFF for x in size):
+        return size[0], size[1]
+    h, w = body.get("h"), body.get("w")
+    if isinstance(h, int) and isinstance(w, int) and 0 < h <= 0xFFFF and 0 < w <= 0xFFFF:
+        return h, w
+    return None
+
+
 def exec_start(req: Request) -> Response:
-    """Seed 003's ExecHTTPStartAndAttach: hijack, start, pump, then the session is done."""
+    """Seed 003's ExecHTTPStartAndAttach: answer what can be an HTTP error
+    first, then hijack, start, pump; later errors go onto the stream."""
     from ..engine import execs
-    from ..engine.engine import AttachStreams
+    from .stream import HTTPStreams, exec_start_attached
 
     with _EngineScope(req) as eng:
         sess = execs.lookup(eng, req.params["id"])
         body = req.json(default={})
+        ctr = sess.container
+        with ctr.locked():
+            ctr.sync()
+            if ctr.state.status != Status.RUNNING:
+                raise InvalidState("can only start exec sessions when their container is running: container state improper")
+            sess.reload()
+            if sess.state.status != execs.ExecStatus.CREATED:
+                raise InvalidState(f"exec session {sess.id} is in state {sess.state.status.value}, "
+                                   "only created sessions can be started: exec session state improper")
         if body.get("Detach"):
             sess.start_detached()
             return Response(200, b"", "application/json")
-        if "Tty" in body and bool(body["Tty"]) != sess.config.terminal:
+        if body.get("Tty") is not None:
             sess.config.terminal = bool(body["Tty"])
         tty = sess.config.terminal
-        conn = req.hijack("application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream")
-        fd = conn.fileno()
-        streams = AttachStreams(stdin=fd if sess.config.attach_stdin else None,
-                                stdout=fd if sess.config.attach_stdout else None,
-                                stderr=fd if sess.config.attach_stderr else None,
-                                detach_keys=sess.config.detach_keys or "", frames=not tty)
-        sess.start_attached(streams)
+        conn = req.hijack("application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream", tty)
+        streams = HTTPStreams(conn, req.handler.rfile, stdin=sess.config.attach_stdin, stdout=sess.config.attach_stdout,
+                              stderr=sess.config.attach_stderr, tty=tty, detach_keys=sess.config.detach_keys)
+        pending = req.handler.server.pending_sizes
+        if _console_size(body):
+            pending.setdefault(sess.id, _console_size(body))
+        try:
+            exec_start_attached(sess, streams, lambda: pending.pop(sess.id, None))
+        finally:
+            pending.pop(sess.id, None)
     return Hijacked()
 
 
 @with_engine
 def exec_resize(req: Request, eng) -> Response:
+    """A resize that arrives while the session is still starting (the docker
+    CLI sends it right after the hijack) is kept for the start to apply."""
     from ..engine import execs
 
-    execs.lookup(eng, req.params["id"]).resize(req.qint("h", 0), req.qint("w", 0))
+    h, w = req.qint("h", 0), req.qint("w", 0)
+    if h < 0 or w < 0 or h > 0xFFFF or w > 0xFFFF:
+        raise InvalidArgument(f"invalid terminal size {h}x{w}")
+    sess = execs.lookup(eng, req.params["id"])
+    try:
+        sess.resize(h, w)
+    except InvalidState:
+        if sess.state.status != execs.ExecStatus.CREATED:
+            raise
+        pending = req.handler.server.pending_sizes
+        if len(pending) > 1024:  # sizes for sessions never started: bounded, not kept forever
+            pending.clear()
+        pending[sess.id] = (h, w)
+        sess.reload()
+        if sess.state.status == execs.ExecStatus.RUNNING:  # it started meanwhile
+            req.handler.server.pending_sizes.pop(sess.id, None)
+            sess.resize(h, w)
     return Response(201, b"", "text/plain")
 
 
@@ -573,9 +623,23 @@ def image_inspect(req: Request, eng) -> Response:
     return Response(200, d)
 
 
+def remove_image(eng, ref: str, force: bool) -> list[str]:
+    """rmi as Docker and podman do it: one name of several is only untagged,
+    whatever containers use the image (Engine.remove_image checks the
+    image's containers first, and would refuse)."""
+    img = eng.images.lookup(ref)
+    if len(img.names) > 1:
+        _iid, by_name = eng.images._resolve(ref)
+        if by_name:
+            lines = eng.images.remove(ref)
+            eng.events.write("image", "untag", img.id, ref)
+            return lines
+    return eng.remove_image(ref, force=force)
+
+
 @with_engine
 def image_delete(req: Request, eng) -> Response:
-    lines = eng.remove_image(req.params["name"], force=req.qbool("force"))
+    lines = remove_image(eng, req.params["name"], req.qbool("force"))
     out = []
     for line in lines:
         kind, _, what = line.partition(": ")
@@ -667,10 +731,13 @@ def events(req: Request) -> Response:
     eng = _engine(req)
     server = req.handler.server
     follow = stream and not until_ns
+    if follow and not since:
+        since_ns = time.time_ns()  # Docker's default: only what happens from now on
 
     def chunks():
         try:
-            for ev in eng.events.read(since_ns=since_ns, until_ns=until_ns, follow=follow, stop=lambda: server.stopping):
+            for ev in eng.events.read(since_ns=since_ns, until_ns=until_ns, follow=follow,
+                                      stop=lambda: server.stopping or req.client_gone()):
                 if filters and not _event_matches(ev, filters):
                     continue
                 yield (json.dumps(docker_event(ev)) + "\n").encode()
@@ -729,10 +796,10 @@ def register(router: Router) -> None:
         router.add("POST", f"{prefix}/exec/{{id}}/resize", exec_resize)
         router.add("GET", f"{prefix}/exec/{{id}}/json", exec_inspect)
         router.add("GET", f"{prefix}/images/json", images_list)
-        router.add("GET", f"{prefix}/images/{{name}}/json", image_inspect)
-        router.add("DELETE", f"{prefix}/images/{{name}}", image_delete)
-        router.add("POST", f"{prefix}/images/{{name}}/tag", image_tag)
-        router.add("GET", f"{prefix}/images/{{name}}/get", images_get)
+        router.add("GET", f"{prefix}/images/{{name*}}/json", image_inspect)
+        router.add("DELETE", f"{prefix}/images/{{name*}}", image_delete)
+        router.add("POST", f"{prefix}/images/{{name*}}/tag", image_tag)
+        router.add("GET", f"{prefix}/images/{{name*}}/get", images_get)
         router.add("GET", f"{prefix}/events", events)
         router.add("GET", f"{prefix}/system/df", system_df)
     router.add("GET", "/version", version)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import socketserver
+import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
@@ -20,6 +21,9 @@ from ..errors import InvalidArgument, PypodError
 
 #: bodies above this are refused (images are loaded by stream, not buffered)
 MAX_JSON_BODY = 16 * 1024 * 1024
+
+DOCKER_API_VERSION = "1.41"
+LIBPOD_API_VERSION = "4.3.1"
 
 
 class Response:
@@ -31,7 +35,8 @@ class Response:
 
 
 class Streamed(Response):
-    """A body produced by an iterator of bytes, sent close-delimited."""
+    """A body produced by an iterator of bytes, sent chunked (HTTP/1.1) or
+    close-delimited (HTTP/1.0)."""
 
     def __init__(self, chunks, content_type: str = "application/octet-stream", status: int = 200):
         super().__init__(status, None, content_type)
@@ -54,6 +59,7 @@ class Request:
         self.params = params
         self.headers = handler.headers
         self.hijacked = False
+        self.hijack_tty = False
 
     # query parameters, the way Docker reads them
     def q(self, name: str, default: str = "") -> str:
@@ -98,10 +104,12 @@ class Request:
             raise InvalidArgument("request body must be a JSON object")
         return obj
 
-    def hijack(self, content_type: str) -> socket.socket:
+    def hijack(self, content_type: str, tty: bool = False) -> socket.socket:
         """Take the raw connection: 101 when the client asked to upgrade,
-        else 200 with a close-delimited raw body."""
+        else 200 with a close-delimited raw body.  tty says how a later
+        error is written onto it (raw, or as a stderr frame)."""
         h = self.handler
+        self.hijack_tty = tty
         upgrade = "upgrade" in h.headers.get("Connection", "").lower() and h.headers.get("Upgrade", "").lower() == "tcp"
         if upgrade:
             head = (f"HTTP/1.1 101 UPGRADED\r\nContent-Type: {content_type}\r\nConnection: Upgrade\r\n"
@@ -112,11 +120,24 @@ class Request:
         h.wfile.flush()
         h.close_connection = True
         self.hijacked = True
+        # An attached terminal may sit idle for hours: the timeout between
+        # requests must not apply to the stream.
+        h.connection.settimeout(None)
         return h.connection
 
+    def client_gone(self) -> bool:
+        """True when the client closed its side (for streams that would
+        otherwise only notice at their next write)."""
+        import select
 
-DOCKER_API_VERSION = "1.41"
-LIBPOD_API_VERSION = "4.3.1"
+        conn = self.handler.connection
+        try:
+            r, _, _ = select.select([conn], [], [], 0)
+            return bool(r) and conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except (OSError, ValueError):
+            return True
 
 
 class _BodyReader:
@@ -147,6 +168,8 @@ class _BodyReader:
                     self.chunk_left = int(line.split(b";")[0].strip() or b"0", 16)
                 except ValueError:
                     raise InvalidArgument("invalid chunked body") from None
+                if self.chunk_left < 0:
+                    raise InvalidArgument("invalid chunked body")
                 if self.chunk_left == 0:
                     self.done = True
                     self.rfile.readline(1024)
@@ -169,14 +192,43 @@ class Handler(BaseHTTPRequestHandler):
     # Bound the time a silent client can hold a thread between requests.
     timeout = 300
 
+    def version_string(self) -> str:
+        return "pypod"
+
     def log_message(self, fmt, *args):  # quiet: the service is not a web server log
         pass
 
     def address_string(self) -> str:
         return "unix" if isinstance(self.client_address, (str, bytes)) or not self.client_address else str(self.client_address[0])
 
+    def setup(self) -> None:
+        super().setup()
+        self.idle = True
+        self.server.handlers.add(self)
+
+    def finish(self) -> None:
+        self.server.handlers.discard(self)
+        super().finish()
+
+    def handle_one_request(self) -> None:
+        # Between requests a kept-alive connection is idle: a stopping
+        # service may cut it there without breaking any request.
+        self.idle = True
+        if self.server.stopping:
+            self.close_connection = True
+            return
+        super().handle_one_request()
+        self.idle = True
+        if self.server.stopping:
+            self.close_connection = True
+
     def _dispatch(self) -> None:
+        self.idle = False
         self.server.touch()
+        if self.server.debug:
+            import sys
+
+            print(f"API request: {self.command} {self.path}", file=sys.stderr, flush=True)
         parsed = urllib.parse.urlsplit(self.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
         req = None
@@ -185,16 +237,15 @@ class Handler(BaseHTTPRequestHandler):
             req = Request(self, self.command, parsed.path, query, params)
             resp = handler(req)
         except PypodError as e:
-            resp = error_response(e.http_status, str(e))
+            resp = error_response(e.http_status, _docker_words(e, parsed.path))
         except Exception as e:  # a bug of ours: report it, keep serving
             resp = error_response(500, f"internal error: {type(e).__name__}: {e}")
         if req is not None and req.hijacked:
-            if isinstance(resp, Response) and resp.status >= 400 and resp.body:
+            if isinstance(resp, Response) and resp.status >= 400 and isinstance(resp.body, dict):
                 # Seed 003: an error after the hijack goes onto the connection.
-                try:
-                    self.connection.sendall(str(resp.body.get("message", "")).encode() + b"\n")
-                except OSError:
-                    pass
+                from .stream import write_error
+
+                write_error(self.connection, str(resp.body.get("message", "")), req.hijack_tty)
             self.close_connection = True
             return
         self._send(resp)
@@ -202,23 +253,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, resp: Response) -> None:
         if isinstance(resp, Streamed):
-            self.send_response(resp.status)
-            self.send_header("Content-Type", resp.content_type)
-            self.send_header("Connection", "close")
-            self._common_headers()
-            self.end_headers()
-            self.close_connection = True
-            try:
-                for chunk in resp.chunks:
-                    if chunk:
-                        self.wfile.write(chunk)
-                        self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            finally:
-                close = getattr(resp.chunks, "close", None)
-                if close:
-                    close()
+            self._send_stream(resp)
             return
         body = resp.body
         if body is None:
@@ -236,16 +271,67 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in resp.headers.items():
             self.send_header(k, v)
         self._common_headers()
-        self.end_headers()
+        # Head and body in one write: one wake-up of the client, not two.
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD" and resp.status not in (204, 304):
-            self.wfile.write(data)
+            self._headers_buffer.append(data)
+        self.flush_headers()
+
+    def _send_stream(self, resp: Streamed) -> None:
+        # Chunked, as Docker's daemon streams: docker-py decodes a stream
+        # (events, pull, load) only from a chunked response.
+        chunked = self.request_version == "HTTP/1.1"
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self._common_headers()
+        self.end_headers()
+        ok = False
+        try:
+            for chunk in resp.chunks:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            ok = True
+        except OSError:
+            pass
+        except Exception:
+            pass  # a failure halfway: the client sees the stream end without its last chunk
+        finally:
+            close = getattr(resp.chunks, "close", None)
+            if close:
+                close()
+        if ok and chunked:
+            try:
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                self.close_connection = True
+        else:
+            self.close_connection = True
 
     def _common_headers(self) -> None:
         self.send_header("Api-Version", DOCKER_API_VERSION)
         self.send_header("Libpod-Api-Version", LIBPOD_API_VERSION)
-        self.send_header("Server", "pypod")
 
     do_GET = do_POST = do_DELETE = do_PUT = do_HEAD = _dispatch
+
+
+def _docker_words(e: PypodError, path: str) -> str:
+    """Docker's clients read the kind of a 404 from its words (docker-py
+    pulls after "No such image", and only then); libpod routes keep podman's."""
+    from ..errors import NoSuchContainer, NoSuchImage
+
+    msg = str(e)
+    if "/libpod/" in path or path.startswith("/libpod"):
+        return msg
+    if isinstance(e, NoSuchImage) and "no such image" not in msg.lower():
+        return f"No such image: {msg}"
+    if isinstance(e, NoSuchContainer) and "no such container" not in msg.lower():
+        return f"No such container: {msg}"
+    return msg
 
 
 def error_response(status: int, message: str) -> Response:
@@ -253,8 +339,12 @@ def error_response(status: int, message: str) -> Response:
 
 
 class Router:
-    """Routes by method and path pattern; `{name}` captures one segment.
-    Docker's versioned prefixes (/v1.41/, /v4.3.1/) are stripped first."""
+    """Routes by method and path pattern; `{name}` captures one segment,
+    `{name*}` one or more (image names hold slashes: docker clients send
+    /images/localhost/busybox:latest/json unescaped).  Docker's versioned
+    prefixes (/v1.41/, /v4.3.1/) are stripped first.  Of the patterns that
+    match, the one with the most literal segments wins, so /images/json is
+    never read as an image called "json"; among equals, the first added."""
 
     def __init__(self):
         self.routes: list[tuple[str, list[str], object]] = []
@@ -262,29 +352,47 @@ class Router:
     def add(self, method: str, pattern: str, handler) -> None:
         self.routes.append((method, pattern.strip("/").split("/"), handler))
 
-    def match(self, method: str, path: str):
-        from ..errors import PypodError
+    @staticmethod
+    def _bind(pat: list[str], parts: list[str]) -> dict | None:
+        greedy = [i for i, p in enumerate(pat) if p.endswith("*}")]
+        if greedy:
+            g = greedy[0]
+            extra = len(parts) - len(pat)
+            if extra < 0:
+                return None
+            parts = parts[:g] + ["/".join(parts[g:g + extra + 1])] + parts[g + extra + 1:]
+            pat = pat[:g] + [pat[g].replace("*", "")] + pat[g + 1:]
+        elif len(pat) != len(parts):
+            return None
+        params = {}
+        for p, seg in zip(pat, parts):
+            if p.startswith("{"):
+                if not seg or seg.startswith("/") or seg.endswith("/") or "//" in seg:
+                    return None
+                params[p[1:-1]] = seg
+            elif p != seg:
+                return None
+        return params
 
+    def match(self, method: str, path: str):
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
         if parts and len(parts[0]) > 1 and parts[0][0] == "v" and parts[0][1].isdigit():
             parts = parts[1:]
         method = "GET" if method == "HEAD" else method
         found_path = False
+        best = None
         for m, pat, handler in self.routes:
-            if len(pat) != len(parts):
+            params = self._bind(pat, parts)
+            if params is None:
                 continue
-            params = {}
-            for p, seg in zip(pat, parts):
-                if p.startswith("{"):
-                    if not seg:
-                        break
-                    params[p[1:-1]] = seg
-                elif p != seg:
-                    break
-            else:
-                found_path = True
-                if m == method:
-                    return handler, params
+            found_path = True
+            if m != method:
+                continue
+            literal = sum(1 for p in pat if not p.startswith("{"))
+            if best is None or literal > best[0]:
+                best = (literal, handler, params)
+        if best is not None:
+            return best[1], best[2]
         err = PypodError(f"{'method not allowed' if found_path else 'page not found'}")
         err.http_status = 405 if found_path else 404
         raise err
@@ -300,6 +408,13 @@ class Server(socketserver.ThreadingMixIn, socketserver.BaseServer):
         self.router = router
         self.last_activity = time.monotonic()
         self.active = 0
+        self.debug = False
+        self.stopping = False
+        #: live connections' handlers, so a stop can cut the idle ones
+        self.handlers: set = set()
+        #: exec id -> (height, width) asked for before the session started
+        self.pending_sizes: dict[str, tuple[int, int]] = {}
+        self._active_lock = threading.Lock()
 
     def touch(self) -> None:
         self.last_activity = time.monotonic()
@@ -311,13 +426,34 @@ class Server(socketserver.ThreadingMixIn, socketserver.BaseServer):
         conn, addr = self.socket.accept()
         return conn, addr or "unix"
 
+    def process_request(self, request, client_address):
+        # Counted before the thread starts, so the idle check never sees a
+        # connection that was accepted but not yet counted.
+        with self._active_lock:
+            self.active += 1
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            with self._active_lock:
+                self.active -= 1
+            raise
+
     def process_request_thread(self, request, client_address):
-        self.active += 1
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.active -= 1
+            with self._active_lock:
+                self.active -= 1
             self.touch()
+
+    def cut_idle(self) -> None:
+        """Wake the connections waiting for a next request: they close."""
+        for h in list(self.handlers):
+            if getattr(h, "idle", False):
+                try:
+                    h.connection.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass
 
     def shutdown_request(self, request):
         try:

@@ -1,12 +1,18 @@
 """The libpod-only routes (what podman-py and `podman --remote` call) whose
-shapes differ from Docker's: SpecGenerator create, exists, libpod inspect."""
+shapes differ from Docker's: SpecGenerator create, exists, pull, init, and
+libpod's list, inspect and delete bodies."""
 
 from __future__ import annotations
 
+import json
+
 from ..engine.container import ContainerConfig, Mount
-from ..errors import InvalidArgument, NoSuchContainer, NoSuchImage
-from .docker import _int, _strdict, _strlist, libpod_container_wait, with_engine
+from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchImage
+from .docker import _int, _strdict, _strlist, libpod_container_wait, remove_image, with_engine
 from .http import Request, Response, Router
+
+#: what podman prints for a time that never was (Go's zero time, in unix seconds)
+ZERO_TIME = -62135596800
 
 
 def config_from_spec(spec: dict) -> ContainerConfig:
@@ -16,7 +22,18 @@ def config_from_spec(spec: dict) -> ContainerConfig:
     image = spec.get("image")
     if not isinstance(image, str) or not image:
         raise InvalidArgument("image is required")
-    cfg = ContainerConfig(image=image, name=str(spec.get("name") or ""))
+    # A SpecGenerator's lists and maps are typed: podman's decoder refuses a
+    # bare string for a list, or an object for a label's value; so does this.
+    for key in ("command", "entrypoint", "cap_add", "cap_drop"):
+        if isinstance(spec.get(key), str):
+            raise InvalidArgument(f"{key} must be a list of strings")
+    for key in ("env", "labels"):
+        if isinstance(spec.get(key), dict) and not all(isinstance(v, str) for v in spec[key].values()):
+            raise InvalidArgument(f"{key} values must be strings")
+    name = spec.get("name") or ""
+    if not isinstance(name, str):
+        raise InvalidArgument("name must be a string")
+    cfg = ContainerConfig(image=image, name=name)
     cfg.command = _strlist(spec.get("command"), "command")
     cfg.entrypoint = _strlist(spec.get("entrypoint"), "entrypoint")
     cfg.env = [f"{k}={v}" for k, v in _strdict(spec.get("env"), "env").items()]
@@ -35,13 +52,26 @@ def config_from_spec(spec: dict) -> ContainerConfig:
         cfg.stop_signal = parse_signal(str(spec["stop_signal"]))
     if spec.get("stop_timeout") is not None:
         cfg.stop_timeout = _int(spec["stop_timeout"], "stop_timeout")
-    for m in spec.get("mounts") or []:
-        if not isinstance(m, dict) or not m.get("destination"):
+    mounts = spec.get("mounts") or []
+    if not isinstance(mounts, list):
+        raise InvalidArgument("mounts must be a list")
+    for m in mounts:
+        if not isinstance(m, dict) or not isinstance(m.get("destination"), str) or not m["destination"]:
             raise InvalidArgument("mounts entries need a destination")
-        cfg.mounts.append(Mount(destination=m["destination"], source=m.get("source", ""), type=m.get("type", "bind"),
-                                options=[o for o in m.get("options") or [] if o in ("ro", "rbind", "bind", "nosuid", "nodev", "noexec")]))
-    ns = (spec.get("netns") or {}).get("nsmode", "")
-    cfg.network = {"": "private", "bridge": "private", "private": "private", "none": "none", "host": "host"}.get(ns, "")
+        source, mtype = m.get("source", ""), m.get("type", "bind")
+        if not isinstance(source, str) or not isinstance(mtype, str):
+            raise InvalidArgument("mounts entries' source and type must be strings")
+        if isinstance(m.get("options"), str):
+            raise InvalidArgument("mount options must be a list of strings")
+        options = _strlist(m.get("options"), "mount options")
+        cfg.mounts.append(Mount(destination=m["destination"], source=source, type=mtype,
+                                options=[o for o in options if o in ("ro", "rbind", "bind", "nosuid", "nodev", "noexec")]))
+    netns = spec.get("netns") or {}
+    if not isinstance(netns, dict):
+        raise InvalidArgument("netns must be an object")
+    ns = netns.get("nsmode", "")
+    cfg.network = {"": "private", "bridge": "private", "private": "private", "none": "none", "host": "host"}.get(ns, "") \
+        if isinstance(ns, str) else ""
     if not cfg.network:
         raise InvalidArgument(f"network mode {ns!r} is not supported")
     return cfg
@@ -62,11 +92,105 @@ def container_exists(req: Request, eng) -> Response:
     return Response(204)
 
 
+def libpod_inspect(ctr) -> dict:
+    """podman's InspectContainerData: the engine's shape, with the types
+    podman's Go client decodes into (StopSignal is a number there)."""
+    d = ctr.inspect()
+    d["Config"]["StopSignal"] = ctr.config.stop_signal
+    d["Config"].setdefault("Annotations", {})
+    d["Config"]["Labels"] = d["Config"].get("Labels") or None
+    return d
+
+
 @with_engine
 def container_inspect(req: Request, eng) -> Response:
     ctr = eng.container(req.params["id"])
     ctr.sync_cheap()
-    return Response(200, ctr.inspect())
+    return Response(200, libpod_inspect(ctr))
+
+
+@with_engine
+def container_delete(req: Request, eng) -> Response:
+    """libpod answers a list of reports where Docker answers 204."""
+    ctr = eng.container(req.params["id"])
+    ctr.remove(force=req.qbool("force"), timeout=req.qint("timeout", req.qint("t")))
+    return Response(200, [{"Id": ctr.id, "Err": None}])
+
+
+@with_engine
+def container_init(req: Request, eng) -> Response:
+    try:
+        eng.container(req.params["id"]).init()
+    except AlreadyInState:
+        return Response(304)
+    return Response(204)
+
+
+def libpod_container_summary(ctr) -> dict:
+    """podman's ListContainer: Names without the slash, times as numbers."""
+    from ..engine.container import Status
+    from ..engine.inspect import rfc3339, status_word
+
+    cfg, st = ctr.config, ctr.state
+    exited = st.status in (Status.STOPPED, Status.EXITED) or (st.status == Status.CONFIGURED and bool(st.finished_at))
+    return {
+        "AutoRemove": cfg.auto_remove, "Command": cfg.args, "Created": rfc3339(cfg.created), "CreatedAt": "",
+        "Exited": exited, "ExitedAt": int(st.finished_at) if st.finished_at else ZERO_TIME,
+        "ExitCode": st.exit_code, "Id": ctr.id, "Image": cfg.image or cfg.rootfs, "ImageID": cfg.image_id,
+        "IsInfra": False, "Labels": cfg.labels or None, "Mounts": [m.destination for m in cfg.mounts],
+        "Names": [cfg.name], "Namespaces": {}, "Networks": [], "Pid": st.pid, "Pod": "", "PodName": "",
+        "Ports": None, "Size": None, "StartedAt": int(st.started_at) if st.started_at else ZERO_TIME,
+        "State": status_word(st.status),
+        # podman's ps shows Status in parentheses as the health check's word
+        "Status": "",
+    }
+
+
+@with_engine
+def containers_list(req: Request, eng) -> Response:
+    from ..engine.container import Status
+    from .docker import _list_filters, _matches, container_summary
+
+    show_all = req.qbool("all")
+    limit = req.qint("limit", -1)
+    filters = _list_filters(req)
+    out = []
+    for ctr in eng.containers():
+        if not show_all and ctr.state.status not in (Status.RUNNING, Status.PAUSED) and not filters:
+            continue
+        if filters and not _matches(ctr, container_summary(ctr), filters):
+            continue
+        out.append(libpod_container_summary(ctr))
+    out.reverse()
+    if limit is not None and limit > 0:
+        out = out[:limit]
+    return Response(200, out)
+
+
+def libpod_image_summary(img) -> dict:
+    from .docker import image_summary
+
+    d = image_summary(img)
+    d["Id"] = img.id  # libpod lists ids bare; podman's remote client adds nothing
+    d["Dangling"] = not img.names
+    d["ReadOnly"] = False
+    d["History"] = img.names
+    if not img.names:
+        d["RepoTags"] = None
+    return d
+
+
+@with_engine
+def images_list(req: Request, eng) -> Response:
+    return Response(200, [libpod_image_summary(i) for i in eng.images.list()])
+
+
+@with_engine
+def image_inspect(req: Request, eng) -> Response:
+    img = eng.images.lookup(req.params["name"])
+    d = eng.images.inspect_dict(img)
+    d["Id"] = img.id
+    return Response(200, d)
 
 
 @with_engine
@@ -78,23 +202,60 @@ def image_exists(req: Request, eng) -> Response:
     return Response(204)
 
 
+def _removal_report(lines: list[str], deleted: list, untagged: list) -> None:
+    for line in lines:
+        kind, _, what = line.partition(": ")
+        (deleted if kind == "Deleted" else untagged).append(what)
+
+
+@with_engine
+def image_delete(req: Request, eng) -> Response:
+    deleted, untagged = [], []
+    _removal_report(remove_image(eng, req.params["name"], req.qbool("force")), deleted, untagged)
+    return Response(200, {"Deleted": deleted, "Untagged": untagged, "Errors": [], "ExitCode": 0})
+
+
 @with_engine
 def images_remove(req: Request, eng) -> Response:
-    deleted, untagged, errors = [], [], []
+    deleted, untagged = [], []
     for name in req.query.get("images", "").split(","):
-        if not name:
-            continue
-        for line in eng.remove_image(name, force=req.qbool("force")):
-            kind, _, what = line.partition(": ")
-            (deleted if kind == "Deleted" else untagged).append(what)
-    return Response(200, {"Deleted": deleted, "Untagged": untagged, "Errors": errors, "ExitCode": 0})
+        if name:
+            _removal_report(remove_image(eng, name, req.qbool("force")), deleted, untagged)
+    return Response(200, {"Deleted": deleted, "Untagged": untagged, "Errors": [], "ExitCode": 0})
+
+
+@with_engine
+def images_pull(req: Request, eng) -> Response:
+    """No registry is reachable from here: a pull succeeds for images that
+    are already local (podman's remote client pulls with policy "missing"
+    before every run) and says so plainly otherwise."""
+    ref = req.q("reference")
+    if not ref:
+        raise InvalidArgument("reference parameter cannot be empty")
+    try:
+        img = eng.images.lookup(ref)
+    except NoSuchImage:
+        raise NoSuchImage(f"{ref}: image not known locally, and pypod's service pulls from no registry: "
+                          "load it with `pypod load` or POST /images/load") from None
+    # Nothing to report but the result: podman's pull is this quiet when the
+    # policy finds the image present.
+    return Response(200, json.dumps({"images": [img.id], "id": img.id}) + "\n")
 
 
 def register(router: Router) -> None:
     router.add("POST", "/libpod/containers/create", containers_create)
-    router.routes.insert(0, ("POST", "libpod/containers/{id}/wait".split("/"), libpod_container_wait))
     router.add("GET", "/libpod/containers/{id}/exists", container_exists)
-    router.add("GET", "/libpod/images/{name}/exists", image_exists)
+    router.add("POST", "/libpod/containers/{id}/init", container_init)
+    router.add("GET", "/libpod/images/{name*}/exists", image_exists)
     router.add("DELETE", "/libpod/images/remove", images_remove)
-    # libpod's inspect is podman's own shape; registered after the shared one, so re-add first
-    router.routes.insert(0, ("GET", "libpod/containers/{id}/json".split("/"), container_inspect))
+    router.add("POST", "/libpod/images/pull", images_pull)
+    # libpod's own shapes win over the shared Docker routes registered
+    # before them (equal patterns: the first in the list wins)
+    for method, pattern, handler in (("POST", "libpod/containers/{id}/wait", libpod_container_wait),
+                                     ("GET", "libpod/containers/json", containers_list),
+                                     ("GET", "libpod/containers/{id}/json", container_inspect),
+                                     ("DELETE", "libpod/containers/{id}", container_delete),
+                                     ("GET", "libpod/images/json", images_list),
+                                     ("GET", "libpod/images/{name*}/json", image_inspect),
+                                     ("DELETE", "libpod/images/{name*}", image_delete)):
+        router.routes.insert(0, (method, pattern.split("/"), handler))

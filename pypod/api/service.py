@@ -24,16 +24,39 @@ def _parse(args: list[str], prog: str):
     p.add_argument("-t", "--time", type=int, default=5, help="seconds idle before the service exits; 0 never exits")
     p.add_argument("--group", default="", help="group that may use the unix socket (mode 0660)")
     p.add_argument("uri", nargs="?", default="", help="unix:///path or tcp://host:port")
-    return p.parse_args(args)
+    a = p.parse_args(args)
+    if a.time < 0:
+        raise InvalidArgument(f"invalid --time {a.time}: seconds, 0 for never")
+    return a
+
+
+def _activation_socket() -> socket.socket | None:
+    """The listener systemd-style activation handed over at fd 3, if any.
+
+    The variables are dropped once taken: conmon passes LISTEN_FDS on to
+    containers, and the API socket must never reach one."""
+    fds, pid = os.environ.get("LISTEN_FDS", ""), os.environ.get("LISTEN_PID")
+    if not fds.isdigit() or int(fds) < 1 or pid not in (str(os.getpid()), None):
+        return None
+    for var in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+        os.environ.pop(var, None)
+    try:
+        sock = socket.socket(fileno=3)
+    except OSError as e:
+        raise InvalidArgument(f"socket activation: fd 3 is not a socket: {e}") from None
+    if sock.type != socket.SOCK_STREAM:
+        raise InvalidArgument("socket activation: fd 3 is not a stream socket")
+    sock.set_inheritable(False)
+    return sock
 
 
 def listen(uri: str, group: str = "") -> tuple[socket.socket, str]:
-    if os.environ.get("LISTEN_FDS") == "1" and os.environ.get("LISTEN_PID") in (str(os.getpid()), None):
-        sock = socket.socket(fileno=3)
+    sock = _activation_socket()
+    if sock is not None:
         return sock, "socket activation (fd 3)"
     if uri.startswith("tcp://"):
         host, _, port = uri[6:].rpartition(":")
-        if not port.isdigit():
+        if not port.isdigit() or not 0 < int(port) < 65536:
             raise InvalidArgument(f"invalid TCP address {uri!r}: tcp://HOST:PORT")
         print(f"WARN: the API is served on {uri} without TLS or authentication: anyone who can reach it is root here",
               file=sys.stderr)
@@ -46,17 +69,7 @@ def listen(uri: str, group: str = "") -> tuple[socket.socket, str]:
     if not uri.startswith("unix://"):
         raise InvalidArgument(f"unsupported URI {uri!r}: use unix:///path or tcp://host:port")
     path = uri[7:]
-    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o177)  # the socket is born 0600: no window where others can connect
-    try:
-        sock.bind(path)
-    finally:
-        os.umask(old)
+    gid = -1
     if group:
         import grp
 
@@ -64,10 +77,85 @@ def listen(uri: str, group: str = "") -> tuple[socket.socket, str]:
             gid = grp.getgrnam(group).gr_gid
         except KeyError:
             raise InvalidArgument(f"unknown group {group!r}") from None
-        os.chown(path, -1, gid)
-        os.chmod(path, 0o660)
-    sock.listen(128)
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    # Bound and listening under a private name first, then renamed into
+    # place: a client that sees the path can connect at once (bind makes the
+    # file before listen makes it accept), and a stale socket is replaced
+    # in one step.
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # Bound through the directory's fd: a path longer than sun_path holds works.
+    dfd = os.open(os.path.dirname(os.path.abspath(tmp)), os.O_PATH | os.O_CLOEXEC)
+    old = os.umask(0o177)  # the socket is born 0600: no window where others can connect
+    try:
+        sock.bind(f"/proc/self/fd/{dfd}/{os.path.basename(tmp)}")
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old)
+        os.close(dfd)
+    try:
+        if group:
+            os.chown(tmp, -1, gid)
+            os.chmod(tmp, 0o660)
+        sock.listen(128)
+        os.rename(tmp, path)
+    except BaseException:
+        sock.close()
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     return sock, uri
+
+
+class EnginePool:
+    """Engines reused across requests: each holds SQLite connections (made
+    to be handed between threads, never shared at once) and the runtime it
+    found, which a fresh Engine per request would open and look up again."""
+
+    def __init__(self, config, keep: int = 32):
+        from ..engine.engine import Engine
+
+        pool = self
+
+        class PooledEngine(Engine):
+            def close(self) -> None:  # back to the pool; closed for real only beyond its size
+                pool.put(self)
+
+            def really_close(self) -> None:
+                Engine.close(self)
+
+        self.engine_class = PooledEngine
+        self.config = config
+        self.keep = keep
+        self.free: list = []
+        self.lock = threading.Lock()
+
+    def get(self):
+        with self.lock:
+            if self.free:
+                return self.free.pop()
+        return self.engine_class(self.config)
+
+    def put(self, eng) -> None:
+        with self.lock:
+            if len(self.free) < self.keep and eng not in self.free:
+                self.free.append(eng)
+                return
+        eng.really_close()
+
+    def close_all(self) -> None:
+        with self.lock:
+            free, self.free = self.free, []
+        for eng in free:
+            eng.really_close()
 
 
 def build_router():
@@ -79,9 +167,16 @@ def build_router():
     return router
 
 
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def cli_service(gopts: dict, args: list[str], prog: str) -> int:
     from ..cli.main import _engine
-    from ..engine.engine import Engine
     from .http import Server
 
     a = _parse(args, prog)
@@ -90,9 +185,14 @@ def cli_service(gopts: dict, args: list[str], prog: str) -> int:
     engine.close()
     uri = a.uri or f"unix://{os.path.join(config.runroot, 'pypod.sock')}"
     sock, where = listen(uri, a.group)
+    # Only a socket this process bound is its to remove at exit, and only
+    # while the path is still that socket: a newer service may have taken it.
+    owned = uri[7:] if uri.startswith("unix://") and not where.startswith("socket activation") else ""
+    owned_id = _file_id(owned) if owned else None
     server = Server(sock, build_router())
-    server.new_engine = lambda: Engine(config)
-    server.stopping = False
+    pool = EnginePool(config)
+    server.new_engine = pool.get
+    server.debug = config.log_level == "debug"
     stop = threading.Event()
 
     def on_term(*_):
@@ -108,16 +208,19 @@ def cli_service(gopts: dict, args: list[str], prog: str) -> int:
             if a.time > 0 and server.active == 0 and time.monotonic() - server.last_activity > a.time:
                 break
     finally:
-        # Graceful: stop accepting, let requests in flight finish (a short while).
+        # Graceful: stop accepting, close idle connections, let requests in
+        # flight finish (a short while; streams that follow watch `stopping`).
         server.stopping = True
         server.shutdown()
         deadline = time.monotonic() + 10
         while server.active and time.monotonic() < deadline:
+            server.cut_idle()
             time.sleep(0.05)
         server.server_close()
-        if uri.startswith("unix://"):
+        pool.close_all()
+        if owned and _file_id(owned) == owned_id:
             try:
-                os.unlink(uri[7:])
+                os.unlink(owned)
             except OSError:
                 pass
     return 0
