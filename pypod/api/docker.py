@@ -101,7 +101,7 @@ def _find(eng, ref: str):
 
 def container_summary(ctr) -> dict:
     cfg, st = ctr.config, ctr.state
-    from ..cli.containers import _status_text
+    from ..engine.container import status_text
 
     return {
         "Id": ctr.id,
@@ -113,7 +113,7 @@ def container_summary(ctr) -> dict:
         "Ports": [],
         "Labels": cfg.labels,
         "State": status_word(st.status),
-        "Status": _status_text(ctr, time.time()),
+        "Status": status_text(st, time.time()),
         "HostConfig": {"NetworkMode": {"private": "bridge"}.get(cfg.network, cfg.network)},
         "NetworkSettings": {"Networks": {}},
         "Mounts": [{"Type": "bind", "Source": m.source, "Destination": m.destination, "RW": "ro" not in m.options} for m in cfg.mounts],
@@ -254,7 +254,7 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
         cfg.stop_signal = parse_signal(str(body["StopSignal"]))
     if body.get("StopTimeout") is not None:
         cfg.stop_timeout = _int(body["StopTimeout"], "StopTimeout")
-    from ..cli.containers import parse_volume
+    from ..specgen.volumes import parse_volume
 
     cfg.mounts = [parse_volume(b) for b in _strlist(hc.get("Binds"), "HostConfig.Binds")]
     cfg.auto_remove = bool(hc.get("AutoRemove"))
@@ -602,10 +602,10 @@ def exec_inspect(req: Request, eng) -> Response:
 
 
 def image_summary(img) -> dict:
-    from ..cli.images import _parse_time
+    from ..proto.humanize import parse_rfc3339
 
     return {"Id": f"sha256:{img.id}", "ParentId": "", "RepoTags": img.names or ["<none>:<none>"], "RepoDigests": [],
-            "Created": int(_parse_time(img.created)), "Size": img.size, "SharedSize": -1, "VirtualSize": img.size,
+            "Created": int(parse_rfc3339(img.created)), "Size": img.size, "SharedSize": -1, "VirtualSize": img.size,
             "Labels": img.config.get("Labels") or {}, "Containers": -1, "Names": img.names, "Digest": img.digest}
 
 

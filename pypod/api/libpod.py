@@ -129,7 +129,8 @@ def container_init(req: Request, eng) -> Response:
 def libpod_container_summary(ctr) -> dict:
     """podman's ListContainer: Names without the slash, times as numbers."""
     from ..engine.container import Status
-    from ..engine.inspect import rfc3339, status_word
+    from ..engine.inspect import status_word
+    from ..proto.humanize import rfc3339
 
     cfg, st = ctr.config, ctr.state
     exited = st.status in (Status.STOPPED, Status.EXITED) or (st.status == Status.CONFIGURED and bool(st.finished_at))

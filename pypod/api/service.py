@@ -1,4 +1,4 @@
-"""`pypod system service [--time SECONDS] [URI]`: serve the APIs until idle.
+"""The REST service (`pypod system service`): serve the APIs until idle.
 
 Listens on a unix socket (mode 0600, or 0660 for --group) by default, on TCP
 only when asked (with a warning: the API is root on this machine), or on a
@@ -15,19 +15,6 @@ import threading
 import time
 
 from ..errors import InvalidArgument
-
-
-def _parse(args: list[str], prog: str):
-    from ..cli.main import make_parser
-
-    p = make_parser(prog, "Run an API service (Docker and libpod APIs)")
-    p.add_argument("-t", "--time", type=int, default=5, help="seconds idle before the service exits; 0 never exits")
-    p.add_argument("--group", default="", help="group that may use the unix socket (mode 0660)")
-    p.add_argument("uri", nargs="?", default="", help="unix:///path or tcp://host:port")
-    a = p.parse_args(args)
-    if a.time < 0:
-        raise InvalidArgument(f"invalid --time {a.time}: seconds, 0 for never")
-    return a
 
 
 def _activation_socket() -> socket.socket | None:
@@ -175,16 +162,15 @@ def _file_id(path: str) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def cli_service(gopts: dict, args: list[str], prog: str) -> int:
-    from ..cli.main import _engine
+def serve(config, uri: str = "", idle_time: int = 5, group: str = "") -> int:
+    """Serve both APIs for the engine config until idle for idle_time seconds
+    (0: until SIGTERM or SIGINT)."""
     from .http import Server
 
-    a = _parse(args, prog)
-    engine = _engine(gopts)
-    config = engine.config
-    engine.close()
-    uri = a.uri or f"unix://{os.path.join(config.runroot, 'pypod.sock')}"
-    sock, where = listen(uri, a.group)
+    if idle_time < 0:
+        raise InvalidArgument(f"invalid --time {idle_time}: seconds, 0 for never")
+    uri = uri or f"unix://{os.path.join(config.runroot, 'pypod.sock')}"
+    sock, where = listen(uri, group)
     # Only a socket this process bound is its to remove at exit, and only
     # while the path is still that socket: a newer service may have taken it.
     owned = uri[7:] if uri.startswith("unix://") and not where.startswith("socket activation") else ""
@@ -205,7 +191,7 @@ def cli_service(gopts: dict, args: list[str], prog: str) -> int:
     print(f"pypod API service listening on {where}", file=sys.stderr)
     try:
         while not stop.wait(0.25):
-            if a.time > 0 and server.active == 0 and time.monotonic() - server.last_activity > a.time:
+            if idle_time > 0 and server.active == 0 and time.monotonic() - server.last_activity > idle_time:
                 break
     finally:
         # Graceful: stop accepting, close idle connections, let requests in

@@ -8,7 +8,11 @@ import os
 import sys
 import time
 
-from ..engine.container import ContainerConfig, Mount, Status
+from ..engine.container import ContainerConfig, Status
+from ..proto.humanize import human_ago
+from ..specgen.units import parse_size
+from ..specgen.volumes import parse_volume
+from ..engine.container import status_text
 from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchImage, PypodError
 
 # -- run / create -----------------------------------------------------------------
@@ -64,16 +68,6 @@ def add_create_args(p) -> None:
     _add_create_flags(p)
 
 
-def _parse_size(text: str) -> int:
-    units = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
-    t = text.strip().lower()
-    for suffix in sorted(units, key=len, reverse=True):
-        if t.endswith(suffix) and t[: -len(suffix)].strip().isdigit():
-            return int(t[: -len(suffix)]) * units[suffix]
-    if t.lstrip("-").isdigit():
-        return int(t)
-    raise InvalidArgument(f"invalid size: {text!r}")
-
 
 def _read_env_file(path: str) -> list[str]:
     try:
@@ -109,27 +103,6 @@ def _expand_env(items: list[str]) -> list[str]:
             out.append(f"{item}={os.environ[item]}")
     return out
 
-
-def parse_volume(spec: str) -> Mount:
-    parts = spec.split(":")
-    if len(parts) == 1:
-        raise InvalidArgument(f"invalid volume specification {spec!r}: anonymous volumes are not supported; use SRC:DEST")
-    if len(parts) > 3:
-        raise InvalidArgument("incorrect volume format, should be [host-dir:]ctr-dir[:option]")
-    src, dest = parts[0], parts[1]
-    opts = [o for o in parts[2].split(",") if o] if len(parts) == 3 else []
-    for o in opts:
-        if o not in ("ro", "rw", "z", "Z", "O", "U", "rbind", "bind", "nosuid", "nodev", "noexec", "suid", "dev", "exec",
-                     "private", "rprivate", "shared", "rshared", "slave", "rslave"):
-            raise InvalidArgument(f"invalid option {o!r} in volume {spec!r}")
-    opts = [o for o in opts if o not in ("z", "Z", "O", "U", "rw")]
-    if not src:
-        raise InvalidArgument(f"invalid volume specification {spec!r}: host directory cannot be empty")
-    if not dest.startswith("/"):
-        raise InvalidArgument(f"invalid container path {dest!r}, must be an absolute path")
-    if src.startswith("/") or src.startswith("."):
-        src = os.path.abspath(src)
-    return Mount(destination=os.path.normpath(dest), source=src, type="bind", options=opts)
 
 
 def config_from_args(a) -> ContainerConfig:
@@ -196,7 +169,7 @@ def config_from_args(a) -> ContainerConfig:
     for opt in a.log_opt:
         k, _, v = opt.partition("=")
         if k == "max-size":
-            cfg.log_size_max = _parse_size(v)
+            cfg.log_size_max = parse_size(v)
         elif k == "tag":
             cfg.log_tag = v
         elif k == "path":
@@ -244,7 +217,7 @@ def cmd_create(engine, a) -> int:
 
 
 def cmd_run(engine, a) -> int:
-    from ..engine.engine import AttachStreams
+    from ..engine.attach import AttachStreams
 
     ctr = _create(engine, a)
     if a.detach:
@@ -371,7 +344,7 @@ def add_start_args(p) -> None:
 
 def cmd_start(engine, a) -> int:
     if a.attach:
-        from ..engine.engine import AttachStreams
+        from ..engine.attach import AttachStreams
 
         targets = _targets(engine, a)
         if len(targets) != 1:
@@ -518,7 +491,7 @@ def ps_entry(ctr) -> dict:
         "AutoRemove": cfg.auto_remove,
         "Command": cfg.args,
         "Created": int(cfg.created),
-        "CreatedAt": _human_ago(now - cfg.created),
+        "CreatedAt": human_ago(now - cfg.created),
         "Exited": bool(exited),
         "ExitedAt": int(st.finished_at) if st.finished_at else 0,
         "ExitCode": st.exit_code,
@@ -538,54 +511,10 @@ def ps_entry(ctr) -> dict:
         "Size": None,
         "StartedAt": int(st.started_at),
         "State": "exited" if exited else word,
-        "Status": _status_text(ctr, now),
+        "Status": status_text(ctr.state, now),
         "_StartedAtRFC": rfc3339(st.started_at),
     }
 
-
-def _status_text(ctr, now: float) -> str:
-    st = ctr.state
-    if st.status == Status.RUNNING:
-        return f"Up {_human_duration(now - st.started_at)}"
-    if st.status == Status.PAUSED:
-        return "Paused"
-    if st.status in (Status.STOPPED, Status.EXITED) or (st.status == Status.CONFIGURED and st.finished_at):
-        return f"Exited ({st.exit_code}) {_human_ago(now - st.finished_at)}"
-    if st.status == Status.REMOVING:
-        return "Removing"
-    return "Created"
-
-
-def _human_duration(seconds: float) -> str:
-    """go-units HumanDuration, which podman prints."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    m = s // 60
-    if m == 1:
-        return "About a minute"
-    if m < 60:
-        return f"{m} minutes"
-    h = round(s / 3600)
-    if h == 1:
-        return "About an hour"
-    if h < 48:
-        return f"{h} hours"
-    if h < 24 * 7 * 2:
-        return f"{h // 24} days"
-    if h < 24 * 30 * 2:
-        return f"{h // 24 // 7} weeks"
-    if h < 24 * 365 * 2:
-        return f"{h // 24 // 30} months"
-    return f"{h // 24 // 365} years"
-
-
-def _human_ago(seconds: float) -> str:
-    return f"{_human_duration(seconds)} ago"
 
 
 def _match_filters(entry: dict, ctr, filters: list[str]) -> bool:
@@ -807,7 +736,7 @@ def add_attach_args(p) -> None:
 
 
 def cmd_attach(engine, a) -> int:
-    from ..engine.engine import AttachStreams
+    from ..engine.attach import AttachStreams
 
     if a.latest:
         ctr = engine.latest_container()

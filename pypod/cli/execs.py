@@ -26,7 +26,7 @@ def add_exec_args(p) -> None:
 
 
 def cmd_exec(engine, a) -> int:
-    from ..engine.engine import AttachStreams
+    from ..engine.attach import AttachStreams
     from ..engine.execs import ExecConfig
     from .containers import _expand_env, _read_env_file
 

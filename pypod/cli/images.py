@@ -19,17 +19,9 @@ def add_images_args(p) -> None:
     p.add_argument("repository", nargs="?", default="")
 
 
-def _human_size(n: int) -> str:
-    """go-units HumanSize (decimal units), as podman prints sizes."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1000:
-            return f"{n:.3g} {unit}" if unit != "B" else f"{n} B"
-        n /= 1000
-    return f"{n:.3g} PB"
-
 
 def cmd_images(engine, a) -> int:
-    from .containers import _human_ago
+    from ..proto.humanize import human_ago, human_size, parse_rfc3339
 
     rows = []
     now = time.time()
@@ -47,11 +39,11 @@ def cmd_images(engine, a) -> int:
                 repo, tag = name, "latest"
             if refs and not any(_ref_matches(r, name) for r in refs):
                 continue
-            created = _parse_time(img.created)
+            created = parse_rfc3339(img.created)
             rows.append({
                 "Repository": repo, "Tag": tag, "ID": img.id if a.no_trunc else img.id[:12], "Id": img.id,
-                "Digest": img.digest, "Created": int(created), "CreatedSince": _human_ago(now - created),
-                "CreatedAt": img.created, "Size": _human_size(img.size), "VirtualSize": img.size,
+                "Digest": img.digest, "Created": int(created), "CreatedSince": human_ago(now - created),
+                "CreatedAt": img.created, "Size": human_size(img.size), "VirtualSize": img.size,
                 "Names": img.names, "Labels": (img.config or {}).get("Labels") or {},
             })
     if a.quiet:
@@ -87,22 +79,6 @@ def _ref_matches(ref: str, name: str) -> bool:
 
     return fnmatch.fnmatch(name, ref) or fnmatch.fnmatch(name, f"*/{ref}") or fnmatch.fnmatch(name, f"*/{ref}:*") or name.startswith(ref + ":")
 
-
-def _parse_time(text: str) -> float:
-    import datetime
-
-    if not text:
-        return 0.0
-    t = text.replace("Z", "+00:00")
-    if "." in t:
-        head, _, rest = t.partition(".")
-        frac = "".join(ch for ch in rest if ch.isdigit())
-        tz = rest[len(frac):]
-        t = f"{head}.{frac[:6]}{tz}"
-    try:
-        return datetime.datetime.fromisoformat(t).timestamp()
-    except ValueError:
-        return 0.0
 
 
 def add_rmi_args(p) -> None:

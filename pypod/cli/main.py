@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "events": ("system", "events", "Show pypod events"),
     "version": ("system", "version", "Display the pypod version information"),
     "secret": ("secrets", "secret", "Manage secrets"),
+    "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
 }
@@ -52,6 +53,9 @@ GROUPS = {
               "import": "import", "inspect": "inspect"},
     "system": {"info": "info", "service": "service", "events": "events"},
 }
+
+# reachable only through their group, as in podman
+GROUP_ONLY = ("cleanup", "service")
 
 GLOBAL_VALUE_FLAGS = ("--root", "--runroot", "--runtime", "--log-level", "--config", "--cgroup-manager")
 
@@ -67,7 +71,7 @@ def _usage() -> str:
              "  --config FILE         TOML config (default $PYPOD_CONFIG or /etc/pypod/pypod.toml)",
              "", "Commands:"]
     for name, (_m, _f, summary) in COMMANDS.items():
-        if name != "cleanup":
+        if name not in GROUP_ONLY:
             lines.append(f"  {name:<10} {summary}")
     lines += ["  container  Manage containers (container cleanup, container ls, ...)",
               "  image      Manage images (image ls, image rm, ...)",
@@ -126,7 +130,7 @@ def resolve_command(rest: list[str]) -> tuple[str, list[str], str]:
         if sub not in GROUPS[word]:
             raise UsageError(f"unrecognized command `pypod {word} {sub}`\nTry 'pypod {word} --help' for more information")
         return GROUPS[word][sub], rest[2:], f"pypod {word} {sub}"
-    if word not in COMMANDS:
+    if word not in COMMANDS or word in GROUP_ONLY:
         raise UsageError(f"unrecognized command `pypod {word}`\nTry 'pypod --help' for more information")
     return word, rest[1:], f"pypod {word}"
 
@@ -146,10 +150,6 @@ def main(argv: list[str] | None = None) -> int:
             print(_usage())
             return 0 if gopts or argv else 125
         name, args, prog = resolve_command(rest)
-        if name == "service":
-            from ..api.service import cli_service as handler_mod  # the REST front door
-
-            return handler_mod(gopts, args, prog)
         mod_name, func, summary = COMMANDS[name]
         import importlib
 

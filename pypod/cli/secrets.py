@@ -73,7 +73,7 @@ def _create(engine, a) -> int:
 
 
 def _rows(engine):
-    from ..engine.inspect import rfc3339
+    from ..proto.humanize import rfc3339
 
     return [{"ID": sid, "Name": name, "Driver": meta.get("driver", "file"), "CreatedAt": rfc3339(meta.get("created", 0)),
              "UpdatedAt": rfc3339(meta.get("created", 0))} for sid, name, meta in engine.store.all_secrets()]
@@ -118,7 +118,7 @@ def _rm(engine, a) -> int:
 
 
 def _inspect(engine, a) -> int:
-    from ..engine.inspect import rfc3339
+    from ..proto.humanize import rfc3339
 
     out, rc = [], 0
     for name in a.names:

@@ -107,3 +107,17 @@ def cmd_events(engine, a) -> int:
             print(f"{when} {ev['type']} {ev['action']} {ev['id']} (image={ev['image']}, name={ev['name']})")
         sys.stdout.flush()
     return 0
+
+
+def add_service_args(p) -> None:
+    p.add_argument("-t", "--time", type=int, default=5, help="seconds idle before the service exits; 0 never exits")
+    p.add_argument("--group", default="", help="group that may use the unix socket (mode 0660)")
+    p.add_argument("uri", nargs="?", default="", help="unix:///path or tcp://host:port")
+
+
+def cmd_service(engine, a) -> int:
+    from ..api.service import serve
+
+    config = engine.config
+    engine.close()
+    return serve(config, a.uri, a.time, a.group)

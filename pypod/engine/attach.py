@@ -213,3 +213,19 @@ def _make_raw(fd: int):
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
 
     return restore
+
+
+class AttachStreams:
+    """Where an attach reads and writes: file descriptors (or None).
+
+    frames: write each output chunk with Docker's 8-byte stream header (an
+    HTTP attach without a TTY, where stdout and stderr share one connection).
+    """
+
+    def __init__(self, stdin: int | None = None, stdout: int | None = 1, stderr: int | None = 2,
+                 detach_keys: str | None = None, frames: bool = False):
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.detach_keys = detach_keys
+        self.frames = frames

@@ -159,3 +159,19 @@ class ContainerPaths:
     @property
     def ctl(self) -> str:
         return os.path.join(self.userdata, "ctl")
+
+
+def status_text(st: ContainerState, now: float) -> str:
+    """The STATUS column of `ps` and Docker's Status field: "Up 5 minutes",
+    "Exited (0) 2 hours ago"."""
+    from ..proto.humanize import human_ago, human_duration
+
+    if st.status == Status.RUNNING:
+        return f"Up {human_duration(now - st.started_at)}"
+    if st.status == Status.PAUSED:
+        return "Paused"
+    if st.status in (Status.STOPPED, Status.EXITED) or (st.status == Status.CONFIGURED and st.finished_at):
+        return f"Exited ({st.exit_code}) {human_ago(now - st.finished_at)}"
+    if st.status == Status.REMOVING:
+        return "Removing"
+    return "Created"

@@ -456,7 +456,7 @@ def process_spec(ctr, cfg: ExecConfig) -> dict:
     env, cwd, user and groups looked up in the container's rootfs,
     capabilities by the seed's rules, HOME from passwd when unset."""
     from ..proto.passwd import get_container_groups, get_user_group_info
-    from .engine import host_bounding_caps
+    from .bundle import host_bounding_caps
 
     with open(ctr.paths.spec_file) as f:
         ctr_spec = json.load(f)

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import datetime
-
+from ..proto.humanize import rfc3339
 from .container import Status
-
-
-def rfc3339(ts: float) -> str:
-    if not ts:
-        return "0001-01-01T00:00:00Z"
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def status_word(status: Status) -> str:

@@ -180,7 +180,7 @@ def test_sigkill_pypod_during_exec_reports_real_code(pypod, ctr):
 
 
 def test_library_exec_lifecycle(pypod, ctr):
-    from pypod.engine.engine import AttachStreams
+    from pypod.engine.attach import AttachStreams
     from pypod.engine.execs import ExecConfig
     from pypod.errors import InvalidArgument, InvalidState, NoSuchExecSession
 

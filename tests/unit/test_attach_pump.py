@@ -9,7 +9,7 @@ import threading
 from types import SimpleNamespace
 
 from pypod.engine.attach import attach_to_socket
-from pypod.engine.engine import AttachStreams
+from pypod.engine.attach import AttachStreams
 
 FAKE_CTR = SimpleNamespace(engine=SimpleNamespace(config=SimpleNamespace(detach_keys="ctrl-p,ctrl-q")))
 

@@ -3,6 +3,7 @@
 import pytest
 
 from pypod.cli import containers, main
+from pypod.proto.humanize import human_duration
 from pypod.errors import InvalidArgument
 
 
@@ -78,10 +79,10 @@ def test_bad_flag_exits_125(capsys):
 
 
 def test_human_duration_matches_go_units():
-    assert containers._human_duration(0.2) == "Less than a second"
-    assert containers._human_duration(1) == "1 second"
-    assert containers._human_duration(59) == "59 seconds"
-    assert containers._human_duration(60) == "About a minute"
-    assert containers._human_duration(600) == "10 minutes"
-    assert containers._human_duration(3600) == "About an hour"
-    assert containers._human_duration(3 * 3600) == "3 hours"
+    assert human_duration(0.2) == "Less than a second"
+    assert human_duration(1) == "1 second"
+    assert human_duration(59) == "59 seconds"
+    assert human_duration(60) == "About a minute"
+    assert human_duration(600) == "10 minutes"
+    assert human_duration(3600) == "About an hour"
+    assert human_duration(3 * 3600) == "3 hours"

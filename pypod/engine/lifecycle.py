@@ -1,0 +1,599 @@
+"""A container's life: init, start, attach, stop, cleanup, remove.
+
+Concurrency: each container has a cross-process lock (engine/locks.py).
+Everything that reads a container's state and acts on it holds the lock;
+waiting for a container to exit never does, so others can stop it meanwhile.
+Crash consistency: state is written after each step that changed the world,
+and every step of teardown tolerates finding its piece already gone, so a
+pypod killed at any point leaves work the next call can finish.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from ..errors import (
+    AlreadyInState,
+    ContainerRunning,
+    InvalidArgument,
+    InvalidState,
+    NoSuchContainer,
+    PypodError,
+)
+from . import bundle
+from .container import ContainerConfig, ContainerPaths, ContainerState, Status
+from .locks import FileLock
+
+if TYPE_CHECKING:
+    from .attach import AttachStreams
+    from .engine import Engine
+
+#: states in which the runtime holds the container
+ACTIVE = (Status.CREATED, Status.RUNNING, Status.PAUSED)
+
+
+class Container:
+    """One container: its config, its last known state, and its operations.
+
+    Methods that change state take the container's lock themselves.
+    """
+
+    def __init__(self, engine: Engine, config: ContainerConfig, state: ContainerState):
+        self.engine = engine
+        self.config = config
+        self.state = state
+        self.id = config.id
+        self._lock = FileLock(os.path.join(engine.config.locks_dir, config.id + ".lock"))
+
+    def __repr__(self) -> str:
+        return f"<Container {self.id[:12]} {self.name} {self.state.status.value}>"
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @cached_property
+    def paths(self) -> ContainerPaths:
+        c = self.engine.config
+        return ContainerPaths(
+            userdata=os.path.join(c.containers_dir, self.id, "userdata"),
+            run_dir=os.path.join(c.runroot, "containers", self.id),
+        )
+
+    def exit_command(self) -> list[str]:
+        return self.engine.exit_command(self.id, self.config.auto_remove)
+
+    # -- locking and state -------------------------------------------------
+
+    def locked(self) -> FileLock:
+        os.makedirs(self.engine.config.locks_dir, mode=0o700, exist_ok=True)
+        return self._lock
+
+    def reload(self) -> None:
+        self.state = ContainerState.from_dict(self.engine.store.get_state(self.id))
+
+    def save(self) -> None:
+        self.engine.store.save_state(self.id, self.state.to_dict())
+
+    def sync(self) -> None:
+        """Bring the recorded state in line with the world; call with the lock held.
+
+        The exit file is the truth about a process that ended (written by
+        conmon even when no pypod was running); the runtime is asked only
+        when that file is absent and the monitor is gone.
+        """
+        try:
+            self.reload()
+        except NoSuchContainer:
+            self._lock.unlink()  # held by us: do not leave it behind for a gone container
+            raise
+        st = self.state
+        if st.status == Status.CONFIGURED:
+            # A pypod killed during init may have left a runtime container behind.
+            if os.path.exists(self.paths.conmon_pidfile):
+                rs = self.engine.runtime.container_status(self)
+                if rs.status in ("created", "running", "paused"):
+                    st.status = Status(rs.status)
+                    st.pid = rs.pid
+                    st.conmon_pid = _read_int(self.paths.conmon_pidfile)
+                    self.save()
+                elif rs.status == "stopped":
+                    self._mark_exited()
+            return
+        if st.status not in ACTIVE:
+            return
+        if self.engine.runtime.read_exit(self) is not None:
+            self._mark_exited()
+            return
+        from ..oci.procs import pid_alive
+
+        if st.conmon_pid and pid_alive(st.conmon_pid):
+            if st.status == Status.RUNNING:
+                from . import execs
+
+                execs.reap(self)
+            if st.status == Status.CREATED or st.status == Status.PAUSED:
+                rs = self.engine.runtime.container_status(self)
+                if rs.status in ("running", "paused", "created") and Status(rs.status) != st.status:
+                    st.status = Status(rs.status)
+                    self.save()
+            return
+        # The monitor is gone without an exit file: ask the runtime.
+        rs = self.engine.runtime.container_status(self)
+        if rs.status in ("absent", "stopped"):
+            self._mark_exited(missing_code=True)
+        elif Status(rs.status) != st.status:
+            st.status = Status(rs.status)
+            self.save()
+
+    def sync_cheap(self) -> None:
+        """For listings: without the lock, pick up an exit conmon recorded."""
+        if self.state.status in ACTIVE and os.path.exists(os.path.join(self.engine.config.exits_dir, self.id)):
+            with self.locked():
+                self.sync()
+
+    def _mark_exited(self, missing_code: bool = False) -> None:
+        st = self.state
+        ex = self.engine.runtime.read_exit(self)
+        if ex is not None:
+            st.exit_code, st.finished_at, st.oom_killed = ex
+        elif missing_code:
+            # libpod's value when the exit code was lost with the monitor
+            st.exit_code, st.finished_at = 255, time.time()
+        st.status = Status.STOPPED
+        st.pid = 0
+        self.save()
+        self.engine.events.write("container", "died", self.id, self.name, self.config.image, containerExitCode=st.exit_code)
+        from . import execs
+
+        execs.on_container_stopped(self)
+
+    # -- init / start ------------------------------------------------------
+
+    def _init(self, restore_from: str = "") -> None:
+        """Mount the rootfs, write the bundle, and create the container in the
+        runtime (conmon + `runtime create`, or restore); state becomes 'created'."""
+        from ..proto.oci_spec import build_spec, build_env
+
+        eng = self.engine
+        cfg = self.config
+        paths = self.paths
+        os.makedirs(paths.userdata, mode=0o700, exist_ok=True)
+        os.makedirs(paths.run_dir, mode=0o700, exist_ok=True)
+        for stale in (paths.pidfile, paths.conmon_pidfile, paths.oci_log):
+            _unlink(stale)
+        eng.runtime.remove_runtime_files(self)
+        if cfg.rootfs:
+            rootfs = cfg.rootfs
+        else:
+            image = eng.images.lookup(cfg.image_id)
+            storage = eng.container_storage
+            storage.create(self.id, image)
+            rootfs = storage.mount(self.id, image)
+        self.state.mountpoint = rootfs
+        try:
+            user = bundle.lookup_user(rootfs, cfg.user)
+            extra_gids = list(user.sgids)
+            if cfg.groups:
+                from ..proto.passwd import get_container_groups
+
+                extra_gids += get_container_groups(cfg.groups, rootfs)
+            if cfg.workdir and not cfg.rootfs:
+                bundle.make_workdir(rootfs, cfg.workdir, user.uid, user.gid)
+            etc_files = bundle.write_etc_files(paths.userdata, cfg)
+            env = build_env([], cfg.env, cfg.tty, cfg.hostname if cfg.network != "host" else os.uname().nodename, user.home, self._secret_env())
+            spec = build_spec(
+                cfg,
+                rootfs=rootfs,
+                args=cfg.args,
+                env=env,
+                cwd=cfg.workdir or "/",
+                uid=user.uid,
+                gid=user.gid,
+                additional_gids=extra_gids,
+                hard_limits=bundle.hard_limits(),
+                etc_files=etc_files,
+                host_devices=bundle.host_devices() if cfg.privileged else [],
+                bounding=bundle.host_bounding_caps(),
+                cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
+            )
+            import json
+
+            with open(paths.spec_file, "w") as f:
+                json.dump(spec, f)
+            pid, conmon_pid = eng.runtime.create_container(self, restore_from)
+        except BaseException:
+            self._teardown_storage()
+            raise
+        self.state.status = Status.CREATED
+        self.state.pid = pid
+        self.state.conmon_pid = conmon_pid
+        self.state.exit_code = 0
+        self.state.oom_killed = False
+        self.state.finished_at = 0.0
+        self.save()
+        eng.events.write("container", "init", self.id, self.name, cfg.image)
+
+    def _secret_env(self) -> list[str]:
+        out = []
+        for secret, env_name in self.config.secrets:
+            _sid, _name, data, _meta = self.engine.store.lookup_secret(secret)
+            out.append(f"{env_name}={data.decode(errors='replace')}")
+        return out
+
+    def init(self) -> None:
+        with self.locked():
+            self.sync()
+            self._prepare_for_init()
+            self._init()
+
+    def _prepare_for_init(self) -> None:
+        st = self.state.status
+        if st in (Status.RUNNING, Status.PAUSED, Status.CREATED):
+            raise AlreadyInState(f"container {self.id} has already been created in runtime: container state improper")
+        if st == Status.STOPPED:
+            self._cleanup_locked()
+
+    def start(self) -> None:
+        """Create in the runtime if needed, then start the process."""
+        with self.locked():
+            self.sync()
+            st = self.state.status
+            if st in (Status.RUNNING, Status.PAUSED):
+                raise AlreadyInState(f"container {self.id} is already running: container already running")
+            if st != Status.CREATED:
+                self._prepare_for_init()
+                self._init()
+            self._start_locked()
+
+    def _start_locked(self) -> None:
+        try:
+            self.engine.runtime.start_container(self)
+        except PypodError:
+            self.sync()
+            raise
+        self.state.status = Status.RUNNING
+        self.state.started_at = time.time()
+        self.save()
+        self.engine.events.write("container", "start", self.id, self.name, self.config.image)
+
+    def start_attached(self, streams: "AttachStreams") -> int | None:
+        """Start and attach (attach first, so no output is missed); return the
+        exit code, or None when the user detached."""
+        from .attach import connect_attach
+
+        with self.locked():
+            self.sync()
+            st = self.state.status
+            if st in (Status.RUNNING, Status.PAUSED):
+                raise AlreadyInState(f"container {self.id} is already running: container already running")
+            if st != Status.CREATED:
+                self._prepare_for_init()
+                self._init()
+            sock = connect_attach(self.engine.runtime.attach_socket_path(self))
+            try:
+                self._start_locked()
+            except BaseException:
+                sock.close()
+                raise
+        detached = self._pump(sock, streams)
+        if detached:
+            return None
+        return self.wait()
+
+    def attach(self, streams: "AttachStreams") -> int | None:
+        from .attach import connect_attach
+
+        with self.locked():
+            self.sync()
+            if self.state.status not in (Status.RUNNING, Status.CREATED):
+                raise InvalidState("can only attach to created or running containers: container state improper")
+            sock = connect_attach(self.engine.runtime.attach_socket_path(self))
+        if self._pump(sock, streams):
+            return None
+        return self.wait()
+
+    def _pump(self, sock, streams) -> bool:
+        from .attach import attach_to_socket
+
+        return attach_to_socket(self, sock, streams, tty=self.config.tty, stdin_open=self.config.stdin,
+                                detach_keys=None, resize=self._resize_quiet)
+
+    def _resize_quiet(self, height: int, width: int) -> None:
+        self.engine.runtime.attach_resize(self, height, width)
+
+    # -- signals and stopping ----------------------------------------------
+
+    def kill(self, signal: int = 9) -> None:
+        with self.locked():
+            self.sync()
+            if self.state.status not in (Status.RUNNING, Status.PAUSED, Status.CREATED):
+                raise InvalidState(f"can only kill running containers. {self.id} is in state {self.state.status.value}: container state improper")
+            self.engine.runtime.kill_container(self, signal)
+            self.engine.events.write("container", "kill", self.id, self.name, self.config.image, signal=signal)
+
+    def stop(self, timeout: int | None = None) -> None:
+        """Stop signal, then SIGKILL after timeout seconds; then clean up."""
+        timeout = self.config.stop_timeout if timeout is None else timeout
+        with self.locked():
+            self.sync()
+            st = self.state.status
+            if st in (Status.STOPPED, Status.EXITED, Status.CONFIGURED):
+                if st == Status.STOPPED:
+                    self._cleanup_locked()
+                raise AlreadyInState(f"container {self.id} is already stopped")
+            if st == Status.PAUSED:
+                # A frozen process cannot act on the stop signal.
+                self.engine.runtime.kill_container(self, 9)
+                self.engine.runtime.unpause_container(self)
+            self.engine.runtime.stop_container(self, timeout, self.state.pid)
+            self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
+            self.sync()
+            if self.state.status in ACTIVE:
+                self._mark_exited(missing_code=True)
+            self.engine.events.write("container", "stop", self.id, self.name, self.config.image)
+            self._cleanup_locked()
+
+    def pause(self) -> None:
+        with self.locked():
+            self.sync()
+            if self.state.status == Status.PAUSED:
+                raise InvalidState(f"{self.id} is already paused: container state improper")
+            if self.state.status != Status.RUNNING:
+                raise InvalidState(f"{self.id} is not running, can't pause: container state improper")
+            self.engine.runtime.pause_container(self)
+            self.state.status = Status.PAUSED
+            self.save()
+            self.engine.events.write("container", "pause", self.id, self.name, self.config.image)
+
+    def unpause(self) -> None:
+        with self.locked():
+            self.sync()
+            if self.state.status != Status.PAUSED:
+                raise InvalidState(f"{self.id} is not paused, can't unpause: container state improper")
+            self.engine.runtime.unpause_container(self)
+            self.state.status = Status.RUNNING
+            self.save()
+            self.engine.events.write("container", "unpause", self.id, self.name, self.config.image)
+
+    def restart(self, timeout: int | None = None) -> None:
+        with self.locked():
+            self.sync()
+            if self.state.status in (Status.RUNNING, Status.PAUSED):
+                self.stop(timeout)
+            self.start()
+            self.state.restart_count += 1
+            self.save()
+            self.engine.events.write("container", "restart", self.id, self.name, self.config.image)
+
+    def wait(self, timeout: float | None = None, conditions: tuple[Status, ...] = (Status.STOPPED, Status.EXITED)) -> int:
+        """Block until the container reaches one of conditions; return its exit code."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                with self.locked():
+                    self.sync()
+            except NoSuchContainer:
+                code = self.engine.store.removed_exit_code(self.id)
+                if code is None:
+                    raise
+                return code
+            st = self.state.status
+            if st in conditions or (st == Status.CONFIGURED and self.state.finished_at):
+                return self.state.exit_code
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"timed out waiting for container {self.id}")
+            if st in (Status.RUNNING, Status.PAUSED, Status.CREATED) and self.state.conmon_pid:
+                # Sleep on the monitor itself: it exits right after recording the exit.
+                self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=left if left is not None else 1.0)
+            else:
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+
+    # -- cleanup and removal -----------------------------------------------
+
+    def cleanup(self) -> None:
+        """After the process exited: unmount, delete from the runtime.  conmon's
+        exit command runs this; it is safe to run any number of times."""
+        with self.locked():
+            self.sync()
+            if self.state.status in (Status.RUNNING, Status.PAUSED):
+                raise ContainerRunning(f"container {self.id} is running or paused, refusing to clean up: container state improper")
+            self._cleanup_locked()
+
+    def _cleanup_locked(self) -> None:
+        if self.state.status in (Status.STOPPED, Status.CREATED) or self.state.mountpoint:
+            from . import execs
+
+            execs.on_container_stopped(self)
+            self.engine.runtime.delete_container(self)
+            self._teardown_storage()
+            self.engine.runtime.remove_runtime_files(self)
+            shutil.rmtree(self.paths.run_dir, ignore_errors=True)
+            for leftover in ("ctl", "winsz", "attach", "oom"):
+                _unlink(os.path.join(self.paths.userdata, leftover))
+            if self.state.status in (Status.STOPPED, Status.CREATED):
+                self.state.status = Status.EXITED
+            self.state.mountpoint = ""
+            self.save()
+            self.engine.events.write("container", "cleanup", self.id, self.name, self.config.image)
+
+    def _teardown_storage(self) -> None:
+        if not self.config.rootfs:
+            self.engine.container_storage.unmount(self.id)
+        self.state.mountpoint = ""
+
+    def remove(self, force: bool = False, timeout: int | None = None, volumes: bool = False) -> None:
+        with self.locked() as lock:
+            try:
+                self.sync()
+            except NoSuchContainer:
+                return
+            st = self.state.status
+            if st in (Status.RUNNING, Status.PAUSED) or (st == Status.CREATED and not force):
+                if not force:
+                    raise ContainerRunning(
+                        f"cannot remove container {self.id} as it is {st.value} - running or paused containers "
+                        "cannot be removed without force: container state improper"
+                    )
+            if st in (Status.RUNNING, Status.PAUSED, Status.CREATED):
+                try:
+                    self.stop(0 if timeout is None and st == Status.CREATED else timeout)
+                except AlreadyInState:
+                    pass
+            self.state.status = Status.REMOVING
+            self.save()
+            from . import execs
+
+            execs.remove_all(self)
+            # Each step tolerates its piece being gone: a crash here is finished by the next rm.
+            self.engine.runtime.delete_container(self)
+            if not self.config.rootfs:
+                self.engine.container_storage.remove(self.id)
+            self.engine.runtime.remove_runtime_files(self)
+            shutil.rmtree(self.paths.run_dir, ignore_errors=True)
+            shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
+            finished = self.state.finished_at or st in (Status.STOPPED, Status.EXITED)
+            self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
+            lock.unlink()
+        self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
+
+    # -- checkpoint / restore -------------------------------------------------
+
+    @property
+    def checkpoint_dir(self) -> str:
+        return os.path.join(self.paths.userdata, "checkpoint")
+
+    def checkpoint(self, keep_running: bool = False, tcp_established: bool = False) -> None:
+        """Dump the running container with CRIU (through the runtime)."""
+        from ..errors import CheckpointUnsupported
+
+        ok, why = self.engine.runtime.supports_checkpoint()
+        if not ok:
+            raise CheckpointUnsupported(why)
+        with self.locked():
+            self.sync()
+            if self.state.status != Status.RUNNING:
+                raise InvalidState(f"{self.id} is not running, cannot checkpoint: container state improper")
+            self.engine.runtime.checkpoint_container(self, self.checkpoint_dir, keep_running, tcp_established)
+            self.engine.events.write("container", "checkpoint", self.id, self.name, self.config.image)
+            if not keep_running:
+                self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
+                self.sync()
+                if self.state.status in ACTIVE:
+                    self._mark_exited(missing_code=True)
+                # Keep the rootfs mounted state out of it: restore mounts it again.
+                self._cleanup_locked()
+
+    def restore(self) -> None:
+        """Start the container again from its last checkpoint."""
+        from ..errors import CheckpointUnsupported
+
+        ok, why = self.engine.runtime.supports_checkpoint()
+        if not ok:
+            raise CheckpointUnsupported(why)
+        with self.locked():
+            self.sync()
+            if not os.path.isdir(self.checkpoint_dir):
+                raise InvalidState(f"container {self.id} has no checkpoint to restore: container state improper")
+            self._prepare_for_init()
+            self._init(restore_from=self.checkpoint_dir)
+            self.state.status = Status.RUNNING
+            self.state.started_at = time.time()
+            self.save()
+            self.engine.events.write("container", "restore", self.id, self.name, self.config.image)
+
+    # -- exec sessions -------------------------------------------------------
+
+    def exec_create(self, config):
+        from . import execs
+
+        return execs.create(self, config)
+
+    def exec_session(self, session_id: str):
+        from . import execs
+
+        return execs.get(self, session_id)
+
+    def exec_sessions(self) -> list:
+        from . import execs
+
+        with self.locked():
+            self.sync()
+            execs.reap(self)
+        return execs.sessions(self)
+
+    def exec(self, command: list[str], streams: "AttachStreams | None" = None, **options) -> int | None:
+        """The one-shot exec: run command in the container, return its exit code.
+
+        options are ExecConfig fields (user, environment, workdir, terminal,
+        attach_stdin, privileged, preserve_fds, detach_keys)."""
+        from . import execs
+
+        cfg = execs.ExecConfig(command=list(command), **options)
+        if streams is None:
+            streams = AttachStreams(stdin=None)
+        return execs.run(self, cfg, streams)
+
+    # -- output --------------------------------------------------------------
+
+    def logs(self, **kw):
+        from .logs import read_logs
+
+        return read_logs(self, **kw)
+
+    def top(self, ps_args: list[str] | None = None) -> tuple[list[str], list[list[str]]]:
+        """The container's processes as `ps` shows them: (titles, rows)."""
+        import subprocess
+
+        with self.locked():
+            self.sync()
+            if self.state.status not in (Status.RUNNING, Status.PAUSED):
+                raise InvalidState("top can only be used on running containers: container state improper")
+            pids = self.engine.runtime.container_pids(self)
+        fields = ps_args or ["-o", "user,pid,ppid,pcpu,etime,tty,time,args"]
+        for arg in fields:
+            if not arg.replace(",", "").replace("-", "").replace("=", "").replace("%", "").isalnum():
+                raise InvalidArgument(f"invalid ps argument {arg!r}")
+        proc = subprocess.run(["ps", *fields, "-p", ",".join(map(str, pids)) or "0"], capture_output=True, text=True)
+        lines = proc.stdout.splitlines()
+        if not lines:
+            raise InvalidArgument(f"ps failed: {proc.stderr.strip()}")
+        titles = lines[0].split()
+        rows = [line.split(None, len(titles) - 1) for line in lines[1:]]
+        return titles, rows
+
+    def resize(self, height: int, width: int) -> None:
+        if not self.config.tty:
+            raise InvalidState(f"container {self.id} does not have a terminal: container state improper")
+        with self.locked():
+            self.sync()
+            if self.state.status not in (Status.RUNNING, Status.CREATED, Status.PAUSED):
+                raise InvalidState("can only resize created or running containers: container state improper")
+        self.engine.runtime.attach_resize(self, height, width)
+
+    def inspect(self) -> dict:
+        from .inspect import inspect_container
+
+        return inspect_container(self)
+
+
+def _read_int(path: str) -> int:
+    try:
+        with open(path) as f:
+            return int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
