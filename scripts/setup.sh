@@ -4,7 +4,15 @@
 #   ./scripts/setup.sh --no-demo  install only
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(conmon runc busybox-static python3-venv tmux)
+# conmon, runc and busybox-static run containers; the rest are the real
+# parts the tests use: podman (compared with, never needed), skopeo and
+# docker-registry (registries), netavark, aardvark-dns, iptables and catatonit
+# (networks, pods, --init), containers-common (seccomp.json), docker-compose,
+# uidmap/slirp4netns/passt (rootless), buildah (builds compared).
+pkgs=(conmon runc busybox-static python3-venv tmux
+      podman skopeo docker-registry apache2-utils openssl
+      netavark aardvark-dns iptables catatonit golang-github-containers-common
+      docker-compose uidmap slirp4netns passt buildah)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

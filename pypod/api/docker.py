@@ -15,31 +15,9 @@ from .. import __version__
 from ..engine.container import ContainerConfig, Status
 from ..engine.inspect import status_word
 from ..errors import AlreadyInState, InvalidArgument, InvalidState, NoSuchContainer, PypodError
+from .common import EngineScope, engine_for, int_field, strdict, strlist, with_engine
 from .http import DOCKER_API_VERSION, LIBPOD_API_VERSION, Hijacked, Request, Response, Router, Streamed
 
-
-def _engine(req: Request):
-    return req.handler.server.new_engine()
-
-
-class _EngineScope:
-    def __init__(self, req: Request):
-        self.engine = _engine(req)
-
-    def __enter__(self):
-        return self.engine
-
-    def __exit__(self, *exc):
-        self.engine.close()
-
-
-def with_engine(fn):
-    def wrapper(req: Request):
-        with _EngineScope(req) as eng:
-            return fn(req, eng)
-
-    wrapper.__name__ = fn.__name__
-    return wrapper
 
 
 # -- system ----------------------------------------------------------------------
@@ -201,29 +179,6 @@ def containers_list(req: Request, eng) -> Response:
     return Response(200, out)
 
 
-def _strlist(v, what: str) -> list[str]:
-    if v is None:
-        return []
-    if isinstance(v, str):
-        return [v]
-    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        raise InvalidArgument(f"{what} must be a list of strings")
-    return list(v)
-
-
-def _strdict(v, what: str) -> dict[str, str]:
-    if v is None:
-        return {}
-    if not isinstance(v, dict):
-        raise InvalidArgument(f"{what} must be an object")
-    return {str(k): str(x) for k, x in v.items()}
-
-
-def _int(v, what: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise InvalidArgument(f"{what} must be an integer")
-    return v
-
 
 def config_from_docker(body: dict, name: str) -> ContainerConfig:
     """Docker's container create body to pypod's ContainerConfig."""
@@ -238,10 +193,10 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
     if not isinstance(image, str) or not image:
         raise InvalidArgument("Image is required")
     cfg = ContainerConfig(image=image, name=name)
-    cfg.command = _strlist(body.get("Cmd"), "Cmd")
+    cfg.command = strlist(body.get("Cmd"), "Cmd")
     if "Entrypoint" in body and body["Entrypoint"] is not None:
-        cfg.entrypoint = _strlist(body["Entrypoint"], "Entrypoint")
-    cfg.env = _strlist(body.get("Env"), "Env")
+        cfg.entrypoint = strlist(body["Entrypoint"], "Entrypoint")
+    cfg.env = strlist(body.get("Env"), "Env")
     for key, attr in (("WorkingDir", "workdir"), ("User", "user"), ("Hostname", "hostname")):
         v = body.get(key) or ""
         if not isinstance(v, str):
@@ -249,18 +204,18 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
         setattr(cfg, attr, v)
     cfg.tty = bool(body.get("Tty"))
     cfg.stdin = bool(body.get("OpenStdin"))
-    cfg.labels = _strdict(body.get("Labels"), "Labels")
+    cfg.labels = strdict(body.get("Labels"), "Labels")
     if body.get("StopSignal"):
         cfg.stop_signal = parse_signal(str(body["StopSignal"]))
     if body.get("StopTimeout") is not None:
-        cfg.stop_timeout = _int(body["StopTimeout"], "StopTimeout")
+        cfg.stop_timeout = int_field(body["StopTimeout"], "StopTimeout")
     from ..specgen.volumes import parse_volume
 
-    cfg.mounts = [parse_volume(b) for b in _strlist(hc.get("Binds"), "HostConfig.Binds")]
+    cfg.mounts = [parse_volume(b) for b in strlist(hc.get("Binds"), "HostConfig.Binds")]
     cfg.auto_remove = bool(hc.get("AutoRemove"))
     cfg.privileged = bool(hc.get("Privileged"))
-    cfg.cap_add = _strlist(hc.get("CapAdd"), "CapAdd")
-    cfg.cap_drop = _strlist(hc.get("CapDrop"), "CapDrop")
+    cfg.cap_add = strlist(hc.get("CapAdd"), "CapAdd")
+    cfg.cap_drop = strlist(hc.get("CapDrop"), "CapDrop")
     cfg.read_only = bool(hc.get("ReadonlyRootfs"))
     net = hc.get("NetworkMode") or "default"
     cfg.network = {"default": "private", "bridge": "private", "none": "none", "host": "host", "private": "private"}.get(net, "")
@@ -347,7 +302,7 @@ def container_wait(req: Request) -> Response:
     condition = req.q("condition", "not-running")
     if condition not in ("not-running", "next-exit", "removed", "stopped", "exited"):
         raise InvalidArgument(f"invalid condition {condition!r}")
-    eng = _engine(req)
+    eng = engine_for(req)
     try:
         ctr = _find(eng, req.params["id"])
     except BaseException:
@@ -379,7 +334,7 @@ def container_delete(req: Request, eng) -> Response:
 
 
 def container_logs(req: Request) -> Response:
-    eng = _engine(req)
+    eng = engine_for(req)
     try:
         ctr = _find(eng, req.params["id"])
         want_out, want_err = req.qbool("stdout"), req.qbool("stderr")
@@ -439,7 +394,7 @@ def container_attach(req: Request) -> Response:
     from ..engine.attach import connect_attach
     from .stream import HTTPStreams, pump
 
-    with _EngineScope(req) as eng:
+    with EngineScope(req) as eng:
         ctr = _find(eng, req.params["id"])
         want_in, want_out, want_err = req.qbool("stdin"), req.qbool("stdout"), req.qbool("stderr")
         logs, stream = req.qbool("logs"), req.qbool("stream", True)
@@ -490,11 +445,11 @@ def exec_create(req: Request, eng) -> Response:
     body = req.json()
     ctr = _find(eng, req.params["id"])
     env = {}
-    for item in _strlist(body.get("Env"), "Env"):
+    for item in strlist(body.get("Env"), "Env"):
         k, _, v = item.partition("=")
         env[k] = v
     cfg = ExecConfig(
-        command=_strlist(body.get("Cmd"), "Cmd"),
+        command=strlist(body.get("Cmd"), "Cmd"),
         terminal=bool(body.get("Tty")),
         attach_stdin=bool(body.get("AttachStdin")),
         attach_stdout=bool(body.get("AttachStdout", True)),
@@ -526,7 +481,7 @@ def exec_start(req: Request) -> Response:
     from ..engine import execs
     from .stream import HTTPStreams, exec_start_attached
 
-    with _EngineScope(req) as eng:
+    with EngineScope(req) as eng:
         sess = execs.lookup(eng, req.params["id"])
         body = req.json(default={})
         ctr = sess.container
@@ -673,7 +628,7 @@ def images_get(req: Request) -> Response:
     names = [n for n in names if n]
     if not names:
         raise InvalidArgument("no image names given")
-    with _EngineScope(req) as eng:
+    with EngineScope(req) as eng:
         for n in names:
             eng.images.lookup(n)
     import threading
@@ -682,7 +637,7 @@ def images_get(req: Request) -> Response:
     errors = []
 
     def writer():
-        with _EngineScope(req) as eng2, os.fdopen(w, "wb") as out:
+        with EngineScope(req) as eng2, os.fdopen(w, "wb") as out:
             try:
                 eng2.images.save(names, out)
             except Exception as e:  # reported by the reader as a truncated body
@@ -728,7 +683,7 @@ def events(req: Request) -> Response:
     until_ns = parse_time(until, since=False) if until else 0
     filters = _list_filters(req)
     stream = req.qbool("stream", True)
-    eng = _engine(req)
+    eng = engine_for(req)
     server = req.handler.server
     follow = stream and not until_ns
     if follow and not since:

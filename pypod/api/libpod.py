@@ -8,7 +8,8 @@ import json
 
 from ..engine.container import ContainerConfig, Mount
 from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchImage
-from .docker import _int, _strdict, _strlist, libpod_container_wait, remove_image, with_engine
+from .common import int_field, strdict, strlist, with_engine
+from .docker import libpod_container_wait, remove_image
 from .http import Request, Response, Router
 
 #: what podman prints for a time that never was (Go's zero time, in unix seconds)
@@ -34,9 +35,9 @@ def config_from_spec(spec: dict) -> ContainerConfig:
     if not isinstance(name, str):
         raise InvalidArgument("name must be a string")
     cfg = ContainerConfig(image=image, name=name)
-    cfg.command = _strlist(spec.get("command"), "command")
-    cfg.entrypoint = _strlist(spec.get("entrypoint"), "entrypoint")
-    cfg.env = [f"{k}={v}" for k, v in _strdict(spec.get("env"), "env").items()]
+    cfg.command = strlist(spec.get("command"), "command")
+    cfg.entrypoint = strlist(spec.get("entrypoint"), "entrypoint")
+    cfg.env = [f"{k}={v}" for k, v in strdict(spec.get("env"), "env").items()]
     cfg.workdir = str(spec.get("work_dir") or "")
     cfg.user = str(spec.get("user") or "")
     cfg.hostname = str(spec.get("hostname") or "")
@@ -45,13 +46,13 @@ def config_from_spec(spec: dict) -> ContainerConfig:
     cfg.auto_remove = bool(spec.get("remove"))
     cfg.privileged = bool(spec.get("privileged"))
     cfg.read_only = bool(spec.get("read_only_filesystem"))
-    cfg.cap_add = _strlist(spec.get("cap_add"), "cap_add")
-    cfg.cap_drop = _strlist(spec.get("cap_drop"), "cap_drop")
-    cfg.labels = _strdict(spec.get("labels"), "labels")
+    cfg.cap_add = strlist(spec.get("cap_add"), "cap_add")
+    cfg.cap_drop = strlist(spec.get("cap_drop"), "cap_drop")
+    cfg.labels = strdict(spec.get("labels"), "labels")
     if spec.get("stop_signal"):
         cfg.stop_signal = parse_signal(str(spec["stop_signal"]))
     if spec.get("stop_timeout") is not None:
-        cfg.stop_timeout = _int(spec["stop_timeout"], "stop_timeout")
+        cfg.stop_timeout = int_field(spec["stop_timeout"], "stop_timeout")
     mounts = spec.get("mounts") or []
     if not isinstance(mounts, list):
         raise InvalidArgument("mounts must be a list")
@@ -63,7 +64,7 @@ def config_from_spec(spec: dict) -> ContainerConfig:
             raise InvalidArgument("mounts entries' source and type must be strings")
         if isinstance(m.get("options"), str):
             raise InvalidArgument("mount options must be a list of strings")
-        options = _strlist(m.get("options"), "mount options")
+        options = strlist(m.get("options"), "mount options")
         cfg.mounts.append(Mount(destination=m["destination"], source=source, type=mtype,
                                 options=[o for o in options if o in ("ro", "rbind", "bind", "nosuid", "nodev", "noexec")]))
     netns = spec.get("netns") or {}
