@@ -10,6 +10,7 @@ import time
 
 from ..engine.container import ContainerConfig, Status
 from ..proto.humanize import human_ago
+from ..specgen.numbers import arg_type, uint_arg
 from ..specgen.units import parse_size
 from ..specgen.volumes import parse_volume
 from ..engine.container import status_text
@@ -36,7 +37,7 @@ def _add_create_flags(p) -> None:
     p.add_argument("--cap-add", action="append", default=[], help="add capabilities")
     p.add_argument("--cap-drop", action="append", default=[], help="drop capabilities")
     p.add_argument("--stop-signal", default=None, help="signal to stop a container (default SIGTERM)")
-    p.add_argument("--stop-timeout", type=int, default=None, help="timeout (in seconds) to stop a container")
+    p.add_argument("--stop-timeout", type=uint_arg("--stop-timeout"), default=None, help="timeout (in seconds) to stop a container")
     p.add_argument("--network", "--net", default="private", help="network mode: private (default), none or host")
     p.add_argument("-h", "--hostname", default="", help="set container hostname")
     p.add_argument("--help", action="help", help="show this help message and exit")
@@ -145,8 +146,6 @@ def config_from_args(a) -> ContainerConfig:
     if a.stop_signal:
         cfg.stop_signal = parse_signal(a.stop_signal)
     if a.stop_timeout is not None:
-        if a.stop_timeout < 0:
-            raise InvalidArgument("stop timeout must be 0 or greater")
         cfg.stop_timeout = a.stop_timeout
     cfg.tty = a.tty
     cfg.stdin = a.interactive
@@ -371,7 +370,7 @@ def cmd_start(engine, a) -> int:
 
 def add_stop_args(p) -> None:
     _add_targets(p)
-    p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait before killing the container")
+    p.add_argument("-t", "--time", type=uint_arg("-t, --time"), default=None, help="seconds to wait before killing the container")
     p.add_argument("-i", "--ignore", action="store_true", help="ignore errors when a container does not exist")
 
 
@@ -411,7 +410,7 @@ def cmd_kill(engine, a) -> int:
 
 def add_restart_args(p) -> None:
     _add_targets(p)
-    p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait before killing the container")
+    p.add_argument("-t", "--time", type=uint_arg("-t, --time"), default=None, help="seconds to wait before killing the container")
 
 
 def cmd_restart(engine, a) -> int:
@@ -436,7 +435,7 @@ def cmd_unpause(engine, a) -> int:
 def add_rm_args(p) -> None:
     _add_targets(p)
     p.add_argument("-f", "--force", action="store_true", help="force removal of a running or unusable container")
-    p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait for stop before killing the container")
+    p.add_argument("-t", "--time", type=uint_arg("-t, --time"), default=None, help="seconds to wait for stop before killing the container")
     p.add_argument("-v", "--volumes", action="store_true", help="remove anonymous volumes (none exist in pypod)")
     p.add_argument("-i", "--ignore", action="store_true", help="ignore errors when a container does not exist")
 
@@ -457,10 +456,17 @@ def cmd_rm(engine, a) -> int:
             ctr = engine.container(ref) if isinstance(target, str) else target
             ctr.remove(force=a.force, timeout=a.time)
             print(ref)
+        except NoSuchContainer as e:
+            if a.force:
+                continue  # podman: a forced removal of what is not there is no error
+            print(f"Error: {e}", file=sys.stderr)
+            worst = max(worst, 1)
         except PypodError as e:
             print(f"Error: {e}", file=sys.stderr)
-            code = 1 if isinstance(e, NoSuchContainer) else 2 if isinstance(e, ContainerRunning) else 125
+            code = 2 if isinstance(e, ContainerRunning) else 125
             worst = max(worst, code)
+    if a.all:
+        engine.remove_stale_locks()
     return worst
 
 
@@ -473,7 +479,7 @@ def add_ps_args(p) -> None:
     p.add_argument("--format", default="", help="pretty-print containers: json or a Go template")
     p.add_argument("-f", "--filter", action="append", default=[], help="filter output based on conditions given")
     p.add_argument("--no-trunc", action="store_true", help="display the extended information")
-    p.add_argument("-n", "--last", type=int, default=-1, help="print the n last created containers")
+    p.add_argument("-n", "--last", type=arg_type("-n, --last"), default=-1, help="print the n last created containers")
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
     p.add_argument("--noheading", action="store_true", help="do not print headers")
     p.add_argument("-s", "--size", action="store_true", help="display the total file sizes")
@@ -640,7 +646,7 @@ def cmd_inspect(engine, a) -> int:
         if a.type in ("all", "container"):
             try:
                 data = engine.container(name)
-                data.sync_cheap()
+                data.sync_cheap(with_execs=True)
                 data = data.inspect()
             except NoSuchContainer:
                 data = None
@@ -666,7 +672,7 @@ def cmd_inspect(engine, a) -> int:
 
 def add_logs_args(p) -> None:
     p.add_argument("-f", "--follow", action="store_true", help="follow log output")
-    p.add_argument("--tail", type=int, default=-1, help="output the specified number of lines at the end of the logs")
+    p.add_argument("--tail", type=arg_type("--tail"), default=-1, help="output the specified number of lines at the end of the logs")
     p.add_argument("--since", default="", help="show logs since TIMESTAMP")
     p.add_argument("--until", default="", help="show logs until TIMESTAMP")
     p.add_argument("-t", "--timestamps", action="store_true", help="output the timestamps in the log")

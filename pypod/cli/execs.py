@@ -11,6 +11,8 @@ from ..errors import InvalidArgument
 def add_exec_args(p) -> None:
     import argparse
 
+    from ..specgen.numbers import uint_arg
+
     p.add_argument("-d", "--detach", action="store_true", help="run the exec session in detached mode (backgrounded)")
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open even if not attached")
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
@@ -19,7 +21,7 @@ def add_exec_args(p) -> None:
     p.add_argument("--env-file", action="append", default=[], help="read in a file of environment variables")
     p.add_argument("-w", "--workdir", default="", help="working directory inside the container")
     p.add_argument("--privileged", action="store_true", help="give the process extended Linux capabilities")
-    p.add_argument("--preserve-fds", type=int, default=0, help="pass N additional file descriptors to the process")
+    p.add_argument("--preserve-fds", type=uint_arg("--preserve-fds"), default=0, help="pass N additional file descriptors to the process")
     p.add_argument("--detach-keys", default=None, help="select the key sequence for detaching a container")
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container pypod is aware of")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="CONTAINER COMMAND [ARG...]")

@@ -114,6 +114,10 @@ def make_parser(prog: str, description: str, add_help: bool = True):
 
     class Parser(argparse.ArgumentParser):
         def error(self, message):
+            # a flag's own value error already names the flag, in podman's words
+            head, sep, rest = message.partition(": ")
+            if head.startswith("argument ") and sep and rest.startswith("invalid argument \""):
+                message = rest
             raise UsageError(f"{message}\nSee '{self.prog} --help'")
 
     return Parser(prog=prog, description=description, add_help=add_help)
@@ -139,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from ..errors import PypodError
 
+    gopts: dict = {}
     try:
         gopts, rest = split_globals(argv)
         if gopts.pop("version", False):
@@ -177,6 +182,23 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except Exception as e:  # a failure nobody classified: one line, as podman, never a traceback
+        if gopts.get("log_level") == "debug":
+            import traceback
+
+            traceback.print_exc()
+        print(f"Error: {describe_unexpected(e)}", file=sys.stderr)
+        return 125
+
+
+def describe_unexpected(e: BaseException) -> str:
+    """An unclassified exception in podman's words where there are some."""
+    if isinstance(e, OSError) and e.strerror:
+        what = e.strerror.lower()
+        return f"{e.filename}: {what}" if e.filename else what
+    if isinstance(e, RecursionError):
+        return "input nested too deeply"
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
 def _engine(gopts: dict):
