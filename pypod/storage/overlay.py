@@ -20,6 +20,7 @@ import shutil
 import threading
 from typing import Iterator
 
+from .. import private
 from ..errors import InvalidArgument, PypodError
 
 MS_NODEV = 0x4
@@ -110,7 +111,7 @@ class ContainerStorage:
         import fcntl
 
         base = self._base(cid)
-        os.makedirs(base, mode=0o700, exist_ok=True)
+        private.makedirs(base)
         fd = os.open(os.path.join(base, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -121,7 +122,7 @@ class ContainerStorage:
     def create(self, container_id: str, image) -> None:
         """The container's upper, work and merged dirs (upper and work side by
         side: overlayfs needs them on one filesystem)."""
-        os.makedirs(self._base(container_id), mode=0o700, exist_ok=True)
+        private.makedirs(self._base(container_id))
         for p in self._paths(container_id):
             with contextlib.suppress(FileExistsError):
                 os.mkdir(p, 0o755)
@@ -180,7 +181,7 @@ class ContainerStorage:
         import base64
         import hashlib
 
-        os.makedirs(self.links, mode=0o700, exist_ok=True)
+        private.makedirs(self.links)
         name = base64.b32encode(hashlib.sha256(os.fsencode(layer_dir)).digest()).decode()[:12]
         link = os.path.join(self.links, name)
         try:
