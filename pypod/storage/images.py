@@ -22,7 +22,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
+from .. import private
 from ..errors import InvalidArgument, NoSuchImage
+from ..failpoints import failpoint
 from ..sqlitedb import connect
 
 # Archive handling (tarfile, gzip, hashlib, tempfile) is imported where it is
@@ -183,8 +185,10 @@ class ImageStore:
         self.dir = storage_dir
         self.blobs = os.path.join(storage_dir, "blobs", "sha256")
         self.layers_dir = os.path.join(storage_dir, "layers")
-        os.makedirs(self.blobs, exist_ok=True)
-        os.makedirs(self.layers_dir, exist_ok=True)
+        private.open_root(storage_dir, "storage directory")
+        private.makedirs(self.blobs)
+        private.makedirs(self.layers_dir)
+        private.create_file(os.path.join(storage_dir, "images.db"))
         self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "layers")
         # One connection serves every thread of the REST service: a
         # transaction's BEGIN..COMMIT must not interleave with another's.
@@ -311,14 +315,75 @@ class ImageStore:
 
     @contextlib.contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
+        """The storage lock: shared while adding, exclusive while deleting.
+        Whoever holds it alone first sweeps what crashed adders and removers
+        left (half-unpacked layers, incoming blobs, spools): nobody else can
+        be writing them then.  An adder gets that chance when it finds the
+        store idle, so a crash's leftovers go with the next load or import."""
         import fcntl
 
         fd = os.open(os.path.join(self.dir, "storage.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            if exclusive:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._sweep_leftovers()
+            else:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass
+                else:
+                    self._sweep_leftovers()
+                fcntl.flock(fd, fcntl.LOCK_SH)
             yield
         finally:
             os.close(fd)  # closing drops the lock
+
+    #: what a crash leaves: (directory, name prefix)
+    def _leftover_places(self) -> list[tuple[str, str]]:
+        return [(self.layers_dir, ".unpack-"), (self.layers_dir, ".removing-"), (self.blobs, ".incoming-"),
+                (self.dir, ".load-")]
+
+    def leftovers(self) -> list[str]:
+        """Paths of temporary files and half-removed layers nobody owns any
+        more (call with the storage lock held exclusively, or to report)."""
+        out = []
+        for d, prefix in self._leftover_places():
+            try:
+                out += [os.path.join(d, n) for n in os.listdir(d) if n.startswith(prefix)]
+            except FileNotFoundError:
+                pass
+        return out
+
+    def _sweep_leftovers(self) -> None:
+        from .tree import remove_tree
+
+        for path in self.leftovers():
+            remove_tree(path, ignore_errors=True)
+
+    def orphans(self) -> list[str]:
+        """Blobs and layer dirs no record names: what an adder or a removal
+        killed between its files and its records left.  (Only meaningful
+        with the storage lock held exclusively: an adder writes its files
+        before its records.)"""
+        used_blobs = {r[0] for r in self._db.execute("SELECT blob FROM layers")}
+        for iid, digest in self._db.execute("SELECT id, digest FROM images"):
+            used_blobs.add(iid)
+            used_blobs.add(digest.split(":", 1)[-1])
+        used_layers = {r[0].split(":", 1)[-1] for r in self._db.execute("SELECT diff_id FROM layers")}
+        out = [os.path.join(self.blobs, n) for n in os.listdir(self.blobs) if not n.startswith(".") and n not in used_blobs]
+        out += [os.path.join(self.layers_dir, n) for n in os.listdir(self.layers_dir)
+                if not n.startswith(".") and n not in used_layers]
+        return out
+
+    def remove_orphans(self) -> list[str]:
+        from .tree import remove_tree
+
+        with self._locked(exclusive=True):
+            gone = self.orphans()
+            for path in gone:
+                remove_tree(path, ignore_errors=True)
+        return gone
 
     # -- blobs and layers ------------------------------------------------------------
 
@@ -345,6 +410,8 @@ class ImageStore:
         import hashlib
         import tempfile
 
+        from .archive import decompression_errors
+
         fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
         try:
             blob_hash = hashlib.sha256()
@@ -368,10 +435,11 @@ class ImageStore:
                     with _open_decompressed(tmp, compression) as g:
                         while chunk := g.read(1 << 20):
                             diff.update(chunk)
-                except (OSError, EOFError, ValueError) as e:
+                except decompression_errors() as e:
                     raise InvalidArgument(f"corrupt compressed layer: {e}") from None
                 diff_id = diff.hexdigest()
             os.replace(tmp, self._blob_path(blob))
+            failpoint("layer.after-blob")
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -385,11 +453,13 @@ class ImageStore:
 
     def _unpack(self, diff_id: str, blob: str, compression: int) -> None:
         """Unpack a layer once; of two processes unpacking the same layer,
-        the second loses the rename and uses the first's."""
-        import shutil
+        the second loses the rename and uses the first's.  A layer dir is
+        only ever whole: it is unpacked beside and renamed into place, and
+        removal renames it away before deleting it (remove())."""
         import tempfile
 
         from .archive import extract_layer
+        from .tree import remove_tree
 
         hexd = diff_id.split(":", 1)[1]
         final = os.path.join(self.layers_dir, hexd)
@@ -398,13 +468,14 @@ class ImageStore:
             try:
                 with open(self._blob_path(blob), "rb") as f:
                     size = extract_layer(f, os.path.join(tmp, "diff"))
-                with open(os.path.join(tmp, "size"), "w") as f:
-                    f.write(str(size))
+                private.write_file(os.path.join(tmp, "size"), str(size))
+                failpoint("layer.after-unpack")
                 try:
                     os.rename(tmp, final)
                 except OSError:
                     if not os.path.isdir(final):
                         raise
+                failpoint("layer.after-rename")
             except BaseException:
                 if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
                     with contextlib.suppress(FileNotFoundError):
@@ -412,9 +483,10 @@ class ImageStore:
                 raise
             finally:
                 if os.path.isdir(tmp):
-                    shutil.rmtree(tmp, ignore_errors=True)
+                    remove_tree(tmp, ignore_errors=True)
         self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
                          (diff_id, blob, compression, _layer_size(final)))
+        failpoint("layer.after-record")
 
     def _add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None) -> str:
         blob, diff_id, compression = self._store_layer_stream(src, expected_blob)
@@ -518,7 +590,9 @@ class ImageStore:
                 "rootfs": {"type": "layers", "diff_ids": [diff_id]},
                 "history": [{"created": when, "created_by": created_by}],
             }
-            return self._register(json.dumps(doc, sort_keys=True).encode(), names)
+            img = self._register(json.dumps(doc, sort_keys=True).encode(), names)
+            failpoint("import.after-image")
+            return img
 
     # -- load ---------------------------------------------------------------------------
 
@@ -529,31 +603,36 @@ class ImageStore:
         import tarfile
         import tempfile
 
-        spool = None
-        if not isinstance(src, (str, os.PathLike)):
-            # tar members are read out of order: a stream has to be spooled first.
-            fd, spool = tempfile.mkstemp(dir=self.dir, prefix=".load-")
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
-            src = spool
-        try:
+        from .archive import CheckedTarInfo, check_complete, decompression_errors
+
+        with self._locked(exclusive=False):  # before the spool: a sweep must not take it
+            spool = None
+            if not isinstance(src, (str, os.PathLike)):
+                # tar members are read out of order: a stream has to be spooled first.
+                fd, spool = tempfile.mkstemp(dir=self.dir, prefix=".load-")
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                src = spool
             try:
-                tar = tarfile.open(src, "r:*")
-            except (tarfile.TarError, OSError, EOFError) as e:
-                raise InvalidArgument(f"payload does not match any of the supported image formats (oci-archive, docker-archive): {e}") from None
-            with tar, self._locked(exclusive=False):
                 try:
-                    members = {_member_name(m.name): m for m in tar.getmembers()}
-                    if "manifest.json" in members:
-                        return self._load_docker(tar, members)
-                    if "index.json" in members:
-                        return self._load_oci(tar, members)
-                except (tarfile.TarError, EOFError) as e:
-                    raise InvalidArgument(f"reading image archive: {e}") from None
-                raise InvalidArgument("payload does not match any of the supported image formats (oci-archive, docker-archive)")
-        finally:
-            if spool:
-                os.unlink(spool)
+                    tar = tarfile.open(src, "r:*", tarinfo=CheckedTarInfo)
+                except (tarfile.TarError, *decompression_errors()) as e:
+                    raise InvalidArgument("payload does not match any of the supported image formats "
+                                          f"(oci-archive, docker-archive): {e}") from None
+                with tar:
+                    try:
+                        members = {_member_name(m.name): m for m in tar.getmembers()}
+                        check_complete(tar, "image archive")
+                        if "manifest.json" in members:
+                            return self._load_docker(tar, members)
+                        if "index.json" in members:
+                            return self._load_oci(tar, members)
+                    except (tarfile.TarError, *decompression_errors()) as e:
+                        raise InvalidArgument(f"reading image archive: {e}") from None
+                    raise InvalidArgument("payload does not match any of the supported image formats (oci-archive, docker-archive)")
+            finally:
+                if spool:
+                    os.unlink(spool)
 
     @staticmethod
     def _member(tar, members: dict, name: str):
@@ -571,66 +650,67 @@ class ImageStore:
         return tar.extractfile(m)
 
     def _member_json(self, tar, members: dict, name: str):
-        try:
-            return json.loads(self._member(tar, members, name).read())
-        except ValueError:
-            raise InvalidArgument(f"invalid JSON in {name} of the image archive") from None
+        return _json_doc(self._member(tar, members, name).read(), name)
 
     def _load_docker(self, tar, members: dict) -> list[str]:
-        manifest = self._member_json(tar, members, "manifest.json")
-        if not isinstance(manifest, list):
-            raise InvalidArgument("invalid manifest.json in docker-archive")
+        manifest = _checked(DOCKER_MANIFEST, self._member_json(tar, members, "manifest.json"), "manifest.json")
         loaded = []
         for entry in manifest:
-            config = self._member(tar, members, entry.get("Config", "")).read()
-            try:
-                diff_ids = list(json.loads(config).get("rootfs", {}).get("diff_ids") or [])
-            except (ValueError, AttributeError):
-                raise InvalidArgument(f"invalid image config {entry.get('Config')} in docker-archive") from None
+            config = self._member(tar, members, entry["Config"]).read()
+            diff_ids = _config_diff_ids(config, entry["Config"])
             paths = entry.get("Layers") or []
             if len(diff_ids) != len(paths):
                 raise InvalidArgument("docker-archive manifest and image config disagree on the layers")
             for path, diff_id in zip(paths, diff_ids):
+                layer = self._member(tar, members, path)  # there, whether or not the store has it
                 if not self._layer_present(diff_id):
-                    self._add_layer(self._member(tar, members, path), diff_id, path)
+                    self._add_layer(layer, diff_id, path)
             names = [docker_normalize(t) for t in entry.get("RepoTags") or []]
             img = self._register(config, names)
+            failpoint("load.after-image")
             loaded += names or [f"sha256:{img.id}"]
         return loaded
 
     def _load_oci(self, tar, members: dict) -> list[str]:
-        index = self._member_json(tar, members, "index.json")
+        index = _checked(OCI_INDEX, self._member_json(tar, members, "index.json"), "index.json")
         loaded = []
         for desc, name in self._oci_manifests(tar, members, index, None):
             manifest_bytes = self._blob_member(tar, members, desc).read()
             _verify(manifest_bytes, desc)
-            manifest = json.loads(manifest_bytes)
+            manifest = _checked(OCI_IMAGE_MANIFEST, _json_doc(manifest_bytes, f"manifest {desc['digest']}"),
+                                f"manifest {desc['digest']}")
             config = self._blob_member(tar, members, manifest["config"]).read()
             _verify(config, manifest["config"])
-            diff_ids = list(json.loads(config).get("rootfs", {}).get("diff_ids") or [])
+            diff_ids = _config_diff_ids(config, manifest["config"]["digest"])
             layers = manifest.get("layers") or []
             if len(diff_ids) != len(layers):
                 raise InvalidArgument("oci-archive manifest and image config disagree on the layers")
             for layer, diff_id in zip(layers, diff_ids):
+                # Every layer the manifest names must be in the archive, even
+                # one the store already has under the config's diff id.
+                blob = self._blob_member(tar, members, layer)
                 if not self._layer_present(diff_id):
-                    self._add_layer(self._blob_member(tar, members, layer), diff_id, layer.get("digest", "?"),
-                                    expected_blob=layer["digest"].split(":", 1)[1])
+                    self._add_layer(blob, diff_id, layer["digest"], expected_blob=layer["digest"].split(":", 1)[1])
             names = [name] if name else []
             img = self._register(config, names, manifest_bytes)
+            failpoint("load.after-image")
             loaded += names or [f"sha256:{img.id}"]
         return loaded
 
-    def _oci_manifests(self, tar, members: dict, index: dict, name: str | None) -> list[tuple[dict, str | None]]:
+    def _oci_manifests(self, tar, members: dict, index: dict, name: str | None, depth: int = 0) -> list[tuple[dict, str | None]]:
         """(manifest descriptor, name) for each image an index holds; of a
         multi-platform index, only the manifest for this machine."""
+        if depth > 8:
+            raise InvalidArgument("the image archive's indexes nest too deeply")
         out = []
         for d in index.get("manifests") or []:
             annotations = d.get("annotations") or {}
             dname = _oci_ref_name(annotations) or name
-            media = d.get("mediaType", "")
+            media = d.get("mediaType") or ""
             if media.endswith("image.index.v1+json") or media.endswith("manifest.list.v2+json"):
-                nested = json.loads(self._blob_member(tar, members, d).read())
-                out += self._oci_manifests(tar, members, nested, dname)
+                nested = _checked(OCI_INDEX, _json_doc(self._blob_member(tar, members, d).read(), f"index {d['digest']}"),
+                                  f"index {d['digest']}")
+                out += self._oci_manifests(tar, members, nested, dname, depth + 1)
                 continue
             platform = d.get("platform")
             if platform and (platform.get("architecture") != _arch() or platform.get("os", "linux") != "linux"):
@@ -814,8 +894,6 @@ class ImageStore:
         """podman rmi: a name that is one of several is only untagged; by id,
         or by its last name, the image goes, with every blob and layer no
         other image uses.  Whether containers use it is the engine's check."""
-        import shutil
-
         iid, by_name = self._resolve(ref)
         img = self._get(iid)
         if img is None:
@@ -840,11 +918,29 @@ class ImageStore:
                     self._db.execute("DELETE FROM layers WHERE diff_id = ?", (d,))
                     if row and not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (row[0],)).fetchone():
                         blobs.append(row[0])
+            failpoint("rmi.after-records-removed")
+            # Renamed away first, then deleted: a crash midway leaves a
+            # .removing- dir (swept later), never a half layer at its name
+            # that a later load of the same layer would take as whole.
+            from .tree import remove_tree
+
+            doomed = []
             for d in orphans:
-                shutil.rmtree(os.path.join(self.layers_dir, d.split(":", 1)[1]), ignore_errors=True)
+                hexd = d.split(":", 1)[1]
+                aside = os.path.join(self.layers_dir, f".removing-{hexd}")
+                with contextlib.suppress(FileNotFoundError):
+                    remove_tree(aside)
+                    os.rename(os.path.join(self.layers_dir, hexd), aside)
+                    doomed.append(aside)
+            failpoint("rmi.after-layers-renamed")
+            for aside in doomed:
+                remove_tree(aside)
             for b in blobs:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self._blob_path(b))
+            # and what an earlier crash left without a record
+            for path in self.orphans():
+                remove_tree(path, ignore_errors=True)
         return [*(f"Untagged: {n}" for n in names), f"Deleted: {iid}"]
 
     # -- inspect ----------------------------------------------------------------------
@@ -1046,3 +1142,44 @@ def _layer_size(layer_dir: str) -> int:
             return int(f.read())
     except (OSError, ValueError):
         return 0
+
+
+# -- archive documents: their shapes checked before anything reads a field -----------
+
+def _archive_shapes():
+    from ..proto.jsonshape import Anything, Int, List, Map, Obj, Str, Strs
+
+    desc = Obj({"mediaType": Str(256), "digest": Str(256), "size": Int(0),
+                "annotations": Map(Str()), "platform": Obj({"architecture": Str(64), "os": Str(64)})},
+               required=("digest",))
+    return (
+        List(Obj({"Config": Str(4096), "RepoTags": Strs(), "Layers": Strs()}, required=("Config",)), max_items=4096),
+        Obj({"manifests": List(desc, max_items=4096)}),
+        Obj({"config": desc, "layers": List(desc, max_items=4096), "annotations": Anything()}, required=("config",)),
+        Obj({"rootfs": Obj({"diff_ids": Strs(4096)})}),
+    )
+
+
+def _checked(schema, doc, what: str):
+    from ..proto.jsonshape import check
+
+    return check(schema, doc, f"{what} in the image archive")
+
+
+def _json_doc(data: bytes, what: str):
+    from ..proto.jsonshape import parse_json
+
+    return parse_json(data, f"{what} of the image archive")
+
+
+def _config_diff_ids(config: bytes, what: str) -> list[str]:
+    """The layers an image config lists (its rootfs.diff_ids), checked."""
+    doc = _checked(IMAGE_CONFIG, _json_doc(config, f"image config {what}"), f"image config {what}")
+    diff_ids = list((doc.get("rootfs") or {}).get("diff_ids") or [])
+    for d in diff_ids:
+        if not (d.startswith("sha256:") and len(d) == 71 and _HEX_RE.match(d[7:])):
+            raise InvalidArgument(f"invalid image config {what} in the image archive: {d!r} is not a sha256 digest")
+    return diff_ids
+
+
+DOCKER_MANIFEST, OCI_INDEX, OCI_IMAGE_MANIFEST, IMAGE_CONFIG = _archive_shapes()
