@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, NoSuchUser
 
 
 def add_exec_args(p) -> None:
@@ -75,6 +75,11 @@ def cmd_exec(engine, a) -> int:
     from ..engine import execs
 
     streams = AttachStreams(stdin=0 if a.interactive else None, stdout=1, stderr=2, detach_keys=a.detach_keys)
-    code = execs.run(ctr, cfg, streams, size=size)
+    try:
+        code = execs.run(ctr, cfg, streams, size=size)
+    except NoSuchUser as e:
+        # podman's exec answers an unknown user with 255 (its run with 126)
+        print(f"Error: {e}", file=sys.stderr)
+        return 255
     sys.stdout.flush()
     return 0 if code is None else code
