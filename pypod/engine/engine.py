@@ -92,6 +92,9 @@ class Engine:
         if not cfg.args:
             raise InvalidArgument("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
         self._check_mounts(cfg)
+        from . import hostcheck
+
+        hostcheck.check(cfg)
         if cfg.secrets:
             for secret, _env in cfg.secrets:
                 self.store.lookup_secret(secret)

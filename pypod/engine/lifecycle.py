@@ -190,6 +190,7 @@ class Container:
                 bundle.make_workdir(rootfs, cfg.workdir, user.uid, user.gid)
             etc_files = bundle.write_etc_files(paths.userdata, cfg)
             env = build_env([], cfg.env, cfg.tty, cfg.hostname if cfg.network != "host" else os.uname().nodename, user.home, self._secret_env())
+            goarch, kernel = bundle.host_arch_and_kernel()
             spec = build_spec(
                 cfg,
                 rootfs=rootfs,
@@ -203,6 +204,9 @@ class Container:
                 etc_files=etc_files,
                 host_devices=bundle.host_devices() if cfg.privileged else [],
                 bounding=bundle.host_bounding_caps(),
+                seccomp_profile=bundle.seccomp_profile(cfg),
+                goarch=goarch,
+                kernel=kernel,
                 cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
             )
             import json
