@@ -159,11 +159,17 @@ def is_record(obj) -> bool:
     return hasattr(obj, "__record_fields__")
 
 
-def fields(obj_or_cls) -> tuple[Field, ...]:
+def fields(obj_or_cls) -> tuple:
+    """The fields (each with its .name) of a record, or of a stdlib dataclass."""
     try:
         return obj_or_cls.__record_fields__
     except AttributeError:
-        raise TypeError("must be called with a record type or instance") from None
+        pass
+    if hasattr(obj_or_cls, "__dataclass_fields__"):
+        import dataclasses  # already imported by whoever defined it
+
+        return dataclasses.fields(obj_or_cls)
+    raise TypeError("must be called with a record type or instance")
 
 
 def asdict(obj) -> dict:
