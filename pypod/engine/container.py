@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import asdict, dataclass, field, fields
+from ..record import asdict, field, fields, record
 
+from .security import SecurityConfig
 
 class Status(str, enum.Enum):
     """libpod's ContainerStatus values, with the same spellings."""
@@ -22,7 +23,7 @@ class Status(str, enum.Enum):
         return self.value
 
 
-@dataclass
+@record
 class Mount:
     destination: str
     source: str = ""
@@ -30,7 +31,7 @@ class Mount:
     options: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class ContainerConfig:
     id: str = ""
     name: str = ""
@@ -68,6 +69,10 @@ class ContainerConfig:
     #: secrets exposed as environment variables: (secret name, env name)
     secrets: list[tuple[str, str]] = field(default_factory=list)
     created: float = 0.0
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    #: fields that hold a typed part of their own (engine/record.py's Record)
+    NESTED = {"security": SecurityConfig}
 
     @property
     def args(self) -> list[str]:
@@ -80,6 +85,8 @@ class ContainerConfig:
     def from_dict(cls, d: dict) -> "ContainerConfig":
         known = {f.name for f in fields(cls)}
         cfg = cls(**{k: v for k, v in d.items() if k in known})
+        for name, kind in cls.NESTED.items():
+            setattr(cfg, name, kind.from_dict(getattr(cfg, name)))
         cfg.mounts = [Mount(**m) if isinstance(m, dict) else m for m in cfg.mounts]
         cfg.ulimits = [tuple(u) for u in cfg.ulimits]
         cfg.secrets = [tuple(s) for s in cfg.secrets]
@@ -102,7 +109,7 @@ class StateRecord:
         return st
 
 
-@dataclass
+@record
 class ContainerState(StateRecord):
     status: Status = Status.CONFIGURED
     pid: int = 0
@@ -118,7 +125,7 @@ class ContainerState(StateRecord):
     restart_count: int = 0
 
 
-@dataclass
+@record
 class ContainerPaths:
     """Where a container's files live; derived, never stored."""
 

@@ -14,9 +14,10 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields
+from ..record import asdict, field, fields, record
 
 from ..failpoints import failpoint
+from .. import trace
 from .container import StateRecord
 from ..errors import (
     InvalidArgument,
@@ -35,7 +36,7 @@ class ExecStatus(str, enum.Enum):
         return self.value
 
 
-@dataclass
+@record
 class ExecConfig:
     command: list[str] = field(default_factory=list)
     terminal: bool = False
@@ -60,7 +61,7 @@ class ExecConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-@dataclass
+@record
 class ExecState(StateRecord):
     status: ExecStatus = ExecStatus.CREATED
     pid: int = 0
@@ -114,6 +115,7 @@ class ExecSession:
         private.makedirs(self.bundle)
         spec_path = os.path.join(self.bundle, "exec-process-spec.json")
         private.write_file(spec_path, json.dumps(process_spec(ctr, self.config)))
+        trace.step("exec: process spec written")
         try:
             mon = ctr.engine.runtime.exec_container(
                 ctr, self.id, self.bundle, spec_path,
@@ -136,6 +138,7 @@ class ExecSession:
         failpoint("exec.after-running-recorded")
         ctr = self.container
         ctr.engine.events.write("container", "exec", ctr.id, ctr.name, ctr.config.image, execID=self.id)
+        trace.step("store: session 'running' saved, event written")
 
     def _failed_start(self, mon, err: Exception) -> None:
         """A process that never ran: the session is stopped with podman's code for why."""
@@ -160,10 +163,12 @@ class ExecSession:
                 if mon.read_message(mon.attach) is None:
                     raise OCIRuntimeError(f"conmon failed to set up exec session {self.id} attach socket")
                 sock = connect_attach(ctr.engine.runtime.exec_attach_socket_path(self.bundle))
+                trace.step("exec: attached to conmon")
                 if size and self.config.terminal:
                     ctr.engine.runtime.exec_resize(self.bundle, *size)
                 mon.signal_start()
                 pid = mon.read_pid(mon.oci_log, "exec")
+                trace.step(f"conmon: runtime exec started pid {pid} (sync pipe)")
             except OCIRuntimeError as e:
                 self._failed_start(mon, e)
                 raise
@@ -175,6 +180,7 @@ class ExecSession:
         detached = attach_to_socket(ctr, sock, streams, tty=self.config.terminal, stdin_open=self.config.attach_stdin,
                                     detach_keys=self.config.detach_keys, resize=lambda h, w: self.resize(h, w))
         failpoint("exec.after-output")
+        trace.step("attach: output closed" if not detached else "attach: detached")
         if detached:
             mon.close()
             return None
@@ -210,6 +216,7 @@ class ExecSession:
         finally:
             mon.close()
         code = msg[0] if msg is not None else None
+        trace.step(f"conmon: exit code {code} (sync pipe)")
         ctr = self.container
         with ctr.locked():
             try:
@@ -237,6 +244,7 @@ class ExecSession:
         self.save()
         failpoint("exec.after-exit-recorded")
         self._remove_files()
+        trace.step("exec: session stopped, files removed")
         ctr = self.container
         ctr.engine.events.write("container", "exec_died", ctr.id, ctr.name, ctr.config.image, execID=self.id,
                                 containerExitCode=self.state.exit_code)
@@ -307,6 +315,7 @@ class ExecSession:
                 self._record_exit(None)
             self._remove_files()
             ctr.engine.store.remove_exec(self.id)
+            trace.step("store: exec session removed")
 
     def inspect(self) -> dict:
         """Docker's and podman's exec inspect shape."""
@@ -381,6 +390,7 @@ def create(ctr, cfg: ExecConfig) -> ExecSession:
             state.owner_started = process_start_time(state.owner_pid)
         ctr.engine.store.add_exec(sid, ctr.id, asdict(cfg), state.to_dict())
         failpoint("exec.after-create")
+    trace.step("store: exec session recorded")
     return ExecSession(ctr, sid, cfg, state)
 
 
@@ -424,7 +434,7 @@ def _reap_one(ctr, sess: "ExecSession") -> None:
     rt = ctr.engine.runtime
     st = sess.state
     if st.status == ExecStatus.STOPPED:
-        if sess.config.auto_remove:
+        if _abandoned(sess):
             sess._remove_files()
             ctr.engine.store.remove_exec(sess.id)
         return
@@ -451,7 +461,7 @@ def _reap_one(ctr, sess: "ExecSession") -> None:
         sess._record_exit(sess._await_exit_file())
     else:
         return
-    if sess.config.auto_remove:
+    if _abandoned(sess):
         ctr.engine.store.remove_exec(sess.id)
 
 
@@ -464,7 +474,7 @@ def stale(ctr) -> bool:
     for sess in sessions(ctr):
         st = sess.state
         if st.status == ExecStatus.STOPPED:
-            if sess.config.auto_remove:
+            if _abandoned(sess):
                 return True
         elif st.status == ExecStatus.CREATED:
             if os.path.isdir(sess.bundle) or _abandoned(sess):
@@ -475,7 +485,8 @@ def stale(ctr) -> bool:
 
 
 def _abandoned(sess: "ExecSession") -> bool:
-    """A one-shot session whose driving process is gone."""
+    """A one-shot session whose driving process is gone (while it lives,
+    that process removes the session itself)."""
     from ..oci.procs import pid_alive, process_start_time
 
     st = sess.state
@@ -505,7 +516,7 @@ def on_container_stopped(ctr) -> None:
             sess._record_exit(None)
         else:
             sess._remove_files()
-        if sess.config.auto_remove:
+        if _abandoned(sess):
             ctr.engine.store.remove_exec(sess.id)
 
 

@@ -14,7 +14,6 @@ import os
 import shutil
 import time
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from ..errors import (
     AlreadyInState,
@@ -24,11 +23,13 @@ from ..errors import (
     NoSuchContainer,
     PypodError,
 )
+from .. import trace
 from . import bundle
 from .container import ContainerConfig, ContainerPaths, ContainerState, Status
 from ..failpoints import failpoint
 from .locks import FileLock
 
+TYPE_CHECKING = False  # typing's import would cost every command ~5 ms
 if TYPE_CHECKING:
     from .attach import AttachStreams
     from .engine import Engine
@@ -97,6 +98,7 @@ class Container:
         except NoSuchContainer:
             self._lock.unlink()  # held by us: do not leave it behind for a gone container
             raise
+        trace.step("store: state read")
         st = self.state
         if st.status == Status.CONFIGURED:
             if st.mountpoint or os.path.exists(self.paths.conmon_pidfile):
@@ -258,6 +260,7 @@ class Container:
             # Recorded before it is made: a crash in between leaves a record
             # of a mount that is not there (every unmount tolerates that),
             # never a mount that nothing knows of.
+            trace.step("storage: container layer created")
             self.state.mountpoint = storage.merged_dir(self.id)
             self.save()
             failpoint("init.after-mount-recorded")
@@ -268,6 +271,7 @@ class Container:
                 self.save()
                 raise
             failpoint("init.after-mount")
+            trace.step("storage: overlay mounted")
         try:
             user = bundle.lookup_user(rootfs, cfg.user)
             extra_gids = list(user.sgids)
@@ -279,6 +283,7 @@ class Container:
                 bundle.make_workdir(rootfs, cfg.workdir, user.uid, user.gid)
             etc_files = bundle.write_etc_files(paths.userdata, cfg)
             env = build_env([], cfg.env, cfg.tty, cfg.hostname if cfg.network != "host" else os.uname().nodename, user.home, self._secret_env())
+            goarch, kernel = bundle.host_arch_and_kernel()
             spec = build_spec(
                 cfg,
                 rootfs=rootfs,
@@ -292,12 +297,16 @@ class Container:
                 etc_files=etc_files,
                 host_devices=bundle.host_devices() if cfg.privileged else [],
                 bounding=bundle.host_bounding_caps(),
+                seccomp_profile=bundle.seccomp_profile(cfg),
+                goarch=goarch,
+                kernel=kernel,
                 cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
             )
             import json
 
             private.write_file(paths.spec_file, json.dumps(spec))
             failpoint("init.after-spec")
+            trace.step("spec: written")
             pid, conmon_pid = eng.runtime.create_container(self, restore_from)
             failpoint("init.after-runtime-create")
         except BaseException:
@@ -316,6 +325,7 @@ class Container:
         self.save()
         failpoint("init.after-save")
         eng.events.write("container", "init", self.id, self.name, cfg.image)
+        trace.step("store: state 'created' saved, event written")
 
     def _secret_env(self) -> list[str]:
         out = []
@@ -361,6 +371,7 @@ class Container:
         self.save()
         failpoint("start.after-save")
         self.engine.events.write("container", "start", self.id, self.name, self.config.image)
+        trace.step("store: state 'running' saved, event written")
 
     def start_attached(self, streams: "AttachStreams") -> int | None:
         """Start and attach (attach first, so no output is missed); return the
@@ -382,6 +393,7 @@ class Container:
                 sock.close()
                 raise
         detached = self._pump(sock, streams)
+        trace.step("attach: output closed" if not detached else "attach: detached")
         if detached:
             return None
         return self.wait()
@@ -488,6 +500,7 @@ class Container:
                 return code
             st = self.state.status
             if st in conditions or (st == Status.CONFIGURED and self.state.finished_at):
+                trace.step(f"wait: exit code {self.state.exit_code}")
                 return self.state.exit_code
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -519,6 +532,7 @@ class Container:
             failpoint("cleanup.after-runtime-delete")
             self._teardown_storage()
             failpoint("cleanup.after-unmount")
+            trace.step("storage: unmounted")
             self.engine.runtime.remove_runtime_files(self)
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
             for leftover in ("ctl", "winsz", "attach", "oom"):
@@ -570,13 +584,16 @@ class Container:
         failpoint("rm.after-runtime-delete")
         if not self.config.rootfs:
             self.engine.container_storage.remove(self.id)
+            trace.step("storage: removed")
         failpoint("rm.after-storage-remove")
         self.engine.runtime.remove_runtime_files(self)
         shutil.rmtree(self.paths.run_dir, ignore_errors=True)
         shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
+        trace.step("files: removed")
         failpoint("rm.after-files")
         finished = self.state.finished_at or status_before in (Status.STOPPED, Status.EXITED)
         self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
+        trace.step("store: container removed")
         failpoint("rm.after-record-removed")
         self._lock.unlink()
         self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
