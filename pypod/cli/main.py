@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "version": ("system", "version", "Display the pypod version information"),
     "secret": ("secrets", "secret", "Manage secrets"),
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
+    "check": ("check", "check", "Check (and with --repair fix) what a crash left in the storage and state"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
 }
@@ -53,11 +54,11 @@ GROUPS = {
         "logs", "wait", "attach", "exec", "top", "checkpoint", "restore")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
               "import": "import", "inspect": "inspect"},
-    "system": {"info": "info", "service": "service", "events": "events"},
+    "system": {"info": "info", "service": "service", "events": "events", "check": "check"},
 }
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "service")
+GROUP_ONLY = ("cleanup", "service", "check")
 
 GLOBAL_VALUE_FLAGS = ("--root", "--runroot", "--runtime", "--log-level", "--config", "--cgroup-manager")
 
@@ -77,7 +78,7 @@ def _usage() -> str:
             lines.append(f"  {name:<10} {summary}")
     lines += ["  container  Manage containers (container cleanup, container ls, ...)",
               "  image      Manage images (image ls, image rm, ...)",
-              "  system     system service (REST API), system info"]
+              "  system     system service (REST API), system info, system check [--repair]"]
     return "\n".join(lines)
 
 

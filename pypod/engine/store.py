@@ -146,6 +146,9 @@ class Store:
 
     # exec sessions
 
+    def has_exec_session(self, sid: str) -> bool:
+        return self._db.execute("SELECT 1 FROM exec_sessions WHERE id = ?", (sid,)).fetchone() is not None
+
     def add_exec(self, sid: str, cid: str, config: dict, state: dict) -> None:
         self._db.execute(
             "INSERT INTO exec_sessions (id, container_id, config, state) VALUES (?, ?, ?, ?)",

@@ -271,6 +271,10 @@ class ConmonOCIRuntime(OCIRuntime):
     def unpause_container(self, ctr: RuntimeContainer) -> None:
         self._runtime("resume", ctr.id)
 
+    def container_ids(self) -> list[str]:
+        proc = self._runtime("list", "-q", check=False)
+        return [line.strip() for line in proc.stdout.decode(errors="replace").splitlines() if line.strip()]
+
     def start_pending(self, ctr: RuntimeContainer) -> bool | None:
         # runc and crun hold a created container's process on exec.fifo in
         # their state dir and remove it when `start` opens it.

@@ -98,6 +98,10 @@ class OCIRuntime(abc.ABC):
     def info(self) -> tuple[ComponentInfo, ComponentInfo]:
         """(monitor, runtime) names, paths and versions for `pypod info`."""
 
+    def container_ids(self) -> list[str]:
+        """Every container the runtime holds (for `system check`)."""
+        return []
+
     def start_pending(self, ctr: RuntimeContainer) -> bool | None:
         """Without running the runtime: True while a created container still
         waits for its start, False once it started (or is gone), None when

@@ -320,7 +320,7 @@ class ImageStore:
             self._db.execute("COMMIT")
 
     @contextlib.contextmanager
-    def locked(self, exclusive: bool) -> Iterator[None]:
+    def locked(self, exclusive: bool, sweep: bool = True) -> Iterator[None]:
         """The storage lock: shared while adding, exclusive while deleting.
         Whoever holds it alone first sweeps what crashed adders and removers
         left (half-unpacked layers, incoming blobs, spools): nobody else can
@@ -332,7 +332,8 @@ class ImageStore:
         try:
             if exclusive:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                self._sweep_leftovers()
+                if sweep:
+                    self._sweep_leftovers()
             else:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -381,6 +382,37 @@ class ImageStore:
         out += [os.path.join(self.layers_dir, n) for n in os.listdir(self.layers_dir)
                 if not n.startswith(".") and n not in used_layers]
         return out
+
+    def damage(self, img: "Image", verify: bool = True) -> str:
+        """What is wrong with an image's files, or "" when nothing is: its
+        config blob, and each layer's record, blob and unpacked dir (and,
+        with verify, the blobs' digests)."""
+        import hashlib
+
+        def digest_of(path: str) -> str:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+            return h.hexdigest()
+
+        config = self.blob_path(img.id)
+        if not os.path.isfile(config):
+            return "its config blob is missing"
+        if verify and digest_of(config) != img.id:
+            return "its config blob does not match its digest"
+        for d in img.layers:
+            row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (d,)).fetchone()
+            if not row:
+                return f"layer {d[7:19]} has no record"
+            if not os.path.isdir(os.path.join(self.layers_dir, d.split(":", 1)[1], "diff")):
+                return f"layer {d[7:19]} is not unpacked"
+            blob = self.blob_path(row[0])
+            if not os.path.isfile(blob):
+                return f"the blob of layer {d[7:19]} is missing"
+            if verify and digest_of(blob) != row[0]:
+                return f"the blob of layer {d[7:19]} does not match its digest"
+        return ""
 
     def remove_orphans(self) -> list[str]:
         from .tree import remove_tree
