@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "wait": ("containers", "wait", "Block on one or more containers"),
     "top": ("containers", "top", "Display the running processes of a container"),
     "attach": ("containers", "attach", "Attach to a running container"),
-    "cleanup": ("containers", "cleanup", "Clean up network and mountpoints of one or more containers"),
+    "cleanup": ("cleanup", "cleanup", "Clean up network and mountpoints of one or more containers"),
     "exec": ("execs", "exec", "Run a process in a running container"),
     "images": ("images", "images", "List images in local storage"),
     "rmi": ("images", "rmi", "Remove one or more images from local storage"),

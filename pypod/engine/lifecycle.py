@@ -48,6 +48,8 @@ class Container:
         self.config = config
         self.state = state
         self.id = config.id
+        #: held between start_attached(claim_exit=True) and finish_exit()
+        self._exit_claim = None
         self._lock = FileLock(os.path.join(engine.config.locks_dir, config.id + ".lock"))
 
     def __repr__(self) -> str:
@@ -62,7 +64,7 @@ class Container:
         c = self.engine.config
         return ContainerPaths(
             userdata=os.path.join(c.containers_dir, self.id, "userdata"),
-            run_dir=os.path.join(c.runroot, "containers", self.id),
+            run_dir=c.container_run_dir(self.id),
         )
 
     def exit_command(self) -> list[str]:
@@ -272,11 +274,18 @@ class Container:
         self.engine.events.write("container", "start", self.id, self.name, self.config.image)
         trace.step("store: state 'running' saved, event written")
 
-    def start_attached(self, streams: "AttachStreams") -> int | None:
+    def start_attached(self, streams: "AttachStreams", claim_exit: bool = False) -> int | None:
         """Start and attach (attach first, so no output is missed); return the
-        exit code, or None when the user detached."""
-        from .attach import connect_attach
+        exit code, or None when the user detached.
 
+        claim_exit: this process will do what conmon's exit command would (clean
+        up, or remove a --rm container) by calling finish_exit() after the exit
+        code is back; the exit command then only waits and leaves
+        (engine/exitclaim.py)."""
+        from .attach import connect_attach
+        from .exitclaim import ExitClaim
+
+        claim = self._exit_claim = ExitClaim(self.paths.run_dir)
         with self.locked():
             self.sync()
             st = self.state.status
@@ -287,15 +296,41 @@ class Container:
                 self._init()
             sock = connect_attach(self.engine.runtime.attach_socket_path(self))
             try:
+                if claim_exit:
+                    claim.take()  # before the start: the process cannot have exited yet
                 self._start_locked()
             except BaseException:
                 sock.close()
+                claim.release(done=False)
                 raise
-        detached = self._pump(sock, streams)
-        trace.step("attach: output closed" if not detached else "attach: detached")
-        if detached:
-            return None
-        return self.wait()
+        try:
+            detached = self._pump(sock, streams)
+            trace.step("attach: output closed" if not detached else "attach: detached")
+            if detached:
+                claim.release(done=False)  # the exit command finishes it, whenever that comes
+                return None
+            return self.wait()
+        except BaseException:
+            claim.release(done=False)  # unfinished: the exit command must not skip it
+            raise
+
+    def finish_exit(self) -> None:
+        """After start_attached(claim_exit=True) returned an exit code: the exit
+        command's work (cleanup, or removal with --rm), then the claim goes."""
+        claim = self._exit_claim
+        try:
+            if self.config.auto_remove:
+                self.remove(force=True)
+            else:
+                self.cleanup()
+        except (NoSuchContainer, AlreadyInState):
+            pass  # someone else got there first (`pypod rm` beside us)
+        except BaseException:
+            if claim is not None:
+                claim.release(done=False)  # not done: the exit command tries again
+            raise
+        if claim is not None:
+            claim.release(done=True)
 
     def attach(self, streams: "AttachStreams") -> int | None:
         from .attach import connect_attach
