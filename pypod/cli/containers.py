@@ -31,7 +31,12 @@ def _add_create_flags(p) -> None:
     p.add_argument("-u", "--user", default="", help="username or UID (format: <name|uid>[:<group|gid>])")
     p.add_argument("--group-add", action="append", default=[], help="add additional groups to join")
     p.add_argument("--entrypoint", default=None, help="overwrite the default ENTRYPOINT of the image")
-    p.add_argument("-v", "--volume", action="append", default=[], help="bind mount a volume (SRC:DEST[:OPTS])")
+    p.add_argument("-v", "--volume", action="append", default=[], help="bind mount a host path or a volume ([SRC:]DEST[:OPTS])")
+    p.add_argument("--mount", action="append", default=[], help="attach a mount: type=bind|volume|tmpfs|image|devpts,src=,dst=,...")
+    p.add_argument("--tmpfs", action="append", default=[], help="mount a tmpfs (DEST[:OPTS])")
+    p.add_argument("--volumes-from", action="append", default=[], help="mount the volumes of another container (CTR[:ro|rw])")
+    p.add_argument("--image-volume", default="bind", choices=("bind", "tmpfs", "ignore"), help="what an image's VOLUMEs become")
+    p.add_argument("--read-only-tmpfs", nargs="?", const="true", default="true", help="with --read-only, tmpfs on /run, /tmp and /var/tmp (default true)")
     p.add_argument("--privileged", action="store_true", help="give extended privileges to the container")
     p.add_argument("--cap-add", action="append", default=[], help="add capabilities")
     p.add_argument("--cap-drop", action="append", default=[], help="drop capabilities")
@@ -162,7 +167,14 @@ def config_from_args(a) -> ContainerConfig:
     if net not in ("private", "none", "host"):
         raise InvalidArgument(f"network {a.network!r}: only private, none and host networks are supported")
     cfg.network = net
-    cfg.mounts = [parse_volume(v) for v in a.volume]
+    from ..specgen.volumes import parse_mount, parse_tmpfs, parse_volumes_from
+
+    cfg.mounts = [parse_volume(v) for v in a.volume] + [parse_mount(m) for m in a.mount] + [parse_tmpfs(t) for t in a.tmpfs]
+    for spec in a.volumes_from:
+        parse_volumes_from(spec)
+    cfg.fs.volumes_from = list(a.volumes_from)
+    cfg.fs.image_volume = a.image_volume
+    cfg.fs.read_only_tmpfs = _truthy(a.read_only_tmpfs)
     cfg.ulimits = [parse_ulimit(u) for u in a.ulimit]
     cfg.auto_remove = getattr(a, "rm", False)
     cfg.log_driver = a.log_driver
@@ -239,7 +251,7 @@ def cmd_run(engine, a) -> int:
         return 0  # detached: the container goes on
     try:
         if ctr.config.auto_remove:
-            ctr.remove(force=True)
+            ctr.remove(force=True, volumes=True)
         else:
             ctr.cleanup()
     except (NoSuchContainer, AlreadyInState):
@@ -291,7 +303,7 @@ class proxied_signals:
 def _discard(ctr) -> None:
     """A run that failed before its process ran leaves no container behind."""
     try:
-        ctr.remove(force=True)
+        ctr.remove(force=True, volumes=True)
     except PypodError:
         pass
 
@@ -437,7 +449,7 @@ def add_rm_args(p) -> None:
     _add_targets(p)
     p.add_argument("-f", "--force", action="store_true", help="force removal of a running or unusable container")
     p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait for stop before killing the container")
-    p.add_argument("-v", "--volumes", action="store_true", help="remove anonymous volumes (none exist in pypod)")
+    p.add_argument("-v", "--volumes", action="store_true", help="remove the container's anonymous volumes too")
     p.add_argument("-i", "--ignore", action="store_true", help="ignore errors when a container does not exist")
 
 
@@ -455,7 +467,7 @@ def cmd_rm(engine, a) -> int:
         ref = target if isinstance(target, str) else target.id
         try:
             ctr = engine.container(ref) if isinstance(target, str) else target
-            ctr.remove(force=a.force, timeout=a.time)
+            ctr.remove(force=a.force, timeout=a.time, volumes=a.volumes)
             print(ref)
         except PypodError as e:
             print(f"Error: {e}", file=sys.stderr)
@@ -773,7 +785,7 @@ def cmd_cleanup(engine, a) -> int:
 
                 execs.cleanup_session(ctr, a.exec)
             elif a.rm:
-                ctr.remove(force=False)
+                ctr.remove(force=False, volumes=True)
             else:
                 ctr.cleanup()
         except NoSuchContainer:

@@ -31,6 +31,19 @@ class Mount:
 
 
 @dataclass
+class FilesystemOptions:
+    """How the container's filesystem is put together beyond its mounts list
+    (kept as asked, for inspect and for recreating the container)."""
+
+    #: --volumes-from as given, "CTR[:OPTIONS]"; their mounts are copied into mounts at create
+    volumes_from: list[str] = field(default_factory=list)
+    #: what an image's VOLUME becomes: "bind" (an anonymous volume), "tmpfs" or "ignore"
+    image_volume: str = "bind"
+    #: with read_only: tmpfs on /run, /tmp and /var/tmp
+    read_only_tmpfs: bool = True
+
+
+@dataclass
 class ContainerConfig:
     id: str = ""
     name: str = ""
@@ -58,6 +71,7 @@ class ContainerConfig:
     #: "private" (own netns, loopback only), "none" or "host"
     network: str = "private"
     mounts: list[Mount] = field(default_factory=list)
+    fs: FilesystemOptions = field(default_factory=FilesystemOptions)
     #: (name, soft, hard), e.g. ("nofile", 1024, 2048)
     ulimits: list[tuple[str, int, int]] = field(default_factory=list)
     auto_remove: bool = False
@@ -81,6 +95,8 @@ class ContainerConfig:
         known = {f.name for f in fields(cls)}
         cfg = cls(**{k: v for k, v in d.items() if k in known})
         cfg.mounts = [Mount(**m) if isinstance(m, dict) else m for m in cfg.mounts]
+        if isinstance(cfg.fs, dict):
+            cfg.fs = FilesystemOptions(**cfg.fs)
         cfg.ulimits = [tuple(u) for u in cfg.ulimits]
         cfg.secrets = [tuple(s) for s in cfg.secrets]
         return cfg

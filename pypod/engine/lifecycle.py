@@ -184,6 +184,11 @@ class Container:
                 extra_gids += get_container_groups(cfg.groups, rootfs)
             if cfg.workdir and not cfg.rootfs:
                 bundle.make_workdir(rootfs, cfg.workdir, user.uid, user.gid)
+            user_mounts = None
+            if cfg.mounts or cfg.read_only:
+                from . import mounts
+
+                user_mounts = mounts.prepare(self, rootfs, user.uid, user.gid)
             etc_files = bundle.write_etc_files(paths.userdata, cfg)
             env = build_env([], cfg.env, cfg.tty, cfg.hostname if cfg.network != "host" else os.uname().nodename, user.home, self._secret_env())
             spec = build_spec(
@@ -200,6 +205,7 @@ class Container:
                 host_devices=bundle.host_devices() if cfg.privileged else [],
                 bounding=bundle.host_bounding_caps(),
                 cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
+                mounts=user_mounts,
             )
             import json
 
@@ -207,6 +213,7 @@ class Container:
                 json.dump(spec, f)
             pid, conmon_pid = eng.runtime.create_container(self, restore_from)
         except BaseException:
+            self._release_mounts()
             self._teardown_storage()
             raise
         self.state.status = Status.CREATED
@@ -413,6 +420,7 @@ class Container:
 
             execs.on_container_stopped(self)
             self.engine.runtime.delete_container(self)
+            self._release_mounts()
             self._teardown_storage()
             self.engine.runtime.remove_runtime_files(self)
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
@@ -423,6 +431,12 @@ class Container:
             self.state.mountpoint = ""
             self.save()
             self.engine.events.write("container", "cleanup", self.id, self.name, self.config.image)
+
+    def _release_mounts(self) -> None:
+        if self.config.mounts:
+            from . import mounts
+
+            mounts.release(self)
 
     def _teardown_storage(self) -> None:
         if not self.config.rootfs:
@@ -454,6 +468,12 @@ class Container:
             execs.remove_all(self)
             # Each step tolerates its piece being gone: a crash here is finished by the next rm.
             self.engine.runtime.delete_container(self)
+            self._release_mounts()
+            anonymous = []
+            if volumes and self.config.mounts:
+                from .mounts import anonymous_volumes
+
+                anonymous = anonymous_volumes(self.engine, self.config)
             if not self.config.rootfs:
                 self.engine.container_storage.remove(self.id)
             self.engine.runtime.remove_runtime_files(self)
@@ -463,6 +483,9 @@ class Container:
             self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
             lock.unlink()
         self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
+        if anonymous:
+            # After the record is gone: a volume is removed only once no container names it.
+            self.engine.volumes.remove_anonymous(anonymous)
 
     # -- checkpoint / restore -------------------------------------------------
 
