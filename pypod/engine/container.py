@@ -6,6 +6,9 @@ import enum
 import os
 from dataclasses import asdict, dataclass, field, fields
 
+from .record import Record
+from .security import SecurityConfig
+
 
 class Status(str, enum.Enum):
     """libpod's ContainerStatus values, with the same spellings."""
@@ -31,7 +34,7 @@ class Mount:
 
 
 @dataclass
-class FilesystemOptions:
+class FilesystemOptions(Record):
     """How the container's filesystem is put together beyond its mounts list
     (kept as asked, for inspect and for recreating the container)."""
 
@@ -82,6 +85,10 @@ class ContainerConfig:
     #: secrets exposed as environment variables: (secret name, env name)
     secrets: list[tuple[str, str]] = field(default_factory=list)
     created: float = 0.0
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    #: fields that hold a typed part of their own (engine/record.py's Record)
+    NESTED = {"security": SecurityConfig, "fs": FilesystemOptions}
 
     @property
     def args(self) -> list[str]:
@@ -94,9 +101,9 @@ class ContainerConfig:
     def from_dict(cls, d: dict) -> "ContainerConfig":
         known = {f.name for f in fields(cls)}
         cfg = cls(**{k: v for k, v in d.items() if k in known})
+        for name, kind in cls.NESTED.items():
+            setattr(cfg, name, kind.from_dict(getattr(cfg, name)))
         cfg.mounts = [Mount(**m) if isinstance(m, dict) else m for m in cfg.mounts]
-        if isinstance(cfg.fs, dict):
-            cfg.fs = FilesystemOptions(**cfg.fs)
         cfg.ulimits = [tuple(u) for u in cfg.ulimits]
         cfg.secrets = [tuple(s) for s in cfg.secrets]
         return cfg
