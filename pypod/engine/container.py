@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import asdict, dataclass, field, fields
+from ..record import asdict, field, fields, record
 
 from .record import Record
 from .security import SecurityConfig
@@ -25,7 +25,7 @@ class Status(str, enum.Enum):
         return self.value
 
 
-@dataclass
+@record
 class Mount:
     destination: str
     source: str = ""
@@ -33,7 +33,7 @@ class Mount:
     options: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class FilesystemOptions(Record):
     """How the container's filesystem is put together beyond its mounts list
     (kept as asked, for inspect and for recreating the container)."""
@@ -46,7 +46,7 @@ class FilesystemOptions(Record):
     read_only_tmpfs: bool = True
 
 
-@dataclass
+@record
 class ContainerConfig:
     id: str = ""
     name: str = ""
@@ -125,7 +125,7 @@ class StateRecord:
         return st
 
 
-@dataclass
+@record
 class ContainerState(StateRecord):
     status: Status = Status.CONFIGURED
     pid: int = 0
@@ -141,7 +141,7 @@ class ContainerState(StateRecord):
     restart_count: int = 0
 
 
-@dataclass
+@record
 class ContainerPaths:
     """Where a container's files live; derived, never stored."""
 

@@ -24,14 +24,15 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Iterator
-
 from ..errors import InvalidArgument, NoSuchVolume, PypodError, VolumeExists, VolumeInUse
 from ..failpoints import failpoint
+from ..record import asdict, field, fields, record
 from .locks import FileLock
 
+TYPE_CHECKING = False  # typing's import costs every command milliseconds
 if TYPE_CHECKING:
+    from typing import Iterator
+
     from .container import ContainerConfig
     from .engine import Engine
 
@@ -54,7 +55,7 @@ _FLAG_BITS = {
 }
 
 
-@dataclass
+@record
 class VolumeConfig:
     name: str
     driver: str = "local"
@@ -68,7 +69,7 @@ class VolumeConfig:
     gid: int = -1
 
 
-@dataclass
+@record
 class VolumeState:
     #: fill from the image on first use (cleared once filled, or by nocopy)
     needs_copy_up: bool = True

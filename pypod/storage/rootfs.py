@@ -20,12 +20,15 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tarfile
 from collections import deque
-from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
 
 from ..errors import InvalidArgument
+from ..record import record
+
+TYPE_CHECKING = False  # typing's import costs every command milliseconds
+if TYPE_CHECKING:
+    import tarfile
+    from typing import BinaryIO, Iterator
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOATIME", 0)
@@ -48,7 +51,7 @@ def split_path(path: str) -> list[str]:
     return [p for p in path.split("/") if p not in ("", ".")]
 
 
-@dataclass
+@record
 class Resolved:
     """What lookup() found: `name` inside the directory `dir_fd`, or, when
     name is "", the directory itself.  The fd is the caller's to close."""
@@ -167,7 +170,7 @@ def _resolved(stack: list[int], name: str, names: list[str]) -> Resolved:
 # -- walking ------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Entry:
     """One file of a tree, as a tar member would describe it."""
 
@@ -255,7 +258,6 @@ def iter_path(res: Resolved, name: str) -> Iterator[Entry]:
 # -- writing ------------------------------------------------------------------------
 
 
-@dataclass
 class TreeWriter:
     """Creates entries under a root fd, each parent resolved inside the root.
 
@@ -268,14 +270,16 @@ class TreeWriter:
     say) would carry elsewhere in the root is refused, as Docker refuses it.
     """
 
-    root_fd: int
-    owner: tuple[int, int] | None = None
-    no_replace_dir: bool = False
-    scope: str = "/"
-    _parent_key: tuple = ()
-    _parent_fd: int = -1
-    _dir_times: list[tuple[str, float]] = field(default_factory=list)
-    bytes_written: int = 0
+    def __init__(self, root_fd: int, owner: tuple[int, int] | None = None, no_replace_dir: bool = False, scope: str = "/"):
+        self.root_fd = root_fd
+        self.owner = owner
+        self.no_replace_dir = no_replace_dir
+        self.scope = scope
+        self.bytes_written = 0
+        #: the parent directory of the last entry, kept open: entries come grouped by directory
+        self._parent_key: tuple = ()
+        self._parent_fd = -1
+        self._dir_times: list[tuple[str, float]] = []
 
     def _parent(self, parts: list[str]) -> int:
         key = tuple(parts[:-1])
@@ -501,6 +505,8 @@ def _renamed(name: str, old: str, new: str) -> str:
 def write_tar(entries: Iterator[Entry], out: BinaryIO) -> None:
     """Walked entries as a tar stream (PAX, no user names: they would come
     from the host's passwd, not the container's)."""
+    import tarfile
+
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         tar.copybufsize = _CHUNK
         for e in entries:
@@ -517,6 +523,8 @@ def write_tar(entries: Iterator[Entry], out: BinaryIO) -> None:
 
 
 def tarinfo_of(e: Entry) -> tarfile.TarInfo | None:
+    import tarfile
+
     st = e.st
     kind = stat.S_IFMT(st.st_mode)
     info = tarfile.TarInfo(e.name)
@@ -542,8 +550,8 @@ def tarinfo_of(e: Entry) -> tarfile.TarInfo | None:
     return info
 
 
-_TAR_KINDS = {tarfile.DIRTYPE: stat.S_IFDIR, tarfile.SYMTYPE: stat.S_IFLNK, tarfile.CHRTYPE: stat.S_IFCHR,
-              tarfile.BLKTYPE: stat.S_IFBLK, tarfile.FIFOTYPE: stat.S_IFIFO}
+#: tar's type flags (DIRTYPE, SYMTYPE, CHRTYPE, BLKTYPE, FIFOTYPE) as file kinds
+_TAR_KINDS = {b"5": stat.S_IFDIR, b"2": stat.S_IFLNK, b"3": stat.S_IFCHR, b"4": stat.S_IFBLK, b"6": stat.S_IFIFO}
 
 
 def extract_tar(src: BinaryIO, writer: TreeWriter, prefix: str = "", rename: tuple[str, str] = ("", "")) -> int:
@@ -551,6 +559,8 @@ def extract_tar(src: BinaryIO, writer: TreeWriter, prefix: str = "", rename: tup
     under prefix; returns the number of entries.  Entries naming ".." are
     refused; symlinks (planted by earlier entries or already there) are
     followed only inside the writer's root."""
+    import tarfile
+
     try:
         tar = tarfile.open(fileobj=src, mode="r|*")
     except tarfile.TarError as e:
