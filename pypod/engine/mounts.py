@@ -71,6 +71,8 @@ def resolve(engine: "Engine", cfg: "ContainerConfig", image_volumes: list[str] =
             dests.add(dest)
     seen: set[str] = set()
     for m in cfg.mounts:
+        if m.type == "bind" and m.source and not m.source.startswith(("/", ".")):
+            m.type = "volume"  # the library's Mount(dest, "name"): a bind of a name is a named volume, as with -v
         if not m.destination.startswith("/"):
             raise InvalidArgument(f"invalid container path \"{m.destination}\", must be an absolute path")
         m.destination = os.path.normpath(m.destination) if m.destination != "/" else "/"
