@@ -13,7 +13,8 @@ dies there by SIGKILL; then:
    no conmon, runc entry, mount, exec dir, exit or socket file, lock,
    temporary or half-removed file, container or session row, netns.
 
-An operation is the part of the name before the dot.  A new operation
+An operation is the name up to its last dot (`rm`, `volume.create`), the
+step the part after it.  A new operation
 (pull, commit, volume, network, ...) gets its SCENARIOS entry here: how to
 set it up, the command that reaches its steps, and how to repeat it.
 """
@@ -63,6 +64,7 @@ class Scenario:
     #: checks after the repeat (a callable taking the Pypod helper)
     verify: object = None
     images: bool = False
+    volumes: bool = False
 
 
 def _running(name: str):
@@ -103,6 +105,22 @@ def _image_whole(ref: str, tag: bytes):
     return check
 
 
+def _volume_usable(name: str):
+    def check(pypod):
+        vol = json.loads(pypod.out("volume", "inspect", name))[0]
+        assert os.path.isdir(vol["Mountpoint"])
+        pypod("run", "--rm", "-v", f"{name}:/v", "busybox", "sh", "-c", "echo ok > /v/f")
+        with open(os.path.join(vol["Mountpoint"], "f")) as f:
+            assert f.read() == "ok\n"
+    return check
+
+
+def _gone_volume(name: str):
+    def check(pypod):
+        assert pypod("volume", "inspect", name, check=False).returncode != 0
+    return check
+
+
 def scenarios(tmp: str) -> dict[str, Scenario]:
     layer = os.path.join(tmp, "layer.tar")
     _layer_tar(layer, b"fp")
@@ -137,6 +155,13 @@ def scenarios(tmp: str) -> dict[str, Scenario]:
         "rmi": Scenario(setup=[["import", layer, "fpimg"]], run=["rmi", "fpimg"],
                         repeat=[["rmi", "fpimg"], ["import", layer, "fpimg"]],
                         verify=_image_whole("fpimg", b"fp"), images=True),
+        "volume.create": Scenario(run=["volume", "create", "fpvol"], repeat=[["volume", "create", "--ignore", "fpvol"]],
+                                  verify=_volume_usable("fpvol"), volumes=True),
+        # a volume with its own filesystem, mounted: its removal unmounts first
+        "volume.rm": Scenario(setup=[["volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "fpvol"],
+                                     ["volume", "mount", "fpvol"]],
+                              run=["volume", "rm", "fpvol"], repeat=[["volume", "rm", "fpvol"]],
+                              verify=_gone_volume("fpvol"), volumes=True),
     }
 
 
@@ -147,7 +172,7 @@ STEPS = failpoints.discover()
 
 
 def _op(step: str) -> str:
-    return step.split(".", 1)[0]
+    return step.rsplit(".", 1)[0]
 
 
 def test_every_failpoint_has_a_scenario(tmp_path):
@@ -185,6 +210,8 @@ def test_failpoint_walk(pypod, tmp_path, step, op):
         r = pypod(*cmd, check=False)
         if cmd[0] == "rmi" and r.returncode == 1:
             continue  # the killed rmi had finished its records: "image not known" is the truth
+        if cmd[:2] == ["volume", "rm"] and b"no such volume" in r.stderr:
+            continue  # likewise for a volume whose record was gone
         assert r.returncode == 0, f"repeating `pypod {' '.join(cmd)}` after {step}: {r.stderr.decode()}"
     if sc.verify is not None:
         ok = sc.verify(pypod)
@@ -195,7 +222,9 @@ def test_failpoint_walk(pypod, tmp_path, step, op):
     pypod("rm", "-af", "-t", "0")
     if sc.images:
         pypod("rmi", "-af")
-    assert_nothing_left(pypod, images=sc.images)
+    if sc.volumes:
+        pypod("volume", "rm", "-af")
+    assert_nothing_left(pypod, images=sc.images, volumes=sc.volumes)
 
 
 # -- the invariants ---------------------------------------------------------------------
@@ -244,13 +273,15 @@ def assert_truth(pypod) -> None:
         # `removing`: a removal a crash interrupted; the next rm finishes it
     # every runc container is one pypod knows
     assert set(runc) <= set(states), f"runc holds containers pypod does not know: {set(runc) - set(states)}"
-    # every mount under the root is recorded by its container
+    # every mount under the root is recorded by its container (or volume)
     recorded = {st["mountpoint"] for st in states.values() if st.get("mountpoint")}
+    for vol in json.loads(pypod.out("volume", "ls", "--format", "json") or "[]"):
+        recorded.add(vol["Mountpoint"])
     for mnt in _mounts_under(pypod.root):
         assert mnt in recorded, f"unrecorded mount {mnt}"
 
 
-def assert_nothing_left(pypod, images: bool = False) -> None:
+def assert_nothing_left(pypod, images: bool = False, volumes: bool = False) -> None:
     assert pypod.out("ps", "-a", "-q") == ""
     assert runc_entries(pypod) == {}
     assert _mounts_under(pypod.root) == [] and _mounts_under(pypod.runroot) == []
@@ -275,6 +306,9 @@ def assert_nothing_left(pypod, images: bool = False) -> None:
             assert [b for b in os.listdir(eng.images.blobs)] == []
     finally:
         eng.close()
+    if volumes:
+        vols = os.path.join(pypod.root, "volumes")
+        assert not os.path.isdir(vols) or os.listdir(vols) == [], os.listdir(vols)
     if os.path.isdir("/run/netns"):
         assert not any(pypod.root in os.readlink(os.path.join("/run/netns", n)) for n in os.listdir("/run/netns")
                        if os.path.islink(os.path.join("/run/netns", n)))
