@@ -124,7 +124,7 @@ class ExecSession:
         self.state.started_at = time.time()
         self.save()
         ctr = self.container
-        ctr.engine.events.write("container", "exec", ctr.id, ctr.name, ctr.config.image, execID=self.id)
+        ctr.engine.events.container(ctr, "exec", execID=self.id)
 
     def _failed_start(self, mon, err: Exception) -> None:
         """A process that never ran: the session is stopped with podman's code for why."""
@@ -220,7 +220,7 @@ class ExecSession:
         self.save()
         self._remove_files()
         ctr = self.container
-        ctr.engine.events.write("container", "exec_died", ctr.id, ctr.name, ctr.config.image, execID=self.id,
+        ctr.engine.events.container(ctr, "exec_died", execID=self.id,
                                 containerExitCode=self.state.exit_code)
 
     def _await_exit_file(self, timeout: float = 2.0) -> int | None:

@@ -24,6 +24,9 @@ from ..errors import InvalidArgument, PypodError
 
 MS_NODEV = 0x4
 MNT_DETACH = 0x2
+#: mount options that are mount(2) flags, not overlayfs options
+MOUNT_FLAGS = {"ro": 0x1, "nosuid": 0x2, "nodev": 0x4, "noexec": 0x8, "sync": 0x10, "dirsync": 0x80,
+               "noatime": 0x400, "nodiratime": 0x800, "relatime": 0x200000, "strictatime": 0x1000000}
 #: the kernel copies at most one page of mount options, NUL included
 _MAX_OPTIONS = os.sysconf("SC_PAGESIZE") - 1
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -81,8 +84,17 @@ def _is_mountpoint(path: str) -> bool:
 
 
 class ContainerStorage:
-    def __init__(self, storage_dir: str):
+    def __init__(self, storage_dir: str, mount_options: str = ""):
         self.storage_dir = storage_dir
+        #: extra overlay mount options (--storage-opt overlay.mountopt=...)
+        flags, data = 0, []
+        for opt in filter(None, mount_options.split(",")):
+            if opt in MOUNT_FLAGS:
+                flags |= MOUNT_FLAGS[opt]
+            else:
+                data.append(opt)
+        self.mount_flags = MS_NODEV | flags
+        self.mount_options = ",".join(data)
         self.dir = os.path.join(storage_dir, "overlay-containers")
         self.links = os.path.join(storage_dir, "l")
         self.empty_layer = os.path.join(storage_dir, "empty-layer")
@@ -138,11 +150,11 @@ class ContainerStorage:
             self.create(container_id, image)
             # overlayfs lists the top layer first; an image with no layers still needs one lowerdir.
             lowers = list(reversed(image.layer_dirs)) or [self._empty_layer()]
-            tail = f",upperdir={upper},workdir={work}"
+            tail = f",upperdir={upper},workdir={work}" + (f",{self.mount_options}" if self.mount_options else "")
             opts = f"lowerdir={':'.join(lowers)}{tail}"
             try:
                 if len(opts) <= _MAX_OPTIONS:
-                    mount("overlay", merged, "overlay", MS_NODEV, opts)
+                    mount("overlay", merged, "overlay", self.mount_flags, opts)
                 else:
                     self._mount_long(lowers, upper, work, merged)
             except OSError as e:
@@ -156,10 +168,10 @@ class ContainerStorage:
         """A lowerdir list over a page: short links under l/, as containers/storage
         does, and if even those are too long, the links relative to the storage dir."""
         names = [self._short_link(d) for d in lowers]
-        tail = f",upperdir={upper},workdir={work}"
+        tail = f",upperdir={upper},workdir={work}" + (f",{self.mount_options}" if self.mount_options else "")
         opts = "lowerdir=" + ":".join(os.path.join(self.links, n) for n in names) + tail
         if len(opts) <= _MAX_OPTIONS:
-            mount("overlay", merged, "overlay", MS_NODEV, opts)
+            mount("overlay", merged, "overlay", self.mount_flags, opts)
             return
         opts = "lowerdir=" + ":".join(f"l/{n}" for n in names) + tail
         if len(opts) > _MAX_OPTIONS:
@@ -169,7 +181,7 @@ class ContainerStorage:
             old = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
                 os.chdir(self.storage_dir)
-                mount("overlay", merged, "overlay", MS_NODEV, opts)
+                mount("overlay", merged, "overlay", self.mount_flags, opts)
             finally:
                 os.fchdir(old)
                 os.close(old)
@@ -214,6 +226,13 @@ class ContainerStorage:
                     umount(merged)
                 except OSError as e:
                     raise PypodError(f"unmounting the rootfs of {container_id}: {e.strerror or e}") from None
+
+    def ids(self) -> list[str]:
+        """The containers that have a writable layer here."""
+        try:
+            return sorted(n for n in os.listdir(self.dir) if _ID_RE.match(n) and n not in (".", ".."))
+        except FileNotFoundError:
+            return []
 
     def remove(self, container_id: str) -> None:
         """Unmount and delete the container's writable layer."""
