@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .. import trace
+
 # name -> (module under pypod.cli, function prefix, summary)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("containers", "run", "Run a command in a new container"),
@@ -223,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         gopts, rest = split_globals(argv)
+        if gopts.get("log_level") == "debug":
+            trace.enable()
+        trace.step("imports: pypod.cli.main")
         if gopts.pop("version", False):
             from .. import __version__
 
@@ -240,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         import importlib
 
         mod = importlib.import_module(f"pypod.cli.{mod_name}")
+        trace.step(f"imports: pypod.cli.{mod_name}")
         parser = make_parser(prog, summary, add_help=func not in getattr(mod, "OWN_HELP", ()))
         getattr(mod, f"add_{func}_args")(parser)
         add_global_flags(parser)
@@ -247,11 +253,15 @@ def main(argv: list[str] | None = None) -> int:
         _merge_late_globals(gopts, ns)
         if gopts.pop("noout", False):
             sys.stdout = open(os.devnull, "w")
+        trace.step("arguments parsed")
         engine = _engine(gopts)
+        trace.step("engine configured")
         try:
             return getattr(mod, f"cmd_{func}")(engine, ns) or 0
         finally:
+            trace.step(f"{name}: done")
             engine.close()
+            trace.step("store closed")
     except UsageError as e:
         print(f"Error: {e}", file=sys.stderr)
         return 125
@@ -301,6 +311,8 @@ def _engine(gopts: dict):
         overrides["conmon_paths"] = [path]
     cfg = load_config(gopts.get("config"), **overrides)
     diag.set_level(cfg.log_level)
+    if cfg.log_level == "debug":
+        trace.enable()
     if gopts.get("syslog"):
         diag.enable_syslog()
     return Engine(cfg)

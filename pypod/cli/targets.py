@@ -5,9 +5,9 @@ and the per-container report printed the way podman prints it."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument, NoSuchContainer, PypodError
+from ..record import field, record
 
 
 def add_target_flags(p, *, all_help: str = "", latest: bool = True, filters: bool = False, cidfile: bool = False,
@@ -70,7 +70,7 @@ def read_cidfiles(paths: list[str], ignore: bool = False) -> list[str]:
     return out
 
 
-@dataclass
+@record
 class Selection:
     #: (container, what to print for it: the name the user gave, else the ID)
     targets: list = field(default_factory=list)

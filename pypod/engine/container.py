@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import asdict, dataclass, field, fields
+from ..record import asdict, field, fields, record
 
+from .security import SecurityConfig
 
 class Status(str, enum.Enum):
     """libpod's ContainerStatus values, with the same spellings."""
@@ -24,7 +25,7 @@ class Status(str, enum.Enum):
         return self.value
 
 
-@dataclass
+@record
 class Mount:
     destination: str
     source: str = ""
@@ -32,7 +33,7 @@ class Mount:
     options: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class ContainerConfig:
     id: str = ""
     name: str = ""
@@ -76,6 +77,10 @@ class ContainerConfig:
     depends_on: list[str] = field(default_factory=list)
     #: libpod namespace it was made in (--namespace); "" = none
     namespace: str = ""
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    #: fields that hold a typed part of their own (engine/record.py's Record)
+    NESTED = {"security": SecurityConfig}
 
     @property
     def args(self) -> list[str]:
@@ -88,6 +93,8 @@ class ContainerConfig:
     def from_dict(cls, d: dict) -> "ContainerConfig":
         known = {f.name for f in fields(cls)}
         cfg = cls(**{k: v for k, v in d.items() if k in known})
+        for name, kind in cls.NESTED.items():
+            setattr(cfg, name, kind.from_dict(getattr(cfg, name)))
         cfg.mounts = [Mount(**m) if isinstance(m, dict) else m for m in cfg.mounts]
         cfg.ulimits = [tuple(u) for u in cfg.ulimits]
         cfg.secrets = [tuple(s) for s in cfg.secrets]
@@ -110,7 +117,7 @@ class StateRecord:
         return st
 
 
-@dataclass
+@record
 class ContainerState(StateRecord):
     status: Status = Status.CONFIGURED
     pid: int = 0
@@ -128,7 +135,7 @@ class ContainerState(StateRecord):
     stopping_pid: int = 0
 
 
-@dataclass
+@record
 class ContainerPaths:
     """Where a container's files live; derived, never stored."""
 
