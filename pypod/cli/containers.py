@@ -192,12 +192,18 @@ def cmd_attach(engine, a) -> int:
         raise InvalidArgument("attach requires the name or id of one running container or the latest flag")
     with proxied_signals(ctr, enabled=_truthy(a.sig_proxy) and not ctr.config.tty):
         code = ctr.attach(AttachStreams(stdin=None if a.no_stdin else 0, detach_keys=a.detach_keys))
+    return after_attach(ctr, code)
+
+
+def after_attach(ctr, code: int | None) -> int:
+    """The exit code of an attached command: 0 when the user detached, else
+    the container's, once its leftovers are cleaned up."""
     if code is None:
         return 0
     try:
         ctr.cleanup()
     except PypodError:
-        pass
+        pass  # conmon's exit command got there first
     return code
 
 

@@ -11,12 +11,10 @@ container's inspect data, the one shape every owner fills.
 from __future__ import annotations
 
 import re
-from typing import Callable
-
+from collections.abc import Callable
 from ..errors import InvalidArgument, PypodError
 from .container import Status
-
-Predicate = Callable[[object], bool]
+from .inspect import status_word as state_word
 
 #: the words podman accepts for a container's state
 STATUS_WORDS = ("created", "running", "paused", "stopped", "exited", "unknown", "configured", "removing", "stopping")
@@ -37,15 +35,6 @@ def parse_filters(items: list[str]) -> dict[str, list[str]]:
             raise InvalidArgument(f'invalid filter "{item}"')
         out.setdefault(key, []).append(value)
     return out
-
-
-def state_word(status: Status) -> str:
-    """What the status filter and `ps` call a state."""
-    if status in (Status.STOPPED, Status.EXITED):
-        return "exited"
-    if status == Status.CONFIGURED:
-        return "created"
-    return status.value
 
 
 def has_exited(ctr) -> bool:
@@ -106,17 +95,17 @@ def _created_of(engine, refs: list[str]) -> float:
     return min(times)
 
 
-def container_predicate(engine, filters: dict[str, list[str]], *, prune: bool = False) -> Predicate:
+def container_predicate(engine, filters: dict[str, list[str]], *, prune: bool = False) -> "Callable[[object], bool]":
     """One predicate for all filters; bad keys or values raise InvalidArgument
     before any container is looked at."""
-    checks: list[Predicate] = []
+    checks: list = []
     cache: dict = {}
     for key, values in filters.items():
         checks.append(_one(engine, key, values, cache, prune))
     return lambda ctr: all(check(ctr) for check in checks)
 
 
-def _one(engine, key: str, values: list[str], cache: dict, prune: bool) -> Predicate:
+def _one(engine, key: str, values: list[str], cache: dict, prune: bool) -> "Callable[[object], bool]":
     if prune and key not in PRUNE_KEYS:
         raise InvalidArgument(f"{key} is an invalid filter")
     if key == "label":
