@@ -39,6 +39,10 @@ class NoSuchObject(PypodError):
     http_status = 404
 
 
+class NoSuchVolume(PypodError):
+    http_status = 404
+
+
 class NameInUse(PypodError):
     http_status = 409
 
@@ -46,6 +50,17 @@ class NameInUse(PypodError):
 class ContainerExists(PypodError):
     """libpod's ErrCtrExists: the container is still needed (by dependents)."""
 
+    http_status = 409
+
+
+class VolumeExists(PypodError):
+    http_status = 409
+
+
+class VolumeInUse(PypodError):
+    """podman exits 2 when `volume rm` meets a volume containers use."""
+
+    exit_code = 2
     http_status = 409
 
 

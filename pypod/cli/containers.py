@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchImage, PypodError
+from ..errors import InvalidArgument, NoSuchContainer, NoSuchImage, PypodError
 
 # -- run / create -----------------------------------------------------------------
 
@@ -68,19 +68,13 @@ def cmd_run(engine, a) -> int:
     streams = AttachStreams(stdin=0 if a.interactive else None, stdout=1, stderr=2, detach_keys=a.detach_keys)
     try:
         with proxied_signals(ctr, enabled=_truthy(a.sig_proxy) and not a.tty):
-            code = ctr.start_attached(streams)
+            code = ctr.start_attached(streams, claim_exit=True)
     except BaseException:
         _discard(ctr)
         raise
     if code is None:
         return 0  # detached: the container goes on
-    try:
-        if ctr.config.auto_remove:
-            ctr.remove(force=True)
-        else:
-            ctr.cleanup()
-    except (NoSuchContainer, AlreadyInState):
-        pass  # conmon's exit command got there first
+    ctr.finish_exit()  # conmon's exit command, run by conmon, then only waits for this
     return code
 
 
@@ -128,7 +122,7 @@ class proxied_signals:
 def _discard(ctr) -> None:
     """A run that failed before its process ran leaves no container behind."""
     try:
-        ctr.remove(force=True)
+        ctr.remove(force=True, volumes=True)
     except PypodError:
         pass
 
@@ -205,35 +199,6 @@ def after_attach(ctr, code: int | None) -> int:
     except PypodError:
         pass  # conmon's exit command got there first
     return code
-
-
-def add_cleanup_args(p) -> None:
-    _add_targets(p)
-    p.add_argument("--rm", action="store_true", help="after cleanup, remove the container entirely")
-    p.add_argument("--exec", default="", help="clean up the given exec session instead of the container")
-
-
-def cmd_cleanup(engine, a) -> int:
-    """Run by conmon when a container (or exec session) exits: must be quiet and
-    idempotent, since the foreground `run` may be cleaning up at the same time."""
-    rc = 0
-    for target in _targets(engine, a):
-        try:
-            ctr = engine.container(target) if isinstance(target, str) else target
-            if a.exec:
-                from ..engine import execs
-
-                execs.cleanup_session(ctr, a.exec)
-            elif a.rm:
-                ctr.remove(force=False)
-            else:
-                ctr.cleanup()
-        except NoSuchContainer:
-            continue
-        except PypodError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            rc = 125
-    return rc
 
 
 def add_top_args(p) -> None:

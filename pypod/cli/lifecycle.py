@@ -41,7 +41,7 @@ def add_start_args(p) -> None:
 
 
 def cmd_start(engine, a) -> int:
-    from .containers import _truthy, after_attach, proxied_signals
+    from .containers import _truthy, proxied_signals
 
     if not (a.containers or a.latest or a.all or a.filter):
         raise InvalidArgument("start requires at least one argument")
@@ -71,7 +71,14 @@ def cmd_start(engine, a) -> int:
             parse_detach_keys(a.detach_keys)
         streams = AttachStreams(stdin=0 if a.interactive else None, detach_keys=a.detach_keys)
         with proxied_signals(ctr, enabled=sig_proxy and not ctr.config.tty):
-            return after_attach(ctr, ctr.start_attached(streams))
+            code = ctr.start_attached(streams, claim_exit=True)
+        if code is None:
+            return 0
+        try:
+            ctr.finish_exit()  # conmon's exit command, run by conmon, then only waits for this
+        except PypodError:
+            pass
+        return code
 
     def start(ctr):
         try:
