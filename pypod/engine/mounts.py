@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import stat
 from ..errors import InvalidArgument, NoSuchImage, PypodError
-from ..storage.tree import remove_tree
+from ..storage.tree import remove_tree, walk
 from .container import Mount
 
 TYPE_CHECKING = False  # typing's import costs every command milliseconds
@@ -229,7 +229,7 @@ def _fill_volume(vol, m: Mount, root_fd: int, uid: int, gid: int) -> None:
 
 def _chown_tree(path: str, uid: int, gid: int) -> None:
     os.lchown(path, uid, gid)
-    for dirpath, dirnames, filenames in os.walk(path):
+    for dirpath, dirnames, filenames in walk(path):
         for name in dirnames + filenames:
             os.lchown(os.path.join(dirpath, name), uid, gid)
 

@@ -105,3 +105,24 @@ def _rmdir(dir_fd: int, name: str) -> None:
             raise
         # something was added meanwhile: take it too
         remove_tree_at(dir_fd, name)
+
+
+def walk(top: str):
+    """os.walk(top) (top-down, symlinks not followed) without recursion:
+    Python 3.11's os.walk recurses once per level and fails on a deep tree."""
+    stack = [top]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        dirs, files = [], []
+        for e in entries:
+            try:
+                (dirs if e.is_dir(follow_symlinks=False) else files).append(e.name)
+            except OSError:
+                files.append(e.name)
+        yield d, dirs, files
+        stack.extend(os.path.join(d, name) for name in reversed(dirs))
