@@ -279,3 +279,17 @@ def test_gzip_bomb_is_bounded_or_holey(pypod, tmp_path):
     finally:
         eng.close()
     assert st.st_size == 256 << 20 and st.st_blocks * 512 < (1 << 20)
+
+
+def test_paused_containers_stop_and_restart(pypod):
+    """The freezer may let SIGKILL through: there is then nothing to resume,
+    and stop and restart of a paused container still succeed (a fuzzed
+    restart was a 500)."""
+    pypod("run", "-d", "--name", "p", "busybox", "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done")
+    for _ in range(2):
+        pypod("pause", "p")
+        pypod("restart", "p")
+        assert json.loads(pypod.out("inspect", "p"))[0]["State"]["Status"] == "running"
+    pypod("pause", "p")
+    pypod("stop", "p")
+    assert json.loads(pypod.out("inspect", "p"))[0]["State"]["Status"] == "exited"
