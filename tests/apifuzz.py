@@ -234,24 +234,42 @@ class Service:
 
     def exec_session(self, container: str) -> str:
         """A created (never started) exec session id, made over the API itself."""
-        body = json.dumps({"Cmd": ["true"]}).encode()
-        req = (f"POST /containers/{container}/exec HTTP/1.1\r\nHost: f\r\nConnection: close\r\n"
-               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(10)
-        s.connect(self.sock)
-        s.sendall(req)
-        out = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
+        status, doc = http_call(self.sock, "POST", f"/containers/{container}/exec", {"Cmd": ["true"]})
+        return doc["Id"] if status == 201 else "nosuchexec"
+
+
+def http_call(sock: str, method: str, path: str, body=None, timeout: float = 30) -> tuple[int, object]:
+    """One whole request and its JSON answer (a chunked one put together)."""
+    data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    req = (f"{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\n"
+           f"Content-Length: {len(data)}\r\n\r\n").encode() + data
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(sock)
+    s.sendall(req)
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    s.close()
+    head, _, payload = out.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    if b"chunked" in head.lower():
+        chunks, rest = [], payload
+        while rest:
+            size, _, rest = rest.partition(b"\r\n")
+            n = int(size, 16)
+            if not n:
                 break
-            out += d
-        s.close()
-        try:
-            return json.loads(out.split(b"\r\n\r\n", 1)[1])["Id"]
-        except (ValueError, KeyError, IndexError):
-            return "nosuchexec"
+            chunks.append(rest[:n])
+            rest = rest[n + 2:]
+        payload = b"".join(chunks)
+    try:
+        return status, json.loads(payload) if payload.strip() else None
+    except ValueError:
+        return status, None
 
 
 @dataclass

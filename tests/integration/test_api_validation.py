@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
@@ -12,39 +11,7 @@ from tests import apifuzz
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs real containers: needs root")
 
 
-def call(sock: str, method: str, path: str, body=None) -> tuple[int, dict | None]:
-    data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    req = (f"{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\n"
-           f"Content-Length: {len(data)}\r\n\r\n").encode() + data
-    import socket
-
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(30)
-    s.connect(sock)
-    s.sendall(req)
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    head, _, payload = out.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    if b"chunked" in head.lower():
-        chunks, rest = [], payload
-        while rest:
-            size, _, rest = rest.partition(b"\r\n")
-            n = int(size, 16)
-            if not n:
-                break
-            chunks.append(rest[:n])
-            rest = rest[n + 2:]
-        payload = b"".join(chunks)
-    try:
-        return status, json.loads(payload) if payload.strip() else None
-    except ValueError:
-        return status, None
+call = apifuzz.http_call
 
 
 @pytest.fixture
