@@ -147,14 +147,15 @@ def _set_mtime(dir_fd: int, name: str, mtime: float) -> None:
         pass  # a time we cannot set is not worth failing a layer for
 
 
-def extract_layer(fileobj: BinaryIO, dest: str) -> int:
-    """Unpack a layer tar stream (plain, gzip, bzip2 or xz: found by magic)
-    into dest.  Returns the bytes of regular-file content written."""
+def extract_layer(fileobj: BinaryIO, dest: str, compressed: bool = True) -> int:
+    """Unpack a layer tar stream into dest: plain, or with compressed=True
+    gzip, bzip2 or xz found by magic.  Returns the bytes of regular-file
+    content written."""
     os.makedirs(dest, exist_ok=True)
     u = _Unpacker(os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
     try:
         try:
-            tar = tarfile.open(fileobj=fileobj, mode="r|*")
+            tar = tarfile.open(fileobj=fileobj, mode="r|*" if compressed else "r|")
         except tarfile.TarError as e:
             raise InvalidArgument(f"not a tar archive: {e}") from None
         with tar:

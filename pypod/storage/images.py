@@ -26,11 +26,6 @@ from ..errors import InvalidArgument, NoSuchImage
 from ..sqlitedb import connect
 from .layers import (
     MEDIA_SUFFIX,
-    PLAIN,
-    SNIFF_BYTES,
-    open_decompressed,
-    read_exactly,
-    sniff,
 )
 
 # Archive handling (tarfile, gzip, hashlib, tempfile) is imported where it is
@@ -186,8 +181,11 @@ class ImageStore:
         self.dir = storage_dir
         self.blobs = os.path.join(storage_dir, "blobs", "sha256")
         self.layers_dir = os.path.join(storage_dir, "layers")
-        os.makedirs(self.blobs, exist_ok=True)
-        os.makedirs(self.layers_dir, exist_ok=True)
+        #: layers being added, renamed into place when whole (the same file system)
+        self.tmp_dir = os.path.join(storage_dir, "tmp")
+        self.locks_dir = os.path.join(storage_dir, "locks")
+        for d in (self.blobs, self.layers_dir, self.tmp_dir, self.locks_dir):
+            os.makedirs(d, exist_ok=True)
         self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "layers")
         # One connection serves every thread of the REST service: a
         # transaction's BEGIN..COMMIT must not interleave with another's.
@@ -342,90 +340,120 @@ class ImageStore:
             os.replace(tmp, path)
         return hexd
 
-    def _store_layer_stream(self, src: BinaryIO, expected_blob: str | None = None) -> tuple[str, str, int]:
-        """Copy a layer tar stream into a blob: (blob hex, diff id, compression).
-        A blob whose digest is known is checked before anything reads inside it."""
-        import hashlib
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
-        try:
-            blob_hash = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out:
-                head = read_exactly(src, SNIFF_BYTES)
-                blob_hash.update(head)
-                out.write(head)
-                while chunk := src.read(1 << 20):
-                    blob_hash.update(chunk)
-                    out.write(chunk)
-            compression = sniff(head)
-            blob = blob_hash.hexdigest()
-            if expected_blob and blob != expected_blob:
-                raise InvalidArgument(f"layer sha256:{expected_blob} does not match its digest (got sha256:{blob})")
-            diff_id = blob
-            if compression != PLAIN:
-                diff = hashlib.sha256()
-                try:
-                    with open_decompressed(tmp, compression) as g:
-                        while chunk := g.read(1 << 20):
-                            diff.update(chunk)
-                except (OSError, EOFError, ValueError) as e:
-                    raise InvalidArgument(f"corrupt compressed layer: {e}") from None
-                diff_id = diff.hexdigest()
-            os.replace(tmp, self.blob_path(blob))
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        return blob, f"sha256:{diff_id}", compression
-
     def layer_present(self, diff_id: str) -> bool:
         row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
         return bool(row) and os.path.isdir(os.path.join(self.layers_dir, diff_id.split(":", 1)[1], "diff")) \
             and os.path.exists(self.blob_path(row[0]))
 
-    def _unpack(self, diff_id: str, blob: str, compression: int) -> None:
-        """Unpack a layer once; of two processes unpacking the same layer,
+    @contextlib.contextmanager
+    def layer_lock(self, diff_id: str) -> Iterator[None]:
+        """Held while one process fetches and unpacks a layer: another that
+        wants the same layer waits, then finds it present."""
+        import fcntl
+
+        hexd = diff_id.split(":", 1)[-1]
+        if not HEX_RE.match(hexd):
+            raise InvalidArgument(f"invalid diff ID {diff_id!r}")
+        fd = os.open(os.path.join(self.locks_dir, hexd), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def sweep_tmp(self, min_age: float = 10.0) -> None:
+        """Remove what killed processes left in tmp/: entries nobody holds
+        locked (their owner's flock dies with it) and older than min_age
+        (a new entry is locked an instant after it is made)."""
+        import fcntl
+        import shutil
+        import time
+
+        now = time.time()
+        try:
+            names = os.listdir(self.tmp_dir)
+        except FileNotFoundError:
+            return
+        for name in names:
+            path = os.path.join(self.tmp_dir, name)
+            try:
+                if now - os.lstat(path).st_mtime < min_age:
+                    continue
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue  # its owner is alive
+            try:
+                if os.path.isdir(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+    def add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None,
+                  *, size: int | None = None, progress=None) -> str:
+        """Add a layer from its blob stream in one pass: the blob is kept as
+        it came and its tar unpacked, both hashed on the way; then the
+        digests are checked and, only if they match, the layer is renamed
+        into place and recorded.  Returns the diff ID.  A mismatch stores
+        nothing and names the blob.  Of two processes adding the same layer,
         the second loses the rename and uses the first's."""
+        import fcntl
         import shutil
         import tempfile
 
-        from .archive import extract_layer
+        from .layers import BlobTooLarge, CorruptLayer, unpack_stream
 
-        hexd = diff_id.split(":", 1)[1]
-        final = os.path.join(self.layers_dir, hexd)
-        if not os.path.isdir(final):
-            tmp = tempfile.mkdtemp(dir=self.layers_dir, prefix=".unpack-")
+        tmp = tempfile.mkdtemp(dir=self.tmp_dir, prefix="layer-")
+        lock_fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # alive: sweep_tmp leaves it alone
+        blob_tmp = os.path.join(tmp, "blob")
+        try:
+            want = expected_blob.split(":", 1)[-1] if expected_blob else ""
+            blob_fd = os.open(blob_tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
-                with open(self.blob_path(blob), "rb") as f:
-                    size = extract_layer(f, os.path.join(tmp, "diff"))
-                with open(os.path.join(tmp, "size"), "w") as f:
-                    f.write(str(size))
                 try:
-                    os.rename(tmp, final)
-                except OSError:
-                    if not os.path.isdir(final):
-                        raise
-            except BaseException:
-                if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(self.blob_path(blob))
-                raise
+                    got = unpack_stream(src, blob_fd, os.path.join(tmp, "diff"), size, progress)
+                except BlobTooLarge as e:
+                    raise InvalidArgument(f"layer {what}: {e}") from None
+                except CorruptLayer as e:
+                    if want and e.blob != want:
+                        raise InvalidArgument(_mismatch(what, want, e.blob)) from None
+                    raise InvalidArgument(f"layer {what}: {e}") from None
             finally:
-                if os.path.isdir(tmp):
-                    shutil.rmtree(tmp, ignore_errors=True)
-        self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
-                         (diff_id, blob, compression, _layer_size(final)))
-
-    def add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None) -> str:
-        blob, diff_id, compression = self._store_layer_stream(src, expected_blob)
-        if expected_diff and diff_id != expected_diff:
-            if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.blob_path(blob))
-            raise InvalidArgument(f"layer {what} does not match its digest in the image (got {diff_id})")
-        self._unpack(diff_id, blob, compression)
-        return diff_id
+                os.close(blob_fd)
+            if want and got.blob != want:
+                raise InvalidArgument(_mismatch(what, want, got.blob))
+            if size is not None and got.blob_size != size:
+                raise InvalidArgument(f"layer {what}: {got.blob_size} bytes where its descriptor says {size}")
+            diff_id = f"sha256:{got.diff_id}"
+            if expected_diff and diff_id != expected_diff:
+                raise InvalidArgument(f"layer {what} does not match its digest in the image: diff ID {expected_diff} "
+                                      f"expected, {diff_id} unpacked")
+            with open(os.path.join(tmp, "size"), "w") as f:
+                f.write(str(got.size))
+            # The blob goes first: a layer's row never names a missing blob.
+            os.replace(blob_tmp, self.blob_path(got.blob))
+            final = os.path.join(self.layers_dir, got.diff_id)
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if not os.path.isdir(os.path.join(final, "diff")):
+                    raise
+            self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
+                             (diff_id, got.blob, got.compression, _layer_size(final)))
+            return diff_id
+        finally:
+            os.close(lock_fd)
+            if os.path.isdir(tmp):
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def layer_blob(self, diff_id: str) -> tuple[str, int]:
         row = self._db.execute("SELECT blob, compressed FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
@@ -748,6 +776,10 @@ def _merge_env(base: list[str], extra: list[str]) -> list[str]:
 
 
 
+
+
+def _mismatch(what: str, want: str, got: str) -> str:
+    return f"layer {what} does not match its digest: sha256:{want} expected, sha256:{got} received"
 
 
 def _layer_size(layer_dir: str) -> int:
