@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS layers (
     compressed INTEGER NOT NULL,
     size INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS repo_digests (
+    ref TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL
+);
 """
 
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -186,7 +190,7 @@ class ImageStore:
         self.locks_dir = os.path.join(storage_dir, "locks")
         for d in (self.blobs, self.layers_dir, self.tmp_dir, self.locks_dir):
             os.makedirs(d, exist_ok=True)
-        self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "layers")
+        self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "repo_digests")
         # One connection serves every thread of the REST service: a
         # transaction's BEGIN..COMMIT must not interleave with another's.
         self._tx_lock = threading.RLock()
@@ -245,6 +249,14 @@ class ImageStore:
 
     def _resolve_digest(self, ref: str) -> str:
         name, _, digest = ref.partition("@")
+        if name:
+            short, _tag = split_reference(name)
+            rows = self._db.execute("SELECT image_id, ref FROM repo_digests WHERE substr(ref, -?) = ?",
+                                    (len(digest) + 1, f"@{digest}")).fetchall()
+            for iid, recorded in rows:
+                repo = recorded.rpartition("@")[0]
+                if repo == short or repo.endswith("/" + short):
+                    return iid
         for (iid,) in self._db.execute("SELECT id FROM images WHERE digest = ?", (digest,)).fetchall():
             if not name:
                 return iid
@@ -447,8 +459,9 @@ class ImageStore:
             except OSError:
                 if not os.path.isdir(os.path.join(final, "diff")):
                     raise
-            self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
-                             (diff_id, got.blob, got.compression, _layer_size(final)))
+            with self._tx_lock:  # never inside another thread's transaction on this connection
+                self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
+                                 (diff_id, got.blob, got.compression, _layer_size(final)))
             return diff_id
         finally:
             os.close(lock_fd)
@@ -476,7 +489,10 @@ class ImageStore:
             "layers": layers,
         }, sort_keys=True, separators=(",", ":")).encode()
 
-    def register(self, config_bytes: bytes, names: list[str], manifest: bytes | None = None) -> Image:
+    def register(self, config_bytes: bytes, names: list[str], manifest: bytes | None = None,
+                 repo_digests: list[str] | tuple[str, ...] = ()) -> Image:
+        """Record an image whose layers are all present, with names
+        ("repo:tag") and the "repo@digest" references it was pulled by."""
         iid = self._write_blob(config_bytes)
         try:
             doc = json.loads(config_bytes)
@@ -505,6 +521,8 @@ class ImageStore:
                 # A name belongs to one image: tagging moves it, as in podman.
                 self._db.execute("DELETE FROM names WHERE name = ?", (n,))
                 self._db.execute("INSERT INTO names (name, image_id) VALUES (?, ?)", (n, iid))
+            for r in repo_digests:
+                self._db.execute("INSERT OR REPLACE INTO repo_digests (ref, image_id) VALUES (?, ?)", (r, iid))
         img = self.get(iid)
         if img is None:
             raise NoSuchImage(f"sha256:{iid}: image removed while it was being added")
@@ -626,6 +644,7 @@ class ImageStore:
             with self._transaction():
                 names = self._names_of(iid)
                 self._db.execute("DELETE FROM names WHERE image_id = ?", (iid,))
+                self._db.execute("DELETE FROM repo_digests WHERE image_id = ?", (iid,))
                 self._db.execute("DELETE FROM images WHERE id = ?", (iid,))
                 still_used: set[str] = set()
                 for (layers,) in self._db.execute("SELECT layers FROM images"):
@@ -648,11 +667,18 @@ class ImageStore:
 
     # -- inspect ----------------------------------------------------------------------
 
+    def repo_digests(self, img: Image) -> list[str]:
+        """"repo@digest" for the image's digest under each of its repositories,
+        and every reference it was pulled by (a manifest list's digest too)."""
+        repos = dict.fromkeys(split_reference(n)[0] for n in img.names)
+        out = [f"{r}@{img.digest}" for r in repos]
+        rows = self._db.execute("SELECT ref FROM repo_digests WHERE image_id = ? ORDER BY rowid", (img.id,))
+        return list(dict.fromkeys([*out, *(r for (r,) in rows)]))
+
     def inspect_dict(self, img: Image) -> dict:
         """podman image inspect's JSON for one image."""
         cfg = img.config
         dirs = img.layer_dirs
-        repos = list(dict.fromkeys(split_reference(n)[0] for n in img.names))
         graph: dict = {}
         if dirs:
             graph = {"UpperDir": dirs[-1], "WorkDir": os.path.join(os.path.dirname(dirs[-1]), "work")}
@@ -662,7 +688,7 @@ class ImageStore:
             "Id": img.id,
             "Digest": img.digest,
             "RepoTags": list(img.names),
-            "RepoDigests": [f"{r}@{img.digest}" for r in repos],
+            "RepoDigests": self.repo_digests(img),
             "Parent": "",
             "Comment": "",
             "Created": img.created,
