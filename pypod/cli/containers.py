@@ -48,7 +48,9 @@ def _add_create_flags(p) -> None:
     p.add_argument("--log-driver", default="k8s-file", choices=("k8s-file", "journald", "none"), help="logging driver")
     p.add_argument("--log-opt", action="append", default=[], help="logging options: max-size=N, tag=T")
     p.add_argument("--secret", action="append", default=[], help="add a secret: NAME[,type=env][,target=VAR]")
-    p.add_argument("--pull", default="missing", choices=("missing", "never", "always", "newer"), help="pull policy (only local images are used)")
+    from .registry import add_run_pull_flags
+
+    add_run_pull_flags(p)
     p.add_argument("--replace", action="store_true", help="replace a container of the same name")
     p.add_argument("image", help="image or, with --rootfs, directory")
     p.add_argument("command", nargs=argparse.REMAINDER, help="command and arguments")
@@ -199,6 +201,10 @@ def _create(engine, a):
 
         parse_detach_keys(a.detach_keys)
     cfg = config_from_args(a)
+    if cfg.image:
+        from .registry import image_for_run
+
+        image_for_run(engine, a)
     if a.replace and cfg.name:
         try:
             engine.container(cfg.name).remove(force=True)

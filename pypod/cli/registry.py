@@ -213,6 +213,40 @@ def cmd_pull(engine, a) -> int:
     return 0
 
 
+# -- run and create: --pull ------------------------------------------------------------------------
+
+
+def add_run_pull_flags(p) -> None:
+    p.add_argument("--pull", default="missing", choices=("missing", "never", "always", "newer"),
+                   help="pull image policy (default missing)")
+    p.add_argument("-q", "--quiet", action="store_true", help="suppress output information when pulling images")
+    p.add_argument("--platform", default="", help="specify the platform for selecting the image (OS/ARCH[/VARIANT])")
+    p.add_argument("--arch", default="", help="use ARCH instead of the architecture of the machine for choosing images")
+    p.add_argument("--os", default="", help="use OS instead of the running OS for choosing images")
+    p.add_argument("--variant", default="", help="use VARIANT instead of the running architecture variant")
+    p.add_argument("--tls-verify", nargs="?", const="true", default=None, metavar="BOOL",
+                   help="require HTTPS and verify certificates when contacting registries")
+    p.add_argument("--authfile", default="", help="path of the authentication file")
+
+
+def image_for_run(engine, a) -> None:
+    """Make sure the image of `run`/`create` is here, as --pull says.  A
+    local image with the default policy costs one lookup, no registry code."""
+    from ..errors import NoSuchImage
+
+    if a.pull == "missing" and not (a.platform or a.arch or a.os or a.variant):
+        try:
+            engine.images.lookup(a.image)
+            return
+        except NoSuchImage:
+            pass
+    from ..registry import operations as ops
+
+    a.cert_dir = ""
+    ops.ensure_image(engine, a.image, a.pull, _progress(a.quiet), args=_registry_args(a),
+                     platform=platform_from_flags(a))
+
+
 # -- push ------------------------------------------------------------------------------------------
 
 

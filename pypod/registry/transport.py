@@ -36,7 +36,7 @@ class ProtocolError(ConnectError):
 
 
 class Response:
-    """A response whose body is read as it arrives (read(n) may return less)."""
+    """A response whose body is read as it arrives."""
 
     def __init__(self, conn: "_Connection", resp: h11.Response, url: str, method: str):
         self._conn = conn
@@ -68,16 +68,24 @@ class Response:
         return int(v) if v.isdigit() else None
 
     def read(self, n: int = -1) -> bytes:
-        """Up to n bytes (all of the rest for n < 0); b"" at the end."""
+        """n bytes (fewer only at the end of the body); all the rest for n < 0."""
         if n < 0:
             parts = [self._pending]
             self._pending = b""
             while not self._done:
                 parts.append(self._next())
             return b"".join(parts)
-        while not self._pending and not self._done:
-            self._pending = self._next()
-        data, self._pending = self._pending[:n], self._pending[n:]
+        if len(self._pending) >= n or self._done:
+            data, self._pending = self._pending[:n], self._pending[n:]
+            return data
+        parts = [self._pending]
+        have = len(self._pending)
+        while have < n and not self._done:
+            chunk = self._next()
+            parts.append(chunk)
+            have += len(chunk)
+        buf = b"".join(parts)
+        data, self._pending = buf[:n], buf[n:]
         return data
 
     def readinto(self, b) -> int:
