@@ -217,6 +217,9 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
     cfg.cap_add = strlist(hc.get("CapAdd"), "CapAdd")
     cfg.cap_drop = strlist(hc.get("CapDrop"), "CapDrop")
     cfg.read_only = bool(hc.get("ReadonlyRootfs"))
+    from ..specgen.security import parse_security_opts
+
+    cfg.security = parse_security_opts(strlist(hc.get("SecurityOpt"), "HostConfig.SecurityOpt"))
     net = hc.get("NetworkMode") or "default"
     cfg.network = {"default": "private", "bridge": "private", "none": "none", "host": "host", "private": "private"}.get(net, "")
     if not cfg.network:

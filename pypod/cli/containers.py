@@ -4,56 +4,14 @@ rm, ps, inspect, logs, wait, attach and container cleanup."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
-from ..engine.container import ContainerConfig, Status
+from ..engine.container import Status, status_text
 from ..proto.humanize import human_ago
-from ..specgen.units import parse_size
-from ..specgen.volumes import parse_volume
-from ..engine.container import status_text
 from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchImage, PypodError
 
 # -- run / create -----------------------------------------------------------------
-
-
-def _add_create_flags(p) -> None:
-    import argparse
-
-    p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open even if not attached")
-    p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
-    p.add_argument("--rm", action="store_true", help="remove the container when it exits")
-    p.add_argument("--name", default="", help="assign a name to the container")
-    p.add_argument("-e", "--env", action="append", default=[], help="set environment variables")
-    p.add_argument("--env-file", action="append", default=[], help="read in a file of environment variables")
-    p.add_argument("-w", "--workdir", default="", help="working directory inside the container")
-    p.add_argument("-u", "--user", default="", help="username or UID (format: <name|uid>[:<group|gid>])")
-    p.add_argument("--group-add", action="append", default=[], help="add additional groups to join")
-    p.add_argument("--entrypoint", default=None, help="overwrite the default ENTRYPOINT of the image")
-    p.add_argument("-v", "--volume", action="append", default=[], help="bind mount a volume (SRC:DEST[:OPTS])")
-    p.add_argument("--privileged", action="store_true", help="give extended privileges to the container")
-    p.add_argument("--cap-add", action="append", default=[], help="add capabilities")
-    p.add_argument("--cap-drop", action="append", default=[], help="drop capabilities")
-    p.add_argument("--stop-signal", default=None, help="signal to stop a container (default SIGTERM)")
-    p.add_argument("--stop-timeout", type=int, default=None, help="timeout (in seconds) to stop a container")
-    p.add_argument("--network", "--net", default="private", help="network mode: private (default), none or host")
-    p.add_argument("-h", "--hostname", default="", help="set container hostname")
-    p.add_argument("--help", action="help", help="show this help message and exit")
-    p.add_argument("--ulimit", action="append", default=[], help="ulimit options (name=soft[:hard])")
-    p.add_argument("--read-only", action="store_true", help="make the container's root filesystem read-only")
-    p.add_argument("-l", "--label", action="append", default=[], help="set metadata on the container")
-    p.add_argument("--detach-keys", default=None, help="override the key sequence for detaching")
-    p.add_argument("--rootfs", action="store_true", help="the first argument is an exploded rootfs directory, not an image")
-    p.add_argument("--log-driver", default="k8s-file", choices=("k8s-file", "journald", "none"), help="logging driver")
-    p.add_argument("--log-opt", action="append", default=[], help="logging options: max-size=N, tag=T")
-    p.add_argument("--secret", action="append", default=[], help="add a secret: NAME[,type=env][,target=VAR]")
-    from .registry import add_run_pull_flags
-
-    add_run_pull_flags(p)
-    p.add_argument("--replace", action="store_true", help="replace a container of the same name")
-    p.add_argument("image", help="image or, with --rootfs, directory")
-    p.add_argument("command", nargs=argparse.REMAINDER, help="command and arguments")
 
 
 #: run and create use -h for --hostname, as podman does
@@ -61,138 +19,17 @@ OWN_HELP = ("run", "create")
 
 
 def add_run_args(p) -> None:
-    _add_create_flags(p)
+    from .runflags import add_create_flags
+
+    add_create_flags(p)
     p.add_argument("-d", "--detach", action="store_true", help="run the container in the background and print its ID")
     p.add_argument("--sig-proxy", default="true", help="proxy received signals to the process")
 
 
 def add_create_args(p) -> None:
-    _add_create_flags(p)
+    from .runflags import add_create_flags
 
-
-
-def _read_env_file(path: str) -> list[str]:
-    try:
-        with open(path) as f:
-            lines = f.read().splitlines()
-    except OSError as e:
-        raise InvalidArgument(f"open {path}: {e.strerror.lower()}") from None
-    out = []
-    for line in lines:
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if "=" not in line:
-            # A bare name takes the value from our environment, as in podman.
-            if line in os.environ:
-                out.append(f"{line}={os.environ[line]}")
-            continue
-        out.append(line)
-    return out
-
-
-def _expand_env(items: list[str]) -> list[str]:
-    out = []
-    for item in items:
-        if "=" in item:
-            name = item.split("=", 1)[0]
-            if not name:
-                raise InvalidArgument(f"invalid environment variable: {item!r}")
-            out.append(item)
-        elif item.endswith("*"):
-            out += [f"{k}={v}" for k, v in os.environ.items() if k.startswith(item[:-1])]
-        elif item in os.environ:
-            out.append(f"{item}={os.environ[item]}")
-    return out
-
-
-
-def config_from_args(a) -> ContainerConfig:
-    from ..proto.oci_spec import parse_ulimit
-    from ..proto.signals import parse_signal
-
-    cfg = ContainerConfig()
-    cfg.name = a.name
-    if a.rootfs:
-        cfg.rootfs = a.image
-    else:
-        cfg.image = a.image
-    cfg.command = list(a.command)
-    if a.entrypoint is not None:
-        ep = a.entrypoint
-        if ep.startswith("["):
-            try:
-                cfg.entrypoint = json.loads(ep)
-            except ValueError:
-                raise InvalidArgument(f"invalid entrypoint JSON: {ep}") from None
-        else:
-            cfg.entrypoint = [ep] if ep else []
-        if not cfg.entrypoint and not cfg.command:
-            raise InvalidArgument("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
-    env: list[str] = []
-    for f in a.env_file:
-        env += _read_env_file(f)
-    env += _expand_env(a.env)
-    cfg.env = env
-    cfg.workdir = a.workdir
-    if cfg.workdir and not cfg.workdir.startswith("/"):
-        raise InvalidArgument(f"workdir {cfg.workdir!r} must be an absolute path")
-    cfg.user = a.user
-    cfg.groups = list(a.group_add)
-    cfg.hostname = a.hostname
-    cfg.labels = {}
-    for item in a.label:
-        k, _, v = item.partition("=")
-        cfg.labels[k] = v
-    if a.stop_signal:
-        cfg.stop_signal = parse_signal(a.stop_signal)
-    if a.stop_timeout is not None:
-        if a.stop_timeout < 0:
-            raise InvalidArgument("stop timeout must be 0 or greater")
-        cfg.stop_timeout = a.stop_timeout
-    cfg.tty = a.tty
-    cfg.stdin = a.interactive
-    cfg.privileged = a.privileged
-    cfg.cap_add = list(a.cap_add)
-    cfg.cap_drop = list(a.cap_drop)
-    from ..proto.oci_spec import normalize_cap
-
-    for c in (*cfg.cap_add, *cfg.cap_drop):
-        normalize_cap(c)
-    cfg.read_only = a.read_only
-    net = {"bridge": "private", "slirp4netns": "private", "pasta": "private", "default": "private", "": "private"}.get(a.network, a.network)
-    if net not in ("private", "none", "host"):
-        raise InvalidArgument(f"network {a.network!r}: only private, none and host networks are supported")
-    cfg.network = net
-    cfg.mounts = [parse_volume(v) for v in a.volume]
-    cfg.ulimits = [parse_ulimit(u) for u in a.ulimit]
-    cfg.auto_remove = getattr(a, "rm", False)
-    cfg.log_driver = a.log_driver
-    for opt in a.log_opt:
-        k, _, v = opt.partition("=")
-        if k == "max-size":
-            cfg.log_size_max = parse_size(v)
-        elif k == "tag":
-            cfg.log_tag = v
-        elif k == "path":
-            raise InvalidArgument("--log-opt path is not supported; logs live in the container's directory")
-        else:
-            raise InvalidArgument(f"invalid log option {opt!r}")
-    for spec in a.secret:
-        parts = spec.split(",")
-        name, target, kind = parts[0], parts[0], "env"
-        for p in parts[1:]:
-            k, _, v = p.partition("=")
-            if k == "type":
-                kind = v
-            elif k == "target":
-                target = v
-            else:
-                raise InvalidArgument(f"invalid secret option {p!r}")
-        if kind != "env":
-            raise InvalidArgument(f"secret type {kind!r} is not supported; use type=env")
-        cfg.secrets.append((name, target))
-    return cfg
+    add_create_flags(p)
 
 
 def _create(engine, a):
@@ -200,6 +37,8 @@ def _create(engine, a):
         from ..proto.detach_keys import parse_detach_keys
 
         parse_detach_keys(a.detach_keys)
+    from .runflags import config_from_args
+
     cfg = config_from_args(a)
     if cfg.image:
         from .registry import image_for_run

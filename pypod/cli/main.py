@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .. import trace
+
 # name -> (module under pypod.cli, function prefix, summary)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("containers", "run", "Run a command in a new container"),
@@ -149,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         gopts, rest = split_globals(argv)
+        if gopts.get("log_level") == "debug":
+            trace.enable()
+        trace.step("imports: pypod.cli.main")
         if gopts.pop("version", False):
             from .. import __version__
 
@@ -162,14 +167,19 @@ def main(argv: list[str] | None = None) -> int:
         import importlib
 
         mod = importlib.import_module(f"pypod.cli.{mod_name}")
+        trace.step(f"imports: pypod.cli.{mod_name}")
         parser = make_parser(prog, summary, add_help=func not in getattr(mod, "OWN_HELP", ()))
         getattr(mod, f"add_{func}_args")(parser)
         ns = parser.parse_args(args)
+        trace.step("arguments parsed")
         engine = _engine(gopts)
+        trace.step("engine configured")
         try:
             return getattr(mod, f"cmd_{func}")(engine, ns) or 0
         finally:
+            trace.step(f"{name}: done")
             engine.close()
+            trace.step("store closed")
     except UsageError as e:
         print(f"Error: {e}", file=sys.stderr)
         return 125
@@ -199,6 +209,8 @@ def _engine(gopts: dict):
         log_level=gopts.get("log_level"),
         cgroup_manager=gopts.get("cgroup_manager"),
     )
+    if cfg.log_level == "debug":
+        trace.enable()
     return Engine(cfg)
 
 

@@ -6,6 +6,7 @@ import enum
 import os
 from dataclasses import asdict, dataclass, field, fields
 
+from .security import SecurityConfig
 
 class Status(str, enum.Enum):
     """libpod's ContainerStatus values, with the same spellings."""
@@ -68,6 +69,10 @@ class ContainerConfig:
     #: secrets exposed as environment variables: (secret name, env name)
     secrets: list[tuple[str, str]] = field(default_factory=list)
     created: float = 0.0
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    #: fields that hold a typed part of their own (engine/record.py's Record)
+    NESTED = {"security": SecurityConfig}
 
     @property
     def args(self) -> list[str]:
@@ -80,6 +85,8 @@ class ContainerConfig:
     def from_dict(cls, d: dict) -> "ContainerConfig":
         known = {f.name for f in fields(cls)}
         cfg = cls(**{k: v for k, v in d.items() if k in known})
+        for name, kind in cls.NESTED.items():
+            setattr(cfg, name, kind.from_dict(getattr(cfg, name)))
         cfg.mounts = [Mount(**m) if isinstance(m, dict) else m for m in cfg.mounts]
         cfg.ulimits = [tuple(u) for u in cfg.ulimits]
         cfg.secrets = [tuple(s) for s in cfg.secrets]

@@ -11,6 +11,7 @@ import sys
 import time
 from functools import cached_property
 
+from .. import trace
 from ..config import EngineConfig, load_config
 from ..errors import (
     ImageInUse,
@@ -34,7 +35,9 @@ class Engine:
     def store(self):
         from .store import Store
 
-        return Store(self.config.db_path)
+        store = Store(self.config.db_path)
+        trace.step("store: opened")
+        return store
 
     @cached_property
     def runtime(self):
@@ -42,7 +45,9 @@ class Engine:
 
         for d in (self.config.exits_dir, self.config.sockets_dir, self.config.runtime_root):
             os.makedirs(d, mode=0o700, exist_ok=True)
-        return select_runtime(self.config)
+        rt = select_runtime(self.config)
+        trace.step(f"runtime: {rt.name} found")
+        return rt
 
     @cached_property
     def images(self):
@@ -81,11 +86,15 @@ class Engine:
             cfg.rootfs = os.path.realpath(cfg.rootfs)
         elif cfg.image:
             self._apply_image(cfg)
+            trace.step(f"image: {cfg.image} looked up")
         else:
             raise InvalidArgument("an image or --rootfs is required")
         if not cfg.args:
             raise InvalidArgument("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
         self._check_mounts(cfg)
+        from . import hostcheck
+
+        hostcheck.check(cfg)
         if cfg.secrets:
             for secret, _env in cfg.secrets:
                 self.store.lookup_secret(secret)
@@ -103,6 +112,7 @@ class Engine:
                 attempts -= 1
                 if attempts < 0:
                     raise
+        trace.step("store: container recorded")
         ctr = Container(self, cfg, state)
         self.events.write("container", "create", cfg.id, cfg.name, cfg.image)
         return ctr

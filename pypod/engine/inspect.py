@@ -19,7 +19,9 @@ def inspect_container(ctr) -> dict:
     cfg, st = ctr.config, ctr.state
     from ..proto.signals import signal_name
 
-    return {
+    from .inspect_settings import host_config
+
+    data = {
         "Id": ctr.id,
         "Created": rfc3339(cfg.created),
         "Path": cfg.args[0] if cfg.args else "",
@@ -100,3 +102,5 @@ def inspect_container(ctr) -> dict:
         "NetworkSettings": {"Networks": {}, "Ports": {}, "SandboxKey": ""},
         "IsInfra": False,
     }
+    data["HostConfig"].update(host_config(cfg))
+    return data

@@ -24,6 +24,7 @@ from ..errors import (
     NoSuchContainer,
     PypodError,
 )
+from .. import trace
 from . import bundle
 from .container import ContainerConfig, ContainerPaths, ContainerState, Status
 from .locks import FileLock
@@ -91,6 +92,7 @@ class Container:
         except NoSuchContainer:
             self._lock.unlink()  # held by us: do not leave it behind for a gone container
             raise
+        trace.step("store: state read")
         st = self.state
         if st.status == Status.CONFIGURED:
             # A pypod killed during init may have left a runtime container behind.
@@ -173,7 +175,9 @@ class Container:
             image = eng.images.lookup(cfg.image_id)
             storage = eng.container_storage
             storage.create(self.id, image)
+            trace.step("storage: container layer created")
             rootfs = storage.mount(self.id, image)
+            trace.step("storage: overlay mounted")
         self.state.mountpoint = rootfs
         try:
             user = bundle.lookup_user(rootfs, cfg.user)
@@ -186,6 +190,7 @@ class Container:
                 bundle.make_workdir(rootfs, cfg.workdir, user.uid, user.gid)
             etc_files = bundle.write_etc_files(paths.userdata, cfg)
             env = build_env([], cfg.env, cfg.tty, cfg.hostname if cfg.network != "host" else os.uname().nodename, user.home, self._secret_env())
+            goarch, kernel = bundle.host_arch_and_kernel()
             spec = build_spec(
                 cfg,
                 rootfs=rootfs,
@@ -199,12 +204,16 @@ class Container:
                 etc_files=etc_files,
                 host_devices=bundle.host_devices() if cfg.privileged else [],
                 bounding=bundle.host_bounding_caps(),
+                seccomp_profile=bundle.seccomp_profile(cfg),
+                goarch=goarch,
+                kernel=kernel,
                 cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
             )
             import json
 
             with open(paths.spec_file, "w") as f:
                 json.dump(spec, f)
+            trace.step("spec: written")
             pid, conmon_pid = eng.runtime.create_container(self, restore_from)
         except BaseException:
             self._teardown_storage()
@@ -217,6 +226,7 @@ class Container:
         self.state.finished_at = 0.0
         self.save()
         eng.events.write("container", "init", self.id, self.name, cfg.image)
+        trace.step("store: state 'created' saved, event written")
 
     def _secret_env(self) -> list[str]:
         out = []
@@ -260,6 +270,7 @@ class Container:
         self.state.started_at = time.time()
         self.save()
         self.engine.events.write("container", "start", self.id, self.name, self.config.image)
+        trace.step("store: state 'running' saved, event written")
 
     def start_attached(self, streams: "AttachStreams") -> int | None:
         """Start and attach (attach first, so no output is missed); return the
@@ -281,6 +292,7 @@ class Container:
                 sock.close()
                 raise
         detached = self._pump(sock, streams)
+        trace.step("attach: output closed" if not detached else "attach: detached")
         if detached:
             return None
         return self.wait()
@@ -385,6 +397,7 @@ class Container:
                 return code
             st = self.state.status
             if st in conditions or (st == Status.CONFIGURED and self.state.finished_at):
+                trace.step(f"wait: exit code {self.state.exit_code}")
                 return self.state.exit_code
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -414,6 +427,7 @@ class Container:
             execs.on_container_stopped(self)
             self.engine.runtime.delete_container(self)
             self._teardown_storage()
+            trace.step("storage: unmounted")
             self.engine.runtime.remove_runtime_files(self)
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
             for leftover in ("ctl", "winsz", "attach", "oom"):
@@ -456,11 +470,14 @@ class Container:
             self.engine.runtime.delete_container(self)
             if not self.config.rootfs:
                 self.engine.container_storage.remove(self.id)
+                trace.step("storage: removed")
             self.engine.runtime.remove_runtime_files(self)
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
             shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
+            trace.step("files: removed")
             finished = self.state.finished_at or st in (Status.STOPPED, Status.EXITED)
             self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
+            trace.step("store: container removed")
             lock.unlink()
         self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
 

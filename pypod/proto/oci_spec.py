@@ -143,10 +143,10 @@ def build_env(image_env: list[str], user_env: list[str], tty: bool, hostname: st
     return [f"{k}={v}" for k, v in merged.items()]
 
 
-def standard_mounts(privileged: bool, network: str) -> list[dict]:
+def standard_mounts(privileged: bool, network: str, proc_opts: list[str] = ()) -> list[dict]:
     sys_opts = ["nosuid", "noexec", "nodev"] + ([] if privileged else ["ro"])
     mounts = [
-        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev", *proc_opts]},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
         {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
          "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
@@ -179,14 +179,20 @@ def build_spec(
     host_devices: list[dict] = (),
     cgroups_path: str = "",
     bounding: list[str] | tuple = ALL_CAPS,
+    seccomp_profile: dict | None = None,
+    goarch: str = "amd64",
+    kernel: tuple[int, int] = (99, 0),
 ) -> dict:
     """The OCI spec for cfg (an engine ContainerConfig).
 
     etc_files maps container paths (/etc/hosts, /etc/resolv.conf,
     /etc/hostname) to the host files pypod generated for them.
+    seccomp_profile is the parsed profile to filter with (None: no filter);
+    goarch and kernel are the host's, for the profile's conditional rules.
     """
+    sec = cfg.security
     caps = capability_set(cfg.privileged, cfg.cap_add, cfg.cap_drop, bounding)
-    mounts = standard_mounts(cfg.privileged, cfg.network)
+    mounts = standard_mounts(cfg.privileged, cfg.network, sec.proc_opts)
     for dest, src in etc_files.items():
         mounts.append({"destination": dest, "type": "bind", "source": src, "options": ["bind", "rprivate"]})
     # A user's mount over a standard one replaces it, as in podman.
@@ -208,8 +214,11 @@ def build_spec(
     if cgroups_path:
         linux["cgroupsPath"] = cgroups_path
     if not cfg.privileged:
-        linux["maskedPaths"] = list(MASKED_PATHS)
-        linux["readonlyPaths"] = list(READONLY_PATHS)
+        linux["maskedPaths"], linux["readonlyPaths"] = masked_paths(sec.mask, sec.unmask)
+    if seccomp_profile is not None and not cfg.privileged:
+        from .seccomp import translate
+
+        linux["seccomp"] = translate(seccomp_profile, caps, goarch, kernel)
     if host_devices:
         linux["devices"] = list(host_devices)
 
@@ -223,7 +232,7 @@ def build_spec(
             "cwd": cwd or "/",
             "capabilities": process_capabilities(caps, uid),
             "rlimits": rlimits(cfg.ulimits, hard_limits),
-            "noNewPrivileges": False,
+            "noNewPrivileges": bool(sec.no_new_privileges),
         },
         "root": {"path": rootfs, "readonly": bool(cfg.read_only)},
         "mounts": mounts,
@@ -232,4 +241,18 @@ def build_spec(
     }
     if cfg.network != "host":
         spec["hostname"] = cfg.hostname
+    if sec.apparmor_profile and sec.apparmor_profile != "unconfined":
+        spec["process"]["apparmorProfile"] = sec.apparmor_profile
     return spec
+
+
+def masked_paths(mask: list[str], unmask: list[str]) -> tuple[list[str], list[str]]:
+    """(maskedPaths, readonlyPaths): the defaults plus mask, less unmask
+    ("ALL" leaves every default path alone, masked and read-only alike)."""
+    if "ALL" in unmask:
+        masked, readonly = [], []
+    else:
+        masked = [p for p in MASKED_PATHS if p not in unmask]
+        readonly = [p for p in READONLY_PATHS if p not in unmask]
+    masked += [p for p in mask if p not in masked]
+    return masked, readonly
