@@ -7,7 +7,8 @@ Precedence, lowest first: built-in defaults, the config file
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+
+from .record import field, record, replace
 
 DEFAULT_ROOT = "/var/lib/pypod"
 DEFAULT_RUNROOT = "/run/pypod"
@@ -21,7 +22,7 @@ DEFAULT_RUNTIME_PATHS = {
 DEFAULT_CONMON_PATHS = ["/usr/libexec/podman/conmon", "/usr/local/libexec/podman/conmon", "/usr/bin/conmon", "/usr/sbin/conmon", "/usr/local/bin/conmon"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RegistriesConfig:
     """The `[registries]` table: where pull, push and login look for their
     files, and how they talk to registries.  Empty paths mean podman's
@@ -41,7 +42,7 @@ class RegistriesConfig:
     upload_chunk_size: int = 64 << 20
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EngineConfig:
     root: str = DEFAULT_ROOT
     runroot: str = DEFAULT_RUNROOT
@@ -103,20 +104,19 @@ _FILE_KEYS = {
 
 
 def _registries_config(table, path: str) -> RegistriesConfig:
-    from dataclasses import fields
-
     from .errors import InvalidArgument
+    from .record import fields
 
     if not isinstance(table, dict):
         raise InvalidArgument(f"config file {path}: [registries] must be a table")
-    known = {f.name: f.type for f in fields(RegistriesConfig)}
+    known = {f.name: type(f.default) for f in fields(RegistriesConfig)}
     unknown = set(table) - set(known)
     if unknown:
         raise InvalidArgument(f"config file {path}: unknown keys in [registries]: {', '.join(sorted(unknown))}")
     for k, v in table.items():
-        want = {"str": str, "float": (int, float), "int": int}[known[k]]
+        want = (int, float) if known[k] is float else known[k]
         if isinstance(v, bool) or not isinstance(v, want):
-            raise InvalidArgument(f"config file {path}: [registries] {k} must be a {known[k]}")
+            raise InvalidArgument(f"config file {path}: [registries] {k} must be a {known[k].__name__}")
     cfg = RegistriesConfig(**table)
     if cfg.timeout <= 0 or cfg.parallel_downloads < 1 or cfg.upload_chunk_size < 1:
         raise InvalidArgument(f"config file {path}: [registries] timeout, parallel_downloads and upload_chunk_size must be positive")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import asdict, dataclass, field, fields
+from ..record import asdict, field, fields, record
 
 from .security import SecurityConfig
 
@@ -23,7 +23,7 @@ class Status(str, enum.Enum):
         return self.value
 
 
-@dataclass
+@record
 class Mount:
     destination: str
     source: str = ""
@@ -31,7 +31,7 @@ class Mount:
     options: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class ContainerConfig:
     id: str = ""
     name: str = ""
@@ -109,7 +109,7 @@ class StateRecord:
         return st
 
 
-@dataclass
+@record
 class ContainerState(StateRecord):
     status: Status = Status.CONFIGURED
     pid: int = 0
@@ -125,7 +125,7 @@ class ContainerState(StateRecord):
     restart_count: int = 0
 
 
-@dataclass
+@record
 class ContainerPaths:
     """Where a container's files live; derived, never stored."""
 

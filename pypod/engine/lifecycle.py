@@ -14,7 +14,6 @@ import os
 import shutil
 import time
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from ..errors import (
     AlreadyInState,
@@ -29,6 +28,7 @@ from . import bundle
 from .container import ContainerConfig, ContainerPaths, ContainerState, Status
 from .locks import FileLock
 
+TYPE_CHECKING = False  # typing's import would cost every command ~5 ms
 if TYPE_CHECKING:
     from .attach import AttachStreams
     from .engine import Engine

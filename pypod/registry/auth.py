@@ -19,10 +19,9 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-from dataclasses import dataclass
 
 from ..errors import InvalidArgument, PypodError
+from ..record import record
 
 AUTH_FILE_ENV = "REGISTRY_AUTH_FILE"
 
@@ -31,7 +30,7 @@ class CredentialHelperError(PypodError):
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Credentials:
     username: str
     password: str
@@ -247,7 +246,9 @@ def found_elsewhere(registry: str, authfile: str = "") -> str | None:
 # -- docker-credential helpers -------------------------------------------------------------
 
 
-def _helper(name: str, action: str, payload: str) -> subprocess.CompletedProcess:
+def _helper(name: str, action: str, payload: str):
+    import subprocess
+
     prog = f"docker-credential-{name}"
     try:
         return subprocess.run([prog, action], input=payload.encode(), capture_output=True, timeout=60)

@@ -7,14 +7,15 @@ or `Basic realm="Registry Realm"`.  Pure: a header value in, challenges out.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from ..record import field, record
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _PARAM = re.compile(rf'\s*({_TOKEN})\s*=\s*(?:"((?:[^"\\]|\\.)*)"|({_TOKEN}))\s*(,|$)')
 _SCHEME = re.compile(rf"\s*({_TOKEN})(?:\s+|$)")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Challenge:
     #: lower case: "bearer", "basic"
     scheme: str

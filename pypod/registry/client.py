@@ -14,21 +14,31 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from ..errors import ManifestUnknown, RegistryError, RegistryUnauthorized
+from ..record import field, record
 from . import auth
 from .challenge import Challenge, parse_challenges, scope_for
 from .tlsconfig import DEFAULT_CERTS_DIRS, TLSConfig
-from .transport import ConnectError, ProtocolError, Response, TLSHandshakeError, Transport
+from .transport import (
+    ConnectError,
+    ProtocolError,
+    Response,
+    TLSHandshakeError,
+    Transport,
+)
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 MAX_PAGES = 1000
 
 
-@dataclass
+@record
 class Options:
     """What the user may say about registries for one operation."""
 

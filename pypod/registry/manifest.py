@@ -1,6 +1,6 @@
 """Manifests: media types, parsing, and choosing one platform of an index.
 
-Pure: bytes in, dataclasses out.  Docker schema 2 and OCI image manifests
+Pure: bytes in, records out.  Docker schema 2 and OCI image manifests
 are read; an OCI index or a Docker manifest list is narrowed to one
 platform; Docker schema 1 (signed JSON with v1Compatibility history) is
 refused with a clear message, as its layers carry no diff IDs to verify.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument
+from ..record import field, record
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -35,7 +35,7 @@ MAX_MANIFEST = 4 * 1024 * 1024
 MAX_CONFIG = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Descriptor:
     media_type: str
     digest: str
@@ -66,14 +66,14 @@ class Descriptor:
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageManifest:
     media_type: str
     config: Descriptor
     layers: tuple[Descriptor, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Index:
     media_type: str
     manifests: tuple[Descriptor, ...]

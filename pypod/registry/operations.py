@@ -8,19 +8,19 @@ pull means the same thing whichever door it came by.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from ..errors import InvalidArgument, NoSuchImage, PypodError
+from ..record import record
 from . import auth
 from .client import Options, Session
-from .pull import Event, Progress, PullOptions, Puller
+from .pull import Event, Progress, Puller, PullOptions
 from .reference import parse
 from .shortnames import RegistriesConf, load
 
 PULL_POLICIES = ("always", "missing", "never", "newer")
 
 
-@dataclass
+@record
 class RegistryArgs:
     """What a user may say per operation (flags, query parameters, headers)."""
 
@@ -159,7 +159,7 @@ def inspect_manifest(engine, ref: str, args: RegistryArgs | None = None) -> byte
 def push(engine, source: str, destination: str = "", progress: Progress | None = None, *,
          args: RegistryArgs | None = None, fmt: str = "", compression: str = "", remove_signatures: bool = False) -> str:
     """Push a local image; returns the manifest digest."""
-    from .push import PushOptions, Pusher
+    from .push import Pusher, PushOptions
 
     img = engine.images.lookup(source)
     dest = destination[len("docker://"):] if destination.startswith("docker://") else destination

@@ -17,18 +17,24 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
-from ..errors import InvalidArgument, ManifestUnknown, PypodError, RegistryError, RegistryUnauthorized
+from ..errors import (
+    InvalidArgument,
+    ManifestUnknown,
+    PypodError,
+    RegistryError,
+    RegistryUnauthorized,
+)
 from ..failpoints import failpoint
+from ..record import field, record
 from . import manifest as mf
 from .client import Options, Registry, Session
 from .reference import Reference
 from .shortnames import Endpoint, RegistriesConf
 
 
-@dataclass
+@record
 class Event:
     """One step of a pull or push, for a progress display.
 
@@ -49,7 +55,7 @@ class Event:
 Progress = Callable[[Event], None]
 
 
-@dataclass
+@record
 class PullOptions:
     #: (os, arch, variant); None: this machine's
     platform: tuple[str, str, str] | None = None

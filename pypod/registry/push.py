@@ -16,10 +16,10 @@ import hashlib
 import json
 import os
 import threading
-from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument
 from ..failpoints import failpoint
+from ..record import field, record
 from ..storage.layers import BZIP2, GZIP, PLAIN, XZ, ZSTD, open_decompressed
 from . import manifest as mf
 from .client import Options, Registry, Session
@@ -30,7 +30,7 @@ from .shortnames import RegistriesConf
 _COMPRESSIONS = {"gzip": GZIP, "zstd": ZSTD}
 
 
-@dataclass
+@record
 class PushOptions:
     registry: Options = field(default_factory=Options)
     #: "oci", "v2s2" or "" (the image's own manifest when it can go unchanged, else OCI)
@@ -40,7 +40,7 @@ class PushOptions:
     parallel: int = 3
 
 
-@dataclass
+@record
 class _Blob:
     diff_id: str
     path: str

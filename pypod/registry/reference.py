@@ -10,9 +10,9 @@ an empty domain, and shortnames.py decides where it may come from.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 
 from ..errors import InvalidArgument
+from ..record import record, replace
 
 DOCKER_DOMAIN = "docker.io"
 _LEGACY_DOCKER_DOMAINS = ("index.docker.io", "registry-1.docker.io")
@@ -28,7 +28,7 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 NAME_MAX = 255
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reference:
     #: "" for a short name (no registry named)
     domain: str

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument
+from ..record import field, record
 from .reference import DOCKER_DOMAIN, Reference, parse
 
 REGISTRIES_CONF_ENV = "CONTAINERS_REGISTRIES_CONF"
@@ -33,7 +33,7 @@ SYSTEM_REGISTRIES_CONF_DIR = "/etc/containers/registries.conf.d"
 MODES = ("enforcing", "permissive", "disabled")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mirror:
     location: str
     insecure: bool = False
@@ -41,7 +41,7 @@ class Mirror:
     pull_from_mirror: str = "all"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RegistryEntry:
     prefix: str
     location: str
@@ -62,7 +62,7 @@ class RegistryEntry:
         return location + name[len(self.prefix):]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Endpoint:
     """One place to pull a reference from: a mirror or the registry itself."""
 
@@ -71,7 +71,7 @@ class Endpoint:
     mirror: bool = False
 
 
-@dataclass
+@record
 class RegistriesConf:
     search: list[str] = field(default_factory=list)
     mode: str = "permissive"
@@ -264,7 +264,7 @@ def _check_alias(short: str, full: str, path: str) -> None:
 # -- resolving ---------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Resolution:
     candidates: list[Reference]
     #: what to tell the user ("Resolved "x" as an alias (file)"), if anything

@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 import urllib.parse
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import h11
 

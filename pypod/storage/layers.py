@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
-from typing import BinaryIO
 
 from ..errors import InvalidArgument
+from ..record import record
+
+TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 # Layer compression, as stored in the layers table (0 and 1 predate the others).
 PLAIN, GZIP, BZIP2, XZ, ZSTD = 0, 1, 2, 3, 4
@@ -253,7 +256,7 @@ class _Hashing(io.RawIOBase):
         return len(data)
 
 
-@dataclass
+@record
 class Unpacked:
     blob: str
     diff_id: str

@@ -18,9 +18,12 @@ import os
 import re
 import shutil
 import threading
-from typing import Iterator
 
 from ..errors import InvalidArgument, PypodError
+
+TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
+if TYPE_CHECKING:
+    from typing import Iterator
 
 MS_NODEV = 0x4
 MNT_DETACH = 0x2
