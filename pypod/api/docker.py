@@ -659,19 +659,17 @@ def images_get(req: Request) -> Response:
     return Streamed(chunks(), "application/x-tar")
 
 
-@with_engine
-def images_create(req: Request, eng) -> Response:
-    src = req.q("fromSrc")
-    if src == "-":
-        img = eng.images.import_tarball(req.body_stream(), req.q("repo") or None)
+def images_create(req: Request) -> Response:
+    """fromSrc=-: import the body; fromImage: pull (registry_routes.py)."""
+    if req.q("fromSrc") == "-":
+        with EngineScope(req) as eng:
+            img = eng.images.import_tarball(req.body_stream(), req.q("repo") or None)
         return Response(200, {"status": f"sha256:{img.id}"})
-    ref = req.q("fromImage")
-    if not ref:
+    if not req.q("fromImage"):
         raise InvalidArgument("fromImage or fromSrc is required")
-    tag = req.q("tag")
-    full = f"{ref}:{tag}" if tag and ":" not in ref.rsplit("/", 1)[-1] else ref
-    img = eng.images.lookup(full)  # no registry is reachable: only local images "pull"
-    return Response(200, {"status": f"Image is up to date for {full}", "id": f"sha256:{img.id}"})
+    from .registry_routes import docker_pull
+
+    return docker_pull(req)
 
 
 # -- system -------------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ class Pusher:
                         os.unlink(b.path)
                     except OSError:
                         pass
-        self.emit(Event("pushed", digest, text=str(ref)))
+        self.emit(Event("pushed", digest, current=len(data), text=str(ref)))
         return digest
 
     # -- blobs ----------------------------------------------------------------------------

@@ -33,6 +33,10 @@ SYSTEM_REGISTRIES_CONF_DIR = "/etc/containers/registries.conf.d"
 MODES = ("enforcing", "permissive", "disabled")
 
 
+class ShortNameError(InvalidArgument):
+    """A short name that resolves to no registry without asking."""
+
+
 @record(frozen=True)
 class Mirror:
     location: str
@@ -282,12 +286,12 @@ def resolve(conf: RegistriesConf, ref: str, can_prompt: bool = False, prompt=Non
         full = Reference(target.domain, target.path, r.tag or target.tag, r.digest)
         return Resolution([full.tagged()], f'Resolved "{r.path}" as an alias ({alias[1]})')
     if not conf.search:
-        raise InvalidArgument(f'short-name "{ref}" did not resolve to an alias and no unqualified-search registries '
-                              f'are defined in "{conf.path}"')
+        raise ShortNameError(f'short-name "{ref}" did not resolve to an alias and no unqualified-search registries '
+                             f'are defined in "{conf.path}"')
     candidates = [r.in_domain(h).tagged() for h in conf.search]
     if len(candidates) == 1 or conf.mode != "enforcing":
         return Resolution(candidates)
     if not can_prompt or prompt is None:
-        raise InvalidArgument("short-name resolution enforced but cannot prompt without a TTY")
+        raise ShortNameError("short-name resolution enforced but cannot prompt without a TTY")
     chosen = prompt([str(c) for c in candidates])
     return Resolution([candidates[chosen]])

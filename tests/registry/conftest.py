@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from .helpers import REGISTRY_BIN, Registry, build_test_images, push_layout
+from .helpers import PASSWORD, REGISTRY_BIN, USER, Registry, build_test_images, push_layout
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +51,15 @@ def rp(pypod, tmp_path):
     pypod.conf = conf
     pypod.tmp = tmp_path
     return pypod
+
+
+@pytest.fixture
+def basic_registry(tmp_path, test_layout):
+    reg = Registry(str(tmp_path / "basic-registry"), basic=True)
+    try:
+        p = reg.skopeo("copy", "--quiet", "--dest-tls-verify=false", f"--dest-creds={USER}:{PASSWORD}",
+                       f"oci:{test_layout.dir}:app", f"docker://{reg.host}/sec/app:1", check=False)
+        assert p.returncode == 0, p.stderr.decode()
+        yield reg
+    finally:
+        reg.stop()

@@ -147,14 +147,16 @@ class TokenServer:
 
 
 class Registry:
-    def __init__(self, d: str, *, basic: bool = False, tls: bool = False, token: TokenServer | None = None):
+    def __init__(self, d: str, *, basic: bool = False, tls: bool = False, token: TokenServer | None = None,
+                 access_log: bool = False):
         self.dir = d
         os.makedirs(d, exist_ok=True)
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.tls = tls
         self.certs_dir = os.path.join(d, "certs.d")
-        lines = ["version: 0.1", "log:", "  level: error", "  accesslog:", "    disabled: true", "storage:",
+        lines = ["version: 0.1", "log:", "  level: error", "  accesslog:", f"    disabled: {str(not access_log).lower()}",
+                 "storage:",
                  "  filesystem:", f"    rootdirectory: {d}/data", "  delete:", "    enabled: true",
                  "  maintenance:", "    uploadpurging:", "      enabled: false",
                  "http:", f"  addr: 127.0.0.1:{self.port}", "  secret: pypod-tests"]
@@ -176,8 +178,10 @@ class Registry:
         with open(cfg, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.log = open(os.path.join(d, "registry.log"), "wb")
+        # REGISTRY_* variables override the registry's config (podman's REGISTRY_AUTH_FILE would be "auth.file").
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
         self.proc = subprocess.Popen([REGISTRY_BIN, "serve", cfg], stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -200,6 +204,11 @@ class Registry:
     def skopeo(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(["skopeo", "--insecure-policy", *args], capture_output=True, check=check, timeout=120,
                               stdin=subprocess.DEVNULL)
+
+    def requests(self, method: str, fragment: str) -> int:
+        """How many requests the access log shows (access_log=True)."""
+        with open(os.path.join(self.dir, "registry.log"), errors="replace") as f:
+            return sum(1 for line in f if f'"{method} ' in line and fragment in line)
 
     def catalog(self) -> list[str]:
         scheme = "https" if self.tls else "http"

@@ -197,20 +197,6 @@ def test_push_local_image_formats_and_compression(rp, fresh_registry, tmp_path):
 # -- credentials -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def basic_registry(tmp_path, test_layout):
-    from .helpers import Registry
-
-    reg = Registry(str(tmp_path / "basic-registry"), basic=True)
-    try:
-        p = reg.skopeo("copy", "--quiet", "--dest-tls-verify=false", f"--dest-creds={USER}:{PASSWORD}",
-                       f"oci:{test_layout.dir}:app", f"docker://{reg.host}/sec/app:1", check=False)
-        assert p.returncode == 0, p.stderr.decode()
-        yield reg
-    finally:
-        reg.stop()
-
-
 def test_login_basic_auth(rp, basic_registry):
     host = basic_registry.host
     ref = f"{host}/sec/app:1"
