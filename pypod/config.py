@@ -89,6 +89,10 @@ class EngineConfig:
     def locks_dir(self) -> str:
         return os.path.join(self.runroot, "locks")
 
+    def container_run_dir(self, cid: str) -> str:
+        """A container's volatile files (ContainerPaths.run_dir)."""
+        return os.path.join(self.runroot, "containers", cid)
+
     @property
     def runtime_root(self) -> str:
         """The OCI runtime's own state dir (runc --root)."""
