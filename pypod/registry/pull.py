@@ -183,8 +183,7 @@ class Puller:
         names = [str(ref)] if ref.tag and not ref.digest else []
         digests = [f"{ref.name}@{digest}"] + ([f"{ref.name}@{list_digest}"] if list_digest else [])
         self.emit(Event("signatures"))
-        with self.store.locked(exclusive=False):
-            self.store.sweep_tmp()
+        with self.store.locked(exclusive=False):  # idle, it first sweeps what killed pulls left
             config_hex = manifest.config.digest.split(":", 1)[1]
             present = self.store.get(config_hex)
             if present is not None and all(self.store.layer_present(d) for d in present.layers):

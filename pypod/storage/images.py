@@ -20,7 +20,9 @@ import os
 import re
 import threading
 
+from .. import private
 from ..errors import InvalidArgument, NoSuchImage
+from ..failpoints import failpoint
 from ..record import field, record
 from ..sqlitedb import connect
 from .layers import (
@@ -191,8 +193,10 @@ class ImageStore:
         #: layers being added, renamed into place when whole (the same file system)
         self.tmp_dir = os.path.join(storage_dir, "tmp")
         self.locks_dir = os.path.join(storage_dir, "locks")
+        private.open_root(storage_dir, "storage directory")
         for d in (self.blobs, self.layers_dir, self.tmp_dir, self.locks_dir):
-            os.makedirs(d, exist_ok=True)
+            private.makedirs(d)
+        private.create_file(os.path.join(storage_dir, "images.db"))
         self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "repo_digests")
         # One connection serves every thread of the REST service: a
         # transaction's BEGIN..COMMIT must not interleave with another's.
@@ -326,15 +330,108 @@ class ImageStore:
             self._db.execute("COMMIT")
 
     @contextlib.contextmanager
-    def locked(self, exclusive: bool) -> Iterator[None]:
+    def locked(self, exclusive: bool, sweep: bool = True) -> Iterator[None]:
+        """The storage lock: shared while adding, exclusive while deleting.
+        Whoever holds it alone first sweeps what crashed adders and removers
+        left (half-unpacked layers, incoming blobs, spools): nobody else can
+        be writing them then.  An adder gets that chance when it finds the
+        store idle, so a crash's leftovers go with the next load or import."""
         import fcntl
 
         fd = os.open(os.path.join(self.dir, "storage.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            if exclusive:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if sweep:
+                    self._sweep_leftovers()
+            else:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass
+                else:
+                    self._sweep_leftovers()
+                fcntl.flock(fd, fcntl.LOCK_SH)
             yield
         finally:
             os.close(fd)  # closing drops the lock
+
+    def _leftover_places(self) -> list[tuple[str, str]]:
+        """Where a crash leaves what nobody owns: (directory, name prefix)."""
+        return [(self.layers_dir, ".unpack-"), (self.layers_dir, ".removing-"), (self.blobs, ".incoming-"),
+                (self.dir, ".load-"), (self.tmp_dir, "layer-"), (self.tmp_dir, "push-")]
+
+    def leftovers(self) -> list[str]:
+        """Temporary files and half-removed layers (nobody's, once the
+        storage lock is held exclusively)."""
+        out = []
+        for d, prefix in self._leftover_places():
+            try:
+                out += [os.path.join(d, n) for n in os.listdir(d) if n.startswith(prefix)]
+            except FileNotFoundError:
+                pass
+        return out
+
+    def _sweep_leftovers(self) -> None:
+        from .tree import remove_tree
+
+        for path in self.leftovers():
+            remove_tree(path, ignore_errors=True)
+
+    def orphans(self) -> list[str]:
+        """Blobs and layer dirs no record names: what an adder or a removal
+        killed between its files and its records left.  (Only meaningful
+        with the storage lock held exclusively: an adder writes its files
+        before its records.)"""
+        used_blobs = {r[0] for r in self._db.execute("SELECT blob FROM layers")}
+        for iid, digest in self._db.execute("SELECT id, digest FROM images"):
+            used_blobs.add(iid)
+            used_blobs.add(digest.split(":", 1)[-1])
+        used_layers = {r[0].split(":", 1)[-1] for r in self._db.execute("SELECT diff_id FROM layers")}
+        out = [os.path.join(self.blobs, n) for n in os.listdir(self.blobs) if not n.startswith(".") and n not in used_blobs]
+        out += [os.path.join(self.layers_dir, n) for n in os.listdir(self.layers_dir)
+                if not n.startswith(".") and n not in used_layers]
+        return out
+
+    def damage(self, img: "Image", verify: bool = True) -> str:
+        """What is wrong with an image's files, or "" when nothing is: its
+        config blob, and each layer's record, blob and unpacked dir (and,
+        with verify, the blobs' digests)."""
+        import hashlib
+
+        def digest_of(path: str) -> str:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+            return h.hexdigest()
+
+        config = self.blob_path(img.id)
+        if not os.path.isfile(config):
+            return "its config blob is missing"
+        if verify and digest_of(config) != img.id:
+            return "its config blob does not match its digest"
+        for d in img.layers:
+            row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (d,)).fetchone()
+            if not row:
+                return f"layer {d[7:19]} has no record"
+            if not os.path.isdir(os.path.join(self.layers_dir, d.split(":", 1)[1], "diff")):
+                return f"layer {d[7:19]} is not unpacked"
+            blob = self.blob_path(row[0])
+            if not os.path.isfile(blob):
+                return f"the blob of layer {d[7:19]} is missing"
+            if verify and digest_of(blob) != row[0]:
+                return f"the blob of layer {d[7:19]} does not match its digest"
+        return ""
+
+    def remove_orphans(self) -> list[str]:
+        from .tree import remove_tree
+
+        with self.locked(exclusive=True):
+            gone = self.orphans()
+            for path in gone:
+                remove_tree(path, ignore_errors=True)
+        return gone
 
     # -- blobs and layers ------------------------------------------------------------
 
@@ -376,59 +473,22 @@ class ImageStore:
         finally:
             os.close(fd)
 
-    def sweep_tmp(self, min_age: float = 10.0) -> None:
-        """Remove what killed processes left in tmp/: entries nobody holds
-        locked (their owner's flock dies with it) and older than min_age
-        (a new entry is locked an instant after it is made)."""
-        import fcntl
-        import shutil
-        import time
-
-        now = time.time()
-        try:
-            names = os.listdir(self.tmp_dir)
-        except FileNotFoundError:
-            return
-        for name in names:
-            path = os.path.join(self.tmp_dir, name)
-            try:
-                if now - os.lstat(path).st_mtime < min_age:
-                    continue
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-            except OSError:
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                continue  # its owner is alive
-            try:
-                if os.path.isdir(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    os.unlink(path)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
-
     def add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None,
                   *, size: int | None = None, progress=None) -> str:
         """Add a layer from its blob stream in one pass: the blob is kept as
         it came and its tar unpacked, both hashed on the way; then the
-        digests are checked and, only if they match, the layer is renamed
-        into place and recorded.  Returns the diff ID.  A mismatch stores
-        nothing and names the blob.  Of two processes adding the same layer,
-        the second loses the rename and uses the first's."""
-        import fcntl
-        import shutil
+        digests are checked and, only if they match, the blob and the layer
+        dir are renamed into place and recorded.  Returns the diff ID.  A
+        mismatch stores nothing and names the blob.  Of two processes adding
+        the same layer, the second loses the rename and uses the first's.
+        Called with the storage lock held (shared): what a crash leaves in
+        tmp/ is swept by the next holder that finds the store idle."""
         import tempfile
 
         from .layers import BlobTooLarge, CorruptLayer, unpack_stream
+        from .tree import remove_tree
 
         tmp = tempfile.mkdtemp(dir=self.tmp_dir, prefix="layer-")
-        lock_fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # alive: sweep_tmp leaves it alone
         blob_tmp = os.path.join(tmp, "blob")
         try:
             want = expected_blob.split(":", 1)[-1] if expected_blob else ""
@@ -452,24 +512,26 @@ class ImageStore:
             if expected_diff and diff_id != expected_diff:
                 raise InvalidArgument(f"layer {what} does not match its digest in the image: diff ID {expected_diff} "
                                       f"expected, {diff_id} unpacked")
-            with open(os.path.join(tmp, "size"), "w") as f:
-                f.write(str(got.size))
+            private.write_file(os.path.join(tmp, "size"), str(got.size))
+            failpoint("layer.after-unpack")
             # The blob goes first: a layer's row never names a missing blob.
             os.replace(blob_tmp, self.blob_path(got.blob))
+            failpoint("layer.after-blob")
             final = os.path.join(self.layers_dir, got.diff_id)
             try:
                 os.rename(tmp, final)
             except OSError:
                 if not os.path.isdir(os.path.join(final, "diff")):
                     raise
+            failpoint("layer.after-rename")
             with self._tx_lock:  # never inside another thread's transaction on this connection
                 self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
                                  (diff_id, got.blob, got.compression, _layer_size(final)))
+            failpoint("layer.after-record")
             return diff_id
         finally:
-            os.close(lock_fd)
             if os.path.isdir(tmp):
-                shutil.rmtree(tmp, ignore_errors=True)
+                remove_tree(tmp, ignore_errors=True)
 
     def layer_blob(self, diff_id: str) -> tuple[str, int]:
         row = self._db.execute("SELECT blob, compressed FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
@@ -574,7 +636,9 @@ class ImageStore:
                 "rootfs": {"type": "layers", "diff_ids": [diff_id]},
                 "history": [{"created": when, "created_by": created_by}],
             }
-            return self.register(json.dumps(doc, sort_keys=True).encode(), names)
+            img = self.register(json.dumps(doc, sort_keys=True).encode(), names)
+            failpoint("import.after-image")
+            return img
 
     # -- archives (image_archive.py) --------------------------------------------------------
 
@@ -634,8 +698,6 @@ class ImageStore:
         """podman rmi: a name that is one of several is only untagged; by id,
         or by its last name, the image goes, with every blob and layer no
         other image uses.  Whether containers use it is the engine's check."""
-        import shutil
-
         iid, by_name = self._resolve(ref)
         img = self.get(iid)
         if img is None:
@@ -661,11 +723,29 @@ class ImageStore:
                     self._db.execute("DELETE FROM layers WHERE diff_id = ?", (d,))
                     if row and not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (row[0],)).fetchone():
                         blobs.append(row[0])
+            failpoint("rmi.after-records-removed")
+            # Renamed away first, then deleted: a crash midway leaves a
+            # .removing- dir (swept later), never a half layer at its name
+            # that a later load of the same layer would take as whole.
+            from .tree import remove_tree
+
+            doomed = []
             for d in orphans:
-                shutil.rmtree(os.path.join(self.layers_dir, d.split(":", 1)[1]), ignore_errors=True)
+                hexd = d.split(":", 1)[1]
+                aside = os.path.join(self.layers_dir, f".removing-{hexd}")
+                with contextlib.suppress(FileNotFoundError):
+                    remove_tree(aside)
+                    os.rename(os.path.join(self.layers_dir, hexd), aside)
+                    doomed.append(aside)
+            failpoint("rmi.after-layers-renamed")
+            for aside in doomed:
+                remove_tree(aside)
             for b in blobs:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.blob_path(b))
+            # and what an earlier crash left without a record
+            for path in self.orphans():
+                remove_tree(path, ignore_errors=True)
         return [*(f"Untagged: {n}" for n in names), f"Deleted: {iid}"]
 
     # -- inspect ----------------------------------------------------------------------
