@@ -47,3 +47,4 @@ def test_every_route_fuzzed_no_5xx(pypod, tmp_path):
         assert sum(n for s, n in tally.by_status.items() if 200 <= s < 300) > 0
     finally:
         svc.stop()
+        svc.clean()
