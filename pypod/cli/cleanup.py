@@ -44,7 +44,7 @@ def cmd_cleanup(engine, a) -> int:
 
                 execs.cleanup_session(ctr, a.exec)
             elif a.rm:
-                ctr.remove(force=False)
+                ctr.remove(force=False, volumes=True)
             else:
                 ctr.cleanup()
         except NoSuchContainer:

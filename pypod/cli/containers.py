@@ -126,7 +126,7 @@ class proxied_signals:
 def _discard(ctr) -> None:
     """A run that failed before its process ran leaves no container behind."""
     try:
-        ctr.remove(force=True)
+        ctr.remove(force=True, volumes=True)
     except PypodError:
         pass
 
@@ -272,7 +272,7 @@ def add_rm_args(p) -> None:
     _add_targets(p)
     p.add_argument("-f", "--force", action="store_true", help="force removal of a running or unusable container")
     p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait for stop before killing the container")
-    p.add_argument("-v", "--volumes", action="store_true", help="remove anonymous volumes (none exist in pypod)")
+    p.add_argument("-v", "--volumes", action="store_true", help="remove the container's anonymous volumes too")
     p.add_argument("-i", "--ignore", action="store_true", help="ignore errors when a container does not exist")
 
 
@@ -290,7 +290,7 @@ def cmd_rm(engine, a) -> int:
         ref = target if isinstance(target, str) else target.id
         try:
             ctr = engine.container(ref) if isinstance(target, str) else target
-            ctr.remove(force=a.force, timeout=a.time)
+            ctr.remove(force=a.force, timeout=a.time, volumes=a.volumes)
             print(ref)
         except PypodError as e:
             print(f"Error: {e}", file=sys.stderr)

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "events": ("system", "events", "Show pypod events"),
     "version": ("system", "version", "Display the pypod version information"),
     "secret": ("secrets", "secret", "Manage secrets"),
+    "volume": ("volumes", "volume", "Manage volumes"),
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
@@ -77,7 +78,8 @@ def _usage() -> str:
             lines.append(f"  {name:<10} {summary}")
     lines += ["  container  Manage containers (container cleanup, container ls, ...)",
               "  image      Manage images (image ls, image rm, ...)",
-              "  system     system service (REST API), system info"]
+              "  system     system service (REST API), system info",
+              "  volume     Manage volumes (volume create, volume ls, ...)"]
     return "\n".join(lines)
 
 

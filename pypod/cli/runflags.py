@@ -47,7 +47,9 @@ def add_create_flags(p) -> None:
     g.add_argument("--ulimit", action="append", default=[], help="resource limit: NAME=SOFT[:HARD]")
 
     g = p.add_argument_group("storage and network")
-    g.add_argument("-v", "--volume", action="append", default=[], help="bind mount a volume (SRC:DEST[:OPTS])")
+    from .mountflags import add_mount_flags
+
+    add_mount_flags(g)
     g.add_argument("--rootfs", action="store_true", help="the first argument is an exploded rootfs directory, not an image")
     g.add_argument("--network", "--net", default="private", help="network mode: private (default), none or host")
     g.add_argument("--pull", default="missing", choices=("missing", "never", "always", "newer"), help="pull policy (only local images are used)")
@@ -68,8 +70,6 @@ def config_from_args(a) -> ContainerConfig:
     from ..specgen.env import expand_env, read_env_file
     from ..specgen.security import parse_security_opts
     from ..specgen.units import parse_size
-    from ..specgen.volumes import parse_volume
-
     cfg = ContainerConfig()
     cfg.name = a.name
     if a.rootfs:
@@ -122,7 +122,9 @@ def config_from_args(a) -> ContainerConfig:
     if net not in ("private", "none", "host"):
         raise InvalidArgument(f"network {a.network!r}: only private, none and host networks are supported")
     cfg.network = net
-    cfg.mounts = [parse_volume(v) for v in a.volume]
+    from .mountflags import apply_mount_flags
+
+    apply_mount_flags(a, cfg)
     cfg.ulimits = [parse_ulimit(u) for u in a.ulimit]
     cfg.auto_remove = getattr(a, "rm", False)
     cfg.log_driver = a.log_driver

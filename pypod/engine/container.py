@@ -6,7 +6,9 @@ import enum
 import os
 from ..record import asdict, field, fields, record
 
+from .record import Record
 from .security import SecurityConfig
+
 
 class Status(str, enum.Enum):
     """libpod's ContainerStatus values, with the same spellings."""
@@ -29,6 +31,19 @@ class Mount:
     source: str = ""
     type: str = "bind"
     options: list[str] = field(default_factory=list)
+
+
+@record
+class FilesystemOptions(Record):
+    """How the container's filesystem is put together beyond its mounts list
+    (kept as asked, for inspect and for recreating the container)."""
+
+    #: --volumes-from as given, "CTR[:OPTIONS]"; their mounts are copied into mounts at create
+    volumes_from: list[str] = field(default_factory=list)
+    #: what an image's VOLUME becomes: "bind" (an anonymous volume), "tmpfs" or "ignore"
+    image_volume: str = "bind"
+    #: with read_only: tmpfs on /run, /tmp and /var/tmp
+    read_only_tmpfs: bool = True
 
 
 @record
@@ -59,6 +74,7 @@ class ContainerConfig:
     #: "private" (own netns, loopback only), "none" or "host"
     network: str = "private"
     mounts: list[Mount] = field(default_factory=list)
+    fs: FilesystemOptions = field(default_factory=FilesystemOptions)
     #: (name, soft, hard), e.g. ("nofile", 1024, 2048)
     ulimits: list[tuple[str, int, int]] = field(default_factory=list)
     auto_remove: bool = False
@@ -72,7 +88,7 @@ class ContainerConfig:
     security: SecurityConfig = field(default_factory=SecurityConfig)
 
     #: fields that hold a typed part of their own (engine/record.py's Record)
-    NESTED = {"security": SecurityConfig}
+    NESTED = {"security": SecurityConfig, "fs": FilesystemOptions}
 
     @property
     def args(self) -> list[str]:

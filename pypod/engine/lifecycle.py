@@ -190,6 +190,11 @@ class Container:
                 extra_gids += get_container_groups(cfg.groups, rootfs)
             if cfg.workdir and not cfg.rootfs:
                 bundle.make_workdir(rootfs, cfg.workdir, user.uid, user.gid)
+            user_mounts = None
+            if cfg.mounts or cfg.read_only:
+                from . import mounts
+
+                user_mounts = mounts.prepare(self, rootfs, user.uid, user.gid)
             etc_files = bundle.write_etc_files(paths.userdata, cfg)
             env = build_env([], cfg.env, cfg.tty, cfg.hostname if cfg.network != "host" else os.uname().nodename, user.home, self._secret_env())
             goarch, kernel = bundle.host_arch_and_kernel()
@@ -210,6 +215,7 @@ class Container:
                 goarch=goarch,
                 kernel=kernel,
                 cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
+                mounts=user_mounts,
             )
             import json
 
@@ -218,6 +224,7 @@ class Container:
             trace.step("spec: written")
             pid, conmon_pid = eng.runtime.create_container(self, restore_from)
         except BaseException:
+            self._release_mounts()
             self._teardown_storage()
             raise
         self.state.status = Status.CREATED
@@ -320,7 +327,7 @@ class Container:
         claim = self._exit_claim
         try:
             if self.config.auto_remove:
-                self.remove(force=True)
+                self.remove(force=True, volumes=True)  # --rm takes its anonymous volumes along
             else:
                 self.cleanup()
         except (NoSuchContainer, AlreadyInState):
@@ -461,6 +468,7 @@ class Container:
 
             execs.on_container_stopped(self)
             self.engine.runtime.delete_container(self)
+            self._release_mounts()
             self._teardown_storage()
             trace.step("storage: unmounted")
             self.engine.runtime.remove_runtime_files(self)
@@ -472,6 +480,12 @@ class Container:
             self.state.mountpoint = ""
             self.save()
             self.engine.events.write("container", "cleanup", self.id, self.name, self.config.image)
+
+    def _release_mounts(self) -> None:
+        if self.config.mounts:
+            from . import mounts
+
+            mounts.release(self)
 
     def _teardown_storage(self) -> None:
         if not self.config.rootfs:
@@ -503,6 +517,12 @@ class Container:
             execs.remove_all(self)
             # Each step tolerates its piece being gone: a crash here is finished by the next rm.
             self.engine.runtime.delete_container(self)
+            self._release_mounts()
+            anonymous = []
+            if volumes and self.config.mounts:
+                from .mounts import anonymous_volumes
+
+                anonymous = anonymous_volumes(self.engine, self.config)
             if not self.config.rootfs:
                 self.engine.container_storage.remove(self.id)
                 trace.step("storage: removed")
@@ -515,6 +535,9 @@ class Container:
             trace.step("store: container removed")
             lock.unlink()
         self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
+        if anonymous:
+            # After the record is gone: a volume is removed only once no container names it.
+            self.engine.volumes.remove_anonymous(anonymous)
 
     # -- checkpoint / restore -------------------------------------------------
 

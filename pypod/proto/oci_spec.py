@@ -182,6 +182,7 @@ def build_spec(
     seccomp_profile: dict | None = None,
     goarch: str = "amd64",
     kernel: tuple[int, int] = (99, 0),
+    mounts: list[dict] | None = None,
 ) -> dict:
     """The OCI spec for cfg (an engine ContainerConfig).
 
@@ -189,20 +190,25 @@ def build_spec(
     /etc/hostname) to the host files pypod generated for them.
     seccomp_profile is the parsed profile to filter with (None: no filter);
     goarch and kernel are the host's, for the profile's conditional rules.
+    mounts are the user's mounts as OCI entries, made ready by
+    engine/mounts.py (when None, cfg.mounts are taken as plain binds).
     """
     sec = cfg.security
     caps = capability_set(cfg.privileged, cfg.cap_add, cfg.cap_drop, bounding)
+    if mounts is None:
+        mounts = []
+        for m in cfg.mounts:
+            opts = list(m.options)
+            if m.type == "bind" and not any(o in ("bind", "rbind") for o in opts):
+                opts.append("rbind")
+            mounts.append({"destination": m.destination, "type": m.type, "source": m.source, "options": opts})
+    user_mounts = mounts
     mounts = standard_mounts(cfg.privileged, cfg.network, sec.proc_opts)
     for dest, src in etc_files.items():
         mounts.append({"destination": dest, "type": "bind", "source": src, "options": ["bind", "rprivate"]})
     # A user's mount over a standard one replaces it, as in podman.
-    user_dests = {m.destination for m in cfg.mounts}
-    mounts = [m for m in mounts if m["destination"] not in user_dests]
-    for m in cfg.mounts:
-        opts = list(m.options)
-        if m.type == "bind" and not any(o in ("bind", "rbind") for o in opts):
-            opts.append("rbind")
-        mounts.append({"destination": m.destination, "type": m.type, "source": m.source, "options": opts})
+    user_dests = {m["destination"] for m in user_mounts}
+    mounts = [m for m in mounts if m["destination"] not in user_dests] + list(user_mounts)
 
     namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "mount"}]
     if cfg.network != "host":
