@@ -9,7 +9,7 @@ from ..errors import InvalidArgument
 
 
 def add_exec_args(p) -> None:
-    import argparse
+    from .args import REMAINDER
 
     p.add_argument("-d", "--detach", action="store_true", help="run the exec session in detached mode (backgrounded)")
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open even if not attached")
@@ -22,7 +22,7 @@ def add_exec_args(p) -> None:
     p.add_argument("--preserve-fds", type=int, default=0, help="pass N additional file descriptors to the process")
     p.add_argument("--detach-keys", default=None, help="select the key sequence for detaching a container")
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container pypod is aware of")
-    p.add_argument("args", nargs=argparse.REMAINDER, metavar="CONTAINER COMMAND [ARG...]")
+    p.add_argument("args", nargs=REMAINDER, metavar="CONTAINER COMMAND [ARG...]")
 
 
 def cmd_exec(engine, a) -> int:

@@ -114,13 +114,19 @@ class UsageError(Exception):
 
 
 def make_parser(prog: str, description: str, add_help: bool = True):
-    import argparse
+    """argparse's API; argparse itself only when a command line needs it (cli/args.py)."""
+    from .args import LeanParser
 
-    class Parser(argparse.ArgumentParser):
-        def error(self, message):
-            raise UsageError(f"{message}\nSee '{self.prog} --help'")
+    def full():
+        import argparse
 
-    return Parser(prog=prog, description=description, add_help=add_help)
+        class Parser(argparse.ArgumentParser):
+            def error(self, message):
+                raise UsageError(f"{message}\nSee '{self.prog} --help'")
+
+        return Parser(prog=prog, description=description, add_help=add_help)
+
+    return LeanParser(full, add_help=add_help, prog=prog)
 
 
 def resolve_command(rest: list[str]) -> tuple[str, list[str], str]:

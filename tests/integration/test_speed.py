@@ -40,9 +40,10 @@ HEAVY = {
     "urllib", "uuid", "random", "tarfile", "gzip", "zipfile", "tempfile", "decimal", "logging", "ssl",
     "xml", "pickle", "multiprocessing", "hashlib", "secrets", "platform", "pypod.api", "pypod.storage.archive",
     "pypod.storage.image_archive", "pypod.proto.gotemplate", "pypod.specgen.volumes_plugins",
+    "argparse",  # cli/args.py parses these command lines itself
 }
 #: ps lists from the store: it builds no runtime, mounts nothing, spawns nothing
-HEAVY_FOR_PS = HEAVY | {"subprocess", "socket", "ctypes", "threading", "argparse", "pypod.oci", "pypod.storage.overlay",
+HEAVY_FOR_PS = HEAVY | {"subprocess", "socket", "ctypes", "threading", "pypod.oci", "pypod.storage.overlay",
                         "pypod.engine.lifecycle", "pypod.engine.attach"}
 
 MODULES_AFTER = """
