@@ -38,9 +38,10 @@ class Namespace:
 
 
 class _Spec:
-    __slots__ = ("dest", "action", "nargs", "type", "choices", "default", "required", "flags")
+    __slots__ = ("dest", "action", "nargs", "type", "choices", "default", "required", "flags", "const")
 
-    def __init__(self, flags, dest, action, nargs, type_, choices, default, required):
+    def __init__(self, flags, dest, action, nargs, type_, choices, default, required, const=None):
+        self.const = const
         self.flags = flags
         self.dest = dest
         self.action = action
@@ -96,14 +97,17 @@ class LeanParser:
             target = self._full if group is None else self._real_group(group)
             return target.add_argument(*flags, **kw)
         self._calls.append((group, flags, kw))
-        known = {"action", "nargs", "type", "choices", "default", "help", "metavar", "dest", "required"}
+        known = {"action", "nargs", "type", "choices", "default", "help", "metavar", "dest", "required", "const"}
         action = kw.get("action", "store")
         nargs = kw.get("nargs")
         if set(kw) - known or not isinstance(action, str) or not flags:
             self._plain = False
             return None
         if flags[0].startswith("-"):
-            if action not in _VALUE_ACTIONS + _FLAG_ACTIONS + ("help",) or nargs is not None:
+            # an optional value (nargs="?", const=...) only on long flags
+            optional_value = nargs == "?" and action == "store" and all(f.startswith("--") for f in flags)
+            if (action not in _VALUE_ACTIONS + _FLAG_ACTIONS + ("help",) or (nargs is not None and not optional_value)
+                    or ("const" in kw and not optional_value)):
                 self._plain = False
                 return None
             if any(not f.startswith("-") or (not f.startswith("--") and len(f) != 2) for f in flags):
@@ -112,7 +116,8 @@ class LeanParser:
             long = next((f for f in flags if f.startswith("--")), flags[0])
             dest = kw.get("dest") or long.lstrip("-").replace("-", "_")
             default = kw.get("default", False if action == "store_true" else True if action == "store_false" else None)
-            spec = _Spec(flags, dest, action, None, kw.get("type"), kw.get("choices"), default, kw.get("required", False))
+            spec = _Spec(flags, dest, action, nargs, kw.get("type"), kw.get("choices"), default, kw.get("required", False),
+                         kw.get("const"))
             for f in flags:
                 self._options[f] = spec
         else:
@@ -195,6 +200,14 @@ class LeanParser:
                     if eq:
                         return None
                     values[spec.dest] = spec.action == "store_true"
+                elif spec.nargs == "?" and not eq:
+                    # argparse takes the next word as the value if it can be one
+                    if i + 1 < len(args) and not _optionish(args[i + 1]):
+                        i += 1
+                        if not self._store(spec, args[i], values):
+                            return None
+                    else:
+                        values[spec.dest] = spec.const
                 else:
                     if not eq:
                         i += 1

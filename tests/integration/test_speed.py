@@ -26,7 +26,7 @@ def test_trace_names_every_step_of_run_and_exec(pypod):
     p = pypod("--log-level", "debug", "exec", "t", "true")
     steps = _steps(p.stderr)
     for want in ("imports: pypod.cli.execs", "store: exec session recorded", "exec: process spec written",
-                 "exec: attached to conmon", "conmon: runtime exec started", "conmon: exit code 0",
+                 "conmon: runtime exec started", "exec: output forwarded", "conmon: exit code 0",
                  "store: exec session removed", "exec: done"):
         assert any(s.startswith(want) for s in steps), (want, steps)
     # off: not one line
