@@ -138,41 +138,23 @@ def _list_filters(req: Request) -> dict[str, list[str]]:
     return out
 
 
-def _matches(ctr, entry: dict, filters: dict[str, list[str]]) -> bool:
-    for key, values in filters.items():
-        if key == "id":
-            ok = any(ctr.id.startswith(v) for v in values)
-        elif key == "name":
-            ok = any(v.lstrip("/") in ctr.name for v in values)
-        elif key == "status":
-            ok = entry["State"] in values
-        elif key == "label":
-            labels = ctr.config.labels
-            ok = all(k in labels and (not sep or labels[k] == val) for k, sep, val in (v.partition("=") for v in values))
-        elif key == "ancestor":
-            ok = any(v in (ctr.config.image, ctr.config.image_id) for v in values)
-        elif key == "exited":
-            ok = entry["State"] == "exited" and str(ctr.state.exit_code) in values
-        else:
-            raise InvalidArgument(f"invalid filter {key!r}")
-        if not ok:
-            return False
-    return True
-
-
 @with_engine
 def containers_list(req: Request, eng) -> Response:
     show_all = req.qbool("all")
     limit = req.qint("limit", -1)
     filters = _list_filters(req)
+    keep = None
+    if filters:
+        from ..engine.filters import container_predicate
+
+        keep = container_predicate(eng, filters)
     out = []
     for ctr in eng.containers():
         if not show_all and ctr.state.status not in (Status.RUNNING, Status.PAUSED) and not filters:
             continue
-        entry = container_summary(ctr)
-        if filters and not _matches(ctr, entry, filters):
+        if keep is not None and not keep(ctr):
             continue
-        out.append(entry)
+        out.append(container_summary(ctr))
     out.reverse()  # newest first, as Docker lists
     if limit is not None and limit > 0:
         out = out[:limit]

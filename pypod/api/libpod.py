@@ -12,10 +12,6 @@ from .common import int_field, strdict, strlist, with_engine
 from .docker import libpod_container_wait, remove_image
 from .http import Request, Response, Router
 
-#: what podman prints for a time that never was (Go's zero time, in unix seconds)
-ZERO_TIME = -62135596800
-
-
 def config_from_spec(spec: dict) -> ContainerConfig:
     """podman's SpecGenerator (the subset pypod runs) to a ContainerConfig."""
     from ..proto.signals import parse_signal
@@ -147,46 +143,27 @@ def container_init(req: Request, eng) -> Response:
     return Response(204)
 
 
-def libpod_container_summary(ctr) -> dict:
-    """podman's ListContainer: Names without the slash, times as numbers."""
-    from ..engine.container import Status
-    from ..engine.inspect import status_word
+def libpod_container_entry(entry: dict) -> dict:
+    """engine/listing's ListContainer as libpod sends it: Created as RFC 3339."""
     from ..proto.humanize import rfc3339
 
-    cfg, st = ctr.config, ctr.state
-    exited = st.status in (Status.STOPPED, Status.EXITED) or (st.status == Status.CONFIGURED and bool(st.finished_at))
-    return {
-        "AutoRemove": cfg.auto_remove, "Command": cfg.args, "Created": rfc3339(cfg.created), "CreatedAt": "",
-        "Exited": exited, "ExitedAt": int(st.finished_at) if st.finished_at else ZERO_TIME,
-        "ExitCode": st.exit_code, "Id": ctr.id, "Image": cfg.image or cfg.rootfs, "ImageID": cfg.image_id,
-        "IsInfra": False, "Labels": cfg.labels or None, "Mounts": [m.destination for m in cfg.mounts],
-        "Names": [cfg.name], "Namespaces": {}, "Networks": [], "Pid": st.pid, "Pod": "", "PodName": "",
-        "Ports": None, "Size": None, "StartedAt": int(st.started_at) if st.started_at else ZERO_TIME,
-        "State": status_word(st.status),
-        # podman's ps shows Status in parentheses as the health check's word
-        "Status": "",
-    }
+    return {**entry, "Created": rfc3339(entry["Created"])}
 
 
 @with_engine
 def containers_list(req: Request, eng) -> Response:
-    from ..engine.container import Status
-    from .docker import _list_filters, _matches, container_summary
+    """podman's ps over the API: the same listing, the same filters."""
+    from ..engine.listing import list_containers
+    from .docker import _list_filters
 
-    show_all = req.qbool("all")
+    last = req.qint("last", -1)
     limit = req.qint("limit", -1)
-    filters = _list_filters(req)
-    out = []
-    for ctr in eng.containers():
-        if not show_all and ctr.state.status not in (Status.RUNNING, Status.PAUSED) and not filters:
-            continue
-        if filters and not _matches(ctr, container_summary(ctr), filters):
-            continue
-        out.append(libpod_container_summary(ctr))
-    out.reverse()
-    if limit is not None and limit > 0:
-        out = out[:limit]
-    return Response(200, out)
+    if limit is not None and limit > 0 and (last is None or last <= 0):
+        last = limit
+    entries = list_containers(eng, all_=req.qbool("all"), filters=_list_filters(req), last=last if last is not None else -1,
+                              size=req.qbool("size"), namespaces=req.qbool("namespace"), external=req.qbool("external"),
+                              sync=req.qbool("sync"))
+    return Response(200, [libpod_container_entry(e) for e in entries])
 
 
 def libpod_image_summary(img) -> dict:

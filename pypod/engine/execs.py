@@ -128,7 +128,7 @@ class ExecSession:
         self.state.started_at = time.time()
         self.save()
         ctr = self.container
-        ctr.engine.events.write("container", "exec", ctr.id, ctr.name, ctr.config.image, execID=self.id)
+        ctr.engine.events.container(ctr, "exec", execID=self.id)
         trace.step("store: session 'running' saved, event written")
 
     def _failed_start(self, mon, err: Exception) -> None:
@@ -251,7 +251,7 @@ class ExecSession:
         self._remove_files()
         trace.step("exec: session stopped, files removed")
         ctr = self.container
-        ctr.engine.events.write("container", "exec_died", ctr.id, ctr.name, ctr.config.image, execID=self.id,
+        ctr.engine.events.container(ctr, "exec_died", execID=self.id,
                                 containerExitCode=self.state.exit_code)
 
     def _await_exit_file(self, timeout: float = 2.0) -> int | None:

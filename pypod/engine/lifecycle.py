@@ -17,6 +17,7 @@ from functools import cached_property
 
 from ..errors import (
     AlreadyInState,
+    ContainerExists,
     ContainerRunning,
     InvalidArgument,
     InvalidState,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 #: states in which the runtime holds the container
-ACTIVE = (Status.CREATED, Status.RUNNING, Status.PAUSED)
+ACTIVE = (Status.CREATED, Status.RUNNING, Status.PAUSED, Status.STOPPING)
 
 
 class Container:
@@ -115,6 +116,16 @@ class Container:
             return
         from ..oci.procs import pid_alive
 
+        if st.status == Status.STOPPING and not (st.stopping_pid and pid_alive(st.stopping_pid)):
+            # The pypod that was stopping it died before the process did.
+            rs = self.engine.runtime.container_status(self)
+            st.stopping_pid = 0
+            if rs.status in ("absent", "stopped"):
+                self._mark_exited(missing_code=True)
+                return
+            st.status = Status(rs.status)
+            self.save()
+            return
         if st.conmon_pid and pid_alive(st.conmon_pid):
             if st.status == Status.RUNNING:
                 from . import execs
@@ -135,8 +146,13 @@ class Container:
             self.save()
 
     def sync_cheap(self) -> None:
-        """For listings: without the lock, pick up an exit conmon recorded."""
-        if self.state.status in ACTIVE and os.path.exists(os.path.join(self.engine.config.exits_dir, self.id)):
+        """For listings: without the lock, pick up an exit conmon recorded,
+        or a stop whose pypod died before it was done."""
+        st = self.state
+        if st.status not in ACTIVE:
+            return
+        if os.path.exists(os.path.join(self.engine.config.exits_dir, self.id)) or (
+                st.status == Status.STOPPING and not _alive(st.stopping_pid)):
             with self.locked():
                 self.sync()
 
@@ -151,7 +167,7 @@ class Container:
         st.status = Status.STOPPED
         st.pid = 0
         self.save()
-        self.engine.events.write("container", "died", self.id, self.name, self.config.image, containerExitCode=st.exit_code)
+        self.engine.events.container(self, "died", containerExitCode=st.exit_code)
         from . import execs
 
         execs.on_container_stopped(self)
@@ -217,6 +233,10 @@ class Container:
                 cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
                 mounts=user_mounts,
             )
+            if eng.config.hooks_dirs:
+                from ..proto.oci_hooks import add_hooks, read_hook_dirs
+
+                add_hooks(spec, read_hook_dirs(eng.config.hooks_dirs), any(m.type == "bind" for m in cfg.mounts))
             import json
 
             with open(paths.spec_file, "w") as f:
@@ -234,7 +254,7 @@ class Container:
         self.state.oom_killed = False
         self.state.finished_at = 0.0
         self.save()
-        eng.events.write("container", "init", self.id, self.name, cfg.image)
+        eng.events.container(self, "init")
         trace.step("store: state 'created' saved, event written")
 
     def _secret_env(self) -> list[str]:
@@ -278,7 +298,7 @@ class Container:
         self.state.status = Status.RUNNING
         self.state.started_at = time.time()
         self.save()
-        self.engine.events.write("container", "start", self.id, self.name, self.config.image)
+        self.engine.events.container(self, "start")
         trace.step("store: state 'running' saved, event written")
 
     def start_attached(self, streams: "AttachStreams", claim_exit: bool = False) -> int | None:
@@ -365,15 +385,19 @@ class Container:
     def kill(self, signal: int = 9) -> None:
         with self.locked():
             self.sync()
-            if self.state.status not in (Status.RUNNING, Status.PAUSED, Status.CREATED):
+            # A stopping container may be killed: the user got tired of waiting.
+            if self.state.status not in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
                 raise InvalidState(f"can only kill running containers. {self.id} is in state {self.state.status.value}: container state improper")
             self.engine.runtime.kill_container(self, signal)
-            self.engine.events.write("container", "kill", self.id, self.name, self.config.image, signal=signal)
+            self.engine.events.container(self, "kill", signal=signal)
 
     def stop(self, timeout: int | None = None) -> None:
-        """Stop signal, then SIGKILL after timeout seconds; then clean up."""
+        """Stop signal, then SIGKILL after timeout seconds; then clean up.
+
+        While it waits the container is 'stopping' and its lock is free, so
+        `ps`, `kill` or `rm -f` from other processes are not held up."""
         timeout = self.config.stop_timeout if timeout is None else timeout
-        with self.locked():
+        with self.locked() as lock:
             self.sync()
             st = self.state.status
             if st in (Status.STOPPED, Status.EXITED, Status.CONFIGURED):
@@ -384,12 +408,27 @@ class Container:
                 # A frozen process cannot act on the stop signal.
                 self.engine.runtime.kill_container(self, 9)
                 self.engine.runtime.unpause_container(self)
-            self.engine.runtime.stop_container(self, timeout, self.state.pid)
-            self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
-            self.sync()
+            pid, conmon_pid = self.state.pid, self.state.conmon_pid
+            self.state.status = Status.STOPPING
+            self.state.stopping_pid = os.getpid()
+            self.save()
+            with lock.suspended():
+                killed = self.engine.runtime.stop_container(self, timeout, pid)
+                if killed:
+                    from .. import diag
+                    from ..proto.signals import signal_name
+
+                    diag.warn(f"StopSignal {signal_name(self.config.stop_signal)} failed to stop container "
+                              f"{self.name} in {timeout} seconds, resorting to SIGKILL")
+                self.engine.runtime.wait_exit(self, pid, conmon_pid, timeout=10)
+            try:
+                self.sync()
+            except NoSuchContainer:
+                return  # removed meanwhile (its `--rm` cleanup, or an `rm -f`)
+            self.state.stopping_pid = 0
             if self.state.status in ACTIVE:
                 self._mark_exited(missing_code=True)
-            self.engine.events.write("container", "stop", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "stop")
             self._cleanup_locked()
 
     def pause(self) -> None:
@@ -402,7 +441,7 @@ class Container:
             self.engine.runtime.pause_container(self)
             self.state.status = Status.PAUSED
             self.save()
-            self.engine.events.write("container", "pause", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "pause")
 
     def unpause(self) -> None:
         with self.locked():
@@ -412,22 +451,29 @@ class Container:
             self.engine.runtime.unpause_container(self)
             self.state.status = Status.RUNNING
             self.save()
-            self.engine.events.write("container", "unpause", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "unpause")
 
     def restart(self, timeout: int | None = None) -> None:
         with self.locked():
             self.sync()
-            if self.state.status in (Status.RUNNING, Status.PAUSED):
-                self.stop(timeout)
+            if self.state.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
+                try:
+                    self.stop(timeout)
+                except AlreadyInState:
+                    pass  # it exited on its own meanwhile
             self.start()
             self.state.restart_count += 1
             self.save()
-            self.engine.events.write("container", "restart", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "restart")
 
-    def wait(self, timeout: float | None = None, conditions: tuple[Status, ...] = (Status.STOPPED, Status.EXITED)) -> int:
-        """Block until the container reaches one of conditions; return its exit code."""
+    def wait(self, timeout: float | None = None, conditions: tuple[Status, ...] = (Status.STOPPED, Status.EXITED),
+             interval: float | None = None) -> int:
+        """Block until the container reaches one of conditions; return its
+        exit code.  Waiting for an exit sleeps on the monitor; waiting for
+        another state looks every interval seconds (podman's --interval)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.005
+        only_exit = all(c in (Status.STOPPED, Status.EXITED) for c in conditions)
         while True:
             try:
                 with self.locked():
@@ -444,9 +490,12 @@ class Container:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise TimeoutError(f"timed out waiting for container {self.id}")
-            if st in (Status.RUNNING, Status.PAUSED, Status.CREATED) and self.state.conmon_pid:
+            if only_exit and st in ACTIVE and self.state.conmon_pid:
                 # Sleep on the monitor itself: it exits right after recording the exit.
                 self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=left if left is not None else 1.0)
+            elif interval is not None or not only_exit:
+                step = 0.25 if interval is None else interval
+                time.sleep(step if left is None else max(0.0, min(step, left)))
             else:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
@@ -458,7 +507,7 @@ class Container:
         exit command runs this; it is safe to run any number of times."""
         with self.locked():
             self.sync()
-            if self.state.status in (Status.RUNNING, Status.PAUSED):
+            if self.state.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
                 raise ContainerRunning(f"container {self.id} is running or paused, refusing to clean up: container state improper")
             self._cleanup_locked()
 
@@ -479,7 +528,7 @@ class Container:
                 self.state.status = Status.EXITED
             self.state.mountpoint = ""
             self.save()
-            self.engine.events.write("container", "cleanup", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "cleanup")
 
     def _release_mounts(self) -> None:
         if self.config.mounts:
@@ -499,17 +548,25 @@ class Container:
             except NoSuchContainer:
                 return
             st = self.state.status
-            if st in (Status.RUNNING, Status.PAUSED) or (st == Status.CREATED and not force):
+            dependents = [c.id for c in self.engine.dependents(self.id)]
+            if dependents:
+                raise ContainerExists(f"container {self.id} has dependent containers which must be removed before it: "
+                                      f"{', '.join(dependents)}: container already exists")
+            if st in (Status.RUNNING, Status.PAUSED, Status.STOPPING) or (st == Status.CREATED and not force):
                 if not force:
                     raise ContainerRunning(
                         f"cannot remove container {self.id} as it is {st.value} - running or paused containers "
                         "cannot be removed without force: container state improper"
                     )
-            if st in (Status.RUNNING, Status.PAUSED, Status.CREATED):
+            if st in ACTIVE:
                 try:
                     self.stop(0 if timeout is None and st == Status.CREATED else timeout)
                 except AlreadyInState:
                     pass
+                try:
+                    self.reload()
+                except NoSuchContainer:
+                    return  # removed by someone else (a `--rm` cleanup) while it stopped
             self.state.status = Status.REMOVING
             self.save()
             from . import execs
@@ -534,7 +591,7 @@ class Container:
             self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
             trace.step("store: container removed")
             lock.unlink()
-        self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
+        self.engine.events.container(self, "remove")
         if anonymous:
             # After the record is gone: a volume is removed only once no container names it.
             self.engine.volumes.remove_anonymous(anonymous)
@@ -557,7 +614,7 @@ class Container:
             if self.state.status != Status.RUNNING:
                 raise InvalidState(f"{self.id} is not running, cannot checkpoint: container state improper")
             self.engine.runtime.checkpoint_container(self, self.checkpoint_dir, keep_running, tcp_established)
-            self.engine.events.write("container", "checkpoint", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "checkpoint")
             if not keep_running:
                 self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
                 self.sync()
@@ -582,7 +639,7 @@ class Container:
             self.state.status = Status.RUNNING
             self.state.started_at = time.time()
             self.save()
-            self.engine.events.write("container", "restore", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "restore")
 
     # -- exec sessions -------------------------------------------------------
 
@@ -657,6 +714,12 @@ class Container:
         from .inspect import inspect_container
 
         return inspect_container(self)
+
+
+def _alive(pid: int) -> bool:
+    from ..oci.procs import pid_alive
+
+    return bool(pid) and pid_alive(pid)
 
 
 def _read_int(path: str) -> int:

@@ -269,7 +269,7 @@ class Volumes:
         from ..sqlitedb import ensure_tables
 
         self.engine = engine
-        self.dir = os.path.join(engine.config.root, "volumes")
+        self.dir = engine.config.volumes_dir  # --volumepath
         self._db = engine.store.db
         ensure_tables(self._db, _SCHEMA, "volumes")
 

@@ -46,12 +46,14 @@ class ConmonOCIRuntime(OCIRuntime):
         # runc and crun both accept --log-format=json; the error text then
         # comes from the runtime itself instead of conmon's paraphrase.
         self.supports_json_errors = name in ("runc", "crun")
+        #: --runtime-flag: global runtime flags for every call, spelt as podman does ("debug" -> --debug)
+        self.global_flags = [f if f.startswith("-") else "--" + f for f in getattr(config, "runtime_flags", ())]
 
     # -- helpers ---------------------------------------------------------
 
     def _runtime(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         proc = subprocess.run(
-            [self.path, "--root", self.runtime_root, *args],
+            [self.path, *self.global_flags, "--root", self.runtime_root, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -94,6 +96,8 @@ class ConmonOCIRuntime(OCIRuntime):
         args += ["--log-level", level]
         if level == "debug":
             args.append("--syslog")
+        for flag in self.global_flags:
+            args.append(f"--runtime-arg={flag}")
         args += ["--runtime-arg", "--root", "--runtime-arg", self.runtime_root]
         if oci_log:
             args += ["--runtime-arg", "--log-format=json", "--runtime-arg", "--log", f"--runtime-arg={oci_log}"]
@@ -240,24 +244,25 @@ class ConmonOCIRuntime(OCIRuntime):
             msg = _runtime_message(proc.stderr)
             raise OCIRuntimeError(f"error sending signal to container {ctr.id}: {msg}")
 
-    def stop_container(self, ctr: RuntimeContainer, timeout: int, pid: int) -> None:
+    def stop_container(self, ctr: RuntimeContainer, timeout: int, pid: int) -> bool:
         if timeout > 0:
             try:
                 self.kill_container(ctr, ctr.config.stop_signal)
             except OCIRuntimeError:
                 # The process may be gone already; the state check below decides.
                 if not pid_alive(pid):
-                    return
+                    return False
             if wait_pid_exit(pid, timeout):
-                return
+                return False
         try:
             self.kill_container(ctr, _signal.SIGKILL, all_processes=False)
         except OCIRuntimeError:
             if not pid_alive(pid):
-                return
+                return False
             raise
         if not wait_pid_exit(pid, 5):
             raise OCIRuntimeError(f"timed out waiting for container {ctr.id} to exit after SIGKILL")
+        return timeout > 0
 
     def delete_container(self, ctr: RuntimeContainer) -> None:
         proc = self._runtime("delete", "--force", ctr.id, check=False)

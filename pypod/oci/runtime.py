@@ -56,8 +56,10 @@ class OCIRuntime(abc.ABC):
     def kill_container(self, ctr: RuntimeContainer, signal: int, all_processes: bool = False) -> None: ...
 
     @abc.abstractmethod
-    def stop_container(self, ctr: RuntimeContainer, timeout: int, pid: int) -> None:
-        """Stop signal, up to timeout seconds for the process to go, then SIGKILL."""
+    def stop_container(self, ctr: RuntimeContainer, timeout: int, pid: int) -> bool:
+        """Stop signal, up to timeout seconds for the process to go, then
+        SIGKILL; True when the stop signal did not do it and SIGKILL was sent
+        (podman warns about that)."""
 
     @abc.abstractmethod
     def delete_container(self, ctr: RuntimeContainer) -> None: ...

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 MS_RDONLY = 0x1
 MS_NODEV = 0x4
 MNT_DETACH = 0x2
+#: mount options that are mount(2) flags, not overlayfs options
+MOUNT_FLAGS = {"ro": 0x1, "nosuid": 0x2, "nodev": 0x4, "noexec": 0x8, "sync": 0x10, "dirsync": 0x80,
+               "noatime": 0x400, "nodiratime": 0x800, "relatime": 0x200000, "strictatime": 0x1000000}
 #: the kernel copies at most one page of mount options, NUL included
 _MAX_OPTIONS = os.sysconf("SC_PAGESIZE") - 1
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -85,8 +88,17 @@ def _is_mountpoint(path: str) -> bool:
 
 
 class ContainerStorage:
-    def __init__(self, storage_dir: str):
+    def __init__(self, storage_dir: str, mount_options: str = ""):
         self.storage_dir = storage_dir
+        #: extra overlay mount options (--storage-opt overlay.mountopt=...)
+        flags, data = 0, []
+        for opt in filter(None, mount_options.split(",")):
+            if opt in MOUNT_FLAGS:
+                flags |= MOUNT_FLAGS[opt]
+            else:
+                data.append(opt)
+        self.mount_flags = MS_NODEV | flags
+        self.mount_options = ",".join(data)
         self.dir = os.path.join(storage_dir, "overlay-containers")
         self.links = os.path.join(storage_dir, "l")
         self.empty_layer = os.path.join(storage_dir, "empty-layer")
@@ -152,11 +164,11 @@ class ContainerStorage:
         lowers = list(reversed(layer_dirs)) or [self._empty_layer()]
         if not upper and len(lowers) < 2:
             lowers.append(self._empty_layer())
-        tail = f",upperdir={upper},workdir={work}" if upper else ""
+        tail = self._upper_options(upper, work)
         opts = f"lowerdir={':'.join(lowers)}{tail}"
         try:
             if len(opts) <= _MAX_OPTIONS:
-                mount("overlay", target, "overlay", MS_NODEV | (0 if upper else MS_RDONLY), opts)
+                mount("overlay", target, "overlay", self._flags(upper), opts)
             else:
                 self._mount_long(lowers, upper, work, target)
         except OSError as e:
@@ -165,12 +177,22 @@ class ContainerStorage:
                 raise PypodError(f"mounting {what or target}: image layer {missing[0]} is missing") from None
             raise PypodError(f"mounting {what or target}: {e.strerror or e}") from None
 
+    def _upper_options(self, upper: str, work: str) -> str:
+        """A container's writable layer, and the options --storage-opt
+        overlay.mountopt adds to container mounts."""
+        if not upper:
+            return ""
+        return f",upperdir={upper},workdir={work}" + (f",{self.mount_options}" if self.mount_options else "")
+
+    def _flags(self, upper: str) -> int:
+        return self.mount_flags if upper else MS_NODEV | MS_RDONLY
+
     def _mount_long(self, lowers: list[str], upper: str, work: str, merged: str) -> None:
         """A lowerdir list over a page: short links under l/, as containers/storage
         does, and if even those are too long, the links relative to the storage dir."""
         names = [self._short_link(d) for d in lowers]
-        tail = f",upperdir={upper},workdir={work}" if upper else ""
-        flags = MS_NODEV | (0 if upper else MS_RDONLY)
+        tail = self._upper_options(upper, work)
+        flags = self._flags(upper)
         opts = "lowerdir=" + ":".join(os.path.join(self.links, n) for n in names) + tail
         if len(opts) <= _MAX_OPTIONS:
             mount("overlay", merged, "overlay", flags, opts)
@@ -228,6 +250,13 @@ class ContainerStorage:
                     umount(merged)
                 except OSError as e:
                     raise PypodError(f"unmounting the rootfs of {container_id}: {e.strerror or e}") from None
+
+    def ids(self) -> list[str]:
+        """The containers that have a writable layer here."""
+        try:
+            return sorted(n for n in os.listdir(self.dir) if _ID_RE.match(n) and n not in (".", ".."))
+        except FileNotFoundError:
+            return []
 
     def remove(self, container_id: str) -> None:
         """Unmount and delete the container's writable layer."""

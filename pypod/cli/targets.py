@@ -1,0 +1,134 @@
+"""Which containers a command acts on: names and IDs, `--all`, `--latest`,
+`--filter`, `--cidfile`, `--ignore`, checked and resolved as podman does,
+and the per-container report printed the way podman prints it."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import InvalidArgument, NoSuchContainer, PypodError
+from ..record import field, record
+
+
+def add_target_flags(p, *, all_help: str = "", latest: bool = True, filters: bool = False, cidfile: bool = False,
+                     ignore: bool = False, all_short: bool = True, filter_short: bool = True) -> None:
+    if all_help:
+        if all_short:
+            p.add_argument("-a", "--all", action="store_true", help=all_help)
+        else:
+            p.add_argument("--all", action="store_true", help=all_help)
+    if latest:
+        p.add_argument("-l", "--latest", action="store_true", help="act on the latest container pypod knows about")
+    if filters:
+        p.add_argument(*(("-f",) if filter_short else ()), "--filter", action="append", default=[], metavar="KEY=VALUE",
+                       help="act on the containers that match (ps's filters: name=, label=, status=, ...)")
+    if cidfile:
+        p.add_argument("--cidfile", action="append", default=[], metavar="FILE",
+                       help="read the container ID from FILE (repeatable)")
+    if ignore:
+        p.add_argument("-i", "--ignore", action="store_true", help="do not fail on containers that do not exist")
+    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+
+def check_target_args(a, *, need: bool = True) -> None:
+    """podman's checks of --all, --latest, --cidfile, --filter and names together."""
+    names = a.containers
+    all_ = getattr(a, "all", False)
+    latest = getattr(a, "latest", False)
+    cidfiles = getattr(a, "cidfile", []) or []
+    if getattr(a, "filter", None):
+        if names:
+            raise InvalidArgument("--filter takes no arguments")
+        return
+    if cidfiles and (all_ or latest):
+        raise InvalidArgument("--all, --latest, and --cidfile cannot be used together")
+    if all_ and latest:
+        raise InvalidArgument("--all and --latest cannot be used together")
+    if names and all_:
+        raise InvalidArgument("no arguments are needed with --all")
+    if names and latest:
+        raise InvalidArgument("--latest and containers cannot be used together")
+    if need and not (names or all_ or latest or cidfiles):
+        raise InvalidArgument("you must provide at least one name or id")
+
+
+def read_cidfiles(paths: list[str], ignore: bool = False) -> list[str]:
+    """The first line of each file; a missing file with --ignore is skipped."""
+    out = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                first = f.read().split("\n", 1)[0].strip()
+        except FileNotFoundError:
+            if ignore:
+                continue
+            raise InvalidArgument(f"reading CIDFile: open {path}: no such file or directory") from None
+        except OSError as e:
+            raise InvalidArgument(f"reading CIDFile: open {path}: {(e.strerror or str(e)).lower()}") from None
+        if first:
+            out.append(first)
+    return out
+
+
+@record
+class Selection:
+    #: (container, what to print for it: the name the user gave, else the ID)
+    targets: list = field(default_factory=list)
+    #: the first lookup that failed, if any (podman fails the whole command on it)
+    error: PypodError | None = None
+
+
+def select(engine, a) -> Selection:
+    """Resolve the command's targets without acting on any."""
+    from ..engine.filters import container_predicate, parse_filters
+
+    names = list(a.containers) + read_cidfiles(getattr(a, "cidfile", []) or [], getattr(a, "ignore", False))
+    sel = Selection()
+    if getattr(a, "filter", None):
+        keep = container_predicate(engine, parse_filters(a.filter))
+        for ctr in engine.containers():
+            if keep(ctr) and (not names or ctr.id in names or ctr.name in names):
+                sel.targets.append((ctr, ctr.id))
+        return sel
+    if getattr(a, "all", False):
+        sel.targets = [(c, c.id) for c in engine.containers()]
+        return sel
+    if getattr(a, "latest", False):
+        ctr = engine.latest_container()
+        sel.targets = [(ctr, ctr.id)]
+        return sel
+    for name in names:
+        try:
+            sel.targets.append((engine.container(name), name))
+        except PypodError as e:
+            sel.error = sel.error or e
+    return sel
+
+
+def resolve(engine, a, *, need: bool = True) -> list:
+    """select() for commands that fail as a whole when a name is unknown
+    (unless --ignore is given and the name simply does not exist)."""
+    check_target_args(a, need=need)
+    sel = select(engine, a)
+    if sel.error is not None and not (getattr(a, "ignore", False) and isinstance(sel.error, NoSuchContainer)):
+        raise sel.error
+    return sel.targets
+
+
+def run_each(targets: list, action, *, skip=(), out=None) -> int:
+    """Apply action to each (container, label); print the label of each
+    success and every error, podman's way; return the exit code (0 or 125,
+    or the worst code a report maps to through `exit_code_of`)."""
+    out = out or sys.stdout
+    failed = False
+    for ctr, label in targets:
+        try:
+            action(ctr)
+        except skip:
+            continue
+        except PypodError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            failed = True
+            continue
+        print(label, file=out)
+    return 125 if failed else 0
