@@ -17,6 +17,7 @@ argument list, over every command's real flags.
 from __future__ import annotations
 
 REMAINDER = "..."  # argparse.REMAINDER's value
+SUPPRESS = "==SUPPRESS=="  # argparse.SUPPRESS's
 _VALUE_ACTIONS = ("store", "append")
 _FLAG_ACTIONS = ("store_true", "store_false")
 
@@ -127,6 +128,11 @@ class LeanParser:
             self._positionals.append(_Spec(flags, flags[0], "store", nargs, kw.get("type"), kw.get("choices"),
                                            kw.get("default"), True))
         return None
+
+    @property
+    def _option_string_actions(self) -> dict:
+        """The flags declared so far (argparse's attribute, which callers read)."""
+        return self._full._option_string_actions if self._full is not None else self._options
 
     def __getattr__(self, name):
         """Anything else (add_subparsers, ...) is argparse's from now on."""

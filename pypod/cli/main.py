@@ -158,7 +158,7 @@ def split_globals(argv: list[str]) -> tuple[dict, list[str]]:
 def add_global_flags(parser) -> None:
     """The long global flags, accepted after the command too (as podman's
     persistent flags are), unless the command has a flag of that name."""
-    import argparse
+    from .args import SUPPRESS
 
     taken = parser._option_string_actions
     for flag, (kind, _short, _h) in GLOBAL_FLAGS.items():
@@ -166,11 +166,11 @@ def add_global_flags(parser) -> None:
             continue
         dest = "global_" + flag[2:].replace("-", "_")
         if kind == "bool":
-            parser.add_argument(flag, dest=dest, action="store_true", default=None, help=argparse.SUPPRESS)
+            parser.add_argument(flag, dest=dest, action="store_true", default=None, help=SUPPRESS)
         elif kind == "list":
-            parser.add_argument(flag, dest=dest, action="append", default=None, help=argparse.SUPPRESS)
+            parser.add_argument(flag, dest=dest, action="append", default=None, help=SUPPRESS)
         else:
-            parser.add_argument(flag, dest=dest, default=None, help=argparse.SUPPRESS)
+            parser.add_argument(flag, dest=dest, default=None, help=SUPPRESS)
 
 
 def _merge_late_globals(gopts: dict, ns) -> None:
