@@ -225,6 +225,21 @@ def bench_concurrent(e: Engines, a) -> None:
     RESULTS[f"{n} concurrent run --rm"]["_failures_pypod"] = failures["pypod"]
 
 
+def stop_lingering_monitors(tmp: str) -> None:
+    """podman's exec sessions keep their conmon for its exit delay (5
+    minutes) after the process ended: end those of this run's root."""
+    from run_bench import processes_using
+
+    for pid in processes_using(tmp):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            if argv[0].endswith(b"conmon") and b"--exit-delay" in argv:
+                os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+
+
 # -- the table ----------------------------------------------------------------------------
 
 
@@ -312,6 +327,7 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if e is not None:
+            stop_lingering_monitors(e.tmp)
             e.cleanup()
     return rc
 

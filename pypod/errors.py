@@ -84,6 +84,13 @@ class InvalidArgument(PypodError):
     http_status = 400
 
 
+class NoSuchUser(InvalidArgument):
+    """A user or group the container's passwd/group files do not name:
+    the process cannot be invoked as asked (podman exits 126)."""
+
+    exit_code = 126
+
+
 class ImageInUse(PypodError):
     http_status = 409
 

@@ -23,7 +23,7 @@ def inspect_container(engine, name: str, size: bool = False) -> dict:
         ctr = engine.container(name)
     except NoSuchContainer:
         raise NoSuchContainer(f"no such container {name}") from None
-    ctr.sync_cheap()
+    ctr.sync_cheap(with_execs=True)
     data = ctr.inspect()
     if size:
         from ..engine.listing import container_size

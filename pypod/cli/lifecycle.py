@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import AlreadyInState, InvalidArgument, InvalidState, NoSuchContainer, PypodError
-from .targets import add_target_flags, check_target_args, resolve, run_each, select
+from .targets import add_target_flags, check_target_args, in_parallel, resolve, run_each, select
 
 
 def _add_time_flag(p, what: str) -> None:
@@ -19,13 +19,10 @@ def _add_time_flag(p, what: str) -> None:
 
 
 def _seconds(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise InvalidArgument(f'invalid argument "{text}" for "-t, --time" flag: strconv.ParseUint: parsing "{text}": invalid syntax') from None
-    if n < 0:
-        raise InvalidArgument(f'invalid argument "{text}" for "-t, --time" flag: strconv.ParseUint: parsing "{text}": invalid syntax')
-    return n
+    """podman's uint: negative or above 2**64-1 is refused in strconv's words."""
+    from ..specgen.numbers import UINT64_MAX, parse_int
+
+    return parse_int(text, "-t, --time", 0, UINT64_MAX)
 
 
 # -- start -------------------------------------------------------------------------
@@ -191,27 +188,47 @@ def cmd_rm(engine, a) -> int:
     if sel.error is not None and not a.ignore and not (a.force and isinstance(sel.error, NoSuchContainer)):
         fail(sel.error)
         return min(codes)
-    depend = a.depend or a.all
-    done: set[str] = set()
-    for ctr, label in sel.targets:
-        if ctr.id in done:
-            continue
-        try:
-            if depend:
-                removed = engine.remove_container_and_dependents(ctr, force=a.force, timeout=a.time, volumes=a.volumes)
-                for cid in removed:
-                    if cid not in done:
-                        done.add(cid)
-                        print(label if cid == ctr.id else cid)
-            else:
-                ctr.remove(force=a.force, timeout=a.time, volumes=a.volumes)
-                done.add(ctr.id)
+    targets = sel.targets
+    if a.depend or a.all:
+        targets = _with_dependents(engine, targets)
+
+    def remove(ctr) -> None:
+        ctr.remove(force=a.force, timeout=a.time, volumes=a.volumes)
+
+    # In waves, in parallel within each: a container goes once nothing left depends on it.
+    left = list(targets)
+    while left:
+        ids = {c.id for c, _label in left}
+        wave = [(c, label) for c, label in left if not any(d in ids and d != c.id for d in _dependents_of(engine, c))]
+        wave = wave or left  # a cycle: remove what is left at once
+        for label, err in in_parallel(wave, remove):
+            if err is None:
                 print(label)
-        except PypodError as e:
-            if a.force and isinstance(e, NoSuchContainer):
-                continue
-            fail(e)
+            elif not (a.force and isinstance(err, NoSuchContainer)):
+                fail(err)
+        left = [t for t in left if t not in wave]
+    if a.all:
+        engine.remove_stale_locks()
     return min(codes) if codes else 0
+
+
+def _dependents_of(engine, ctr) -> list[str]:
+    return [d.id for d in engine.dependents(ctr.id)]
+
+
+def _with_dependents(engine, targets: list) -> list:
+    """`rm --depend` (and --all): the targets and, transitively, every
+    container that depends on one of them (printed by ID)."""
+    out, seen = [], set()
+    todo = list(targets)
+    while todo:
+        ctr, label = todo.pop(0)
+        if ctr.id in seen:
+            continue
+        seen.add(ctr.id)
+        out.append((ctr, label))
+        todo += [(d, d.id) for d in engine.dependents(ctr.id) if d.id not in seen]
+    return out
 
 
 # -- init / wait / exists ------------------------------------------------------------------

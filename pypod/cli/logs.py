@@ -18,8 +18,10 @@ RESET = b"\x1b[0m"
 
 
 def add_logs_args(p) -> None:
+    from ..specgen.numbers import arg_type
+
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines until the containers stop")
-    p.add_argument("--tail", type=int, default=-1, metavar="N", help="print only the last N lines of each container (-1: all)")
+    p.add_argument("--tail", type=arg_type("--tail"), default=-1, metavar="N", help="print only the last N lines of each container (-1: all)")
     p.add_argument("--since", default="", metavar="TIME", help="only lines after TIME (RFC 3339, unix time, or a duration back from now)")
     p.add_argument("--until", default="", metavar="TIME", help="only lines before TIME (RFC 3339, unix time, or a duration)")
     p.add_argument("-t", "--timestamps", action="store_true", help="put each line's time first")

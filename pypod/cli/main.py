@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "secret": ("secrets", "secret", "Manage secrets"),
     "volume": ("volumes", "volume", "Manage volumes"),
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
+    "check": ("check", "check", "Check (and with --repair fix) what a crash left in the storage and state"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
 }
@@ -56,11 +57,11 @@ GROUPS = {
         "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "exists")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
               "import": "import", "inspect": "inspect"},
-    "system": {"info": "info", "service": "service", "events": "events"},
+    "system": {"info": "info", "service": "service", "events": "events", "check": "check"},
 }
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "service", "exists")
+GROUP_ONLY = ("cleanup", "service", "exists", "check")
 
 GROUP_SUMMARIES = {
     "container": "Manage containers",
@@ -198,6 +199,10 @@ def make_parser(prog: str, description: str, add_help: bool = True):
 
         class Parser(argparse.ArgumentParser):
             def error(self, message):
+                # a flag's own value error already names the flag, in podman's words
+                head, sep, rest = message.partition(": ")
+                if head.startswith("argument ") and sep and rest.startswith("invalid argument \""):
+                    message = rest
                 raise UsageError(f"{message}\nSee '{self.prog} --help'")
 
         return Parser(prog=prog, description=description, add_help=add_help)
@@ -230,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from ..errors import PypodError
 
+    gopts: dict = {}
     try:
         gopts, rest = split_globals(argv)
         if gopts.get("log_level") == "debug":
@@ -284,6 +290,23 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except Exception as e:  # a failure nobody classified: one line, as podman, never a traceback
+        if gopts.get("log_level") == "debug":
+            import traceback
+
+            traceback.print_exc()
+        print(f"Error: {describe_unexpected(e)}", file=sys.stderr)
+        return 125
+
+
+def describe_unexpected(e: BaseException) -> str:
+    """An unclassified exception in podman's words where there are some."""
+    if isinstance(e, OSError) and e.strerror:
+        what = e.strerror.lower()
+        return f"{e.filename}: {what}" if e.filename else what
+    if isinstance(e, RecursionError):
+        return "input nested too deeply"
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
 def _engine(gopts: dict):

@@ -22,13 +22,15 @@ PS_HEADERS = {
 
 
 def add_ps_args(p) -> None:
+    from ..specgen.numbers import arg_type, uint_arg
+
     p.add_argument("-a", "--all", action="store_true", help="show all the containers (default: only running ones)")
     p.add_argument("--external", action="store_true", help="also show writable layers in storage that no container owns")
     p.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
                    help="show only matching containers: id, name, label, status, exited, ancestor, before, since, "
                         "until, volume, health, network, pod, restart-policy (repeatable)")
     p.add_argument("--format", default="", help="json, or a Go template over the fields podman's ps offers")
-    p.add_argument("-n", "--last", type=int, default=-1, metavar="N", help="show the N most recently created containers (all states)")
+    p.add_argument("-n", "--last", type=arg_type("-n, --last"), default=-1, metavar="N", help="show the N most recently created containers (all states)")
     p.add_argument("-l", "--latest", action="store_true", help="show the latest container created (all states)")
     p.add_argument("--no-trunc", action="store_true", help="do not shorten IDs and commands")
     p.add_argument("--noheading", action="store_true", help="do not print the column headings")
@@ -39,7 +41,7 @@ def add_ps_args(p) -> None:
     p.add_argument("--sort", default="", metavar="KEY",
                    help="sort by command, created, id, image, names, runningfor, size or status")
     p.add_argument("--sync", action="store_true", help="ask the OCI runtime for each container's state first")
-    p.add_argument("-w", "--watch", type=int, default=0, metavar="SECONDS", help="show the list again every SECONDS seconds")
+    p.add_argument("-w", "--watch", type=uint_arg("-w, --watch"), default=0, metavar="SECONDS", help="show the list again every SECONDS seconds")
 
 
 def check_ps_args(a) -> None:

@@ -63,7 +63,9 @@ def cmd_version(engine, a) -> int:
 
 
 def add_service_args(p) -> None:
-    p.add_argument("-t", "--time", type=int, default=5, help="seconds idle before the service exits; 0 never exits")
+    from ..specgen.numbers import uint_arg
+
+    p.add_argument("-t", "--time", type=uint_arg("-t, --time"), default=5, help="seconds idle before the service exits; 0 never exits")
     p.add_argument("--group", default="", help="group that may use the unix socket (mode 0660)")
     p.add_argument("uri", nargs="?", default="", help="unix:///path or tcp://host:port")
 

@@ -116,19 +116,71 @@ def resolve(engine, a, *, need: bool = True) -> list:
 
 
 def run_each(targets: list, action, *, skip=(), out=None) -> int:
-    """Apply action to each (container, label); print the label of each
-    success and every error, podman's way; return the exit code (0 or 125,
-    or the worst code a report maps to through `exit_code_of`)."""
+    """Apply action to each (container, label), several at once; print the
+    label of each success and every error in the order given, podman's
+    way; return the exit code (0, or 125 when one failed)."""
     out = out or sys.stdout
     failed = False
-    for ctr, label in targets:
-        try:
-            action(ctr)
-        except skip:
+    for label, err in in_parallel(targets, action, skip=skip):
+        if err is SKIPPED:
             continue
-        except PypodError as e:
-            print(f"Error: {e}", file=sys.stderr)
+        if err is not None:
+            print(f"Error: {err}", file=sys.stderr)
             failed = True
             continue
         print(label, file=out)
     return 125 if failed else 0
+
+
+#: what in_parallel reports for a container whose error was one to skip
+SKIPPED = object()
+
+
+def in_parallel(targets: list, action, *, skip=()) -> list:
+    """[(label, None | the PypodError | SKIPPED)] for action over (container,
+    label) targets, in their order.  podman's --parallel workers: several at
+    once (3 per CPU), each worker with its own engine, since a SQLite
+    connection serves one thread at a time; so 20 containers that ignore
+    SIGTERM stop in one timeout, not in twenty after each other."""
+
+    def one(ctr, label):
+        try:
+            action(ctr)
+        except skip:
+            return label, SKIPPED
+        except PypodError as e:
+            return label, e
+        return label, None
+
+    if len(targets) <= 1:
+        return [one(c, label) for c, label in targets]
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..engine.engine import Engine
+
+    config = targets[0][0].engine.config
+    local = threading.local()
+    made: list = []
+    made_lock = threading.Lock()
+
+    def work(target):
+        ctr, label = target
+        eng = getattr(local, "engine", None)
+        if eng is None:
+            eng = local.engine = Engine(config)
+            with made_lock:
+                made.append(eng)
+        try:
+            mine = eng.container(ctr.id)
+        except PypodError as e:
+            return label, e
+        return one(mine, label)
+
+    try:
+        with ThreadPoolExecutor(max_workers=min(len(targets), 3 * (os.cpu_count() or 1))) as pool:
+            return list(pool.map(work, targets))
+    finally:
+        for eng in made:
+            eng.close()

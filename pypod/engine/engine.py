@@ -13,9 +13,11 @@ from functools import cached_property
 
 from .. import trace
 from ..config import EngineConfig, load_config
+from ..failpoints import failpoint
 from ..errors import (
     ImageInUse,
     InvalidArgument,
+    NameInUse,
     NoSuchContainer,
     PypodError,
 )
@@ -32,9 +34,20 @@ class Engine:
     # -- lazily built parts: a `pypod ps` never builds the runtime --------
 
     @cached_property
+    def _private_roots(self) -> bool:
+        """The root and run root exist and are private (0700), whichever
+        part of the engine is built first; a wider mode is repaired."""
+        from .. import private
+
+        private.open_root(self.config.root, "root directory")
+        private.open_root(self.config.runroot, "run root directory")
+        return True
+
+    @cached_property
     def store(self):
         from .store import Store
 
+        assert self._private_roots
         if self.config.storage_driver:
             self.storage_driver  # an explicit --storage-driver must match the root's, whatever the command
         store = Store(self.config.db_path)
@@ -47,10 +60,12 @@ class Engine:
 
     @cached_property
     def runtime(self):
+        from .. import private
         from ..oci.conmon import select_runtime
 
+        assert self._private_roots
         for d in (self.config.exits_dir, self.config.sockets_dir, self.config.runtime_root):
-            os.makedirs(d, mode=0o700, exist_ok=True)
+            private.makedirs(d)
         rt = select_runtime(self.config)
         trace.step(f"runtime: {rt.name} found")
         return rt
@@ -59,12 +74,14 @@ class Engine:
     def images(self):
         from ..storage.images import ImageStore
 
+        assert self._private_roots
         return ImageStore(self.config.storage_dir)
 
     @cached_property
     def container_storage(self):
         from ..storage.overlay import ContainerStorage
 
+        assert self._private_roots
         if self.storage_driver == "vfs":
             from ..storage.vfs import VfsContainerStorage
 
@@ -82,6 +99,7 @@ class Engine:
     def events(self):
         from .events import EventLog
 
+        assert self._private_roots
         return EventLog(self.config.events_file, self.config.events_backend)
 
     def close(self) -> None:
@@ -123,18 +141,19 @@ class Engine:
         cfg.namespace = self.config.namespace
         cfg.created = time.time()
         state = ContainerState()
-        attempts = 0 if cfg.name else 10
+        attempt = 0
         with self._claim_volumes(cfg):
             while True:
-                name = cfg.name or random_name()
+                name = cfg.name or random_name(attempt)
                 try:
                     self.store.add_container(cfg.id, name, {**cfg.to_dict(), "name": name}, state.to_dict(), cfg.created)
                     cfg.name = name
                     break
-                except PypodError:
-                    attempts -= 1
-                    if attempts < 0:
+                except NameInUse:
+                    if cfg.name:
                         raise
+                    attempt += 1
+        failpoint("create.after-record")
         trace.step("store: container recorded")
         ctr = Container(self, cfg, state)
         self.events.container(ctr, "create")
@@ -217,6 +236,47 @@ class Engine:
                 continue  # removed since we listed it (conmon's cleanup --rm)
             alive.append(c)
         return alive
+
+    def stale_locks(self) -> list[str]:
+        """Lock files of containers that no longer exist: a removal killed
+        between deleting the record and its lock leaves one."""
+        from .locks import FileLock
+
+        try:
+            names = os.listdir(self.config.locks_dir)
+        except FileNotFoundError:
+            return []
+        ids = set(self.store.container_ids())
+        stale = []
+        for n in names:
+            cid = n[:-5]
+            if not n.endswith(".lock") or len(cid) != 64 or cid.strip("0123456789abcdef") or cid in ids:
+                continue  # not a container's lock (volumes keep theirs here too), or a live one
+            lock = FileLock(os.path.join(self.config.locks_dir, n))
+            lock.acquire()
+            try:
+                # Held: nobody acts on it now; ids are never reused, so a
+                # lock without a record stays without one.
+                if not self.store.has_container(n[:-5]):
+                    stale.append(lock.path)
+            finally:
+                lock.release()
+        return stale
+
+    def remove_stale_locks(self) -> int:
+        from .locks import FileLock
+
+        gone = 0
+        for path in self.stale_locks():
+            lock = FileLock(path)
+            lock.acquire()
+            try:
+                if not self.store.has_container(os.path.basename(path)[:-5]):
+                    lock.unlink()
+                    gone += 1
+            finally:
+                lock.release()
+        return gone
 
     def latest_container(self) -> Container:
         ctrs = self.containers(sync=False)

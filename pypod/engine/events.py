@@ -34,7 +34,9 @@ class EventLog:
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except FileNotFoundError:
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            from .. import private
+
+            private.makedirs(os.path.dirname(self.path))
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             os.write(fd, line)
@@ -58,8 +60,10 @@ class EventLog:
         except FileNotFoundError:
             if not follow:
                 return
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-            open(self.path, "ab").close()
+            from .. import private
+
+            private.makedirs(os.path.dirname(self.path))
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
             f = open(self.path, "rb")
         with f:
             if from_end:

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 
+from .. import private
 from .. import trace
 from ..errors import InvalidArgument, OCIRuntimeError
 from .procs import pid_alive, wait_pid_exit
@@ -158,7 +159,7 @@ class ConmonOCIRuntime(OCIRuntime):
 
     def create_container(self, ctr: RuntimeContainer, restore_from: str = "") -> tuple[int, int]:
         paths = ctr.paths
-        os.makedirs(paths.persist_dir, exist_ok=True)
+        private.makedirs(paths.persist_dir)
         oci_log = paths.oci_log if self.supports_json_errors and self.cfg.log_level != "debug" else ""
         cfg = ctr.config
         log_spec = {"none": "none:", "journald": "journald:"}.get(cfg.log_driver, f"k8s-file:{paths.log}")
@@ -178,6 +179,9 @@ class ConmonOCIRuntime(OCIRuntime):
         if restore_from:
             args += ["--restore", restore_from]
         pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr))
+        for written in (paths.pidfile, paths.conmon_pidfile, oci_log):
+            if written:
+                private.tighten(written)  # made with conmon's umask, which containers inherit
         return pid, _read_pidfile(paths.conmon_pidfile)
 
     def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None) -> int:
@@ -275,6 +279,26 @@ class ConmonOCIRuntime(OCIRuntime):
     def unpause_container(self, ctr: RuntimeContainer) -> None:
         self._runtime("resume", ctr.id)
 
+    def container_ids(self) -> list[str]:
+        proc = self._runtime("list", "-q", check=False)
+        return [line.strip() for line in proc.stdout.decode(errors="replace").splitlines() if line.strip()]
+
+    def start_pending(self, ctr: RuntimeContainer) -> bool | None:
+        # runc and crun hold a created container's process on exec.fifo in
+        # their state dir and remove it when `start` opens it.
+        if self.name not in ("runc", "crun"):
+            return None
+        return os.path.exists(os.path.join(self.runtime_root, ctr.id, "exec.fifo"))
+
+    def started_at(self, ctr: RuntimeContainer) -> float:
+        # Removing exec.fifo at start is the last change to the state dir.
+        if self.name not in ("runc", "crun") or self.start_pending(ctr):
+            return 0.0
+        try:
+            return os.stat(os.path.join(self.runtime_root, ctr.id)).st_mtime
+        except OSError:
+            return 0.0
+
     def container_status(self, ctr: RuntimeContainer) -> RuntimeStatus:
         proc = self._runtime("state", ctr.id, check=False)
         if proc.returncode != 0:
@@ -360,7 +384,7 @@ class ConmonOCIRuntime(OCIRuntime):
         refuses them (a process could push keystrokes into a host terminal)."""
         oci_log = os.path.join(bundle, "oci-log") if self.supports_json_errors and self.cfg.log_level != "debug" else ""
         exit_dir = os.path.join(bundle, "exit")
-        os.makedirs(exit_dir, exist_ok=True)
+        private.makedirs(exit_dir)
         log_spec = "passthrough" if passthrough else "none:"
         args = self._shared_args(ctr, session_id, bundle, os.path.join(bundle, "exec_pid"), exit_dir, oci_log, log_spec)
         if preserve_fds:

@@ -100,6 +100,22 @@ class OCIRuntime(abc.ABC):
     def info(self) -> tuple[ComponentInfo, ComponentInfo]:
         """(monitor, runtime) names, paths and versions for `pypod info`."""
 
+    def container_ids(self) -> list[str]:
+        """Every container the runtime holds (for `system check`)."""
+        return []
+
+    def start_pending(self, ctr: RuntimeContainer) -> bool | None:
+        """Without running the runtime: True while a created container still
+        waits for its start, False once it started (or is gone), None when
+        this runtime cannot tell cheaply.  `ps` uses it to notice a start
+        that no pypod recorded."""
+        return None
+
+    def started_at(self, ctr: RuntimeContainer) -> float:
+        """When the runtime started the container's process (unix time), or
+        0.0 when it cannot say."""
+        return 0.0
+
     def supports_checkpoint(self) -> tuple[bool, str]:
         """(True, "") where checkpoint/restore can work here, else (False, why)."""
         return False, f"the {self.name} runtime does not support checkpointing"

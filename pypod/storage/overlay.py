@@ -16,10 +16,11 @@ import ctypes
 import errno
 import os
 import re
-import shutil
 import threading
 
+from .. import private
 from ..errors import InvalidArgument, PypodError
+from .tree import remove_tree
 
 TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ class ContainerStorage:
         import fcntl
 
         base = self._base(cid)
-        os.makedirs(base, mode=0o700, exist_ok=True)
+        private.makedirs(base)
         fd = os.open(os.path.join(base, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -137,7 +138,7 @@ class ContainerStorage:
     def create(self, container_id: str, image) -> None:
         """The container's upper, work and merged dirs (upper and work side by
         side: overlayfs needs them on one filesystem)."""
-        os.makedirs(self._base(container_id), mode=0o700, exist_ok=True)
+        private.makedirs(self._base(container_id))
         for p in self._paths(container_id):
             with contextlib.suppress(FileExistsError):
                 os.mkdir(p, 0o755)
@@ -216,7 +217,7 @@ class ContainerStorage:
         import base64
         import hashlib
 
-        os.makedirs(self.links, mode=0o700, exist_ok=True)
+        private.makedirs(self.links)
         name = base64.b32encode(hashlib.sha256(os.fsencode(layer_dir)).digest()).decode()[:12]
         link = os.path.join(self.links, name)
         try:
@@ -265,4 +266,4 @@ class ContainerStorage:
         if _is_mountpoint(self._paths(container_id)[2]):
             # rmtree would descend into the mounted image and delete through it.
             raise PypodError(f"removing the rootfs of {container_id}: it is still mounted")
-        shutil.rmtree(base, ignore_errors=True)
+        remove_tree(base, ignore_errors=True)

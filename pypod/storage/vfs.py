@@ -12,13 +12,13 @@ Layout under the storage dir: vfs-containers/<id>/rootfs
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 
 from ..errors import InvalidArgument, PypodError
 from .archive import OVERLAY_OPAQUE_XATTR
 from .overlay import _ID_RE
+from .tree import remove_tree, walk
 
 
 class VfsContainerStorage:
@@ -55,7 +55,7 @@ class VfsContainerStorage:
         if os.path.exists(ready):
             return rootfs
         self.create(container_id, image)
-        shutil.rmtree(rootfs, ignore_errors=True)  # half a copy from a crash
+        remove_tree(rootfs, ignore_errors=True)  # half a copy from a crash
         os.mkdir(rootfs, 0o755)
         try:
             for layer in image.layer_dirs:
@@ -76,12 +76,12 @@ class VfsContainerStorage:
             return []
 
     def remove(self, container_id: str) -> None:
-        shutil.rmtree(self._base(container_id), ignore_errors=True)
+        remove_tree(self._base(container_id), ignore_errors=True)
 
 
 def _whiteouts(layer: str):
     """(relative path, is_opaque_dir) for each whiteout and opaque dir of a layer."""
-    for dirpath, dirnames, filenames in os.walk(layer):
+    for dirpath, dirnames, filenames in walk(layer):
         rel_dir = os.path.relpath(dirpath, layer)
         for name in dirnames:
             path = os.path.join(dirpath, name)
@@ -98,7 +98,7 @@ def _whiteouts(layer: str):
 
 def _remove(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
+        remove_tree(path)
     elif os.path.lexists(path):
         os.unlink(path)
 
