@@ -39,8 +39,9 @@ class Event:
     """One step of a pull or push, for a progress display.
 
     kind: "trying" (text: the reference), "note" (text), "signatures",
-    "blob" (digest, state: "exists", "start", "progress", "done"; current,
-    total bytes), "config" (digest), "manifest", "storing",
+    "blob" (digest, state: "exists", "mounted" (a push: from the repository
+    in text), "start", "progress", "done"; current, total bytes), "config"
+    (digest), "manifest", "storing",
     "pulled"/"pushed" (digest: image id or manifest digest; text: reference).
     """
 
