@@ -351,6 +351,33 @@ def test_tls_registry(rp, tmp_path, test_layout):
         reg.stop()
 
 
+def test_tls_client_certificate(rp, tmp_path, test_layout):
+    from .helpers import Registry, push_layout
+
+    reg = Registry(str(tmp_path / "mtls-registry"), tls=True, client_certs=True)
+    try:
+        host_dir = os.path.join(reg.certs_dir, reg.host)
+        shutil.copy(reg.client_cert, os.path.join(host_dir, "client.cert"))
+        shutil.copy(reg.client_key, os.path.join(host_dir, "client.key"))
+        push_layout(reg, test_layout, "app", "mtls/app:1")  # skopeo reads the pair from the same directory
+        ref = f"{reg.host}/mtls/app:1"
+        certs = rp.tmp / "certs.d" / reg.host
+        certs.mkdir(parents=True)
+        shutil.copy(os.path.join(host_dir, "ca.crt"), certs / "ca.crt")
+        p = rp("pull", "--retry", "0", ref, check=False)  # the CA alone: the registry wants a certificate
+        assert p.returncode == 125 and "certificate" in p.stderr.decode(), p.stderr.decode()
+        shutil.copy(reg.client_cert, certs / "client.cert")
+        p = rp("pull", "--retry", "0", ref, check=False)
+        assert p.returncode == 125 and "missing key client.key for client certificate" in p.stderr.decode()
+        shutil.copy(reg.client_key, certs / "client.key")
+        iid = rp.out("pull", "-q", ref)
+        assert rp.out("run", "--rm", iid) == "hello from the registry"
+        rp("push", iid, f"{reg.host}/mtls/copy:1")
+        assert reg.skopeo("inspect", "--raw", f"--cert-dir={host_dir}", f"docker://{reg.host}/mtls/copy:1").returncode == 0
+    finally:
+        reg.stop()
+
+
 # -- names, search, policies ------------------------------------------------------------------------
 
 
@@ -430,3 +457,36 @@ def test_run_pull_policies(rp, registry, fresh_registry, test_layout):
     # "newer" with the registry gone: the local image
     assert rp.out("run", "--rm", "--pull", "newer", "--tls-verify=false", f"{registry.host}/test/app") == \
         "hello from the registry"
+
+
+def test_pull_retries_failed_downloads(rp, registry):
+    from .helpers import FlakyFront
+
+    ref_path = "test/app"
+    # 503 twice for every blob: the requests are retried (--retry 2), with the delay asked for
+    front = FlakyFront(registry.host, failures=2, mode="503")
+    try:
+        iid = rp.out("pull", "-q", "--tls-verify=false", "--retry", "2", "--retry-delay", "50ms", f"{front.host}/{ref_path}")
+        assert len(front.attempts) == 5 and set(front.attempts.values()) == {3}  # config and 4 layers
+    finally:
+        front.stop()
+    rp("rmi", iid)
+    # one retry is not enough: the registry's words, nothing stored, nothing left behind
+    front = FlakyFront(registry.host, failures=2, mode="503")
+    try:
+        p = rp("pull", "--tls-verify=false", "--retry", "1", "--retry-delay", "10ms", f"{front.host}/{ref_path}", check=False)
+        assert p.returncode == 125 and "try again later" in p.stderr.decode(), p.stderr.decode()
+    finally:
+        front.stop()
+    assert _images(rp) == [] and _leftovers(rp) == []
+    # a download cut halfway: the whole blob is fetched again, and what was half unpacked goes
+    front = FlakyFront(registry.host, failures=1, mode="cut")
+    try:
+        assert rp.out("pull", "-q", "--tls-verify=false", "--retry-delay", "10ms", f"{front.host}/{ref_path}") == iid
+        assert set(front.attempts.values()) == {2}
+    finally:
+        front.stop()
+    assert _leftovers(rp) == []
+    assert rp.out("run", "--rm", iid) == "hello from the registry"
+    p = rp("pull", "--tls-verify=false", "--retry", "-1", f"{registry.host}/{ref_path}", check=False)
+    assert p.returncode == 125
