@@ -69,11 +69,12 @@ def _short(digest: str, n: int) -> str:
 
 
 def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
+    """podman's bar counters: 854.0b, 3.2MiB."""
+    for unit in ("b", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
-            return f"{n:.1f}{unit}" if unit != "B" else f"{int(n)}B"
+            break
         n /= 1024
-    return f"{n:.1f}GiB"
+    return f"{n:.1f}{unit}"
 
 
 class ProgressDisplay:

@@ -490,3 +490,35 @@ def test_pull_retries_failed_downloads(rp, registry):
     assert rp.out("run", "--rm", iid) == "hello from the registry"
     p = rp("pull", "--tls-verify=false", "--retry", "-1", f"{registry.host}/{ref_path}", check=False)
     assert p.returncode == 125
+
+
+def test_pull_progress_on_a_terminal(rp, registry):
+    """stderr a terminal: live bars redrawn in place, each ending "done"."""
+    import pty
+    import select
+
+    from tests.unit.test_registry_pure import _screen
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*rp.argv, "pull", "--tls-verify=false", f"{registry.host}/test/app"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    raw = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        assert ready, "no output for 60 s"
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the pulling process closed its side
+            break
+        if not data:
+            break
+        raw += data
+    os.close(master)
+    iid = proc.stdout.read().decode().strip()
+    assert proc.wait(60) == 0 and len(iid) == 64
+    screen = [ln.rstrip() for ln in _screen(raw.decode().replace("\r\n", "\n"))]
+    blobs = [ln for ln in screen if ln.startswith("Copying blob ")]
+    assert len(blobs) == 4 and all(ln.endswith(" done") and len(ln.split()[2]) == 12 for ln in blobs), screen
+    assert screen[-3:] == [f"Copying config {iid[:10]} done", "Writing manifest to image destination", "Storing signatures"]
+    assert "\x1b[" in raw.decode()  # drawn in place, not line after line
