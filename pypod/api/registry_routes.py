@@ -462,7 +462,7 @@ def _libpod_report(quiet: bool, done):
             return _line(last) if last is not None else b""
         if quiet:
             return b""
-        from ..cli.registry import ProgressDisplay
+        from ..registry.progress import ProgressDisplay
 
         lines.clear()
         ProgressDisplay(_Lines(lines), tty=False)(v)

@@ -402,7 +402,7 @@ def _pull_events(Event):
 
 
 def test_progress_display_on_a_terminal():
-    from pypod.cli.registry import ProgressDisplay
+    from pypod.registry.progress import ProgressDisplay
     from pypod.registry.pull import Event
 
     out = io.StringIO()
@@ -424,7 +424,7 @@ def test_progress_display_on_a_terminal():
 
 
 def test_progress_display_off_a_terminal():
-    from pypod.cli.registry import ProgressDisplay
+    from pypod.registry.progress import ProgressDisplay
     from pypod.registry.pull import Event
 
     out = io.StringIO()
