@@ -149,6 +149,8 @@ class ContainerState(StateRecord):
     restart_count: int = 0
     #: the pypod process waiting for a stop to finish (state 'stopping')
     stopping_pid: int = 0
+    #: `pypod mount`s not yet undone: the rootfs stays mounted after the process stops
+    user_mounts: int = 0
 
 
 @record

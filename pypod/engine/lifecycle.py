@@ -613,7 +613,7 @@ class Container:
             self._cleanup_locked()
 
     def _cleanup_locked(self) -> None:
-        if self.state.status in (Status.STOPPED, Status.CREATED) or self.state.mountpoint:
+        if self.state.status in (Status.STOPPED, Status.CREATED) or (self.state.mountpoint and not self.state.user_mounts):
             from . import execs
 
             execs.on_container_stopped(self)
@@ -629,7 +629,8 @@ class Container:
                 _unlink(os.path.join(self.paths.userdata, leftover))
             if self.state.status in (Status.STOPPED, Status.CREATED):
                 self.state.status = Status.EXITED
-            self.state.mountpoint = ""
+            if not self.state.user_mounts:
+                self.state.mountpoint = ""
             self.save()
             self.engine.events.container(self, "cleanup")
 
@@ -640,9 +641,45 @@ class Container:
             mounts.release(self)
 
     def _teardown_storage(self) -> None:
+        if self.state.user_mounts:
+            return  # `pypod mount` holds it until `pypod umount`
         if not self.config.rootfs:
             self.engine.container_storage.unmount(self.id)
         self.state.mountpoint = ""
+
+    # -- the user's mounts of the rootfs (pypod mount / umount) ----------------
+
+    def mount(self) -> str:
+        """Mount the container's root filesystem for the user and return where
+        it is; it stays mounted, running or not, until as many unmounts."""
+        with self.locked():
+            self.sync()
+            if self.config.rootfs:
+                return self.config.rootfs
+            if not self.state.mountpoint:
+                image = self.engine.images.lookup(self.config.image_id)
+                self.state.mountpoint = self.engine.container_storage.mount(self.id, image)
+            self.state.user_mounts += 1
+            self.save()
+            self.engine.events.container(self, "mount")
+            return self.state.mountpoint
+
+    def unmount(self, force: bool = False) -> None:
+        """Undo one `mount` (all of them with force); the rootfs itself is
+        unmounted once no mount is left and no process runs in it."""
+        with self.locked():
+            self.sync()
+            st = self.state
+            running = st.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING)
+            if running and st.user_mounts <= 1 and st.mountpoint and not self.config.rootfs and not force:
+                if not st.user_mounts:
+                    raise InvalidState(f"cannot unmount storage for container {self.id} as it is running or paused: "
+                                       "container state improper")
+            st.user_mounts = 0 if force else max(0, st.user_mounts - 1)
+            if not st.user_mounts and not running and st.status != Status.CREATED and st.mountpoint:
+                self._teardown_storage()
+            self.save()
+            self.engine.events.container(self, "unmount")
 
     def remove(self, force: bool = False, timeout: int | None = None, volumes: bool = False) -> None:
         with self.locked():
