@@ -36,6 +36,10 @@ def _create(engine, a):
     from .runflags import config_from_args
 
     cfg = config_from_args(a)
+    if cfg.image:
+        from .registry import image_for_run
+
+        image_for_run(engine, a)
     if a.replace and cfg.name:
         try:
             engine.container(cfg.name).remove(force=True)

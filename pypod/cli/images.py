@@ -182,6 +182,15 @@ def _dangling(engine, iid: str) -> bool:
     return img is not None and facts.dangling(img) and not facts.users.get(iid)
 
 
+def add_exists_args(p) -> None:
+    p.add_argument("image", metavar="IMAGE")
+
+
+def cmd_exists(engine, a) -> int:
+    """podman image exists: 0 when the image is in local storage, 1 when not."""
+    return 0 if engine.images.exists(a.image) else 1
+
+
 def add_tag_args(p) -> None:
     p.add_argument("image")
     p.add_argument("names", nargs="+", metavar="TARGET_NAME")
@@ -412,15 +421,6 @@ def cmd_tree(engine, a) -> int:
 
     print(tree(engine, a.image, a.whatrequires))
     return 0
-
-
-def add_image_exists_args(p) -> None:
-    p.add_argument("image")
-
-
-def cmd_image_exists(engine, a) -> int:
-    """Exit 0 when the image exists here, 1 when it does not (nothing printed)."""
-    return 0 if engine.images.exists(a.image) else 1
 
 
 def add_diff_args(p) -> None:

@@ -163,7 +163,7 @@ def image_predicate(facts: ImageFacts, filters: list[str]):
 
 def image_summary(facts: ImageFacts, img) -> dict:
     """podman's ImageSummary (Created in unix seconds)."""
-    repo_digests = [f"{n.rsplit(':', 1)[0] if ':' in n.rsplit('/', 1)[-1] else n}@{img.digest}" for n in img.names]
+    repo_digests = facts.engine.images.repo_digests(img)
     return {
         "Id": img.id,
         "ParentId": facts.parent.get(img.id, ""),
