@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "unmount": ("containerfs", "unmount", "Unmount working container's root filesystem"),
     "export": ("containerfs", "export", "Export container's filesystem contents as a tar archive"),
     "diff": ("images", "diff", "Display the changes to the object's file system"),
+    "generate": ("generate", "generate", "Generate structured data (systemd units, specs) from containers"),
+    "unshare": ("unshare", "unshare", "Run a command in a modified user namespace"),
     "ps": ("ps", "ps", "List containers"),
     "inspect": ("inspect", "inspect", "Display the configuration of object denoted by ID"),
     "logs": ("logs", "logs", "Fetch the logs of one or more containers"),
@@ -66,6 +68,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "volume": ("volumes", "volume", "Manage volumes"),
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
     "check": ("check", "check", "Check (and with --repair fix) what a crash left in the storage and state"),
+    "system-df": ("system", "df", "Show pypod disk usage"),
+    "system-prune": ("system", "system_prune", "Remove unused data"),
+    "system-reset": ("system", "reset", "Reset pypod storage"),
+    "system-migrate": ("system", "migrate", "Migrate containers (to another OCI runtime)"),
+    "system-renumber": ("system", "renumber", "Drop the locks of containers that are gone"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
 }
@@ -82,12 +89,15 @@ GROUPS = {
               "prune": "image-prune", "exists": "image-exists", "diff": "image-diff", "mount": "image-mount",
               "unmount": "image-unmount", "umount": "image-unmount", "pull": "pull",
               "push": "push", "search": "search"},
-    "system": {"info": "info", "service": "service", "events": "events", "check": "check"},
+    "system": {"info": "info", "service": "service", "events": "events", "check": "check", "df": "system-df",
+               "prune": "system-prune", "reset": "system-reset", "migrate": "system-migrate",
+               "renumber": "system-renumber"},
 }
 
 # reachable only through their group, as in podman
 GROUP_ONLY = ("cleanup", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
-              "image-exists", "image-diff", "image-mount", "image-unmount")
+              "image-exists", "image-diff", "image-mount", "image-unmount", "system-df", "system-prune", "system-reset",
+              "system-migrate", "system-renumber")
 
 #: other spellings of top-level commands
 ALIASES = {"umount": "unmount"}

@@ -70,6 +70,19 @@ class Engine:
         trace.step(f"runtime: {rt.name} found")
         return rt
 
+    def runtime_for(self, name: str):
+        """The runtime a container was made with: the engine's own unless
+        it names another (each found once per engine)."""
+        if not name or name == self.config.runtime:
+            return self.runtime
+        cache = self.__dict__.setdefault("_other_runtimes", {})
+        if name not in cache:
+            from ..config import replace
+            from ..oci.conmon import select_runtime
+
+            cache[name] = select_runtime(replace(self.config, runtime=name), fallback=False)
+        return cache[name]
+
     @cached_property
     def images(self):
         from ..storage.images import ImageStore
@@ -139,6 +152,7 @@ class Engine:
                 self.store.lookup_secret(secret)
         cfg.hostname = cfg.hostname or cfg.id[:12]
         cfg.namespace = self.config.namespace
+        cfg.runtime = cfg.runtime or self.config.runtime
         cfg.created = time.time()
         state = ContainerState()
         attempt = 0

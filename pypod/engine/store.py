@@ -120,6 +120,12 @@ class Store:
         if cur.rowcount == 0:
             raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
 
+    def update_config(self, cid: str, config: dict) -> None:
+        """Replace a container's stored config (its name stays what the row says)."""
+        cur = self._db.execute("UPDATE containers SET config = ? WHERE id = ?", (json.dumps(config), cid))
+        if cur.rowcount == 0:
+            raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
+
     def rename_container(self, cid: str, name: str) -> None:
         """A new name, in the row and in the stored config, in one transaction."""
         self._db.execute("BEGIN IMMEDIATE")

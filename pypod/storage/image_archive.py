@@ -183,9 +183,13 @@ def save(store: ImageStore, refs: list[str], dest: str | os.PathLike | BinaryIO,
         from .images import normalize_name
 
         images += [(images[0][0], normalize_name(n)) for n in extra_names]
+    import contextlib
+
     out = open(dest, "wb") if isinstance(dest, (str, os.PathLike)) else dest
+    # gzipping writes temporary files in the store: hold the lock a sweep of leftovers waits for
+    held = store.locked(exclusive=False) if compress_oci else contextlib.nullcontext()
     try:
-        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        with held, tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             if fmt == "docker-archive":
                 _save_docker(store, tar, images)
             else:
@@ -315,7 +319,7 @@ def _gzip_plain_layers(store, manifest: bytes, gzipped: dict) -> bytes:
         if not media.endswith(".tar") and hexd not in gzipped:
             continue
         if hexd not in gzipped:
-            fd, tmp = tempfile.mkstemp(dir=store.dir, prefix=".save-gz-")
+            fd, tmp = tempfile.mkstemp(dir=store.dir, prefix=".save-gz-")  # a crash's is swept as a leftover
             with os.fdopen(fd, "wb") as out, open(store.blob_path(hexd), "rb") as src:
                 with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
                     shutil.copyfileobj(src, gz, 1 << 20)

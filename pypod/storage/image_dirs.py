@@ -54,17 +54,18 @@ def _load_oci_dir(store: "ImageStore", path: str) -> list[str]:
 
     from .image_archive import load
 
-    fd, spool = tempfile.mkstemp(dir=store.dir, prefix=".load-dir-")
-    try:
-        with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            for name in ("oci-layout", "index.json"):
-                tar.add(_regular(path, name), arcname=name, recursive=False)
-            blobs = os.path.join(path, "blobs", "sha256")
-            for hexd in sorted(os.listdir(blobs)) if os.path.isdir(blobs) else []:
-                tar.add(_regular(path, f"blobs/sha256/{hexd}"), arcname=f"blobs/sha256/{hexd}", recursive=False)
-        loaded = load(store, spool)
-    finally:
-        os.unlink(spool)
+    with store.locked(exclusive=False):  # before the spool: a sweep of leftovers must not take it
+        fd, spool = tempfile.mkstemp(dir=store.dir, prefix=".load-dir-")
+        try:
+            with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                for name in ("oci-layout", "index.json"):
+                    tar.add(_regular(path, name), arcname=name, recursive=False)
+                blobs = os.path.join(path, "blobs", "sha256")
+                for hexd in sorted(os.listdir(blobs)) if os.path.isdir(blobs) else []:
+                    tar.add(_regular(path, f"blobs/sha256/{hexd}"), arcname=f"blobs/sha256/{hexd}", recursive=False)
+            loaded = load(store, spool)
+        finally:
+            os.unlink(spool)
     # An image the layout does not name is named after the directory, as podman names it.
     out = []
     for name in loaded:
@@ -131,12 +132,19 @@ def _load_docker_dir(store: "ImageStore", path: str) -> list[str]:
 
 def save_oci_dir(store: "ImageStore", refs: list[str], dest: str, compress: bool = True) -> None:
     """An OCI layout in dest: written as an oci-archive, then unpacked."""
+
+
+    os.makedirs(dest, exist_ok=True)
+    with store.locked(exclusive=False):
+        _save_oci_dir(store, refs, dest, compress)
+
+
+def _save_oci_dir(store: "ImageStore", refs: list[str], dest: str, compress: bool) -> None:
     import tarfile
     import tempfile
 
     from .image_archive import save
 
-    os.makedirs(dest, exist_ok=True)
     fd, spool = tempfile.mkstemp(dir=store.dir, prefix=".save-dir-")
     os.close(fd)
     try:
