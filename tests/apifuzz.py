@@ -124,10 +124,15 @@ class Pool:
     execs: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    pods: list[str] = field(default_factory=list)
 
-    def for_param(self, name: str) -> st.SearchStrategy:
-        real = {"id": self.containers + self.execs, "name": self.images + self.volumes + self.containers}.get(
-            name, self.containers + self.images)
+    def for_param(self, parts: list[str]) -> st.SearchStrategy:
+        """Names for a route's path parameter: the real ones of the kind its
+        path names (a network route's {id} is a network), and any text."""
+        kinds = {"containers": self.containers, "exec": self.execs, "images": self.images, "volumes": self.volumes,
+                 "networks": self.networks, "pods": self.pods}
+        real = next((kinds[p] for p in parts if p in kinds), self.containers + self.images)
         other = st.text(min_size=1, max_size=20).filter(lambda t: "/" not in t) | odd_text.filter(bool)
         return st.sampled_from(real) | other if real else other
 
@@ -155,7 +160,7 @@ def requests(routes: list, pool: Pool) -> st.SearchStrategy:
 
     def for_route(route):
         method, parts, handler = route
-        params = {p[1:-1].rstrip("*"): pool.for_param(p[1:-1].rstrip("*")) for p in parts if p.startswith("{")}
+        params = {p[1:-1].rstrip("*"): pool.for_param(parts) for p in parts if p.startswith("{")}
         qspec = getattr(handler, "query_spec", {}) or {}
         bspec = getattr(handler, "body_spec", None)
         query = st.fixed_dictionaries({}, optional={k: query_value(q) for k, q in qspec.items()})
@@ -248,8 +253,17 @@ class Service:
             self.cli("create", "--name", "fz-new", "busybox", "true")
         self.cli("volume", "create", "--ignore", "fz-vol", check=False)
         pool = Pool(containers=["fz-run", "fz-new"], images=["busybox", "localhost/busybox:latest"], volumes=["fz-vol"])
+        # networks and pods where this pypod has them (--ignore: already made)
+        if self.cli("network", "create", "--ignore", "fz-net", check=False) or self.exists("network", "fz-net"):
+            pool.networks = ["fz-net", "podman"]
+        if self.exists("pod", "fz-pod") or self.cli("pod", "create", "--name", "fz-pod", check=False):
+            pool.pods = ["fz-pod"]
         pool.containers += [self.cli("inspect", "--format", "{{.Id}}", "fz-run", check=False)]
         return pool
+
+    def exists(self, kind: str, name: str) -> bool:
+        return subprocess.run([*self.argv, kind, "exists", name], capture_output=True, timeout=60,
+                              stdin=subprocess.DEVNULL).returncode == 0
 
     def exec_session(self, container: str) -> str:
         """A created (never started) exec session id, made over the API itself."""
