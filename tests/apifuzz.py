@@ -16,6 +16,7 @@ events that follow, exec starts) are read only up to their status line.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -144,15 +145,25 @@ class FuzzRequest:
     query: dict
     body: bytes | None
     streaming: bool
+    registry_auth: str | None = None
 
     def encode(self) -> bytes:
         target = self.path + ("?" + urllib.parse.urlencode(self.query) if self.query else "")
         head = f"{self.method} {target} HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n"
+        if self.registry_auth is not None:
+            head += f"X-Registry-Auth: {self.registry_auth}\r\n"
         body = self.body if self.body is not None else b""
         if self.body is not None:
             head += "Content-Type: application/json\r\n"
         head += f"Content-Length: {len(body)}\r\n\r\n"
         return head.encode("latin-1", "replace") + body
+
+
+#: credentials as Docker's clients send them (base64url JSON), in and out of shape
+registry_auth = st.none() | st.none() | (json_values | st.dictionaries(
+    st.sampled_from(["username", "password", "identitytoken", "localhost", "docker.io"]), json_values, max_size=3)).map(
+    lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode()) | st.text(
+    st.characters(min_codepoint=33, max_codepoint=126), max_size=30)
 
 
 def requests(routes: list, pool: Pool) -> st.SearchStrategy:
@@ -177,7 +188,7 @@ def requests(routes: list, pool: Pool) -> st.SearchStrategy:
             segs = [urllib.parse.quote(values[p[1:-1].rstrip("*")], safe="") if p.startswith("{") else p for p in parts]
             q = {**draw(extra), **draw(query)}
             return FuzzRequest(method, "/" + "/".join(segs), q, draw(body),
-                               any(w in parts for w in STREAMING) or parts[-1] in STREAMING)
+                               any(w in parts for w in STREAMING) or parts[-1] in STREAMING, draw(registry_auth))
 
         return build()
 

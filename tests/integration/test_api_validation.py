@@ -64,3 +64,19 @@ def test_corrupt_compressed_import_is_a_400(svc):
     for blob in (b"\x1f\x8b\x08\x00" + os.urandom(500), b"\xfd7zXZ\x00" + os.urandom(500)):
         status, doc = call(svc.sock, "POST", "/images/create?fromSrc=-", blob)
         assert status == 400, (status, doc)
+
+
+def test_registry_routes_check_their_input_before_any_registry(svc):
+    """Wrong values are 400s naming the parameter, before a registry is
+    looked for (there is none here: a request that got that far would say so)."""
+    cases = [
+        ("GET", "/images/search?term=x&limit=many", None, "limit"),
+        ("GET", "/libpod/images/search?term=x&filters=%7B%22stars%22%3A5%7D", None, "filters"),
+        ("POST", "/auth", {"username": 5, "password": "p", "serveraddress": "localhost:1"}, "username"),
+        ("POST", "/libpod/images/pull?reference=localhost:1/x&quiet=maybe", None, "quiet"),
+        ("POST", "/libpod/images/busybox/push?destination=localhost:1/x&tlsVerify=perhaps", None, "tlsVerify"),
+        ("POST", "/images/busybox/push?tag=" + "t" * 200, None, "tag"),
+    ]
+    for method, path, body, field in cases:
+        status, doc = call(svc.sock, method, path, body)
+        assert status == 400 and field in doc["message"], (path, status, doc)
