@@ -11,7 +11,6 @@ pypod killed at any point leaves work the next call can finish.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from functools import cached_property
 
@@ -624,6 +623,8 @@ class Container:
             failpoint("cleanup.after-unmount")
             trace.step("storage: unmounted")
             self.engine.runtime.remove_runtime_files(self)
+            import shutil
+
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
             for leftover in ("ctl", "winsz", "attach", "oom"):
                 _unlink(os.path.join(self.paths.userdata, leftover))
@@ -697,6 +698,8 @@ class Container:
             trace.step("storage: removed")
         failpoint("rm.after-storage-remove")
         self.engine.runtime.remove_runtime_files(self)
+        import shutil
+
         shutil.rmtree(self.paths.run_dir, ignore_errors=True)
         shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
         trace.step("files: removed")
