@@ -628,9 +628,9 @@ class Container:
             failpoint("cleanup.after-unmount")
             trace.step("storage: unmounted")
             self.runtime.remove_runtime_files(self)
-            import shutil
+            from ..storage.tree import remove_what_can_go
 
-            shutil.rmtree(self.paths.run_dir, ignore_errors=True)
+            remove_what_can_go(self.paths.run_dir)
             for leftover in ("ctl", "winsz", "attach", "oom"):
                 _unlink(os.path.join(self.paths.userdata, leftover))
             if self.state.status in (Status.STOPPED, Status.CREATED):
@@ -740,10 +740,10 @@ class Container:
             trace.step("storage: removed")
         failpoint("rm.after-storage-remove")
         self.runtime.remove_runtime_files(self)
-        import shutil
+        from ..storage.tree import remove_what_can_go
 
-        shutil.rmtree(self.paths.run_dir, ignore_errors=True)
-        shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
+        remove_what_can_go(self.paths.run_dir)
+        remove_what_can_go(os.path.dirname(self.paths.userdata))
         trace.step("files: removed")
         failpoint("rm.after-files")
         finished = self.state.finished_at or status_before in (Status.STOPPED, Status.EXITED)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal as _signal
 import socket
 import subprocess
@@ -32,6 +31,8 @@ def find_binary(name: str, paths: list[str]) -> str | None:
     for p in paths:
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p
+    import shutil  # shutil brings zlib, bz2 and lzma: only for this fallback
+
     return shutil.which(name)
 
 
@@ -114,12 +115,13 @@ class ConmonOCIRuntime(OCIRuntime):
         resources and its monitor's are accounted together (as libpod does).
 
         Moving a process between cgroups (v1) waits for an RCU grace period
-        in the kernel (~10 ms here), and so does runc create when it moves
-        the container's first process.  Started in a thread as soon as
-        conmon has daemonized, this move overlaps runc create, whose own
-        move then finds the grace period passed: the container is created
-        ~10 ms sooner than with the move done before conmon goes on (what
-        libpod does), and sooner even than with no move at all.  What the
+        in the kernel (~10 ms here), and so does runc create (or exec) when
+        it moves the container's first process (or the exec's) into the
+        container's cgroups.  Started in a thread as soon as conmon has
+        daemonized, this move overlaps the runtime's, which then finds the
+        grace period passed: a run is ~10 ms faster than with the move done
+        before conmon goes on (what libpod does), an exec ~15 ms faster than
+        with no move at all.  What the
         daemon forks afterwards (the runtime, the exit command) starts in
         its cgroup.  Not a daemon thread: the interpreter waits for it."""
         if not pid or self.cfg.cgroup_manager == "disabled" or os.environ.get("INVOCATION_ID"):
@@ -157,6 +159,8 @@ class ConmonOCIRuntime(OCIRuntime):
     def supports_checkpoint(self) -> tuple[bool, str]:
         if self.name not in ("runc", "crun"):
             return False, f"the {self.name} runtime does not support checkpointing"
+        import shutil
+
         criu = shutil.which("criu")
         if not criu:
             return False, "checkpoint/restore requires CRIU, which is not installed"
@@ -414,6 +418,8 @@ class ConmonOCIRuntime(OCIRuntime):
         if stdin and not passthrough:
             args.append("-i")
         args += ["-e", *([] if passthrough else ["--exec-attach"]), "--exec-process-spec", spec_path]
+        conmon_pidfile = os.path.join(bundle, "conmon.pid")
+        args += ["--conmon-pidfile", conmon_pidfile]
         if exit_command:
             args += ["--exit-command", exit_command[0]]
             for a in exit_command[1:]:
@@ -423,10 +429,12 @@ class ConmonOCIRuntime(OCIRuntime):
         mon = self._spawn(args, bundle, attach_pipe=not passthrough, preserve_fds=preserve_fds, stdio=passthrough)
         mon.oci_log = oci_log
         try:
-            # An exec's conmon lives as long as one process and its host is
-            # already accounted; moving it would cost every exec a kernel RCU
-            # grace period (~10-25 ms here, most of an exec's own cost).
             mon.begin()
+            # As libpod moves an exec's conmon too.  Done in a thread while
+            # runc exec starts, it makes the exec faster, not slower: runc's
+            # own move of the process into the container's cgroups then finds
+            # the kernel's grace period passed (see _move_to_cgroup_soon).
+            self._move_to_cgroup_soon(_read_pidfile(conmon_pidfile))
         except BaseException:
             mon.close()
             raise
@@ -499,13 +507,9 @@ def _log_tag(ctr: RuntimeContainer) -> str:
 
 def remove_path(path: str) -> None:
     """Remove a file, a symlink (never its target) or a directory tree."""
-    if os.path.islink(path) or os.path.isfile(path):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-    else:
-        shutil.rmtree(path, ignore_errors=True)
+    from ..storage.tree import remove_what_can_go
+
+    remove_what_can_go(path)
 
 
 def _read_pidfile(path: str) -> int:
