@@ -45,6 +45,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
+    # the container's filesystem (cli/filesystem.py)
+    "cp": ("filesystem", "cp", "Copy files/folders between a container and the local filesystem"),
+    "diff": ("filesystem", "diff", "Display the changes to the object's file system"),
+    "export": ("filesystem", "export", "Export a container's filesystem contents as a tar archive"),
+    "mount": ("filesystem", "mount", "Mount a working container's root filesystem"),
+    "unmount": ("filesystem", "unmount", "Unmount working container's root filesystem"),
+    "umount": ("filesystem", "unmount", "Unmount working container's root filesystem"),
+    "rename": ("filesystem", "rename", "Rename an existing container"),
 }
 
 # `pypod container X` / `pypod image X` spell the same commands.
@@ -56,6 +64,9 @@ GROUPS = {
               "import": "import", "inspect": "inspect"},
     "system": {"info": "info", "service": "service", "events": "events"},
 }
+
+GROUPS["container"].update({c: c for c in ("cp", "diff", "export", "mount", "unmount", "umount", "rename")})
+GROUPS["image"].update({"diff": "diff"})
 
 # reachable only through their group, as in podman
 GROUP_ONLY = ("cleanup", "service")

@@ -618,6 +618,22 @@ class Container:
                 raise InvalidState("can only resize created or running containers: container state improper")
         self.engine.runtime.attach_resize(self, height, width)
 
+    def rename(self, new_name: str) -> None:
+        """podman rename: running or not; the name is checked as at create."""
+        from .naming import validate_name
+
+        validate_name(new_name)
+        with self.locked():
+            self.sync()
+            old = self.config.name
+            self.config.name = new_name
+            try:
+                self.engine.store.rename_container(self.id, new_name, self.config.to_dict())
+            except BaseException:
+                self.config.name = old
+                raise
+        self.engine.events.write("container", "rename", self.id, new_name, self.config.image, oldName=old)
+
     def inspect(self) -> dict:
         from .inspect import inspect_container
 

@@ -113,6 +113,16 @@ class Store:
         if cur.rowcount == 0:
             raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
 
+    def rename_container(self, cid: str, name: str, config: dict) -> None:
+        """A new name (the config, which holds it too, is written with it)."""
+        try:
+            cur = self._db.execute("UPDATE containers SET name = ?, config = ? WHERE id = ?", (name, json.dumps(config), cid))
+        except sqlite3.IntegrityError:
+            raise NameInUse(f"renaming container {cid}: name {name} already in use, cannot rename container {cid}: "
+                            "container already exists") from None
+        if cur.rowcount == 0:
+            raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
+
     def remove_container(self, cid: str, exit_code: int | None = None) -> None:
         """Delete a container; its exit code stays a while for a `wait` that
         raced the removal (conmon's `cleanup --rm` beside a foreground run)."""
