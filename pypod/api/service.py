@@ -56,6 +56,11 @@ def listen(uri: str, group: str = "") -> tuple[socket.socket, str]:
     if not uri.startswith("unix://"):
         raise InvalidArgument(f"unsupported URI {uri!r}: use unix:///path or tcp://host:port")
     path = uri[7:]
+    if not path or os.path.isdir(path):
+        raise InvalidArgument(f"unix socket path {path!r} is a directory, not a socket to create")
+    # bound through the directory's fd (below), so only the file name must fit sockaddr_un
+    if len(os.fsencode(os.path.basename(path))) > 70:
+        raise InvalidArgument(f"unix socket name {os.path.basename(path)!r} is too long: at most 70 bytes")
     gid = -1
     if group:
         import grp
@@ -146,12 +151,27 @@ class EnginePool:
 
 
 def build_router():
-    from . import docker
+    from . import docker, registry_routes
     from .http import Router
 
     router = Router()
     docker.register(router)
+    registry_routes.register(router)
     return router
+
+
+def _raise_fd_limit() -> None:
+    """Idle clients cost the service a descriptor each: allow as many as
+    the hard limit does (the default soft limit, 1024, is what a CLI needs)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 1 << 16 if hard == resource.RLIM_INFINITY else hard
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def _file_id(path: str) -> tuple[int, int] | None:
@@ -165,7 +185,7 @@ def _file_id(path: str) -> tuple[int, int] | None:
 def serve(config, uri: str = "", idle_time: int = 5, group: str = "") -> int:
     """Serve both APIs for the engine config until idle for idle_time seconds
     (0: until SIGTERM or SIGINT)."""
-    from .http import Server
+    from .server import Server
 
     if idle_time < 0:
         raise InvalidArgument(f"invalid --time {idle_time}: seconds, 0 for never")
@@ -175,6 +195,7 @@ def serve(config, uri: str = "", idle_time: int = 5, group: str = "") -> int:
     # while the path is still that socket: a newer service may have taken it.
     owned = uri[7:] if uri.startswith("unix://") and not where.startswith("socket activation") else ""
     owned_id = _file_id(owned) if owned else None
+    _raise_fd_limit()
     server = Server(sock, build_router())
     pool = EnginePool(config)
     server.new_engine = pool.get
@@ -200,7 +221,6 @@ def serve(config, uri: str = "", idle_time: int = 5, group: str = "") -> int:
         server.shutdown()
         deadline = time.monotonic() + 10
         while server.active and time.monotonic() < deadline:
-            server.cut_idle()
             time.sleep(0.05)
         server.server_close()
         pool.close_all()

@@ -89,3 +89,68 @@ def test_no_heavy_module_on_the_paths_of_ps_run_and_exec(pypod, tmp_path):
     assert _heavy(_modules_of(pypod, tmp_path, "run", "--rm", "busybox", "true"), HEAVY) == set(), HOW_TO_FIX
     assert _heavy(_modules_of(pypod, tmp_path, "exec", "lean", "true"), HEAVY) == set(), HOW_TO_FIX
     assert _heavy(_modules_of(pypod, tmp_path, "--version"), HEAVY_FOR_PS) == set(), HOW_TO_FIX
+
+
+def _left_behind(pypod) -> dict:
+    """What a finished --rm container could leave: mounts, run files, locks, listings."""
+    def entries(*parts):
+        d = os.path.join(pypod.runroot, *parts)
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    with open("/proc/self/mountinfo") as f:
+        mounts = [ln.split()[4] for ln in f if pypod.root in ln.split()[4]]
+    return {"mounts": mounts, "run dirs": entries("containers"), "sockets": entries("socket"),
+            "exit files": entries("exits"), "locks": entries("locks"),
+            "listed": pypod.out("ps", "-a", "--format", "{{.Names}}")}
+
+
+def test_foreground_run_cleans_up_itself_and_the_exit_command_only_when_it_is_gone(pypod, tmp_path):
+    """Both paths end in the same state, and the cleanup runs once: in the
+    foreground pypod when it is there, in conmon's exit command when not.
+    (PYPOD_TRACE=FILE reaches the exit command through conmon: its trace
+    says which process did the work.)"""
+    import signal
+    import subprocess
+
+    from tests.conftest import conmon_pids_for, wait_for
+
+    def traced(name: str) -> tuple[str, dict]:
+        path = str(tmp_path / f"{name}.trace")
+        return path, {**os.environ, "PYPOD_TRACE": path}
+
+    def by_process(path: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        with open(path) as f:
+            for line in f:
+                out.setdefault(line.split("]", 1)[0], []).append(line.rstrip("\n"))
+        return out
+
+    # 1. the foreground pypod does the work; the exit command finds it done
+    path, env = traced("fg")
+    p = pypod("run", "--rm", "--name", "fg", "busybox", "sh", "-c", "exit 3", check=False, env=env)
+    assert p.returncode == 3
+    assert wait_for(lambda: not conmon_pids_for(pypod.runroot))
+    procs = by_process(path)
+    assert len(procs) == 2, procs  # the CLI and the exit command
+    cli, exit_cmd = (procs[k] for k in sorted(procs, key=lambda k: " run " not in procs[k][0]))
+    assert any("runtime: runc delete" in ln for ln in cli) and any("store: container removed" in ln for ln in cli)
+    assert any("cleanup: the foreground pypod finished this exit" in ln for ln in exit_cmd), exit_cmd
+    assert not any("runtime:" in ln or "store: opened" in ln for ln in exit_cmd), exit_cmd
+    foreground_state = _left_behind(pypod)
+
+    # 2. the foreground pypod dies while attached: the exit command does the work
+    path, env = traced("bg")
+    cli = subprocess.Popen([*pypod.argv, "run", "--rm", "--name", "bg", "busybox", "sh", "-c", "sleep 1; exit 3"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    assert wait_for(lambda: "bg" in pypod.out("ps", "--format", "{{.Names}}"))
+    cli.send_signal(signal.SIGKILL)
+    cli.wait()
+    assert wait_for(lambda: "bg" not in pypod.out("ps", "-a", "--format", "{{.Names}}"))
+    assert wait_for(lambda: not conmon_pids_for(pypod.runroot))
+    procs = by_process(path)
+    exit_cmd = next(v for v in procs.values() if " cleanup " in v[0])
+    assert any("runtime: runc delete" in ln for ln in exit_cmd) and any("cleanup: done by the exit command" in ln
+                                                                       for ln in exit_cmd), exit_cmd
+    assert sum("runtime: runc delete" in ln for lines in procs.values() for ln in lines) == 1, procs
+    assert _left_behind(pypod) == foreground_state == {
+        "mounts": [], "run dirs": [], "sockets": [], "exit files": [], "locks": [], "listed": ""}
