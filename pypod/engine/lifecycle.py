@@ -640,7 +640,10 @@ class Container:
             mounts.release(self)
 
     def _teardown_storage(self) -> None:
-        if not self.config.rootfs:
+        from .containerfs import user_mounted
+
+        # `pypod mount` holds the overlay for the user until `pypod unmount`
+        if not self.config.rootfs and not user_mounted(self):
             self.engine.container_storage.unmount(self.id)
         self.state.mountpoint = ""
 
