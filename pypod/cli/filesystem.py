@@ -238,3 +238,35 @@ def add_rename_args(p) -> None:
 def cmd_rename(engine, a) -> int:
     engine.container(a.container).rename(a.name)
     return 0
+
+
+# -- commit ----------------------------------------------------------------------------------
+
+
+def add_commit_args(p) -> None:
+    p.add_argument("-a", "--author", default="", help="set the author of the image")
+    p.add_argument("-c", "--change", action="append", default=[],
+                   help="apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, "
+                        "USER, VOLUME, WORKDIR")
+    p.add_argument("-f", "--format", default="oci", help="format of the image manifest and metadata: oci or docker")
+    p.add_argument("--iidfile", default="", help="write the image ID to this file")
+    p.add_argument("--include-volumes", action="store_true", help="add every volume and bind of the container to the image's VOLUMEs")
+    p.add_argument("-m", "--message", default="", help="set the commit message (docker format)")
+    p.add_argument("-p", "--pause", action="store_true", help="pause the container while committing")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
+    p.add_argument("-s", "--squash", action="store_true", help="squash the image into one layer")
+    p.add_argument("container")
+    p.add_argument("image", nargs="?", default=None)
+
+
+def cmd_commit(engine, a) -> int:
+    img = engine.commit(a.container, a.image, changes=a.change, message=a.message, author=a.author, pause=a.pause,
+                        squash=a.squash, fmt=a.format, include_volumes=a.include_volumes)
+    if a.iidfile:
+        try:
+            with open(a.iidfile, "w") as f:
+                f.write(f"sha256:{img.id}")
+        except OSError as e:
+            raise PypodError(f"writing the image ID to {a.iidfile}: {e.strerror}") from None
+    print(img.id)
+    return 0

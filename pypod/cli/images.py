@@ -168,47 +168,9 @@ def add_import_args(p) -> None:
     p.add_argument("reference", nargs="?", default=None)
 
 
-def parse_changes(changes: list[str]) -> dict:
-    out: dict = {}
-    for ch in changes:
-        instr, _, value = ch.strip().partition(" ")
-        if not _:
-            instr, _, value = ch.strip().partition("=")
-        instr = instr.upper()
-        value = value.strip()
-
-        def cmdlist(v: str) -> list[str]:
-            if v.startswith("["):
-                try:
-                    return json.loads(v)
-                except ValueError:
-                    raise InvalidArgument(f"invalid JSON in change {ch!r}") from None
-            return ["/bin/sh", "-c", v]
-
-        if instr == "CMD":
-            out["Cmd"] = cmdlist(value)
-        elif instr == "ENTRYPOINT":
-            out["Entrypoint"] = cmdlist(value)
-        elif instr == "ENV":
-            k, sep, v = value.partition("=")
-            if not sep:
-                k, _, v = value.partition(" ")
-            out.setdefault("Env", []).append(f"{k}={v.strip()}")
-        elif instr == "WORKDIR":
-            out["WorkingDir"] = value
-        elif instr == "USER":
-            out["User"] = value
-        elif instr == "LABEL":
-            k, _, v = value.partition("=")
-            out.setdefault("Labels", {})[k] = v.strip('"')
-        elif instr == "STOPSIGNAL":
-            out["StopSignal"] = value
-        else:
-            raise InvalidArgument(f"invalid change {ch!r}: unsupported instruction {instr}")
-    return out
-
-
 def cmd_import(engine, a) -> int:
+    from ..proto.image_changes import parse_changes
+
     changes = parse_changes(a.change)
     src = sys.stdin.buffer if a.source == "-" else a.source
     img = engine.images.import_tarball(src, reference=a.reference, changes=changes or None)

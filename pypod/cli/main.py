@@ -63,6 +63,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "unmount": ("filesystem", "unmount", "Unmount working container's root filesystem"),
     "umount": ("filesystem", "unmount", "Unmount working container's root filesystem"),
     "rename": ("filesystem", "rename", "Rename an existing container"),
+    "commit": ("filesystem", "commit", "Create new image based on the changed container"),
+    "stats": ("stats", "stats", "Display a live stream of container resource usage statistics"),
 }
 
 # `pypod container X` / `pypod image X` spell the same commands.
@@ -76,7 +78,8 @@ GROUPS = {
     "system": {"info": "info", "service": "service", "events": "events", "check": "check"},
 }
 
-GROUPS["container"].update({c: c for c in ("cp", "diff", "export", "mount", "unmount", "umount", "rename")})
+GROUPS["container"].update({c: c for c in ("cp", "diff", "export", "mount", "unmount", "umount", "rename", "commit",
+                                            "stats")})
 GROUPS["image"].update({"diff": "diff"})
 
 # reachable only through their group, as in podman

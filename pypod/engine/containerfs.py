@@ -389,7 +389,7 @@ def export(ctr: "Container", out: "BinaryIO") -> None:
         finally:
             os.close(fd)
         return
-    with _storage_mounted(ctr) as merged:
+    with storage_mounted(ctr) as merged:
         fd = rootfs.open_root(merged)
         try:
             with rootfs.lookup(fd, "/") as res:
@@ -398,7 +398,7 @@ def export(ctr: "Container", out: "BinaryIO") -> None:
             os.close(fd)
 
 
-class _storage_mounted:
+class storage_mounted:
     """The overlay mounted on the host (not the live root: export must not
     see the container's volumes), unmounted after if we mounted it."""
 

@@ -24,6 +24,10 @@ from ..errors import (
 from .container import ContainerConfig, ContainerState, Status
 from .lifecycle import Container
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..storage.images import Image
+
 
 class Engine:
     """A pypod engine over one root (persistent) and run root (volatile)."""
@@ -277,6 +281,18 @@ class Engine:
             finally:
                 lock.release()
         return gone
+
+    def commit(self, container: str, reference: str | None = None, **options) -> "Image":
+        """A new image from the container's changes (engine/commit.py has the options)."""
+        from .commit import commit
+
+        return commit(self, container, reference, **options)
+
+    def stats(self, names: list[str] = (), all_: bool = False) -> list:
+        """One resource sample per container (engine/stats.py's Sample)."""
+        from .stats import collect
+
+        return collect(self, list(names), all_=all_)
 
     def latest_container(self) -> Container:
         ctrs = self.containers(sync=False)
