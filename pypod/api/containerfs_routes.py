@@ -92,17 +92,13 @@ def rename(req: Request, eng) -> Response:
 @validated()
 @with_engine
 def libpod_mount(req: Request, eng) -> Response:
-    from ..engine import containerfs
-
-    return Response(200, containerfs.mount(eng.container(req.params["id"])))
+    return Response(200, eng.container(req.params["id"]).mount())
 
 
 @validated()
 @with_engine
 def libpod_unmount(req: Request, eng) -> Response:
-    from ..engine import containerfs
-
-    containerfs.unmount(eng.container(req.params["id"]))
+    eng.container(req.params["id"]).unmount()
     return Response(204)
 
 

@@ -7,6 +7,7 @@ between the threads that serve requests at once.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 
@@ -51,7 +52,7 @@ def info(req: Request, eng) -> Response:
     return Response(200, {
         "ID": "pypod", "Containers": cs["number"], "ContainersRunning": cs["running"], "ContainersPaused": cs["paused"],
         "ContainersStopped": cs["stopped"], "Images": i["store"]["imageStore"]["number"], "Driver": "overlay",
-        "DockerRootDir": eng.config.root, "OperatingSystem": "linux", "OSType": "linux", "Architecture": i["host"]["arch"],
+        "DockerRootDir": eng.config.root, "OperatingSystem": "linux", "OSType": "linux", "Architecture": os.uname().machine,
         "KernelVersion": i["host"]["kernel"], "NCPU": i["host"]["cpus"], "MemTotal": i["host"]["memTotal"],
         "Name": i["host"]["hostname"], "ServerVersion": LIBPOD_API_VERSION, "CgroupDriver": "cgroupfs",
         "CgroupVersion": "2" if i["host"]["cgroupVersion"] == "v2" else "1", "LoggingDriver": "k8s-file",
@@ -512,7 +513,7 @@ def exec_start(req: Request) -> Response:
     """Seed 003's ExecHTTPStartAndAttach: answer what can be an HTTP error
     first, then hijack, start, pump; later errors go onto the stream."""
     from ..engine import execs
-    from .stream import HTTPStreams, exec_start_attached
+    from .stream import HTTPStreams, can_pipe, exec_start_attached, exec_start_piped
 
     with EngineScope(req) as eng:
         sess = execs.lookup(eng, req.params["id"])
@@ -539,7 +540,10 @@ def exec_start(req: Request) -> Response:
         if _console_size(body):
             pending.setdefault(sess.id, _console_size(body))
         try:
-            exec_start_attached(sess, streams, lambda: pending.pop(sess.id, None))
+            if can_pipe(sess, streams):
+                exec_start_piped(sess, streams)
+            else:
+                exec_start_attached(sess, streams, lambda: pending.pop(sess.id, None))
         finally:
             pending.pop(sess.id, None)
     return Hijacked()

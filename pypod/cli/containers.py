@@ -36,6 +36,7 @@ def _create(engine, a):
     from .runflags import config_from_args
 
     cfg = config_from_args(a)
+    cfg.create_command, cfg.create_command_tail = list(sys.argv), 1 + len(a.command)
     if cfg.image:
         from .registry import image_for_run
 
@@ -103,7 +104,7 @@ class proxied_signals:
 
     def _forward(self, signum, _frame) -> None:
         try:
-            self.ctr.engine.runtime.kill_container(self.ctr, signum)
+            self.ctr.runtime.kill_container(self.ctr, signum)
         except PypodError:
             pass  # the container is gone: nothing left to signal
 
@@ -206,11 +207,11 @@ def after_attach(ctr, code: int | None) -> int:
 
 
 def add_top_args(p) -> None:
-    import argparse
+    from .args import REMAINDER
 
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
     p.add_argument("container", nargs="?", default="")
-    p.add_argument("descriptors", nargs=argparse.REMAINDER, metavar="DESCRIPTORS",
+    p.add_argument("descriptors", nargs=REMAINDER, metavar="DESCRIPTORS",
                    help="what to show: ps format descriptors (pid user args ...) or ps options (-o pid,comm)")
 
 

@@ -1,5 +1,5 @@
-"""A container's filesystem from the command line: cp, diff, export, mount,
-unmount, rename."""
+"""A container's filesystem from the command line: cp, diff (and image
+diff), export, mount, unmount, rename, commit."""
 
 from __future__ import annotations
 
@@ -76,53 +76,53 @@ def _in_container(path: str) -> str:
 def add_diff_args(p) -> None:
     p.add_argument("--format", default="", help="json to print the changes as JSON")
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
-    p.add_argument("names", nargs="*", metavar="CONTAINER|IMAGE")
+    p.add_argument("names", nargs="*", metavar="CONTAINER|IMAGE", help="a container or image (and, for images, another to compare with)")
+
+
+def add_image_diff_args(p) -> None:
+    p.add_argument("--format", default="", help="json to print the changes as JSON")
+    p.add_argument("names", nargs="+", metavar="IMAGE", help="the image (and another to compare with)")
 
 
 def cmd_diff(engine, a) -> int:
-    if a.latest:
-        changes = _changes_of(engine, engine.latest_container().id, container_only=True)
-    elif len(a.names) == 1:
-        changes = _changes_of(engine, a.names[0])
-    else:
-        raise InvalidArgument("diff requires one container or image name" if not a.names else "diff takes one name")
-    if a.format == "json":
+    """A container's changes, or an image's (its top layer, or against a second image)."""
+    from ..engine import containerfs
+
+    if getattr(a, "latest", False):
+        if a.names:
+            raise InvalidArgument("--latest and containers cannot be used together")
+        return _print_changes(containerfs.changes(engine.latest_container()), a.format)
+    if not a.names or len(a.names) > 2:
+        raise InvalidArgument("diff takes one container or image, or two images")
+    if len(a.names) == 1 and not getattr(a, "images_only", False):
+        try:
+            return _print_changes(containerfs.changes(engine.container(a.names[0])), a.format)
+        except NoSuchContainer:
+            pass
+    try:
+        return _print_changes(containerfs.image_changes(engine, *a.names), a.format)
+    except NoSuchImage:
+        raise NoSuchContainer(f"{a.names[0]} not found: no such container or image") from None
+
+
+def cmd_image_diff(engine, a) -> int:
+    a.images_only = True
+    return cmd_diff(engine, a)
+
+
+def _print_changes(changes: list[tuple[str, str]], fmt: str) -> int:
+    if fmt in ("json", "{{json .}}"):
         kinds = {"C": "changed", "A": "added", "D": "deleted"}
         out: dict = {}
         for kind, path in changes:
             out.setdefault(kinds[kind], []).append(path)
         print(json.dumps(out, indent=5))
-    elif a.format:
-        raise InvalidArgument(f"unknown format {a.format!r}: json is the only one")
+    elif fmt:
+        raise InvalidArgument(f"unknown format {fmt!r}: json is the only one")
     else:
         for kind, path in changes:
             print(f"{kind} {path}")
     return 0
-
-
-def _changes_of(engine, name: str, container_only: bool = False) -> list[tuple[str, str]]:
-    """podman diff takes a container, else an image (its top layer against the rest)."""
-    from ..engine import containerfs
-
-    try:
-        return containerfs.changes(engine.container(name))
-    except NoSuchContainer:
-        if container_only:
-            raise
-    try:
-        image = engine.images.lookup(name)
-    except NoSuchImage:
-        raise NoSuchContainer(f"{name} not found: no such container or image") from None
-    return image_changes(image)
-
-
-def image_changes(image) -> list[tuple[str, str]]:
-    from ..storage.changes import layer_changes
-
-    dirs = image.layer_dirs
-    if not dirs:
-        return []
-    return layer_changes(dirs[-1], dirs[:-1])
 
 
 # -- export --------------------------------------------------------------------------------
@@ -154,77 +154,76 @@ def cmd_export(engine, a) -> int:
 
 
 # -- mount / unmount -------------------------------------------------------------------------
+# The user's mounts are counted in the container's state (Container.mount and
+# unmount), which its cleanup consults: a mounted rootfs outlives the process.
 
 
 def add_mount_args(p) -> None:
-    p.add_argument("-a", "--all", action="store_true", help="mount all containers")
-    p.add_argument("--format", default="", help="json to print the mounts as JSON")
-    p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
-    p.add_argument("--no-trunc", action="store_true", help="do not truncate IDs")
-    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+    from .targets import add_target_flags
+
+    p.add_argument("--format", default="", help="json, or a Go template over .ID .Names .Mountpoint")
+    p.add_argument("--no-trunc", action="store_true", help="do not shorten container IDs in the list")
+    add_target_flags(p, all_help="mount every container")
 
 
 def cmd_mount(engine, a) -> int:
-    from ..engine import containerfs
+    """With containers: mount each and print where. Without: list the mounted ones."""
+    from .targets import resolve
 
-    if a.latest:
-        targets = [engine.latest_container()]
-    elif a.all:
-        targets = engine.containers(sync=False)
-    else:
-        targets = [engine.container(n) for n in a.containers]
-    if not a.containers and not a.latest and not a.all:
-        # list what is mounted
-        rows = []
-        for ctr in engine.containers(sync=False):
-            if containerfs.user_mounted(ctr) or (not ctr.config.rootfs and engine.container_storage.is_mounted(ctr.id)):
-                rows.append((ctr, engine.container_storage.merged_dir(ctr.id) if not ctr.config.rootfs else ctr.config.rootfs))
-        if a.format == "json":
-            print(json.dumps([{"id": c.id, "Names": [c.name], "mountpoint": m} for c, m in rows], indent=1))
-        else:
-            for c, m in rows:
-                print(f"{c.id if a.no_trunc else c.id[:12]}  {m}")
+    if a.containers or a.all or a.latest:
+        failed = False
+        for ctr, _label in resolve(engine, a):
+            try:
+                path = ctr.mount()
+            except PypodError as e:
+                print(f"Error: {e}", file=sys.stderr)
+                failed = True
+                continue
+            if not a.all:
+                print(path)
+        if not a.all:
+            return 125 if failed else 0
+    mounted = [c for c in engine.containers() if c.state.mountpoint]
+    if a.format in ("json", "{{json .}}"):
+        print(json.dumps([{"id": c.id, "Names": [c.name], "mountpoint": c.state.mountpoint} for c in mounted], indent=1))
         return 0
-    rc = 0
-    for ctr in targets:
-        try:
-            path = containerfs.mount(ctr)
-        except PypodError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            rc = 125
-            continue
-        print(f"{ctr.id if a.no_trunc else ctr.id[:12]}  {path}" if (a.all or len(targets) > 1) else path)
-    return rc
+    rows = [{"ID": c.id if a.no_trunc else c.id[:12], "Names": c.name, "Mountpoint": c.state.mountpoint} for c in mounted]
+    if a.format:
+        from .output import print_template
+
+        print_template(a.format, rows)
+        return 0
+    for r in rows:
+        print(f"{r['ID']}  {r['Mountpoint']}")
+    return 0
 
 
 def add_unmount_args(p) -> None:
-    p.add_argument("-a", "--all", action="store_true", help="unmount all containers")
-    p.add_argument("-f", "--force", action="store_true", help="unmount even if others use the mount")
-    p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
-    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+    from .targets import add_target_flags
+
+    p.add_argument("-f", "--force", action="store_true", help="undo every mount of the container, not just one")
+    add_target_flags(p, all_help="unmount every mounted container")
 
 
 def cmd_unmount(engine, a) -> int:
-    from ..engine import containerfs
+    from .targets import resolve
 
-    if a.latest:
-        targets = [engine.latest_container()]
-    elif a.all:
-        targets = engine.containers(sync=False)
-    elif a.containers:
-        targets = a.containers
+    if a.all:
+        if a.containers:
+            raise InvalidArgument("no arguments are needed with --all")
+        targets = [(c, c.id) for c in engine.containers() if c.state.mountpoint]
     else:
-        raise InvalidArgument("when no flags are given, a container must be named")
-    rc = 0
-    for t in targets:
+        targets = resolve(engine, a)
+    failed = False
+    for ctr, label in targets:
         try:
-            ctr = engine.container(t) if isinstance(t, str) else t
-            if containerfs.unmount(ctr, force=a.force) or not a.all:
-                print(t if isinstance(t, str) else ctr.id)
+            ctr.unmount(force=a.force)
         except PypodError as e:
             print(f"Error: {e}", file=sys.stderr)
-            rc = 125
-    return rc
+            failed = True
+            continue
+        print(label)
+    return 125 if failed else 0
 
 
 # -- rename ----------------------------------------------------------------------------------

@@ -25,7 +25,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rm": ("lifecycle", "rm", "Remove one or more containers"),
     "init": ("lifecycle", "init", "Initialize one or more containers"),
     "wait": ("lifecycle", "wait", "Block on one or more containers"),
-    "exists": ("lifecycle", "exists", "Check if a container exists in local storage"),
+    "container-exists": ("lifecycle", "exists", "Check if a container exists in local storage"),
+    "container-prune": ("lifecycle", "container_prune", "Remove all non running containers"),
+    "generate": ("generate", "generate", "Generate structured data (systemd units, specs) from containers"),
+    "unshare": ("unshare", "unshare", "Run a command in a modified user namespace"),
     "ps": ("ps", "ps", "List containers"),
     "inspect": ("inspect", "inspect", "Display the configuration of object denoted by ID"),
     "logs": ("logs", "logs", "Fetch the logs of one or more containers"),
@@ -39,6 +42,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "load": ("images", "load", "Load image(s) from a tar archive"),
     "save": ("images", "save", "Save image(s) to an archive"),
     "import": ("images", "import", "Import a tarball to create a filesystem image"),
+    "untag": ("images", "untag", "Remove a name from a local image"),
+    "history": ("images", "history", "Show history of a specified image"),
+    "image-tree": ("images", "tree", "Prints layer hierarchy of an image in a tree format"),
+    "image-prune": ("images", "prune", "Remove unused images"),
+    "image-diff": ("filesystem", "image_diff", "Inspect changes to the image's file systems"),
+    "image-mount": ("images", "image_mount", "Mount an image's root filesystem"),
+    "image-unmount": ("images", "image_unmount", "Unmount an image's root filesystem"),
     "pull": ("registry", "pull", "Pull an image from a registry"),
     "push": ("registry", "push", "Push an image to a specified destination"),
     "login": ("registry", "login", "Log in to a container registry"),
@@ -53,6 +63,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "volume": ("volumes", "volume", "Manage volumes"),
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
     "check": ("check", "check", "Check (and with --repair fix) what a crash left in the storage and state"),
+    "system-df": ("system", "df", "Show pypod disk usage"),
+    "system-prune": ("system", "system_prune", "Remove unused data"),
+    "system-reset": ("system", "reset", "Reset pypod storage"),
+    "system-migrate": ("system", "migrate", "Migrate containers (to another OCI runtime)"),
+    "system-renumber": ("system", "renumber", "Drop the locks of containers that are gone"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
     # the container's filesystem (cli/filesystem.py)
@@ -61,7 +76,6 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("filesystem", "export", "Export a container's filesystem contents as a tar archive"),
     "mount": ("filesystem", "mount", "Mount a working container's root filesystem"),
     "unmount": ("filesystem", "unmount", "Unmount working container's root filesystem"),
-    "umount": ("filesystem", "unmount", "Unmount working container's root filesystem"),
     "rename": ("filesystem", "rename", "Rename an existing container"),
     "commit": ("filesystem", "commit", "Create new image based on the changed container"),
     "stats": ("stats", "stats", "Display a live stream of container resource usage statistics"),
@@ -69,21 +83,30 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 # `pypod container X` / `pypod image X` spell the same commands.
 GROUPS = {
-    "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", **{c: c for c in (
-        "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
-        "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "exists")}},
-    "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
-              "import": "import", "inspect": "inspect", "pull": "pull", "push": "push", "exists": "image-exists",
-              "search": "search"},
-    "system": {"info": "info", "service": "service", "events": "events", "check": "check"},
+    "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", "exists": "container-exists", "prune": "container-prune",
+                  "umount": "unmount", **{c: c for c in (
+                      "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
+                      "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "rename", "mount",
+                      "unmount", "export", "diff")}},
+    "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "untag": "untag", "load": "load",
+              "save": "save", "import": "import", "inspect": "inspect", "history": "history", "tree": "image-tree",
+              "prune": "image-prune", "exists": "image-exists", "diff": "image-diff", "mount": "image-mount",
+              "unmount": "image-unmount", "umount": "image-unmount", "pull": "pull",
+              "push": "push", "search": "search"},
+    "system": {"info": "info", "service": "service", "events": "events", "check": "check", "df": "system-df",
+               "prune": "system-prune", "reset": "system-reset", "migrate": "system-migrate",
+               "renumber": "system-renumber"},
 }
 
-GROUPS["container"].update({c: c for c in ("cp", "diff", "export", "mount", "unmount", "umount", "rename", "commit",
-                                            "stats")})
-GROUPS["image"].update({"diff": "diff"})
+GROUPS["container"].update({c: c for c in ("cp", "commit", "stats")})
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "service", "exists", "image-exists", "check")
+GROUP_ONLY = ("cleanup", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
+              "image-exists", "image-diff", "image-mount", "image-unmount", "system-df", "system-prune", "system-reset",
+              "system-migrate", "system-renumber")
+
+#: other spellings of top-level commands
+ALIASES = {"umount": "unmount"}
 
 GROUP_SUMMARIES = {
     "container": "Manage containers",
@@ -181,7 +204,7 @@ def split_globals(argv: list[str]) -> tuple[dict, list[str]]:
 def add_global_flags(parser) -> None:
     """The long global flags, accepted after the command too (as podman's
     persistent flags are), unless the command has a flag of that name."""
-    import argparse
+    from .args import SUPPRESS
 
     taken = parser._option_string_actions
     for flag, (kind, _short, _h) in GLOBAL_FLAGS.items():
@@ -189,11 +212,11 @@ def add_global_flags(parser) -> None:
             continue
         dest = "global_" + flag[2:].replace("-", "_")
         if kind == "bool":
-            parser.add_argument(flag, dest=dest, action="store_true", default=None, help=argparse.SUPPRESS)
+            parser.add_argument(flag, dest=dest, action="store_true", default=None, help=SUPPRESS)
         elif kind == "list":
-            parser.add_argument(flag, dest=dest, action="append", default=None, help=argparse.SUPPRESS)
+            parser.add_argument(flag, dest=dest, action="append", default=None, help=SUPPRESS)
         else:
-            parser.add_argument(flag, dest=dest, default=None, help=argparse.SUPPRESS)
+            parser.add_argument(flag, dest=dest, default=None, help=SUPPRESS)
 
 
 def _merge_late_globals(gopts: dict, ns) -> None:
@@ -213,17 +236,23 @@ class UsageError(Exception):
 
 
 def make_parser(prog: str, description: str, add_help: bool = True):
-    import argparse
+    """argparse's API; argparse itself only when a command line needs it (cli/args.py)."""
+    from .args import LeanParser
 
-    class Parser(argparse.ArgumentParser):
-        def error(self, message):
-            # a flag's own value error already names the flag, in podman's words
-            head, sep, rest = message.partition(": ")
-            if head.startswith("argument ") and sep and rest.startswith("invalid argument \""):
-                message = rest
-            raise UsageError(f"{message}\nSee '{self.prog} --help'")
+    def full():
+        import argparse
 
-    return Parser(prog=prog, description=description, add_help=add_help)
+        class Parser(argparse.ArgumentParser):
+            def error(self, message):
+                # a flag's own value error already names the flag, in podman's words
+                head, sep, rest = message.partition(": ")
+                if head.startswith("argument ") and sep and rest.startswith("invalid argument \""):
+                    message = rest
+                raise UsageError(f"{message}\nSee '{self.prog} --help'")
+
+        return Parser(prog=prog, description=description, add_help=add_help)
+
+    return LeanParser(full, add_help=add_help, prog=prog)
 
 
 def resolve_command(rest: list[str]) -> tuple[str, list[str], str]:
@@ -238,6 +267,7 @@ def resolve_command(rest: list[str]) -> tuple[str, list[str], str]:
         return GROUPS[word][sub], rest[2:], f"pypod {word} {sub}"
     if word == "help":
         raise GroupHelp(rest[1] if len(rest) > 1 and rest[1] in GROUPS else "")
+    word = ALIASES.get(word, word)
     if word not in COMMANDS or word in GROUP_ONLY:
         raise UsageError(f"unrecognized command `pypod {word}`\nTry 'pypod --help' for more information")
     return word, rest[1:], f"pypod {word}"

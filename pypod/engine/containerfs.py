@@ -1,6 +1,6 @@
 """A container's filesystem from outside: copying in and out (`cp`, the
-archive endpoints), what changed (`diff`), exporting it, and mounting it
-for the user (`mount`, `unmount`).
+archive endpoints), what changed (`diff`), exporting it.  (The user's
+`mount`/`unmount` are Container.mount and unmount: a count in its state.)
 
 Where the files are: a running (or paused) container's filesystem is read
 and written through /proc/PID/root, so its volumes, binds and tmpfs mounts
@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ..errors import InvalidArgument, InvalidState, NoSuchContainer, PypodError
+from ..errors import InvalidArgument, NoSuchContainer, PypodError
 from ..storage import rootfs
 from .container import Status
 
@@ -83,8 +83,8 @@ class ContainerRoot:
         ctr = self.ctr
         if not self._mounted_here or ctr.state.status in (Status.RUNNING, Status.PAUSED, Status.CREATED):
             return
-        if user_mounted(ctr):
-            return
+        if ctr.state.user_mounts:
+            return  # `pypod mount` holds it
         ctr.engine.container_storage.unmount(ctr.id)
 
     def locate(self, path: str) -> tuple[int, str, str]:
@@ -365,21 +365,45 @@ def _container_target(ctr, fd: int, inner: str, path: str, src_dir: bool, conten
 
 def changes(ctr: "Container") -> list[tuple[str, str]]:
     """podman diff: (kind, path) with kind A, C or D, from the container's
-    writable layer against its image, sorted by path."""
-    from ..storage.changes import layer_changes
+    writable layer against its image (on vfs: its copy against the image),
+    sorted by path."""
+    from ..storage import changes as tree
 
     if ctr.config.rootfs:
         raise InvalidArgument(f"container {ctr.name} runs on a plain directory (--rootfs): it has no layers to compare")
     image = ctr.engine.images.lookup(ctr.config.image_id)
-    upper = ctr.engine.container_storage.upper_dir(ctr.id)
+    storage = ctr.engine.container_storage
+    upper = storage.upper_dir(ctr.id)
     if not os.path.isdir(upper):
         return []
-    return [(k, p) for k, p in layer_changes(upper, image.layer_dirs) if p not in ENGINE_PATHS]
+    if getattr(storage, "full_copy", False):
+        found = tree.entries_changes(tree.tree_entries(upper), tree.union_entries(image.layer_dirs))
+    else:
+        found = tree.layer_changes(upper, image.layer_dirs)
+    return [(k, p) for k, p in found if p not in ENGINE_PATHS]
+
+
+def image_changes(engine, ref: str, other: str = "") -> list[tuple[str, str]]:
+    """An image's top layer against the layers below it, or the whole image
+    against another one when other is named."""
+    from ..storage import changes as tree
+
+    image = engine.images.lookup(ref)
+    if other:
+        base = engine.images.lookup(other)
+        return tree.entries_changes(tree.union_entries(image.layer_dirs), tree.union_entries(base.layer_dirs))
+    dirs = image.layer_dirs
+    return tree.layer_changes(dirs[-1], dirs[:-1]) if dirs else []
 
 
 def export(ctr: "Container", out: "BinaryIO") -> None:
     """The container's root filesystem as one tar (its image and its
     changes; no volumes or mounts)."""
+    _export(ctr, out)
+    ctr.engine.events.container(ctr, "export")
+
+
+def _export(ctr: "Container", out: "BinaryIO") -> None:
     if ctr.config.rootfs:
         path = ctr.config.rootfs
         fd = rootfs.open_root(path)
@@ -420,52 +444,5 @@ class storage_mounted:
         ctr = self.ctr
         with ctr.locked():
             ctr.sync()
-            if ctr.state.status not in (Status.RUNNING, Status.PAUSED, Status.CREATED) and not user_mounted(ctr):
+            if ctr.state.status not in (Status.RUNNING, Status.PAUSED, Status.CREATED) and not ctr.state.user_mounts:
                 ctr.engine.container_storage.unmount(ctr.id)
-
-
-# -- mount for the user --------------------------------------------------------------------
-
-
-def _user_mark(ctr: "Container") -> str:
-    return os.path.join(ctr.paths.userdata, "user-mounted")
-
-
-def user_mounted(ctr: "Container") -> bool:
-    """`pypod mount` holds the overlay mounted until `pypod unmount`."""
-    return os.path.exists(_user_mark(ctr))
-
-
-def mount(ctr: "Container") -> str:
-    """Mount the container's root filesystem on the host and return where."""
-    if ctr.config.rootfs:
-        return ctr.config.rootfs
-    with ctr.locked():
-        ctr.sync()
-        path = ctr.engine.container_storage.mount(ctr.id, ctr.engine.images.lookup(ctr.config.image_id))
-        os.makedirs(ctr.paths.userdata, mode=0o700, exist_ok=True)
-        with open(_user_mark(ctr), "w"):
-            pass
-        ctr.engine.events.write("container", "mount", ctr.id, ctr.name, ctr.config.image)
-    return path
-
-
-def unmount(ctr: "Container", force: bool = False) -> bool:
-    """Let go of a user mount; the overlay is unmounted unless the container
-    runs.  Returns False when it was not mounted."""
-    if ctr.config.rootfs:
-        return False
-    with ctr.locked():
-        ctr.sync()
-        was = user_mounted(ctr) or ctr.engine.container_storage.is_mounted(ctr.id)
-        try:
-            os.unlink(_user_mark(ctr))
-        except FileNotFoundError:
-            pass
-        if ctr.state.status in (Status.RUNNING, Status.PAUSED):
-            if force:
-                raise InvalidState(f"cannot unmount container {ctr.id} as it is running: container state improper")
-            return was
-        ctr.engine.container_storage.unmount(ctr.id)
-        ctr.engine.events.write("container", "unmount", ctr.id, ctr.name, ctr.config.image)
-    return was

@@ -97,9 +97,10 @@ class ExecSession:
 
     # -- starting ---------------------------------------------------------
 
-    def _launch(self, exit_command: list[str]):
+    def _launch(self, exit_command: list[str], passthrough: tuple[int, int, int] | None = None):
         """With the container lock held: write the process spec and start
-        conmon; returns the monitor waiting for its attach."""
+        conmon; returns the monitor waiting for its attach (or, passthrough,
+        already starting the process on those fds)."""
         ctr = self.container
         ctr.sync()
         from .container import Status
@@ -117,12 +118,13 @@ class ExecSession:
         private.write_file(spec_path, json.dumps(process_spec(ctr, self.config)))
         trace.step("exec: process spec written")
         try:
-            mon = ctr.engine.runtime.exec_container(
+            mon = ctr.runtime.exec_container(
                 ctr, self.id, self.bundle, spec_path,
                 terminal=self.config.terminal,
                 stdin=self.config.attach_stdin,
                 preserve_fds=self.config.preserve_fds,
                 exit_command=exit_command,
+                passthrough=passthrough,
             )
         except BaseException:
             self._remove_files()
@@ -162,10 +164,10 @@ class ExecSession:
                 # process exists, so not one byte of output is missed.
                 if mon.read_message(mon.attach) is None:
                     raise OCIRuntimeError(f"conmon failed to set up exec session {self.id} attach socket")
-                sock = connect_attach(ctr.engine.runtime.exec_attach_socket_path(self.bundle))
+                sock = connect_attach(ctr.runtime.exec_attach_socket_path(self.bundle))
                 trace.step("exec: attached to conmon")
                 if size and self.config.terminal:
-                    ctr.engine.runtime.exec_resize(self.bundle, *size)
+                    ctr.runtime.exec_resize(self.bundle, *size)
                 mon.signal_start()
                 pid = mon.read_pid(mon.oci_log, "exec")
                 trace.step(f"conmon: runtime exec started pid {pid} (sync pipe)")
@@ -185,6 +187,26 @@ class ExecSession:
             mon.close()
             return None
         return self._finish(mon)
+
+    def begin_passthrough(self, stdio: tuple[int, int, int]):
+        """Start with stdio as the process's own stdin, stdout and stderr
+        (conmon's passthrough log driver; engine/execpipe.py gives it pipes);
+        returns the monitor whose sync pipe tells the exit (_finish)."""
+        ctr = self.container
+        with ctr.locked():
+            mon = self._launch(exit_command=[], passthrough=stdio)
+            try:
+                pid = mon.read_pid(mon.oci_log, "exec")
+                trace.step(f"conmon: runtime exec started pid {pid}, stdio passed through (sync pipe)")
+            except OCIRuntimeError as e:
+                self._failed_start(mon, e)
+                raise
+            except BaseException:
+                mon.close()
+                self._remove_files()
+                raise
+            self._running(pid)
+        return mon
 
     def start_detached(self) -> int:
         """Start without attaching (left unimplemented in the seed): conmon's
@@ -207,10 +229,11 @@ class ExecSession:
             self._running(pid)
             return pid
 
-    def _finish(self, mon) -> int:
-        """After the output closed: conmon reports the exit code on the sync pipe."""
+    def _finish(self, mon, timeout: float | None = 60) -> int:
+        """After the output closed (or, passthrough, while the process runs):
+        conmon reports the exit code on the sync pipe."""
         try:
-            msg = mon.read_message(mon.sync, timeout=60)
+            msg = mon.read_message(mon.sync, timeout=timeout)
         except OCIRuntimeError:
             msg = None
         finally:
@@ -231,7 +254,7 @@ class ExecSession:
 
     def _record_exit(self, code: int | None) -> None:
         """Mark stopped with the real exit code; remove the session's files."""
-        rt = self.container.engine.runtime
+        rt = self.container.runtime
         file_code = rt.exec_read_exit(self.container, self.bundle)
         if file_code is not None:
             code = file_code
@@ -254,7 +277,7 @@ class ExecSession:
         after reaping it, so give it a moment before calling the code lost."""
         from ..oci.procs import conmon_pids, pid_alive, wait_pid_exit
 
-        rt = self.container.engine.runtime
+        rt = self.container.runtime
         wait_pid_exit(self.state.pid, 5)
         deadline = time.monotonic() + timeout
         while True:
@@ -284,7 +307,7 @@ class ExecSession:
             raise InvalidState(f"cannot resize exec session {self.id} as it is not running: exec session state improper")
         if not self.config.terminal:
             return
-        self.container.engine.runtime.exec_resize(self.bundle, height, width)
+        self.container.runtime.exec_resize(self.bundle, height, width)
 
     def stop(self, timeout: int = 10) -> None:
         ctr = self.container
@@ -294,7 +317,7 @@ class ExecSession:
             if self.state.status != ExecStatus.RUNNING:
                 raise InvalidState(f"exec session {self.id} is not running: exec session state improper")
             pid = self.state.pid
-        ctr.engine.runtime.exec_stop(pid, timeout)
+        ctr.runtime.exec_stop(pid, timeout)
         with ctr.locked():
             self.reload()
             if self.state.status == ExecStatus.RUNNING:
@@ -311,7 +334,7 @@ class ExecSession:
             if self.state.status == ExecStatus.RUNNING:
                 if not force:
                     raise InvalidState(f"cannot remove exec session {self.id} as it is running: exec session state improper")
-                ctr.engine.runtime.exec_stop(self.state.pid, 0)
+                ctr.runtime.exec_stop(self.state.pid, 0)
                 self._record_exit(None)
             self._remove_files()
             ctr.engine.store.remove_exec(self.id)
@@ -431,7 +454,7 @@ def reap(ctr) -> None:
 def _reap_one(ctr, sess: "ExecSession") -> None:
     from ..oci.procs import pid_alive
 
-    rt = ctr.engine.runtime
+    rt = ctr.runtime
     st = sess.state
     if st.status == ExecStatus.STOPPED:
         if _abandoned(sess):
@@ -470,7 +493,7 @@ def stale(ctr) -> bool:
     exit file, a dead process, an abandoned launch or one-shot session.)"""
     from ..oci.procs import pid_alive
 
-    rt = ctr.engine.runtime
+    rt = ctr.runtime
     for sess in sessions(ctr):
         st = sess.state
         if st.status == ExecStatus.STOPPED:
@@ -523,7 +546,7 @@ def on_container_stopped(ctr) -> None:
 def remove_all(ctr) -> None:
     for sess in sessions(ctr):
         if sess.state.status == ExecStatus.RUNNING:
-            ctr.engine.runtime.exec_stop(sess.state.pid, 0)
+            ctr.runtime.exec_stop(sess.state.pid, 0)
             sess._record_exit(None)
         sess._remove_files()
         ctr.engine.store.remove_exec(sess.id)
@@ -541,18 +564,58 @@ def cleanup_session(ctr, session_id: str) -> None:
             sess._record_exit(None)
 
 
+def can_pipe(cfg: ExecConfig, streams) -> bool:
+    """Whether a one-shot exec's output may go through pipes (engine/execpipe.py)
+    rather than conmon's attach socket: not with a terminal, and not when
+    detach keys must be watched for in stdin, which then is pypod's to read
+    (without them the process reads it itself: conmon refuses a terminal
+    there, as a process could push keystrokes into it)."""
+    if cfg.terminal or getattr(streams, "frames", False):
+        return False
+    stdin = streams.stdin if cfg.attach_stdin else None
+    if stdin is not None:
+        keys = cfg.detach_keys if cfg.detach_keys is not None else streams.detach_keys
+        if keys or os.isatty(stdin):
+            return False
+    return True
+
+
 def run(ctr, cfg: ExecConfig, streams, size: tuple[int, int] | None = None) -> int | None:
-    """The one-shot exec: create, start attached, remove; the exit code."""
+    """The one-shot exec: create, start attached (or through pipes, where
+    that is allowed), remove; the exit code."""
     cfg.auto_remove = True
     sess = create(ctr, cfg)
     try:
-        code = sess.start_attached(streams, size=size)
+        code = _run_piped(sess, streams) if can_pipe(cfg, streams) else sess.start_attached(streams, size=size)
     except BaseException:
         _remove_quiet(sess)
         raise
     if code is not None:
         _remove_quiet(sess)
     return code
+
+
+def _run_piped(sess: ExecSession, streams) -> int:
+    from .execpipe import ExecPipes
+
+    cfg = sess.config
+    out = streams.stdout if cfg.attach_stdout else None
+    err = streams.stderr if cfg.attach_stderr else None
+    pipes = ExecPipes(stdout=out is not None, stderr=err is not None,
+                      stdin=streams.stdin if cfg.attach_stdin else None)
+    try:
+        mon = sess.begin_passthrough(pipes.stdio)
+        pipes.started()
+        try:
+            pipes.forward(mon.sync, {1: out, 2: err})
+        except BaseException:
+            mon.close()
+            raise
+        failpoint("exec.after-output")
+        trace.step("exec: output forwarded")
+        return sess._finish(mon)
+    finally:
+        pipes.close()
 
 
 def _remove_quiet(sess: ExecSession) -> None:

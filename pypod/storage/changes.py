@@ -105,3 +105,67 @@ def _deleted_below(rel: str, lowers: list[str], kept: set[str], out: list) -> No
     for name in sorted(names - kept):
         if lower_stat(lowers, f"{rel}/{name}") is not None:
             out.append(("D", f"/{rel}/{name}"))
+
+
+# -- whole trees: a vfs container's copy, one image against another ----------------------
+
+
+def union_entries(layer_dirs: list[str]) -> dict[str, os.stat_result]:
+    """{rel path: lstat} of every entry the stack of layers (bottom first) shows."""
+    seen: dict[str, os.stat_result] = {}
+    hidden: set[str] = set()  # whiteouts and opaque dirs of upper layers: nothing below them shows
+
+    def covered(rel: str) -> bool:
+        parts = rel.split("/")
+        return any("/".join(parts[:i]) in hidden for i in range(1, len(parts) + 1))
+
+    for layer in reversed(layer_dirs):
+        hides = []
+        for dirpath, dirnames, filenames in os.walk(layer):
+            rel_dir = os.path.relpath(dirpath, layer)
+            rel_dir = "" if rel_dir == "." else rel_dir
+            for name in dirnames + filenames:
+                rel = f"{rel_dir}/{name}" if rel_dir else name
+                if rel in seen or covered(rel):
+                    continue
+                path = os.path.join(dirpath, name)
+                st = os.lstat(path)
+                if _is_whiteout(st):
+                    hides.append(rel)
+                    continue
+                seen[rel] = st
+                if stat.S_ISDIR(st.st_mode) and _opaque(path):
+                    hides.append(rel)
+        hidden.update(hides)
+    return seen
+
+
+def same_entry(a: os.stat_result, b: os.stat_result) -> bool:
+    """No change between two entries by type, mode, owner, and (not for directories) size and mtime."""
+    if a.st_mode != b.st_mode or (a.st_uid, a.st_gid) != (b.st_uid, b.st_gid):
+        return False
+    return stat.S_ISDIR(a.st_mode) or (a.st_size == b.st_size and int(a.st_mtime) == int(b.st_mtime))
+
+
+def entries_changes(mine: dict[str, os.stat_result], base: dict[str, os.stat_result]) -> list[tuple[str, str]]:
+    """(kind, "/path") between two trees' entries; a deleted directory's children are not listed again."""
+    out = [("A" if rel not in base else "C", "/" + rel) for rel, st in mine.items()
+           if rel not in base or not same_entry(st, base[rel])]
+    for rel in base:
+        parent = rel.rpartition("/")[0]
+        if rel not in mine and (not parent or parent in mine):
+            out.append(("D", "/" + rel))
+    out.sort(key=lambda c: c[1])
+    return out
+
+
+def tree_entries(root: str) -> dict[str, os.stat_result]:
+    """{rel path: lstat} of a plain directory tree (a vfs container's copy)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        for name in dirnames + filenames:
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            out[rel] = os.lstat(os.path.join(dirpath, name))
+    return out
