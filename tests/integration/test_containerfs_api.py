@@ -4,6 +4,9 @@ real clients (docker-py, podman-py) and raw HTTP against the service."""
 from __future__ import annotations
 
 import base64
+import os
+import shutil
+import subprocess
 import io
 import json
 import tarfile
@@ -137,3 +140,41 @@ def test_volumes_and_commit_through_clients(service):  # noqa: F811 (the importe
     assert "localhost/pp/img:t" in img.tags
     assert img.attrs["Config"]["Cmd"] == ["/bin/sh", "-c", "cat /pp"]
     assert c.containers.run("pp/img:t", remove=True) == b"pp\n"
+
+
+@pytest.mark.skipif(not shutil.which("docker"), reason="the docker CLI is not installed")
+def test_docker_cli_cp_stats_commit_volumes(service, tmp_path):  # noqa: F811 (the imported fixture)
+    """The docker CLI's own cp (HEAD/GET/PUT archive), stats, commit, diff, export and volume commands."""
+    env = {**os.environ, "HOME": str(tmp_path), "DOCKER_CONFIG": str(tmp_path / ".docker")}
+
+    def docker(*args, input=None):
+        return subprocess.run(["docker", "-H", f"unix://{service}", *args], capture_output=True, input=input,
+                              env=env, timeout=60)
+
+    assert docker("run", "-d", "--name", "dc", "busybox", "sleep", "1000").returncode == 0
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f").write_bytes(b"from host\n")
+    p = docker("cp", str(src), "dc:/copied")
+    assert p.returncode == 0, p.stderr
+    assert docker("exec", "dc", "cat", "/copied/sub/f").stdout == b"from host\n"
+    p = docker("cp", "dc:/copied/sub", str(tmp_path / "back"))
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "back" / "f").read_bytes() == b"from host\n"
+    p = docker("cp", "dc:/nope", str(tmp_path / "x"))
+    assert p.returncode != 0 and b"could not be found on container dc" in p.stderr
+    p = docker("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.MemUsage}}", "dc")
+    assert p.returncode == 0, p.stderr
+    name, pids, usage = p.stdout.decode().split(" ", 2)
+    assert name == "dc" and int(pids) >= 1 and "/" in usage
+    assert b"A /copied/sub/f" in docker("diff", "dc").stdout
+    p = docker("commit", "-c", "ENV FROM_CLI=1", "-m", "msg", "dc", "cli/committed:1")
+    assert p.returncode == 0 and p.stdout.startswith(b"sha256:"), p.stderr
+    assert docker("run", "--rm", "cli/committed:1", "cat", "/copied/sub/f").stdout == b"from host\n"
+    exported = docker("export", "dc").stdout
+    assert b"copied/sub/f" in exported
+    assert docker("volume", "create", "--label", "a=b", "cv").stdout == b"cv\n"
+    assert docker("volume", "ls", "-q").stdout == b"cv\n"
+    assert json.loads(docker("volume", "inspect", "cv").stdout)[0]["Labels"] == {"a": "b"}
+    assert docker("volume", "rm", "cv").returncode == 0
+    assert docker("rm", "-f", "dc").returncode == 0
