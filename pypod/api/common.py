@@ -67,13 +67,15 @@ def piped(req: Request, produce, content_type: str = "application/x-tar") -> Str
     r, w = os.pipe()
 
     def writer() -> None:
-        with os.fdopen(w, "wb", buffering=1 << 20) as out, EngineScope(req) as eng:
-            try:
+        try:
+            with os.fdopen(w, "wb", buffering=1 << 20) as out, EngineScope(req) as eng:
                 produce(eng, out)
-            except BrokenPipeError:
-                pass  # the client went away
-            except Exception:  # noqa: BLE001 - the client sees a truncated body
-                pass
+        except OSError:
+            pass  # the client went away, and the reader closed its end
+        except Exception as e:  # the client sees a truncated body; the service log says why
+            log = getattr(req.handler.server, "log_bug", None)
+            if log:
+                log(f"{req.method} {req.path}", e)
 
     threading.Thread(target=writer, name="api-tar", daemon=True).start()
 

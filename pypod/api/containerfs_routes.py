@@ -32,7 +32,7 @@ def archive_get(req: Request) -> Response:
     path = _path(req)
     with EngineScope(req) as eng:
         ctr = eng.container(req.params["id"])
-        st = containerfs.path_stat(ctr, path)
+        st = containerfs.path_stat(ctr, path, resolved_target="/libpod/" in req.path)
     header = {"X-Docker-Container-Path-Stat": base64.b64encode(json.dumps(st).encode()).decode()}
     if req.method == "HEAD":
         return Response(200, None, "application/x-tar", header)

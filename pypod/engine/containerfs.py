@@ -161,9 +161,11 @@ def _go_mode(mode: int) -> int:
     return bits
 
 
-def path_stat(ctr: "Container", path: str) -> dict:
+def path_stat(ctr: "Container", path: str, resolved_target: bool = False) -> dict:
     """Docker's ContainerPathStat of a path (the last symlink not followed):
-    name, size, mode (Go bits), mtime, linkTarget."""
+    name, size, mode (Go bits), mtime, linkTarget.  resolved_target: libpod's
+    linkTarget, the path with every symlink resolved even when it is none
+    (podman's remote cp copies from and to that path)."""
     from ..proto.humanize import rfc3339
 
     _check_path(path)
@@ -179,15 +181,20 @@ def path_stat(ctr: "Container", path: str) -> dict:
             except FileNotFoundError:
                 raise _not_found(ctr, path) from None
             link = ""
+            is_dir = stat.S_ISDIR(st.st_mode)
             if stat.S_ISLNK(st.st_mode):
                 try:
                     with rootfs.lookup(fd, inner) as target:
                         link = _join(base, target.path)
+                        is_dir = target.exists() and stat.S_ISDIR(target.lstat().st_mode)
                 except OSError:
                     link = os.readlink(res.name, dir_fd=res.dir_fd)
+            elif resolved_target:
+                link = _join(base, res.path)
             name = os.path.basename(path.rstrip("/")) or "/"
+            # isDir (of what a link leads to) is libpod's; Docker's clients ignore it
             return {"name": name, "size": st.st_size, "mode": _go_mode(st.st_mode), "mtime": rfc3339(st.st_mtime),
-                    "linkTarget": link}
+                    "linkTarget": link, "isDir": is_dir}
 
 
 def _join(base: str, inner: str) -> str:

@@ -178,3 +178,31 @@ def test_docker_cli_cp_stats_commit_volumes(service, tmp_path):  # noqa: F811 (t
     assert json.loads(docker("volume", "inspect", "cv").stdout)[0]["Labels"] == {"a": "b"}
     assert docker("volume", "rm", "cv").returncode == 0
     assert docker("rm", "-f", "dc").returncode == 0
+
+
+@pytest.mark.skipif(not shutil.which("podman"), reason="podman is not installed")
+def test_podman_remote_cp_stats_commit(service, tmp_path):  # noqa: F811 (the imported fixture)
+    """podman's own remote client: cp both ways (libpod's archive routes), stats, commit, volumes."""
+    env = {**os.environ, "CONTAINER_HOST": f"unix://{service}", "HOME": str(tmp_path)}
+
+    def remote(*args):
+        return subprocess.run(["podman", "--remote", *args], capture_output=True, env=env, timeout=60)
+
+    assert remote("run", "-d", "--name", "pc", "busybox", "sleep", "1000").returncode == 0
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f").write_bytes(b"remote\n")
+    p = remote("cp", str(src), "pc:/copied")
+    assert p.returncode == 0, p.stderr
+    assert remote("exec", "pc", "cat", "/copied/sub/f").stdout == b"remote\n"
+    p = remote("cp", "pc:/copied/sub", str(tmp_path / "back"))
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "back" / "f").read_bytes() == b"remote\n"
+    p = remote("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "pc")
+    assert p.returncode == 0 and p.stdout.split()[0] == b"pc" and int(p.stdout.split()[1]) >= 1, p.stderr
+    p = remote("commit", "-q", "pc", "remote/img")
+    assert p.returncode == 0, p.stderr
+    assert b"localhost/remote/img" in remote("images").stdout
+    assert remote("volume", "create", "rv").stdout == b"rv\n" and remote("volume", "ls", "-q").stdout == b"rv\n"
+    assert remote("volume", "rm", "rv").returncode == 0
+    assert remote("rm", "-f", "pc").returncode == 0
