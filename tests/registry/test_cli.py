@@ -492,6 +492,29 @@ def test_pull_retries_failed_downloads(rp, registry):
     assert p.returncode == 125
 
 
+def test_push_retries_refused_uploads(rp, fresh_registry):
+    from .helpers import FlakyFront
+
+    # each blob's commit refused once: the upload starts over and the push succeeds
+    front = FlakyFront(fresh_registry.host, failures=1, mode="503")
+    try:
+        dest = f"{front.host}/flaky/bb:1"
+        rp("push", "--tls-verify=false", "--retry-delay", "10ms", "busybox", dest)
+        assert front.attempts and set(front.attempts.values()) == {2}  # the layer and the config
+        assert fresh_registry.skopeo("inspect", "--raw", "--tls-verify=false",
+                                     f"docker://{fresh_registry.host}/flaky/bb:1").returncode == 0
+    finally:
+        front.stop()
+    front = FlakyFront(fresh_registry.host, failures=1, mode="503")
+    try:
+        p = rp("push", "--tls-verify=false", "--retry", "0", "busybox", f"{front.host}/flaky/again:2", check=False)
+        assert p.returncode == 125 and "try again later" in p.stderr.decode()
+        assert fresh_registry.skopeo("inspect", "--raw", "--tls-verify=false",
+                                     f"docker://{fresh_registry.host}/flaky/again:2", check=False).returncode != 0
+    finally:
+        front.stop()
+
+
 def test_pull_progress_on_a_terminal(rp, registry):
     """stderr a terminal: live bars redrawn in place, each ending "done"."""
     import pty
