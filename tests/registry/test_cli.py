@@ -297,6 +297,16 @@ elif action == "erase":
     assert len(rp.out("pull", "-q", "--tls-verify=false", f"{host}/sec/app:1", env=env)) == 64
     assert rp.out("logout", host, env=env) == f"Removed login credentials for {host}"
     assert json.loads(store.read_text()) == {}
+    # credsStore: the helper for every registry without one of its own
+    (rp.tmp / "auth.json").write_text(json.dumps({"auths": {}, "credsStore": "pypodtest"}))
+    rp("login", "--tls-verify=false", "-u", USER, "--password-stdin", host, input=PASSWORD.encode(), env=env)
+    assert json.loads(store.read_text()) == {host: [USER, PASSWORD]}
+    assert rp.out("login", "--get-login", host, env=env) == USER
+    assert len(rp.out("pull", "-q", "--tls-verify=false", f"{host}/sec/app:1", env=env)) == 64
+    rp("logout", host, env=env)
+    assert json.loads(store.read_text()) == {}
+    p = rp("pull", "--tls-verify=false", "--retry", "0", f"{host}/sec/missing:1", env=env, check=False)
+    assert p.returncode == 125 and "unauthorized" in p.stderr.decode()
 
 
 def test_token_auth(rp, tmp_path, test_layout):
