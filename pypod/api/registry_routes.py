@@ -180,7 +180,9 @@ def _short(digest: str) -> str:
 # -- Docker: pull ------------------------------------------------------------------------------------
 
 
-def _docker_pull_ref(req: Request) -> str:
+def _docker_pull_ref(req: Request) -> tuple[str, bool]:
+    """(reference, all tags): with no tag anywhere, Docker pulls every tag
+    of the repository (its CLI sends tag=latest for a plain `docker pull`)."""
     from ..registry.reference import parse
 
     image = req.q("fromImage")
@@ -192,13 +194,16 @@ def _docker_pull_ref(req: Request) -> str:
             raise InvalidArgument(f"invalid reference: both fromImage {image!r} and tag {tag!r} name a version")
         image = f"{image}{sep}{tag}"
     # A short name is resolved as the CLI resolves it (registries.conf: aliases, search registries).
-    return str(parse(image).tagged())
+    ref = parse(image)
+    if not ref.tag and not ref.digest:
+        return str(ref), True
+    return str(ref), False
 
 
 def docker_pull(req: Request) -> Response:
     from ..registry import operations as ops
 
-    ref = _docker_pull_ref(req)
+    ref, all_tags = _docker_pull_ref(req)
     args = _args(req, "tlsVerify", ref.split("/", 1)[0])
     platform = ops.platform_arg(req.q("platform")) if req.q("platform") else None
     state = {"downloaded": False, "progress": {}}
@@ -208,7 +213,7 @@ def docker_pull(req: Request) -> Response:
         from ..registry.shortnames import ShortNameError
 
         try:
-            return ops.pull(eng, ref, progress, args=args, platform=platform)[0]
+            return ops.pull(eng, ref, progress, args=args, platform=platform, all_tags=all_tags)
         except ShortNameError as e:
             # Docker's clients read a 404 as "no such image" (docker-py's run gives up then).
             raise NoSuchImage(f"{ref}: {e}") from None
@@ -219,10 +224,9 @@ def docker_pull(req: Request) -> Response:
 
     def render(kind, v) -> bytes:
         if kind == "done":
-            img = v
             status = (f"Status: Downloaded newer image for {ref}" if state["downloaded"]
                       else f"Status: Image is up to date for {ref}")
-            return _line({"status": f"Digest: {img.digest}"}) + _line({"status": status})
+            return b"".join(_line({"status": f"Digest: {img.digest}"}) for img in v) + _line({"status": status})
         ev = v
         if ev.kind == "trying":
             from ..registry.reference import parse

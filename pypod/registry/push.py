@@ -16,8 +16,9 @@ import hashlib
 import json
 import os
 import threading
+import time
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, ManifestUnknown, RegistryError, RegistryUnauthorized
 from ..failpoints import failpoint
 from ..record import field, record
 from ..storage.layers import BZIP2, GZIP, PLAIN, XZ, ZSTD, open_decompressed
@@ -219,8 +220,17 @@ class Pusher:
         def progress(n: int) -> None:
             self.emit(Event(kind, b.digest, "progress", n, b.size))
 
-        with open(b.path, "rb") as f:
-            reg.upload_blob(repo, f, b.size, b.digest, progress)
+        retries = max(0, self.opts.registry.retries)
+        for attempt in range(retries + 1):
+            try:
+                with open(b.path, "rb") as f:
+                    reg.upload_blob(repo, f, b.size, b.digest, progress)
+                break
+            except RegistryError as e:
+                # a broken or refused upload starts again from its first byte, in a new session
+                if isinstance(e, (RegistryUnauthorized, ManifestUnknown)) or attempt >= retries:
+                    raise RegistryError(f"copying {kind} {b.digest} to {reg.host}/{repo}: {e}") from None
+                time.sleep(reg._delay(attempt))
         self.emit(Event(kind, b.digest, "done", b.size, b.size))
         failpoint("push.after-blob")
 

@@ -297,6 +297,16 @@ elif action == "erase":
     assert len(rp.out("pull", "-q", "--tls-verify=false", f"{host}/sec/app:1", env=env)) == 64
     assert rp.out("logout", host, env=env) == f"Removed login credentials for {host}"
     assert json.loads(store.read_text()) == {}
+    # credsStore: the helper for every registry without one of its own
+    (rp.tmp / "auth.json").write_text(json.dumps({"auths": {}, "credsStore": "pypodtest"}))
+    rp("login", "--tls-verify=false", "-u", USER, "--password-stdin", host, input=PASSWORD.encode(), env=env)
+    assert json.loads(store.read_text()) == {host: [USER, PASSWORD]}
+    assert rp.out("login", "--get-login", host, env=env) == USER
+    assert len(rp.out("pull", "-q", "--tls-verify=false", f"{host}/sec/app:1", env=env)) == 64
+    rp("logout", host, env=env)
+    assert json.loads(store.read_text()) == {}
+    p = rp("pull", "--tls-verify=false", "--retry", "0", f"{host}/sec/missing:1", env=env, check=False)
+    assert p.returncode == 125 and "unauthorized" in p.stderr.decode()
 
 
 def test_token_auth(rp, tmp_path, test_layout):
@@ -490,6 +500,29 @@ def test_pull_retries_failed_downloads(rp, registry):
     assert rp.out("run", "--rm", iid) == "hello from the registry"
     p = rp("pull", "--tls-verify=false", "--retry", "-1", f"{registry.host}/{ref_path}", check=False)
     assert p.returncode == 125
+
+
+def test_push_retries_refused_uploads(rp, fresh_registry):
+    from .helpers import FlakyFront
+
+    # each blob's commit refused once: the upload starts over and the push succeeds
+    front = FlakyFront(fresh_registry.host, failures=1, mode="503")
+    try:
+        dest = f"{front.host}/flaky/bb:1"
+        rp("push", "--tls-verify=false", "--retry-delay", "10ms", "busybox", dest)
+        assert front.attempts and set(front.attempts.values()) == {2}  # the layer and the config
+        assert fresh_registry.skopeo("inspect", "--raw", "--tls-verify=false",
+                                     f"docker://{fresh_registry.host}/flaky/bb:1").returncode == 0
+    finally:
+        front.stop()
+    front = FlakyFront(fresh_registry.host, failures=1, mode="503")
+    try:
+        p = rp("push", "--tls-verify=false", "--retry", "0", "busybox", f"{front.host}/flaky/again:2", check=False)
+        assert p.returncode == 125 and "try again later" in p.stderr.decode()
+        assert fresh_registry.skopeo("inspect", "--raw", "--tls-verify=false",
+                                     f"docker://{fresh_registry.host}/flaky/again:2", check=False).returncode != 0
+    finally:
+        front.stop()
 
 
 def test_pull_progress_on_a_terminal(rp, registry):
