@@ -93,6 +93,7 @@ class Pusher:
                     failpoint("push.before-manifest")
                     digest = "sha256:" + hashlib.sha256(data).hexdigest()
                     got = reg.put_manifest(ep.ref.path, ep.ref.version, data, media_type)
+                    failpoint("push.after-manifest")
                     if got and got != digest:
                         raise InvalidArgument(f"writing manifest to {ep.ref}: the registry computed {got}, pypod {digest}")
                     self.emit(Event("storing"))
