@@ -272,6 +272,15 @@ def test_login_basic_auth(rp, basic_registry):
     assert p.returncode == 125 and "unauthorized" in p.stderr.decode()
     rp("login", "--tls-verify=false", "-u", USER, "-p", PASSWORD, host)
     assert rp.out("logout", "--all") == "Removed login credentials for all registries"
+    # a named auth file: made by a login, required by everything else (podman's words)
+    other = rp.tmp / "other-auth.json"
+    for cmd in (["pull", "--tls-verify=false", ref], ["push", "--tls-verify=false", "busybox", f"{host}/sec/x:1"],
+                ["search", "--tls-verify=false", f"{host}/sec"], ["logout", host]):
+        p = rp(cmd[0], "--authfile", str(other), *cmd[1:], check=False)
+        assert p.returncode == 125 and f"stat {other}: no such file or directory" in p.stderr.decode(), cmd
+    rp("login", "--tls-verify=false", "--authfile", str(other), "-u", USER, "-p", PASSWORD, host)
+    assert USER in base64.b64decode(json.loads(other.read_text())["auths"][host]["auth"]).decode()
+    assert len(rp.out("pull", "-q", "--tls-verify=false", "--authfile", str(other), ref)) == 64
     assert json.loads((rp.tmp / "auth.json").read_text())["auths"] == {}
 
 
