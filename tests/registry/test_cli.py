@@ -70,6 +70,24 @@ def test_pull_platforms(rp, registry):
     assert sorted(_images(rp)) == before
 
 
+def test_pull_docker_manifest_list(rp, fresh_registry, test_layout):
+    import hashlib
+
+    ref = f"{fresh_registry.host}/dl/arm:1"
+    p = fresh_registry.skopeo("copy", "--quiet", "--all", "--format", "v2s2", "--dest-tls-verify=false",
+                              f"oci:{test_layout.dir}:armonly", f"docker://{ref}")
+    raw = fresh_registry.skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{ref}").stdout
+    assert json.loads(raw)["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json", p.stderr
+    p = rp("pull", "--tls-verify=false", "--retry", "0", ref, check=False)
+    assert p.returncode == 125 and "no image found in manifest list for architecture amd64" in p.stderr.decode()
+    iid = rp.out("pull", "-q", "--tls-verify=false", "--platform", "linux/arm64", ref)
+    info = json.loads(rp.out("image", "inspect", iid))[0]
+    assert info["Architecture"] == "arm64" and info["RepoTags"] == [ref]
+    # pulled by the list's digest and by the image's own
+    assert f"{fresh_registry.host}/dl/arm@sha256:{hashlib.sha256(raw).hexdigest()}" in info["RepoDigests"]
+    assert len(info["RepoDigests"]) == 2
+
+
 def test_pull_bad_input_stores_nothing(rp, registry, tmp_path):
     import socket
 
@@ -254,6 +272,15 @@ def test_login_basic_auth(rp, basic_registry):
     assert p.returncode == 125 and "unauthorized" in p.stderr.decode()
     rp("login", "--tls-verify=false", "-u", USER, "-p", PASSWORD, host)
     assert rp.out("logout", "--all") == "Removed login credentials for all registries"
+    # a named auth file: made by a login, required by everything else (podman's words)
+    other = rp.tmp / "other-auth.json"
+    for cmd in (["pull", "--tls-verify=false", ref], ["push", "--tls-verify=false", "busybox", f"{host}/sec/x:1"],
+                ["search", "--tls-verify=false", f"{host}/sec"], ["logout", host]):
+        p = rp(cmd[0], "--authfile", str(other), *cmd[1:], check=False)
+        assert p.returncode == 125 and f"stat {other}: no such file or directory" in p.stderr.decode(), cmd
+    rp("login", "--tls-verify=false", "--authfile", str(other), "-u", USER, "-p", PASSWORD, host)
+    assert USER in base64.b64decode(json.loads(other.read_text())["auths"][host]["auth"]).decode()
+    assert len(rp.out("pull", "-q", "--tls-verify=false", "--authfile", str(other), ref)) == 64
     assert json.loads((rp.tmp / "auth.json").read_text())["auths"] == {}
 
 
