@@ -151,12 +151,14 @@ class EnginePool:
 
 
 def build_router():
-    from . import docker, registry_routes
+    from . import docker, libpod_images, libpod_system, registry_routes
     from .http import Router
 
     router = Router()
     docker.register(router)
     registry_routes.register(router)
+    libpod_images.register(router)
+    libpod_system.register(router)
     return router
 
 
