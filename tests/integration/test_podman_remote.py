@@ -22,9 +22,9 @@ pytestmark = pytest.mark.skipif(not shutil.which("podman"), reason="podman is no
 def remote(service, tmp_path):  # noqa: F811
     env = {**os.environ, "CONTAINER_HOST": f"unix://{service}", "HOME": str(tmp_path)}
 
-    def run(*args, check=True):
-        p = subprocess.run(["podman", "--remote", *args], capture_output=True, env=env, timeout=90,
-                           stdin=subprocess.DEVNULL)
+    def run(*args, check=True, input=None):
+        p = subprocess.run(["podman", "--remote", *args], capture_output=True, env=env, timeout=90, input=input,
+                           stdin=subprocess.DEVNULL if input is None else None)
         if check and p.returncode != 0:
             raise AssertionError(f"podman --remote {' '.join(args)} exited {p.returncode}: {p.stderr.decode()}")
         return p
@@ -97,3 +97,12 @@ def test_system_commands_through_podman_remote(remote, pypod):
     out = remote.out("system", "prune", "-f")
     assert out.splitlines()[:2] == ["Deleted Containers", live] and "Total reclaimed space" in out
     assert pypod.out("ps", "-aq") == ""
+
+
+def test_start_attach_with_stdin_the_container_does_not_take(remote, pypod):
+    # podman asks for stdin whatever the container; the service reads and
+    # drops it, so closing the connection does not reset it under the output
+    pypod("create", "--name", "echo", "busybox", "sh", "-c", "sleep 0.2; echo out; echo err >&2")
+    p = remote("start", "-a", "echo", input=b"ignored\n" * 1000)
+    assert (p.stdout, p.stderr) == (b"out\n", b"err\n")
+    assert pypod.out("inspect", "-f", "{{.State.ExitCode}}", "echo") == "0"
