@@ -59,12 +59,13 @@ def system_prune(req: Request, eng) -> Response:
 
 
 def libpod_event(ev: dict) -> dict:
-    """Docker's event message with what libpod's decoder insists on."""
+    """Docker's event message with what libpod's decoder insists on: a
+    status it knows, and a containerExitCode."""
     out = docker_event(ev)
     action = _LIBPOD_ACTIONS.get(out["Action"], out["Action"])
     out["Action"] = out["status"] = action
-    if ev.get("type") == "container":
-        out["Actor"]["Attributes"].setdefault("containerExitCode", "0")
+    # libpod's client drops (and 4.3.1's then crashes on) an event without it, whatever its type
+    out["Actor"]["Attributes"].setdefault("containerExitCode", "0")
     return out
 
 

@@ -88,6 +88,9 @@ def test_system_commands_through_podman_remote(remote, pypod):
     lines = remote.out("events", "--stream=false", "--format", "{{.Status}} {{.Name}}").splitlines()
     assert "create done" in lines and "died done" in lines and "start live" in lines
     assert remote.out("events", "--stream=false", "--filter", "event=died", "--format", "{{.Name}}") == "done"
+    pypod("tag", "busybox", "other:1")
+    last = remote.out("events", "--stream=false", "--filter", "type=image", "--format", "{{.Status}} {{.Name}}")
+    assert last.splitlines()[-1].startswith("tag ") and last.endswith("other:1")
 
     assert remote.out("container", "prune", "-f") == done
     assert pypod.out("ps", "-aq", "--no-trunc") == live
@@ -106,3 +109,16 @@ def test_start_attach_with_stdin_the_container_does_not_take(remote, pypod):
     p = remote("start", "-a", "echo", input=b"ignored\n" * 1000)
     assert (p.stdout, p.stderr) == (b"out\n", b"err\n")
     assert pypod.out("inspect", "-f", "{{.State.ExitCode}}", "echo") == "0"
+
+
+def test_generate_systemd_through_podman_remote(remote, pypod):
+    pypod("create", "--name", "svc", "busybox", "sleep", "1000")
+    unit = remote.out("generate", "systemd", "-n", "--restart-policy", "always", "--wants", "a.service", "svc")
+    assert unit.splitlines()[0] == "# container-svc.service"
+    assert "Restart=always" in unit and "Wants=a.service" in unit and unit.endswith("WantedBy=default.target")
+    units = json.loads(remote.out("generate", "systemd", "--format", "json", "--no-header", "svc"))
+    cid = pypod.out("inspect", "-f", "{{.Id}}", "svc")
+    assert list(units) == [f"container-{cid}"] and units[f"container-{cid}"].startswith(f"# container-{cid}.service\n\n")
+    remote("create", "--name", "viaapi", "busybox", "true")
+    p = remote("generate", "systemd", "--new", "viaapi", check=False)  # no command line to make it again from
+    assert p.returncode == 125 and b"no create command found" in p.stderr
