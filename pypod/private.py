@@ -58,11 +58,19 @@ def open_root(path: str, what: str) -> None:
 
 def create_file(path: str) -> None:
     """Make sure path exists as a private file (before SQLite opens it: its
-    -wal and -shm files take the database file's mode)."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, FILE_MODE))
-    except OSError as e:
-        raise InvalidArgument(f"creating {path}: {(e.strerror or str(e)).lower()}") from None
+    -wal and -shm files take the database file's mode).
+
+    An existing file is never opened here: closing any descriptor of a file
+    drops every POSIX lock the process holds on it, so a service whose other
+    engines have the database open would lose SQLite's locks, and the next
+    CLI to close it would delete the WAL under them ("disk I/O error")."""
+    if not os.path.exists(path):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE))
+        except FileExistsError:
+            pass  # made meanwhile by another process: nobody here holds locks on it yet
+        except OSError as e:
+            raise InvalidArgument(f"creating {path}: {(e.strerror or str(e)).lower()}") from None
     for p in (path, path + "-wal", path + "-shm", path + "-journal"):
         tighten(p)
 

@@ -675,17 +675,22 @@ def images_get(req: Request) -> Response:
     with EngineScope(req) as eng:
         for n in names:
             eng.images.lookup(n)
+    return stream_pipe(req, lambda eng, out: eng.images.save(names, out), "application/x-tar")
+
+
+def stream_pipe(req: Request, write, content_type: str) -> Streamed:
+    """A body that write(engine, file) produces in a thread of its own
+    (a failure shows to the client as a truncated body: the status is sent)."""
     import threading
 
     r, w = os.pipe()
-    errors = []
 
     def writer():
-        with EngineScope(req) as eng2, os.fdopen(w, "wb") as out:
+        with EngineScope(req) as eng, os.fdopen(w, "wb") as out:
             try:
-                eng2.images.save(names, out)
-            except Exception as e:  # reported by the reader as a truncated body
-                errors.append(e)
+                write(eng, out)
+            except Exception:  # noqa: BLE001 - the reader sees the body end early
+                pass
 
     threading.Thread(target=writer, daemon=True).start()
 
@@ -697,7 +702,7 @@ def images_get(req: Request) -> Response:
                     return
                 yield data
 
-    return Streamed(chunks(), "application/x-tar")
+    return Streamed(chunks(), content_type)
 
 
 @validated(query={"fromImage": Q.str(1024), "fromSrc": Q.str(4096), "repo": Q.str(1024), "tag": Q.str(128), "message": Q.str(4096), "platform": Q.str(256)})
@@ -719,6 +724,12 @@ def images_create(req: Request) -> Response:
 
 @validated(query={"since": Q.time(), "until": Q.time(), "filters": Q.json(FILTERS), "stream": Q.bool()})
 def events(req: Request) -> Response:
+    return stream_events(req, docker_event)
+
+
+def stream_events(req: Request, convert) -> Streamed:
+    """The event log as JSON lines, each made by convert: with stream (the
+    default) and no since, only what happens from now on, as Docker does."""
     from ..proto.k8s_log import parse_time
 
     since = req.q("since")
@@ -739,7 +750,7 @@ def events(req: Request) -> Response:
                                       stop=lambda: server.stopping or req.client_gone()):
                 if filters and not _event_matches(ev, filters):
                     continue
-                yield (json.dumps(docker_event(ev)) + "\n").encode()
+                yield (json.dumps(convert(ev)) + "\n").encode()
         finally:
             eng.close()
 
@@ -799,8 +810,8 @@ def register(router: Router) -> None:
         router.add("DELETE", f"{prefix}/images/{{name*}}", image_delete)
         router.add("POST", f"{prefix}/images/{{name*}}/tag", image_tag)
         router.add("GET", f"{prefix}/images/{{name*}}/get", images_get)
-        router.add("GET", f"{prefix}/events", events)
-        router.add("GET", f"{prefix}/system/df", system_df)
+    router.add("GET", "/events", events)  # libpod's own shapes: libpod_system.py
+    router.add("GET", "/system/df", system_df)
     router.add("GET", "/version", version)
     router.add("GET", "/info", info)
     router.add("POST", "/containers/create", containers_create)

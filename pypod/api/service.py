@@ -151,12 +151,15 @@ class EnginePool:
 
 
 def build_router():
-    from . import docker, registry_routes
+    from . import docker, libpod_generate, libpod_images, libpod_system, registry_routes
     from .http import Router
 
     router = Router()
     docker.register(router)
     registry_routes.register(router)
+    libpod_images.register(router)
+    libpod_system.register(router)
+    libpod_generate.register(router)
     return router
 
 

@@ -19,6 +19,7 @@ def add_cleanup_args(p) -> None:
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container pypod knows about")
     p.add_argument("containers", nargs="*", metavar="CONTAINER")
     p.add_argument("--rm", action="store_true", help="after cleanup, remove the container entirely")
+    p.add_argument("--rmi", action="store_true", help="after cleanup, remove the container's image (fails while others use it)")
     p.add_argument("--exec", default="", help="clean up the given exec session instead of the container")
 
 
@@ -26,6 +27,10 @@ def cmd_cleanup(engine, a) -> int:
     """Quiet and idempotent: another pypod may be doing the same work."""
     from ..engine.exitclaim import finished_by_claimant
 
+    if a.exec and (a.rm or a.rmi):
+        from ..errors import InvalidArgument
+
+        raise InvalidArgument("--exec and --rm or --rmi are mutually exclusive")
     if not a.exec and not a.all and not a.latest:
         # conmon names the container by its full ID: its claim is found without the store
         a.containers = [t for t in a.containers
@@ -47,6 +52,8 @@ def cmd_cleanup(engine, a) -> int:
                 ctr.remove(force=False, volumes=True)
             else:
                 ctr.cleanup()
+            if a.rmi and not a.exec:
+                engine.remove_image(ctr.config.image_id, force=False)
         except NoSuchContainer:
             continue
         except PypodError as e:
