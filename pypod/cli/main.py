@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "generate": ("generate", "generate", "Generate structured data (systemd units, specs) from containers"),
     "unshare": ("unshare", "unshare", "Run a command in a modified user namespace"),
     "runlabel": ("runlabel", "runlabel", "Run the command an image's label holds"),
+    "container-clone": ("clone", "clone", "Create a copy of an existing container"),
     "ps": ("ps", "ps", "List containers"),
     "inspect": ("inspect", "inspect", "Display the configuration of object denoted by ID"),
     "logs": ("logs", "logs", "Fetch the logs of one or more containers"),
@@ -81,7 +82,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 # `pypod container X` / `pypod image X` spell the same commands.
 GROUPS = {
-    "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", "runlabel": "runlabel", "exists": "container-exists", "prune": "container-prune",
+    "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", "runlabel": "runlabel", "clone": "container-clone", "exists": "container-exists", "prune": "container-prune",
                   "umount": "unmount", **{c: c for c in (
                       "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
                       "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "rename", "mount",
@@ -97,7 +98,7 @@ GROUPS = {
 }
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "runlabel", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
+GROUP_ONLY = ("cleanup", "runlabel", "container-clone", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
               "image-exists", "image-diff", "image-mount", "image-unmount", "system-df", "system-prune", "system-reset",
               "system-migrate", "system-renumber", "system-connection")
 
