@@ -29,11 +29,14 @@ def run(name: str, ns, parser, gopts: dict) -> int:
 
 def _refuse_unsupported(name: str, ns, parser) -> None:
     allowed = FLAGS.get(name, set())
-    for action in parser._actions:
-        if action.dest in ("help",) or action.dest in allowed or not action.option_strings:
+    seen = set()
+    for action in parser._option_string_actions.values():
+        dest = action.dest
+        if dest in seen or dest in allowed or dest == "help" or dest.startswith("global_"):
             continue
-        if getattr(ns, action.dest, action.default) not in (action.default, [], None):
-            flag = max(action.option_strings, key=len)
+        seen.add(dest)
+        if getattr(ns, dest, action.default) not in (action.default, [], None):
+            flag = max(getattr(action, "option_strings", None) or action.flags, key=len)
             raise InvalidArgument(f"the remote pypod client cannot run {name} with {flag}")
 
 
