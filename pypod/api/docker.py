@@ -686,11 +686,15 @@ def stream_pipe(req: Request, write, content_type: str) -> Streamed:
     r, w = os.pipe()
 
     def writer():
-        with EngineScope(req) as eng, os.fdopen(w, "wb") as out:
-            try:
+        try:
+            with EngineScope(req) as eng, os.fdopen(w, "wb") as out:
                 write(eng, out)
-            except Exception:  # noqa: BLE001 - the reader sees the body end early
-                pass
+        except OSError:
+            pass  # the client went away, and the reader closed its end: nothing to write for
+        except Exception as e:  # the client sees a truncated body; the service log says why
+            log = getattr(req.handler.server, "log_bug", None)
+            if log:
+                log("streamed body", e)
 
     threading.Thread(target=writer, daemon=True).start()
 
