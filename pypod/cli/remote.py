@@ -220,14 +220,63 @@ def _tag(client, a) -> int:
     return 0
 
 
+def _create_remote(client, a) -> str:
+    """The container made on the service from the same flags (a
+    SpecGenerator); its image pulled there first when it is missing."""
+    from ..engine.specgen_export import spec_from_config
+    from .runflags import config_from_args
+
+    if a.pull not in ("missing", "always", "never", "newer"):
+        raise InvalidArgument(f'invalid pull policy "{a.pull}"')
+    cfg = config_from_args(a)
+    if cfg.rootfs or not cfg.image:
+        raise InvalidArgument("the remote pypod client creates containers from images only")
+    resp = client.request("POST", "/images/pull", {"reference": cfg.image, "policy": a.pull, "quiet": True},
+                          stream=True)
+    for line in resp:  # libpod's pull report: progress lines, then the result or an error
+        report = json.loads(line) if line.strip() else {}
+        if report.get("error"):
+            raise InvalidArgument(report["error"])
+    spec = spec_from_config(cfg)
+    spec.pop("containerCreateCommand", None)
+    if a.replace and cfg.name:
+        from ..remote.client import RemoteError
+
+        try:
+            client.request("DELETE", f"/containers/{_quote(cfg.name)}", {"force": True}).read()
+        except RemoteError as e:
+            if e.status != 404:
+                raise
+    return client.json("POST", "/containers/create", body=spec)["Id"]
+
+
+def _create(client, a) -> int:
+    print(_create_remote(client, a))
+    return 0
+
+
+def _run(client, a) -> int:
+    if not a.detach:
+        raise InvalidArgument("the remote pypod client runs containers detached only: add -d")
+    cid = _create_remote(client, a)
+    client.request("POST", f"/containers/{cid}/start").read()
+    print(cid)
+    return 0
+
+
 HANDLERS = {
     "version": _version, "info": _info, "ps": _ps, "images": _images, "inspect": _inspect,
     "start": _action("start"), "stop": _action("stop", lambda a: {"timeout": a.time}),
     "restart": _action("restart", lambda a: {"t": a.time}), "kill": _action("kill", lambda a: {"signal": a.signal}),
     "pause": _action("pause"), "unpause": _action("unpause"), "rm": _rm, "logs": _logs,
     "container-exists": _exists("/containers/{}/exists", "container"), "image-exists": _exists("/images/{}/exists", "image"),
-    "rmi": _rmi, "tag": _tag,
+    "rmi": _rmi, "tag": _tag, "create": _create, "run": _run,
 }
+
+#: run/create flags a SpecGenerator carries as the service reads it
+_SPEC_FLAGS = {"name", "env", "env_file", "label", "workdir", "user", "hostname", "tty", "interactive", "rm",
+               "privileged", "read_only", "cap_add", "cap_drop", "entrypoint", "stop_signal", "stop_timeout",
+               "pull", "quiet", "replace"}
 
 #: the flags each command carries to the service (any other set is refused)
 FLAGS = {
@@ -239,4 +288,5 @@ FLAGS = {
     "start": {"all"}, "stop": {"time", "all"}, "restart": {"time", "all"}, "kill": {"signal", "all"},
     "pause": {"all"}, "unpause": {"all"}, "rm": {"force", "time", "volumes", "depend", "all"},
     "logs": {"follow", "tail", "since", "until", "timestamps"}, "rmi": {"force"},
+    "create": _SPEC_FLAGS, "run": _SPEC_FLAGS | {"detach"},
 }

@@ -107,3 +107,25 @@ def test_connections_and_container_host(service, pypod, tmp_path):  # noqa: F811
     conn("rm", "--all")
     assert conn("ls", "-q").stdout == b""
     assert oct(os.stat(tmp_path / "config" / "pypod" / "connections.json").st_mode & 0o777) == "0o600"
+
+
+def test_remote_create_and_detached_run(service, pypod, tmp_path):  # noqa: F811
+    def remote(*args, check=True):
+        return _remote(tmp_path, "--url", f"unix://{service}", *args, check=check)
+
+    cid = remote("create", "--name", "made", "-e", "A=1", "-l", "x=y", "-w", "/tmp", "-u", "1000",
+                 "--hostname", "hh", "--stop-timeout", "4", "busybox", "sh", "-c", "echo $A $(id -u) $(pwd) $(hostname)"
+                 ).stdout.decode().strip()
+    cfg = json.loads(pypod.out("inspect", "made"))[0]
+    assert cfg["Id"] == cid and cfg["Config"]["Labels"]["x"] == "y" and cfg["Config"]["StopTimeout"] == 4
+    assert pypod.out("start", "-a", "made") == "1 1000 /tmp hh"
+    run = remote("run", "-d", "--name", "bg", "busybox", "sleep", "1000").stdout.decode().strip()
+    assert pypod.out("inspect", "-f", "{{.State.Status}}", run) == "running"
+    again = remote("run", "-d", "--replace", "--name", "bg", "busybox", "sleep", "999").stdout.decode().strip()
+    assert again != run and pypod.out("ps", "--format", "{{.Names}} {{.Command}}") == "bg sleep 999"
+    for args, words in ((["run", "busybox", "true"], b"runs containers detached only"),
+                        (["run", "-d", "--network", "none", "busybox", "true"], b"cannot run run with --network"),
+                        (["create", "--rootfs", "/", "true"], b"cannot run create with --rootfs")):
+        p = remote(*args, check=False)
+        assert p.returncode == 125 and words in p.stderr, p.stderr
+    assert sorted(pypod.out("ps", "-aq", "--no-trunc").split()) == sorted([again, cid])  # refusals made nothing
