@@ -390,6 +390,8 @@ def container_logs(req: Request) -> Response:
                     continue
                 data = format_line(rec, ts)
                 yield data if tty else encode_frame(1 if rec[1] == "stdout" else 2, data)
+        except NoSuchContainer:
+            return  # removed (rm, a prune) while its log was followed: the stream ends with it
         finally:
             eng.close()
 
