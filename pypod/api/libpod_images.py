@@ -5,8 +5,8 @@ podman's four formats)."""
 from __future__ import annotations
 
 from ..errors import InvalidArgument
-from .common import EngineScope, with_engine
-from .docker import _list_filters, stream_pipe
+from .common import EngineScope, piped, with_engine
+from .docker import _list_filters
 from .http import Request, Response, Router
 from .validate import FILTERS, Q, validated
 
@@ -77,7 +77,7 @@ def images_export(req: Request) -> Response:
         names, extra = (refs, []) if multi else (refs[:1], refs[1:])
         eng.images.save(names, out, fmt=fmt, extra_names=extra, compress_oci=fmt == "oci-archive" and not uncompressed)
 
-    return stream_pipe(req, write, "application/x-tar")
+    return piped(req, write)
 
 
 def _write_dir_tar(eng, fmt: str, ref: str, out, compress: bool, uncompressed: bool) -> None:
