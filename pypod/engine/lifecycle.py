@@ -491,7 +491,18 @@ class Container:
             # A stopping container may be killed: the user got tired of waiting.
             if self.state.status not in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
                 raise InvalidState(f"can only kill running containers. {self.id} is in state {self.state.status.value}: container state improper")
-            self.runtime.kill_container(self, signal)
+            from ..errors import OCIRuntimeError
+
+            try:
+                self.runtime.kill_container(self, signal)
+            except OCIRuntimeError:
+                if _alive(self.state.pid) and not _zombie(self.state.pid):
+                    raise
+                # The process left between the sync and the signal (runc: "container
+                # not running"): as for any container that is not running.
+                self.sync()
+                word = "exited" if self.state.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING) else self.state.status.value
+                raise InvalidState(f"can only kill running containers. {self.id} is in state {word}: container state improper") from None
             self.engine.events.container(self, "kill", signal=signal)
 
     def stop(self, timeout: int | None = None) -> None:
@@ -878,6 +889,17 @@ class Container:
                 raise InvalidState("can only resize created or running containers: container state improper")
         self.runtime.attach_resize(self, height, width)
 
+    def rename(self, new_name: str) -> None:
+        """podman rename: running or not; the name is checked as at create."""
+        from .naming import validate_name
+
+        validate_name(new_name)
+        with self.locked():
+            self.sync()
+            self.engine.store.rename_container(self.id, new_name)
+            old, self.config.name = self.config.name, new_name
+        self.engine.events.container(self, "rename", oldName=old)
+
     def inspect(self) -> dict:
         from .inspect import inspect_container
 
@@ -888,6 +910,15 @@ def _alive(pid: int) -> bool:
     from ..oci.procs import pid_alive
 
     return bool(pid) and pid_alive(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Exited, not yet reaped by its conmon."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
 
 
 def _read_int(path: str) -> int:
