@@ -37,7 +37,6 @@ def _add_create_flags(p) -> None:
     p.add_argument("--cap-drop", action="append", default=[], help="drop capabilities")
     p.add_argument("--stop-signal", default=None, help="signal to stop a container (default SIGTERM)")
     p.add_argument("--stop-timeout", type=int, default=None, help="timeout (in seconds) to stop a container")
-    p.add_argument("--network", "--net", default="private", help="network mode: private (default), none or host")
     p.add_argument("-h", "--hostname", default="", help="set container hostname")
     p.add_argument("--help", action="help", help="show this help message and exit")
     p.add_argument("--ulimit", action="append", default=[], help="ulimit options (name=soft[:hard])")
@@ -50,6 +49,9 @@ def _add_create_flags(p) -> None:
     p.add_argument("--secret", action="append", default=[], help="add a secret: NAME[,type=env][,target=VAR]")
     p.add_argument("--pull", default="missing", choices=("missing", "never", "always", "newer"), help="pull policy (only local images are used)")
     p.add_argument("--replace", action="store_true", help="replace a container of the same name")
+    from .netflags import add_network_flags
+
+    add_network_flags(p)
     p.add_argument("image", help="image or, with --rootfs, directory")
     p.add_argument("command", nargs=argparse.REMAINDER, help="command and arguments")
 
@@ -158,10 +160,10 @@ def config_from_args(a) -> ContainerConfig:
     for c in (*cfg.cap_add, *cfg.cap_drop):
         normalize_cap(c)
     cfg.read_only = a.read_only
-    net = {"bridge": "private", "slirp4netns": "private", "pasta": "private", "default": "private", "": "private"}.get(a.network, a.network)
-    if net not in ("private", "none", "host"):
-        raise InvalidArgument(f"network {a.network!r}: only private, none and host networks are supported")
-    cfg.network = net
+    from .netflags import apply_network_flags, pod_ref
+
+    apply_network_flags(cfg, a)
+    cfg.pod = pod_ref(a)
     cfg.mounts = [parse_volume(v) for v in a.volume]
     cfg.ulimits = [parse_ulimit(u) for u in a.ulimit]
     cfg.auto_remove = getattr(a, "rm", False)
@@ -239,7 +241,8 @@ def cmd_run(engine, a) -> int:
         return 0  # detached: the container goes on
     try:
         if ctr.config.auto_remove:
-            ctr.remove(force=True)
+            # conmon's exit command (`cleanup --rm`) tears the network down
+            ctr.remove(force=True, defer_network=True)
         else:
             ctr.cleanup()
     except (NoSuchContainer, AlreadyInState):
@@ -477,16 +480,20 @@ def add_ps_args(p) -> None:
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
     p.add_argument("--noheading", action="store_true", help="do not print headers")
     p.add_argument("-s", "--size", action="store_true", help="display the total file sizes")
+    p.add_argument("-p", "--pod", action="store_true", help="print the ID and name of the pod the containers are in")
 
 
-def ps_entry(ctr) -> dict:
-    """One container as `ps --format json` shows it (podman's ListContainer)."""
+def ps_entry(ctr, pods: dict | None = None) -> dict:
+    """One container as `ps --format json` shows it (podman's ListContainer);
+    pods: pod ID -> pod, for the pod columns."""
     from ..engine.inspect import rfc3339, status_word
+    from ..network.report import network_names
 
     cfg, st = ctr.config, ctr.state
     now = time.time()
     word = status_word(st.status)
     exited = st.status in (Status.STOPPED, Status.EXITED) or (st.status == Status.CONFIGURED and st.finished_at)
+    pod = (pods or {}).get(cfg.pod) if cfg.pod else None
     return {
         "AutoRemove": cfg.auto_remove,
         "Command": cfg.args,
@@ -498,16 +505,16 @@ def ps_entry(ctr) -> dict:
         "Id": ctr.id,
         "Image": cfg.image or cfg.rootfs,
         "ImageID": cfg.image_id,
-        "IsInfra": False,
+        "IsInfra": bool(pod) and pod.infra_id == ctr.id,
         "Labels": cfg.labels or None,
         "Mounts": [m.destination for m in cfg.mounts],
         "Names": [cfg.name],
         "Namespaces": {},
-        "Networks": [],
+        "Networks": network_names(cfg),
         "Pid": st.pid,
-        "Pod": "",
-        "PodName": "",
-        "Ports": None,
+        "Pod": cfg.pod,
+        "PodName": pod.name if pod else "",
+        "Ports": [p.to_json() for p in cfg.networking.ports] or None,
         "Size": None,
         "StartedAt": int(st.started_at),
         "State": "exited" if exited else word,
@@ -565,10 +572,11 @@ def cmd_ps(engine, a) -> int:
     if a.latest and ctrs:
         ctrs = [max(ctrs, key=lambda c: c.config.created)]
     entries = []
+    pods = {p.id: p for p in engine.pods.list()} if any(c.config.pod for c in ctrs) else {}
     for c in ctrs:
         if not (a.all or a.latest or a.filter) and c.state.status not in (Status.RUNNING, Status.PAUSED):
             continue
-        e = ps_entry(c)
+        e = ps_entry(c, pods)
         if a.filter and not _match_filters(e, c, a.filter):
             continue
         entries.append((c, e))
@@ -590,16 +598,17 @@ def cmd_ps(engine, a) -> int:
         return 0
     from .output import print_table
 
-    print_table(
-        [("CONTAINER ID", "ID"), ("IMAGE", "Image"), ("COMMAND", "Command"), ("CREATED", "CreatedHuman"),
-         ("STATUS", "Status"), ("PORTS", "Ports"), ("NAMES", "Names")],
-        rows,
-        noheading=a.noheading,
-    )
+    columns = [("CONTAINER ID", "ID"), ("IMAGE", "Image"), ("COMMAND", "Command"), ("CREATED", "CreatedHuman"),
+               ("STATUS", "Status"), ("PORTS", "Ports"), ("NAMES", "Names")]
+    if a.pod:
+        columns += [("POD ID", "PodID"), ("PODNAME", "PodName")]
+    print_table(columns, rows, noheading=a.noheading)
     return 0
 
 
 def _ps_template_fields(c, e: dict, no_trunc: bool) -> dict:
+    from ..network.report import ports_column
+
     cmd = " ".join(e["Command"])
     if not no_trunc and len(cmd) > 20:
         cmd = cmd[:17] + "..."
@@ -610,7 +619,9 @@ def _ps_template_fields(c, e: dict, no_trunc: bool) -> dict:
         "Command": cmd,
         "CreatedHuman": e["CreatedAt"],
         "RunningFor": e["CreatedAt"],
-        "Ports": "",
+        "Ports": ports_column(c.config.networking.ports),
+        "Networks": ",".join(e["Networks"]),
+        "PodID": c.config.pod[:12],
         "Labels": c.config.labels,
         "Mounts": ",".join(e["Mounts"]),
         "Image": e["Image"],
@@ -777,6 +788,10 @@ def cmd_cleanup(engine, a) -> int:
             else:
                 ctr.cleanup()
         except NoSuchContainer:
+            if isinstance(target, str) and not a.exec:
+                from ..engine.namespaces import release_removed
+
+                release_removed(engine, target)  # `run --rm` left its network to us
             continue
         except PypodError as e:
             print(f"Error: {e}", file=sys.stderr)

@@ -42,22 +42,42 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
+    "port": ("networks", "port", "List port mappings or a specific mapping for the container"),
+    **{f"network {sub}": ("networks", f"network_{sub}", summary) for sub, summary in (
+        ("create", "Create a network"), ("ls", "List networks"), ("inspect", "Display details of networks"),
+        ("rm", "Remove networks"), ("prune", "Remove all networks not used by a container"),
+        ("exists", "Check if a network exists"), ("connect", "Connect a container to a network"),
+        ("disconnect", "Disconnect a container from a network"),
+        ("reload", "Reload the network (firewall rules) of containers"))},
+    **{f"pod {sub}": ("pods", f"pod_{sub}", summary) for sub, summary in (
+        ("create", "Create a new empty pod"), ("start", "Start one or more pods"), ("stop", "Stop one or more pods"),
+        ("restart", "Restart one or more pods"), ("kill", "Send the specified signal or SIGKILL to containers in a pod"),
+        ("pause", "Pause one or more pods"), ("unpause", "Unpause one or more pods"), ("rm", "Remove one or more pods"),
+        ("ps", "List pods"), ("inspect", "Display a pod configuration"), ("exists", "Check if a pod exists"),
+        ("top", "Display the running processes of containers in a pod"), ("prune", "Remove all stopped pods"),
+        ("stats", "Display resource usage statistics of pods"), ("logs", "Fetch logs of the pod's containers"))},
 }
 
 # `pypod container X` / `pypod image X` spell the same commands.
 GROUPS = {
     "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", **{c: c for c in (
         "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
-        "logs", "wait", "attach", "exec", "top", "checkpoint", "restore")}},
+        "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "port")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
               "import": "import", "inspect": "inspect"},
     "system": {"info": "info", "service": "service", "events": "events"},
+    "network": {"ls": "network ls", "list": "network ls", "rm": "network rm", "remove": "network rm",
+                **{s: f"network {s}" for s in ("create", "inspect", "prune", "exists", "connect", "disconnect", "reload")}},
+    "pod": {"ls": "pod ps", "list": "pod ps", "remove": "pod rm",
+            **{s: f"pod {s}" for s in ("create", "start", "stop", "restart", "kill", "pause", "unpause", "rm", "ps",
+                                         "inspect", "exists", "top", "prune", "stats", "logs")}},
 }
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "service")
+GROUP_ONLY = ("cleanup", "service", *(c for c in COMMANDS if " " in c))
 
-GLOBAL_VALUE_FLAGS = ("--root", "--runroot", "--runtime", "--log-level", "--config", "--cgroup-manager")
+GLOBAL_VALUE_FLAGS = ("--root", "--runroot", "--runtime", "--log-level", "--config", "--cgroup-manager",
+                      "--network-config-dir", "--network-cmd-path")
 
 
 def _usage() -> str:
@@ -69,12 +89,16 @@ def _usage() -> str:
              "  --cgroup-manager M    cgroupfs or disabled",
              "  --log-level LEVEL     debug, info, warning, error",
              "  --config FILE         TOML config (default $PYPOD_CONFIG or /etc/pypod/pypod.toml)",
+             "  --network-config-dir DIR  network definitions (default ROOT/networks)",
+             "  --network-cmd-path PATH   the netavark binary",
              "", "Commands:"]
     for name, (_m, _f, summary) in COMMANDS.items():
         if name not in GROUP_ONLY:
             lines.append(f"  {name:<10} {summary}")
     lines += ["  container  Manage containers (container cleanup, container ls, ...)",
               "  image      Manage images (image ls, image rm, ...)",
+              "  network    Manage networks (network create, ls, inspect, rm, connect, ...)",
+              "  pod        Manage pods (pod create, ps, start, stop, rm, ...)",
               "  system     system service (REST API), system info"]
     return "\n".join(lines)
 
@@ -190,6 +214,8 @@ def _engine(gopts: dict):
         runtime=gopts.get("runtime"),
         log_level=gopts.get("log_level"),
         cgroup_manager=gopts.get("cgroup_manager"),
+        network_config_dir=gopts.get("network_config_dir"),
+        network_cmd_path=gopts.get("network_cmd_path"),
     )
     return Engine(cfg)
 

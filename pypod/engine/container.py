@@ -6,6 +6,8 @@ import enum
 import os
 from dataclasses import asdict, dataclass, field, fields
 
+from ..network.types import Networking
+
 
 class Status(str, enum.Enum):
     """libpod's ContainerStatus values, with the same spellings."""
@@ -55,8 +57,12 @@ class ContainerConfig:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     read_only: bool = False
-    #: "private" (own netns, loopback only), "none" or "host"
-    network: str = "private"
+    #: network mode: "bridge" (networks in .networking), "none" (own netns,
+    #: loopback only), "host", "container:ID", "ns:PATH"; "" = the engine's default
+    network: str = ""
+    networking: Networking = field(default_factory=Networking)
+    #: the pod's ID, for a container in a pod (its infra container's too)
+    pod: str = ""
     mounts: list[Mount] = field(default_factory=list)
     #: (name, soft, hard), e.g. ("nofile", 1024, 2048)
     ulimits: list[tuple[str, int, int]] = field(default_factory=list)
@@ -83,6 +89,7 @@ class ContainerConfig:
         cfg.mounts = [Mount(**m) if isinstance(m, dict) else m for m in cfg.mounts]
         cfg.ulimits = [tuple(u) for u in cfg.ulimits]
         cfg.secrets = [tuple(s) for s in cfg.secrets]
+        cfg.networking = Networking.from_dict(cfg.networking)
         return cfg
 
 

@@ -62,9 +62,36 @@ class Engine:
 
         return EventLog(self.config.runroot)
 
+    @cached_property
+    def networks(self):
+        """Network definitions (network/netdefs.py)."""
+        from ..network.netdefs import NetworkDefs
+
+        return NetworkDefs(self.config)
+
+    @cached_property
+    def netstore(self):
+        """IP allocations and network sandboxes (network/store.py)."""
+        from ..network.store import NetStore
+
+        return NetStore(self.config.db_path)
+
+    @cached_property
+    def netavark(self):
+        from ..network.netavark import Netavark
+
+        return Netavark(self.config)
+
+    @cached_property
+    def pods(self):
+        from .pods import Pods
+
+        return Pods(self)
+
     def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
+        for part in ("store", "netstore", "pods"):
+            if part in self.__dict__:
+                self.__dict__[part].close()
 
     # -- containers --------------------------------------------------------
 
@@ -86,6 +113,11 @@ class Engine:
         if not cfg.args:
             raise InvalidArgument("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
         self._check_mounts(cfg)
+        if cfg.pod:
+            self.pods.admit(cfg)
+        from . import namespaces
+
+        namespaces.resolve_mode(self, cfg)
         if cfg.secrets:
             for secret, _env in cfg.secrets:
                 self.store.lookup_secret(secret)
@@ -145,6 +177,10 @@ class Engine:
         cfg.workdir = cfg.workdir or ic.get("WorkingDir") or ""
         cfg.user = cfg.user or ic.get("User") or ""
         cfg.labels = {**(ic.get("Labels") or {}), **cfg.labels}
+        for port in ic.get("ExposedPorts") or {}:
+            port = port if "/" in port else f"{port}/tcp"
+            if port not in cfg.networking.expose:
+                cfg.networking.expose.append(port)
         if ic.get("StopSignal") and cfg.stop_signal == 15:
             from ..proto.signals import parse_signal
 
@@ -216,7 +252,13 @@ class Engine:
         """What conmon runs when the container exits: `pypod container cleanup`."""
         c = self.config
         prog = c.pypod_binary or _pypod_program()
-        cmd = [*prog, "--root", c.root, "--runroot", c.runroot, "--runtime", c.runtime, "--log-level", c.log_level, "container", "cleanup"]
+        cmd = [*prog, "--root", c.root, "--runroot", c.runroot, "--runtime", c.runtime, "--log-level", c.log_level]
+        if c.config_file:
+            cmd += ["--config", c.config_file]
+        for flag, value in (("--network-config-dir", c.network.network_config_dir), ("--network-cmd-path", c.network.network_cmd_path)):
+            if value:
+                cmd += [flag, value]
+        cmd += ["container", "cleanup"]
         if auto_remove:
             cmd.append("--rm")
         return [*cmd, ctr_id]

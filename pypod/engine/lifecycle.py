@@ -167,15 +167,21 @@ class Container:
         for stale in (paths.pidfile, paths.conmon_pidfile, paths.oci_log):
             _unlink(stale)
         eng.runtime.remove_runtime_files(self)
-        if cfg.rootfs:
-            rootfs = cfg.rootfs
-        else:
-            image = eng.images.lookup(cfg.image_id)
-            storage = eng.container_storage
-            storage.create(self.id, image)
-            rootfs = storage.mount(self.id, image)
-        self.state.mountpoint = rootfs
+        from . import namespaces
+
+        # Namespaces first: netavark wires the network while the rootfs is
+        # mounted and the runtime creates the container; finish() waits for
+        # it before the container can start.
+        plan = namespaces.prepare(self)
         try:
+            if cfg.rootfs:
+                rootfs = cfg.rootfs
+            else:
+                image = eng.images.lookup(cfg.image_id)
+                storage = eng.container_storage
+                storage.create(self.id, image)
+                rootfs = storage.mount(self.id, image)
+            self.state.mountpoint = rootfs
             user = bundle.lookup_user(rootfs, cfg.user)
             extra_gids = list(user.sgids)
             if cfg.groups:
@@ -184,8 +190,7 @@ class Container:
                 extra_gids += get_container_groups(cfg.groups, rootfs)
             if cfg.workdir and not cfg.rootfs:
                 bundle.make_workdir(rootfs, cfg.workdir, user.uid, user.gid)
-            etc_files = bundle.write_etc_files(paths.userdata, cfg)
-            env = build_env([], cfg.env, cfg.tty, cfg.hostname if cfg.network != "host" else os.uname().nodename, user.home, self._secret_env())
+            env = build_env([], cfg.env, cfg.tty, plan.hostname, user.home, self._secret_env())
             spec = build_spec(
                 cfg,
                 rootfs=rootfs,
@@ -196,18 +201,27 @@ class Container:
                 gid=user.gid,
                 additional_gids=extra_gids,
                 hard_limits=bundle.hard_limits(),
-                etc_files=etc_files,
+                etc_files=plan.etc_files,
                 host_devices=bundle.host_devices() if cfg.privileged else [],
                 bounding=bundle.host_bounding_caps(),
                 cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
+                namespace_paths=plan.paths,
             )
             import json
 
             with open(paths.spec_file, "w") as f:
                 json.dump(spec, f)
-            pid, conmon_pid = eng.runtime.create_container(self, restore_from)
+            pid, conmon_pid = eng.runtime.create_container(self, restore_from, held_fds=plan.held_fds())
+            plan.close_held()
+            try:
+                namespaces.finish(self, plan)
+            except BaseException:
+                eng.runtime.delete_container(self)
+                raise
         except BaseException:
+            plan.close_held()
             self._teardown_storage()
+            namespaces.release(self)
             raise
         self.state.status = Status.CREATED
         self.state.pid = pid
@@ -413,6 +427,9 @@ class Container:
 
             execs.on_container_stopped(self)
             self.engine.runtime.delete_container(self)
+            from . import namespaces
+
+            namespaces.release(self)
             self._teardown_storage()
             self.engine.runtime.remove_runtime_files(self)
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
@@ -429,11 +446,18 @@ class Container:
             self.engine.container_storage.unmount(self.id)
         self.state.mountpoint = ""
 
-    def remove(self, force: bool = False, timeout: int | None = None, volumes: bool = False) -> None:
+    def remove(self, force: bool = False, timeout: int | None = None, volumes: bool = False,
+               defer_network: bool = False) -> None:
+        """defer_network: leave the network's teardown to the exit command
+        conmon runs (`run --rm` returns without waiting for netavark)."""
+        from . import namespaces
+
         with self.locked() as lock:
             try:
                 self.sync()
             except NoSuchContainer:
+                if not defer_network:
+                    namespaces.release(self)  # what a remover that deferred it left
                 return
             st = self.state.status
             if st in (Status.RUNNING, Status.PAUSED) or (st == Status.CREATED and not force):
@@ -462,6 +486,11 @@ class Container:
             finished = self.state.finished_at or st in (Status.STOPPED, Status.EXITED)
             self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
             lock.unlink()
+        # Outside the lock, as podman's cleanup: whoever waits for this
+        # container need not wait for netavark.  The sandbox outlives the
+        # container's record, so a crash here leaves it for the next teardown.
+        if not defer_network:
+            namespaces.release(self)
         self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
 
     # -- checkpoint / restore -------------------------------------------------

@@ -97,6 +97,12 @@ class Store:
             raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
         return json.loads(row[0]), json.loads(row[1])
 
+    def save_config(self, cid: str, config: dict) -> None:
+        """Replace a container's configuration (network connect and disconnect change it)."""
+        cur = self._db.execute("UPDATE containers SET config = ? WHERE id = ?", (json.dumps(config), cid))
+        if cur.rowcount == 0:
+            raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
+
     def get_state(self, cid: str) -> dict:
         row = self._db.execute("SELECT state FROM containers WHERE id = ?", (cid,)).fetchone()
         if not row:

@@ -149,7 +149,7 @@ class ConmonOCIRuntime(OCIRuntime):
             args.append("--tcp-established")
         self._runtime(*args, ctr.id)
 
-    def create_container(self, ctr: RuntimeContainer, restore_from: str = "") -> tuple[int, int]:
+    def create_container(self, ctr: RuntimeContainer, restore_from: str = "", held_fds: list[int] = ()) -> tuple[int, int]:
         paths = ctr.paths
         os.makedirs(paths.persist_dir, exist_ok=True)
         oci_log = paths.oci_log if self.supports_json_errors and self.cfg.log_level != "debug" else ""
@@ -170,12 +170,12 @@ class ConmonOCIRuntime(OCIRuntime):
                 args += ["--exit-delay", str(self.cfg.exit_command_delay)]
         if restore_from:
             args += ["--restore", restore_from]
-        pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr))
+        pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr), held_fds=held_fds)
         return pid, _read_pidfile(paths.conmon_pidfile)
 
-    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None) -> int:
+    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, held_fds: list[int] = ()) -> int:
         """Run conmon for a container; return the container pid it reports."""
-        mon = self._spawn(args, cwd)
+        mon = self._spawn(args, cwd, held_fds=held_fds)
         try:
             mon.begin(self)
             return mon.read_pid(oci_log)
@@ -186,9 +186,12 @@ class ConmonOCIRuntime(OCIRuntime):
         finally:
             mon.close()
 
-    def _spawn(self, args: list[str], cwd: str, attach_pipe: bool = False, preserve_fds: int = 0) -> "Monitor":
+    def _spawn(self, args: list[str], cwd: str, attach_pipe: bool = False, preserve_fds: int = 0,
+               held_fds: list[int] = ()) -> "Monitor":
         """Start conmon with its sync and start (and, for exec, attach)
-        socketpairs; conmon finds them by the fd numbers in its environment."""
+        socketpairs; conmon finds them by the fd numbers in its environment.
+        held_fds are inherited by conmon and kept (podman leaks its port
+        sockets to conmon the same way); runc closes them for the container."""
         pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(3 if attach_pipe else 2)]
         env, listen_fds = self._conmon_env()
         env["_OCI_SYNCPIPE"] = str(pairs[0][1].fileno())
@@ -207,7 +210,7 @@ class ConmonOCIRuntime(OCIRuntime):
                 # without waiting for EOF, which its daemon child would delay.
                 stderr=None if debug else subprocess.PIPE,
                 # Preserved fds keep their numbers (3..3+N-1), as runc expects.
-                pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds)),
+                pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds), *held_fds),
                 process_group=0,
             )
         except OSError as e:

@@ -179,12 +179,17 @@ def build_spec(
     host_devices: list[dict] = (),
     cgroups_path: str = "",
     bounding: list[str] | tuple = ALL_CAPS,
+    namespace_paths: dict[str, str] | None = None,
 ) -> dict:
     """The OCI spec for cfg (an engine ContainerConfig).
 
     etc_files maps container paths (/etc/hosts, /etc/resolv.conf,
     /etc/hostname) to the host files pypod generated for them.
+    namespace_paths maps namespace types (network, ipc, uts, pid, cgroup)
+    to namespaces to join: a network namespace pypod made, another
+    container's, a pod's infra container's.
     """
+    joined = namespace_paths or {}
     caps = capability_set(cfg.privileged, cfg.cap_add, cfg.cap_drop, bounding)
     mounts = standard_mounts(cfg.privileged, cfg.network)
     for dest, src in etc_files.items():
@@ -198,9 +203,11 @@ def build_spec(
             opts.append("rbind")
         mounts.append({"destination": m.destination, "type": m.type, "source": m.source, "options": opts})
 
-    namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "mount"}]
+    types = ["pid", "ipc", "mount"]
     if cfg.network != "host":
-        namespaces += [{"type": "network"}, {"type": "uts"}]
+        types += ["network", "uts"]
+    types += [t for t in joined if t not in types]
+    namespaces = [{"type": t, "path": joined[t]} if t in joined else {"type": t} for t in types]
     linux: dict = {
         "namespaces": namespaces,
         "resources": {"devices": [{"allow": cfg.privileged, "access": "rwm"}]},
@@ -230,6 +237,6 @@ def build_spec(
         "annotations": {"io.container.manager": "pypod", "org.opencontainers.image.stopSignal": str(cfg.stop_signal)},
         "linux": linux,
     }
-    if cfg.network != "host":
+    if cfg.network != "host" and "uts" not in joined:
         spec["hostname"] = cfg.hostname
     return spec
