@@ -151,6 +151,10 @@ def build_router():
 
     router = Router()
     docker.register(router)
+    from . import networks, pods
+
+    networks.register(router)
+    pods.register(router)
     return router
 
 
