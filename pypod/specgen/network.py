@@ -83,9 +83,12 @@ def from_docker(body: dict, hc: dict) -> tuple[str, Networking]:
         mode, networks = "bridge", {mode_text: Attachment()}
     for name, ep in endpoints.items():
         ep = _obj(ep, f"EndpointsConfig.{name}")
-        key = "" if name == "bridge" else name  # "": the default network, named when created
+        # "": the default network, named when the container is created
+        key = "" if name in ("bridge", "default") else name
         if mode not in ("", "bridge"):
             continue  # Docker ignores endpoints of a non-bridge mode
+        if not key and not any(ep.get(k) for k in ("Aliases", "IPAMConfig", "MacAddress")):
+            continue  # the docker CLI names the default mode's endpoint, with nothing in it
         if mode == "" and not networks:
             mode = "bridge"
         att = networks.setdefault(key, Attachment())
