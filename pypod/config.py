@@ -7,7 +7,7 @@ Precedence, lowest first: built-in defaults, the config file
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from .record import field, record, replace
 
 DEFAULT_ROOT = "/var/lib/pypod"
 DEFAULT_RUNROOT = "/run/pypod"
@@ -27,7 +27,7 @@ DEFAULT_SUBNET_POOLS = ({"base": "10.89.0.0/16", "size": 24}, {"base": "10.90.0.
                         {"base": "10.128.0.0/9", "size": 24})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NetworkConfig:
     """containers.conf's [network] table (and [containers] netns), with two
     pypod keys (default_interface, interface_prefix) that let several pypod
@@ -65,7 +65,7 @@ _NETWORK_TABLES = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EngineConfig:
     root: str = DEFAULT_ROOT
     runroot: str = DEFAULT_RUNROOT
@@ -114,6 +114,10 @@ class EngineConfig:
     def locks_dir(self) -> str:
         return os.path.join(self.runroot, "locks")
 
+    def container_run_dir(self, cid: str) -> str:
+        """A container's volatile files (ContainerPaths.run_dir)."""
+        return os.path.join(self.runroot, "containers", cid)
+
     @property
     def network_config_dir(self) -> str:
         return self.network.network_config_dir or os.path.join(self.root, "networks")
@@ -137,6 +141,31 @@ _FILE_KEYS = {
 }
 
 
+def _read_config_file(path: str) -> dict:
+    """TOML; or JSON, with the same tables, for a file named *.json: every
+    command reads the config, and tomllib's import alone costs one ~9 ms."""
+    from .errors import InvalidArgument
+
+    if path.endswith(".json"):
+        import json
+
+        try:
+            with open(path, "rb") as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            raise InvalidArgument(f"reading config file {path}: {e}") from None
+        if not isinstance(data, dict):
+            raise InvalidArgument(f"reading config file {path}: not an object of tables")
+        return data
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise InvalidArgument(f"reading config file {path}: {e}") from None
+
+
 def load_config(path: str | None = None, **overrides) -> EngineConfig:
     """Build the config from the file (if any) and explicit overrides (None = unset)."""
     from .errors import InvalidArgument
@@ -144,13 +173,7 @@ def load_config(path: str | None = None, **overrides) -> EngineConfig:
     cfg = EngineConfig()
     path = path or os.environ.get("PYPOD_CONFIG") or DEFAULT_CONFIG_FILE
     if os.path.exists(path):
-        import tomllib
-
-        try:
-            with open(path, "rb") as f:
-                data = tomllib.load(f)
-        except (OSError, tomllib.TOMLDecodeError) as e:
-            raise InvalidArgument(f"reading config file {path}: {e}") from None
+        data = _read_config_file(path)
         tables = {k: data.pop(k) for k in ("network", "containers") if isinstance(data.get(k), dict)}
         section = dict(data.get("engine", data))
         net = {k: section.pop(k) for k in _NETWORK_TABLES["engine"] if k in section}

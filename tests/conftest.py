@@ -77,8 +77,8 @@ def netblock(tmp_path_factory, monkeypatch):
     from .hostnet import claim
 
     nb = claim()
-    config = tmp_path_factory.mktemp("config") / "pypod.toml"
-    config.write_text(nb.config_toml("none"))
+    config = tmp_path_factory.mktemp("config") / "pypod.json"
+    config.write_text(nb.config("none"))
     monkeypatch.setenv("PYPOD_CONFIG", str(config))
     nb.config_file = config
     yield nb
@@ -100,7 +100,7 @@ def net_pypod(pypod, netblock):
     """pypod whose containers join the (test's own) default bridge network
     unless told otherwise; afterwards nothing of the test's may be left on
     the host, and whatever is, is removed and fails the test."""
-    netblock.config_file.write_text(netblock.config_toml("bridge"))
+    netblock.config_file.write_text(netblock.config("bridge"))
     pypod.netblock = netblock
     yield pypod
     pypod.teardown()

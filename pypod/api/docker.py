@@ -255,6 +255,9 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
     cfg.cap_add = strlist(hc.get("CapAdd"), "CapAdd")
     cfg.cap_drop = strlist(hc.get("CapDrop"), "CapDrop")
     cfg.read_only = bool(hc.get("ReadonlyRootfs"))
+    from ..specgen.security import parse_security_opts
+
+    cfg.security = parse_security_opts(strlist(hc.get("SecurityOpt"), "HostConfig.SecurityOpt"))
     from ..specgen.network import from_docker
 
     cfg.network, cfg.networking = from_docker(body, hc)

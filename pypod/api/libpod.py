@@ -49,6 +49,7 @@ def config_from_spec(spec: dict) -> ContainerConfig:
     cfg.cap_add = strlist(spec.get("cap_add"), "cap_add")
     cfg.cap_drop = strlist(spec.get("cap_drop"), "cap_drop")
     cfg.labels = strdict(spec.get("labels"), "labels")
+    cfg.security = security_from_spec(spec)
     if spec.get("stop_signal"):
         cfg.stop_signal = parse_signal(str(spec["stop_signal"]))
     if spec.get("stop_timeout") is not None:
@@ -75,6 +76,25 @@ def config_from_spec(spec: dict) -> ContainerConfig:
         raise InvalidArgument("pod must be a string")
     cfg.pod = pod
     return cfg
+
+
+def security_from_spec(spec: dict):
+    """SpecGenerator's ContainerSecurityConfig fields."""
+    from ..engine.security import SecurityConfig
+
+    sec = SecurityConfig()
+    path = spec.get("seccomp_profile_path") or ""
+    if not isinstance(path, str):
+        raise InvalidArgument("seccomp_profile_path must be a string")
+    sec.seccomp_profile = path
+    sec.seccomp_policy = str(spec.get("seccomp_policy") or "default")
+    sec.no_new_privileges = bool(spec.get("no_new_privileges"))
+    sec.apparmor_profile = str(spec.get("apparmor_profile") or "")
+    sec.label_options = strlist(spec.get("selinux_opts"), "selinux_opts")
+    sec.mask = strlist(spec.get("mask"), "mask")
+    sec.unmask = strlist(spec.get("unmask"), "unmask")
+    sec.proc_opts = strlist(spec.get("procfs_opts"), "procfs_opts")
+    return sec
 
 
 @with_engine

@@ -10,7 +10,7 @@ from .http import Request, Response, Router
 def _spec_to_pod(spec: dict):
     """podman's PodSpecGenerator (the part pypod runs) to a PodConfig and the
     infra container's network request."""
-    from ..engine.pods import DEFAULT_SHARE, PodConfig, SHAREABLE
+    from ..engine.pods import DEFAULT_SHARE, SHAREABLE, PodConfig
     from ..specgen.network import from_libpod
 
     if not isinstance(spec, dict):

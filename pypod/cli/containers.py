@@ -1,59 +1,17 @@
 """Container commands: run, create, start, stop, kill, restart, pause, unpause,
-rm, ps, inspect, logs, wait, attach and container cleanup."""
+rm, ps, inspect, logs, wait and attach."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
-from ..engine.container import ContainerConfig, Status
+from ..engine.container import Status, status_text
 from ..proto.humanize import human_ago
-from ..specgen.units import parse_size
-from ..specgen.volumes import parse_volume
-from ..engine.container import status_text
 from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchImage, PypodError
 
 # -- run / create -----------------------------------------------------------------
-
-
-def _add_create_flags(p) -> None:
-    import argparse
-
-    p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open even if not attached")
-    p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
-    p.add_argument("--rm", action="store_true", help="remove the container when it exits")
-    p.add_argument("--name", default="", help="assign a name to the container")
-    p.add_argument("-e", "--env", action="append", default=[], help="set environment variables")
-    p.add_argument("--env-file", action="append", default=[], help="read in a file of environment variables")
-    p.add_argument("-w", "--workdir", default="", help="working directory inside the container")
-    p.add_argument("-u", "--user", default="", help="username or UID (format: <name|uid>[:<group|gid>])")
-    p.add_argument("--group-add", action="append", default=[], help="add additional groups to join")
-    p.add_argument("--entrypoint", default=None, help="overwrite the default ENTRYPOINT of the image")
-    p.add_argument("-v", "--volume", action="append", default=[], help="bind mount a volume (SRC:DEST[:OPTS])")
-    p.add_argument("--privileged", action="store_true", help="give extended privileges to the container")
-    p.add_argument("--cap-add", action="append", default=[], help="add capabilities")
-    p.add_argument("--cap-drop", action="append", default=[], help="drop capabilities")
-    p.add_argument("--stop-signal", default=None, help="signal to stop a container (default SIGTERM)")
-    p.add_argument("--stop-timeout", type=int, default=None, help="timeout (in seconds) to stop a container")
-    p.add_argument("-h", "--hostname", default="", help="set container hostname")
-    p.add_argument("--help", action="help", help="show this help message and exit")
-    p.add_argument("--ulimit", action="append", default=[], help="ulimit options (name=soft[:hard])")
-    p.add_argument("--read-only", action="store_true", help="make the container's root filesystem read-only")
-    p.add_argument("-l", "--label", action="append", default=[], help="set metadata on the container")
-    p.add_argument("--detach-keys", default=None, help="override the key sequence for detaching")
-    p.add_argument("--rootfs", action="store_true", help="the first argument is an exploded rootfs directory, not an image")
-    p.add_argument("--log-driver", default="k8s-file", choices=("k8s-file", "journald", "none"), help="logging driver")
-    p.add_argument("--log-opt", action="append", default=[], help="logging options: max-size=N, tag=T")
-    p.add_argument("--secret", action="append", default=[], help="add a secret: NAME[,type=env][,target=VAR]")
-    p.add_argument("--pull", default="missing", choices=("missing", "never", "always", "newer"), help="pull policy (only local images are used)")
-    p.add_argument("--replace", action="store_true", help="replace a container of the same name")
-    from .netflags import add_network_flags
-
-    add_network_flags(p)
-    p.add_argument("image", help="image or, with --rootfs, directory")
-    p.add_argument("command", nargs=argparse.REMAINDER, help="command and arguments")
 
 
 #: run and create use -h for --hostname, as podman does
@@ -61,138 +19,17 @@ OWN_HELP = ("run", "create")
 
 
 def add_run_args(p) -> None:
-    _add_create_flags(p)
+    from .runflags import add_create_flags
+
+    add_create_flags(p)
     p.add_argument("-d", "--detach", action="store_true", help="run the container in the background and print its ID")
     p.add_argument("--sig-proxy", default="true", help="proxy received signals to the process")
 
 
 def add_create_args(p) -> None:
-    _add_create_flags(p)
+    from .runflags import add_create_flags
 
-
-
-def _read_env_file(path: str) -> list[str]:
-    try:
-        with open(path) as f:
-            lines = f.read().splitlines()
-    except OSError as e:
-        raise InvalidArgument(f"open {path}: {e.strerror.lower()}") from None
-    out = []
-    for line in lines:
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if "=" not in line:
-            # A bare name takes the value from our environment, as in podman.
-            if line in os.environ:
-                out.append(f"{line}={os.environ[line]}")
-            continue
-        out.append(line)
-    return out
-
-
-def _expand_env(items: list[str]) -> list[str]:
-    out = []
-    for item in items:
-        if "=" in item:
-            name = item.split("=", 1)[0]
-            if not name:
-                raise InvalidArgument(f"invalid environment variable: {item!r}")
-            out.append(item)
-        elif item.endswith("*"):
-            out += [f"{k}={v}" for k, v in os.environ.items() if k.startswith(item[:-1])]
-        elif item in os.environ:
-            out.append(f"{item}={os.environ[item]}")
-    return out
-
-
-
-def config_from_args(a) -> ContainerConfig:
-    from ..proto.oci_spec import parse_ulimit
-    from ..proto.signals import parse_signal
-
-    cfg = ContainerConfig()
-    cfg.name = a.name
-    if a.rootfs:
-        cfg.rootfs = a.image
-    else:
-        cfg.image = a.image
-    cfg.command = list(a.command)
-    if a.entrypoint is not None:
-        ep = a.entrypoint
-        if ep.startswith("["):
-            try:
-                cfg.entrypoint = json.loads(ep)
-            except ValueError:
-                raise InvalidArgument(f"invalid entrypoint JSON: {ep}") from None
-        else:
-            cfg.entrypoint = [ep] if ep else []
-        if not cfg.entrypoint and not cfg.command:
-            raise InvalidArgument("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
-    env: list[str] = []
-    for f in a.env_file:
-        env += _read_env_file(f)
-    env += _expand_env(a.env)
-    cfg.env = env
-    cfg.workdir = a.workdir
-    if cfg.workdir and not cfg.workdir.startswith("/"):
-        raise InvalidArgument(f"workdir {cfg.workdir!r} must be an absolute path")
-    cfg.user = a.user
-    cfg.groups = list(a.group_add)
-    cfg.hostname = a.hostname
-    cfg.labels = {}
-    for item in a.label:
-        k, _, v = item.partition("=")
-        cfg.labels[k] = v
-    if a.stop_signal:
-        cfg.stop_signal = parse_signal(a.stop_signal)
-    if a.stop_timeout is not None:
-        if a.stop_timeout < 0:
-            raise InvalidArgument("stop timeout must be 0 or greater")
-        cfg.stop_timeout = a.stop_timeout
-    cfg.tty = a.tty
-    cfg.stdin = a.interactive
-    cfg.privileged = a.privileged
-    cfg.cap_add = list(a.cap_add)
-    cfg.cap_drop = list(a.cap_drop)
-    from ..proto.oci_spec import normalize_cap
-
-    for c in (*cfg.cap_add, *cfg.cap_drop):
-        normalize_cap(c)
-    cfg.read_only = a.read_only
-    from .netflags import apply_network_flags, pod_ref
-
-    apply_network_flags(cfg, a)
-    cfg.pod = pod_ref(a)
-    cfg.mounts = [parse_volume(v) for v in a.volume]
-    cfg.ulimits = [parse_ulimit(u) for u in a.ulimit]
-    cfg.auto_remove = getattr(a, "rm", False)
-    cfg.log_driver = a.log_driver
-    for opt in a.log_opt:
-        k, _, v = opt.partition("=")
-        if k == "max-size":
-            cfg.log_size_max = parse_size(v)
-        elif k == "tag":
-            cfg.log_tag = v
-        elif k == "path":
-            raise InvalidArgument("--log-opt path is not supported; logs live in the container's directory")
-        else:
-            raise InvalidArgument(f"invalid log option {opt!r}")
-    for spec in a.secret:
-        parts = spec.split(",")
-        name, target, kind = parts[0], parts[0], "env"
-        for p in parts[1:]:
-            k, _, v = p.partition("=")
-            if k == "type":
-                kind = v
-            elif k == "target":
-                target = v
-            else:
-                raise InvalidArgument(f"invalid secret option {p!r}")
-        if kind != "env":
-            raise InvalidArgument(f"secret type {kind!r} is not supported; use type=env")
-        cfg.secrets.append((name, target))
-    return cfg
+    add_create_flags(p)
 
 
 def _create(engine, a):
@@ -200,6 +37,8 @@ def _create(engine, a):
         from ..proto.detach_keys import parse_detach_keys
 
         parse_detach_keys(a.detach_keys)
+    from .runflags import config_from_args
+
     cfg = config_from_args(a)
     if a.replace and cfg.name:
         try:
@@ -233,20 +72,13 @@ def cmd_run(engine, a) -> int:
     streams = AttachStreams(stdin=0 if a.interactive else None, stdout=1, stderr=2, detach_keys=a.detach_keys)
     try:
         with proxied_signals(ctr, enabled=_truthy(a.sig_proxy) and not a.tty):
-            code = ctr.start_attached(streams)
+            code = ctr.start_attached(streams, claim_exit=True)
     except BaseException:
         _discard(ctr)
         raise
     if code is None:
         return 0  # detached: the container goes on
-    try:
-        if ctr.config.auto_remove:
-            # conmon's exit command (`cleanup --rm`) tears the network down
-            ctr.remove(force=True, defer_network=True)
-        else:
-            ctr.cleanup()
-    except (NoSuchContainer, AlreadyInState):
-        pass  # conmon's exit command got there first
+    ctr.finish_exit()  # conmon's exit command, run by conmon, then only waits for this
     return code
 
 
@@ -294,7 +126,7 @@ class proxied_signals:
 def _discard(ctr) -> None:
     """A run that failed before its process ran leaves no container behind."""
     try:
-        ctr.remove(force=True)
+        ctr.remove(force=True, volumes=True)
     except PypodError:
         pass
 
@@ -354,11 +186,11 @@ def cmd_start(engine, a) -> int:
             raise InvalidArgument("you cannot start and attach multiple containers at once")
         ctr = engine.container(targets[0]) if isinstance(targets[0], str) else targets[0]
         streams = AttachStreams(stdin=0 if a.interactive else None, detach_keys=a.detach_keys)
-        code = ctr.start_attached(streams)
+        code = ctr.start_attached(streams, claim_exit=True)
         if code is None:
             return 0
         try:
-            ctr.cleanup()
+            ctr.finish_exit()
         except PypodError:
             pass
         return code
@@ -440,7 +272,7 @@ def add_rm_args(p) -> None:
     _add_targets(p)
     p.add_argument("-f", "--force", action="store_true", help="force removal of a running or unusable container")
     p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait for stop before killing the container")
-    p.add_argument("-v", "--volumes", action="store_true", help="remove anonymous volumes (none exist in pypod)")
+    p.add_argument("-v", "--volumes", action="store_true", help="remove the container's anonymous volumes too")
     p.add_argument("-i", "--ignore", action="store_true", help="ignore errors when a container does not exist")
 
 
@@ -458,7 +290,7 @@ def cmd_rm(engine, a) -> int:
         ref = target if isinstance(target, str) else target.id
         try:
             ctr = engine.container(ref) if isinstance(target, str) else target
-            ctr.remove(force=a.force, timeout=a.time)
+            ctr.remove(force=a.force, timeout=a.time, volumes=a.volumes)
             print(ref)
         except PypodError as e:
             print(f"Error: {e}", file=sys.stderr)
@@ -764,39 +596,6 @@ def cmd_attach(engine, a) -> int:
     except PypodError:
         pass
     return code
-
-
-def add_cleanup_args(p) -> None:
-    _add_targets(p)
-    p.add_argument("--rm", action="store_true", help="after cleanup, remove the container entirely")
-    p.add_argument("--exec", default="", help="clean up the given exec session instead of the container")
-
-
-def cmd_cleanup(engine, a) -> int:
-    """Run by conmon when a container (or exec session) exits: must be quiet and
-    idempotent, since the foreground `run` may be cleaning up at the same time."""
-    rc = 0
-    for target in _targets(engine, a):
-        try:
-            ctr = engine.container(target) if isinstance(target, str) else target
-            if a.exec:
-                from ..engine import execs
-
-                execs.cleanup_session(ctr, a.exec)
-            elif a.rm:
-                ctr.remove(force=False)
-            else:
-                ctr.cleanup()
-        except NoSuchContainer:
-            if isinstance(target, str) and not a.exec:
-                from ..engine.namespaces import release_removed
-
-                release_removed(engine, target)  # `run --rm` left its network to us
-            continue
-        except PypodError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            rc = 125
-    return rc
 
 
 def add_top_args(p) -> None:

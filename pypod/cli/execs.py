@@ -28,7 +28,7 @@ def add_exec_args(p) -> None:
 def cmd_exec(engine, a) -> int:
     from ..engine.attach import AttachStreams
     from ..engine.execs import ExecConfig
-    from .containers import _expand_env, _read_env_file
+    from ..specgen.env import expand_env, read_env_file
 
     args = list(a.args)
     if a.latest:
@@ -39,8 +39,8 @@ def cmd_exec(engine, a) -> int:
         ctr = engine.container(args.pop(0))
     env: list[str] = []
     for f in a.env_file:
-        env += _read_env_file(f)
-    env += _expand_env(a.env)
+        env += read_env_file(f)
+    env += expand_env(a.env)
     if a.workdir and not a.workdir.startswith("/"):
         raise InvalidArgument(f"workdir {a.workdir!r} must be an absolute path")
     cfg = ExecConfig(

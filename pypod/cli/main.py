@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .. import trace
+
 # name -> (module under pypod.cli, function prefix, summary)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("containers", "run", "Run a command in a new container"),
@@ -27,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "wait": ("containers", "wait", "Block on one or more containers"),
     "top": ("containers", "top", "Display the running processes of a container"),
     "attach": ("containers", "attach", "Attach to a running container"),
-    "cleanup": ("containers", "cleanup", "Clean up network and mountpoints of one or more containers"),
+    "cleanup": ("cleanup", "cleanup", "Clean up network and mountpoints of one or more containers"),
     "exec": ("execs", "exec", "Run a process in a running container"),
     "images": ("images", "images", "List images in local storage"),
     "rmi": ("images", "rmi", "Remove one or more images from local storage"),
@@ -39,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "events": ("system", "events", "Show pypod events"),
     "version": ("system", "version", "Display the pypod version information"),
     "secret": ("secrets", "secret", "Manage secrets"),
+    "volume": ("volumes", "volume", "Manage volumes"),
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
@@ -99,7 +102,8 @@ def _usage() -> str:
               "  image      Manage images (image ls, image rm, ...)",
               "  network    Manage networks (network create, ls, inspect, rm, connect, ...)",
               "  pod        Manage pods (pod create, ps, start, stop, rm, ...)",
-              "  system     system service (REST API), system info"]
+              "  system     system service (REST API), system info",
+              "  volume     Manage volumes (volume create, volume ls, ...)"]
     return "\n".join(lines)
 
 
@@ -165,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         gopts, rest = split_globals(argv)
+        if gopts.get("log_level") == "debug":
+            trace.enable()
+        trace.step("imports: pypod.cli.main")
         if gopts.pop("version", False):
             from .. import __version__
 
@@ -178,14 +185,19 @@ def main(argv: list[str] | None = None) -> int:
         import importlib
 
         mod = importlib.import_module(f"pypod.cli.{mod_name}")
+        trace.step(f"imports: pypod.cli.{mod_name}")
         parser = make_parser(prog, summary, add_help=func not in getattr(mod, "OWN_HELP", ()))
         getattr(mod, f"add_{func}_args")(parser)
         ns = parser.parse_args(args)
+        trace.step("arguments parsed")
         engine = _engine(gopts)
+        trace.step("engine configured")
         try:
             return getattr(mod, f"cmd_{func}")(engine, ns) or 0
         finally:
+            trace.step(f"{name}: done")
             engine.close()
+            trace.step("store closed")
     except UsageError as e:
         print(f"Error: {e}", file=sys.stderr)
         return 125
@@ -217,6 +229,8 @@ def _engine(gopts: dict):
         network_config_dir=gopts.get("network_config_dir"),
         network_cmd_path=gopts.get("network_cmd_path"),
     )
+    if cfg.log_level == "debug":
+        trace.enable()
     return Engine(cfg)
 
 

@@ -37,9 +37,9 @@ def add_pod_create_args(p) -> None:
 
 
 def cmd_pod_create(engine, a) -> int:
+    from ..engine.container import ContainerConfig
     from ..engine.pods import DEFAULT_SHARE, PodConfig, parse_share
     from .netflags import apply_network_flags
-    from ..engine.container import ContainerConfig
 
     labels = {}
     for path in a.label_file:

@@ -5,6 +5,9 @@ it may inherit.  (The generated /etc files: engine/namespaces.py.)"""
 from __future__ import annotations
 
 import os
+TYPE_CHECKING = False  # typing's import would cost every command milliseconds
+if TYPE_CHECKING:
+    from .container import ContainerConfig
 
 
 
@@ -37,6 +40,42 @@ def host_bounding_caps() -> list[str]:
     except OSError:
         pass
     return list(ALL_CAPS)
+
+
+def seccomp_profile(cfg: ContainerConfig) -> dict | None:
+    """The seccomp profile the container is filtered with, parsed (None: no
+    filter, for --privileged or seccomp=unconfined, as podman)."""
+    from ..proto.seccomp import DEFAULT_PROFILE, load_profile
+    from .security import UNCONFINED
+
+    sec = cfg.security
+    if cfg.privileged or sec.seccomp_profile == UNCONFINED:
+        return None
+    if sec.seccomp_profile_json:
+        import json
+
+        from ..errors import InvalidArgument
+
+        try:
+            return json.loads(sec.seccomp_profile_json)
+        except ValueError as e:
+            raise InvalidArgument(f"decoding seccomp profile failed: {e}") from None
+    path = sec.seccomp_profile or DEFAULT_PROFILE
+    if not sec.seccomp_profile and not os.path.exists(path):
+        from ..errors import InvalidArgument
+
+        raise InvalidArgument(f"the default seccomp profile {path} is missing (Debian's golang-github-containers-common "
+                              "installs it): install it, or run with --security-opt seccomp=unconfined")
+    return load_profile(path)
+
+
+def host_arch_and_kernel() -> tuple[str, tuple[int, int]]:
+    """(Go architecture name, (kernel major, minor)): what a seccomp
+    profile's conditional rules are about."""
+    from ..proto.seccomp import MACHINE_TO_GOARCH, kernel_version
+
+    u = os.uname()
+    return MACHINE_TO_GOARCH.get(u.machine, u.machine), kernel_version(u.release)
 
 
 def hard_limits() -> dict[str, int]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import asdict, dataclass, field, fields
+from ..record import asdict, field, fields, record
+
+from .record import Record
+from .security import SecurityConfig
 
 from ..network.types import Networking
 
@@ -24,7 +27,7 @@ class Status(str, enum.Enum):
         return self.value
 
 
-@dataclass
+@record
 class Mount:
     destination: str
     source: str = ""
@@ -32,7 +35,20 @@ class Mount:
     options: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
+class FilesystemOptions(Record):
+    """How the container's filesystem is put together beyond its mounts list
+    (kept as asked, for inspect and for recreating the container)."""
+
+    #: --volumes-from as given, "CTR[:OPTIONS]"; their mounts are copied into mounts at create
+    volumes_from: list[str] = field(default_factory=list)
+    #: what an image's VOLUME becomes: "bind" (an anonymous volume), "tmpfs" or "ignore"
+    image_volume: str = "bind"
+    #: with read_only: tmpfs on /run, /tmp and /var/tmp
+    read_only_tmpfs: bool = True
+
+
+@record
 class ContainerConfig:
     id: str = ""
     name: str = ""
@@ -64,6 +80,7 @@ class ContainerConfig:
     #: the pod's ID, for a container in a pod (its infra container's too)
     pod: str = ""
     mounts: list[Mount] = field(default_factory=list)
+    fs: FilesystemOptions = field(default_factory=FilesystemOptions)
     #: (name, soft, hard), e.g. ("nofile", 1024, 2048)
     ulimits: list[tuple[str, int, int]] = field(default_factory=list)
     auto_remove: bool = False
@@ -74,6 +91,10 @@ class ContainerConfig:
     #: secrets exposed as environment variables: (secret name, env name)
     secrets: list[tuple[str, str]] = field(default_factory=list)
     created: float = 0.0
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    #: fields that hold a typed part of their own (engine/record.py's Record)
+    NESTED = {"security": SecurityConfig, "fs": FilesystemOptions, "networking": Networking}
 
     @property
     def args(self) -> list[str]:
@@ -86,10 +107,11 @@ class ContainerConfig:
     def from_dict(cls, d: dict) -> "ContainerConfig":
         known = {f.name for f in fields(cls)}
         cfg = cls(**{k: v for k, v in d.items() if k in known})
+        for name, kind in cls.NESTED.items():
+            setattr(cfg, name, kind.from_dict(getattr(cfg, name)))
         cfg.mounts = [Mount(**m) if isinstance(m, dict) else m for m in cfg.mounts]
         cfg.ulimits = [tuple(u) for u in cfg.ulimits]
         cfg.secrets = [tuple(s) for s in cfg.secrets]
-        cfg.networking = Networking.from_dict(cfg.networking)
         return cfg
 
 
@@ -109,7 +131,7 @@ class StateRecord:
         return st
 
 
-@dataclass
+@record
 class ContainerState(StateRecord):
     status: Status = Status.CONFIGURED
     pid: int = 0
@@ -125,7 +147,7 @@ class ContainerState(StateRecord):
     restart_count: int = 0
 
 
-@dataclass
+@record
 class ContainerPaths:
     """Where a container's files live; derived, never stored."""
 

@@ -14,8 +14,9 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields
+from ..record import asdict, field, fields, record
 
+from .. import trace
 from .container import StateRecord
 from ..errors import (
     InvalidArgument,
@@ -34,7 +35,7 @@ class ExecStatus(str, enum.Enum):
         return self.value
 
 
-@dataclass
+@record
 class ExecConfig:
     command: list[str] = field(default_factory=list)
     terminal: bool = False
@@ -57,7 +58,7 @@ class ExecConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-@dataclass
+@record
 class ExecState(StateRecord):
     status: ExecStatus = ExecStatus.CREATED
     pid: int = 0
@@ -106,6 +107,7 @@ class ExecSession:
         spec_path = os.path.join(self.bundle, "exec-process-spec.json")
         with open(spec_path, "w") as f:
             json.dump(process_spec(ctr, self.config), f)
+        trace.step("exec: process spec written")
         try:
             return ctr.engine.runtime.exec_container(
                 ctr, self.id, self.bundle, spec_path,
@@ -125,6 +127,7 @@ class ExecSession:
         self.save()
         ctr = self.container
         ctr.engine.events.write("container", "exec", ctr.id, ctr.name, ctr.config.image, execID=self.id)
+        trace.step("store: session 'running' saved, event written")
 
     def _failed_start(self, mon, err: Exception) -> None:
         """A process that never ran: the session is stopped with podman's code for why."""
@@ -149,10 +152,12 @@ class ExecSession:
                 if mon.read_message(mon.attach) is None:
                     raise OCIRuntimeError(f"conmon failed to set up exec session {self.id} attach socket")
                 sock = connect_attach(ctr.engine.runtime.exec_attach_socket_path(self.bundle))
+                trace.step("exec: attached to conmon")
                 if size and self.config.terminal:
                     ctr.engine.runtime.exec_resize(self.bundle, *size)
                 mon.signal_start()
                 pid = mon.read_pid(mon.oci_log, "exec")
+                trace.step(f"conmon: runtime exec started pid {pid} (sync pipe)")
             except OCIRuntimeError as e:
                 self._failed_start(mon, e)
                 raise
@@ -163,6 +168,7 @@ class ExecSession:
             self._running(pid)
         detached = attach_to_socket(ctr, sock, streams, tty=self.config.terminal, stdin_open=self.config.attach_stdin,
                                     detach_keys=self.config.detach_keys, resize=lambda h, w: self.resize(h, w))
+        trace.step("attach: output closed" if not detached else "attach: detached")
         if detached:
             mon.close()
             return None
@@ -198,6 +204,7 @@ class ExecSession:
         finally:
             mon.close()
         code = msg[0] if msg is not None else None
+        trace.step(f"conmon: exit code {code} (sync pipe)")
         ctr = self.container
         with ctr.locked():
             self.reload()
@@ -219,6 +226,7 @@ class ExecSession:
         self.state.pid = 0
         self.save()
         self._remove_files()
+        trace.step("exec: session stopped, files removed")
         ctr = self.container
         ctr.engine.events.write("container", "exec_died", ctr.id, ctr.name, ctr.config.image, execID=self.id,
                                 containerExitCode=self.state.exit_code)
@@ -289,6 +297,7 @@ class ExecSession:
                 self._record_exit(None)
             self._remove_files()
             ctr.engine.store.remove_exec(self.id)
+            trace.step("store: exec session removed")
 
     def inspect(self) -> dict:
         """Docker's and podman's exec inspect shape."""
@@ -356,6 +365,7 @@ def create(ctr, cfg: ExecConfig) -> ExecSession:
         sid = new_id()
         state = ExecState()
         ctr.engine.store.add_exec(sid, ctr.id, asdict(cfg), state.to_dict())
+    trace.step("store: exec session recorded")
     return ExecSession(ctr, sid, cfg, state)
 
 

@@ -40,7 +40,9 @@ def inspect_container(ctr) -> dict:
 
         live = live_sandbox(ctr.engine, ctr.id)
 
-    return {
+    from .inspect_settings import host_config
+
+    data = {
         "Id": ctr.id,
         "Created": rfc3339(cfg.created),
         "Path": cfg.args[0] if cfg.args else "",
@@ -128,3 +130,5 @@ def inspect_container(ctr) -> dict:
         "Pod": cfg.pod,
         "IsInfra": pod is not None and pod.infra_id == ctr.id,
     }
+    data["HostConfig"].update(host_config(cfg))
+    return data

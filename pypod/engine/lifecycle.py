@@ -14,7 +14,6 @@ import os
 import shutil
 import time
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from ..errors import (
     AlreadyInState,
@@ -24,10 +23,12 @@ from ..errors import (
     NoSuchContainer,
     PypodError,
 )
+from .. import trace
 from . import bundle
 from .container import ContainerConfig, ContainerPaths, ContainerState, Status
 from .locks import FileLock
 
+TYPE_CHECKING = False  # typing's import would cost every command ~5 ms
 if TYPE_CHECKING:
     from .attach import AttachStreams
     from .engine import Engine
@@ -47,6 +48,8 @@ class Container:
         self.config = config
         self.state = state
         self.id = config.id
+        #: held between start_attached(claim_exit=True) and finish_exit()
+        self._exit_claim = None
         self._lock = FileLock(os.path.join(engine.config.locks_dir, config.id + ".lock"))
 
     def __repr__(self) -> str:
@@ -61,7 +64,7 @@ class Container:
         c = self.engine.config
         return ContainerPaths(
             userdata=os.path.join(c.containers_dir, self.id, "userdata"),
-            run_dir=os.path.join(c.runroot, "containers", self.id),
+            run_dir=c.container_run_dir(self.id),
         )
 
     def exit_command(self) -> list[str]:
@@ -91,6 +94,7 @@ class Container:
         except NoSuchContainer:
             self._lock.unlink()  # held by us: do not leave it behind for a gone container
             raise
+        trace.step("store: state read")
         st = self.state
         if st.status == Status.CONFIGURED:
             # A pypod killed during init may have left a runtime container behind.
@@ -173,6 +177,7 @@ class Container:
         # mounted and the runtime creates the container; finish() waits for
         # it before the container can start.
         plan = namespaces.prepare(self)
+        trace.step("namespaces: prepared")
         try:
             if cfg.rootfs:
                 rootfs = cfg.rootfs
@@ -180,7 +185,9 @@ class Container:
                 image = eng.images.lookup(cfg.image_id)
                 storage = eng.container_storage
                 storage.create(self.id, image)
+                trace.step("storage: container layer created")
                 rootfs = storage.mount(self.id, image)
+                trace.step("storage: overlay mounted")
             self.state.mountpoint = rootfs
             user = bundle.lookup_user(rootfs, cfg.user)
             extra_gids = list(user.sgids)
@@ -190,7 +197,13 @@ class Container:
                 extra_gids += get_container_groups(cfg.groups, rootfs)
             if cfg.workdir and not cfg.rootfs:
                 bundle.make_workdir(rootfs, cfg.workdir, user.uid, user.gid)
+            user_mounts = None
+            if cfg.mounts or cfg.read_only:
+                from . import mounts
+
+                user_mounts = mounts.prepare(self, rootfs, user.uid, user.gid)
             env = build_env([], cfg.env, cfg.tty, plan.hostname, user.home, self._secret_env())
+            goarch, kernel = bundle.host_arch_and_kernel()
             spec = build_spec(
                 cfg,
                 rootfs=rootfs,
@@ -204,22 +217,29 @@ class Container:
                 etc_files=plan.etc_files,
                 host_devices=bundle.host_devices() if cfg.privileged else [],
                 bounding=bundle.host_bounding_caps(),
+                seccomp_profile=bundle.seccomp_profile(cfg),
+                goarch=goarch,
+                kernel=kernel,
                 cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
+                mounts=user_mounts,
                 namespace_paths=plan.paths,
             )
             import json
 
             with open(paths.spec_file, "w") as f:
                 json.dump(spec, f)
+            trace.step("spec: written")
             pid, conmon_pid = eng.runtime.create_container(self, restore_from, held_fds=plan.held_fds())
             plan.close_held()
             try:
                 namespaces.finish(self, plan)
+                trace.step("namespaces: network set up")
             except BaseException:
                 eng.runtime.delete_container(self)
                 raise
         except BaseException:
             plan.close_held()
+            self._release_mounts()
             self._teardown_storage()
             namespaces.release(self)
             raise
@@ -231,6 +251,7 @@ class Container:
         self.state.finished_at = 0.0
         self.save()
         eng.events.write("container", "init", self.id, self.name, cfg.image)
+        trace.step("store: state 'created' saved, event written")
 
     def _secret_env(self) -> list[str]:
         out = []
@@ -274,12 +295,20 @@ class Container:
         self.state.started_at = time.time()
         self.save()
         self.engine.events.write("container", "start", self.id, self.name, self.config.image)
+        trace.step("store: state 'running' saved, event written")
 
-    def start_attached(self, streams: "AttachStreams") -> int | None:
+    def start_attached(self, streams: "AttachStreams", claim_exit: bool = False) -> int | None:
         """Start and attach (attach first, so no output is missed); return the
-        exit code, or None when the user detached."""
-        from .attach import connect_attach
+        exit code, or None when the user detached.
 
+        claim_exit: this process will do what conmon's exit command would (clean
+        up, or remove a --rm container) by calling finish_exit() after the exit
+        code is back; the exit command then only waits and leaves
+        (engine/exitclaim.py)."""
+        from .attach import connect_attach
+        from .exitclaim import ExitClaim
+
+        claim = self._exit_claim = ExitClaim(self.paths.run_dir)
         with self.locked():
             self.sync()
             st = self.state.status
@@ -290,14 +319,44 @@ class Container:
                 self._init()
             sock = connect_attach(self.engine.runtime.attach_socket_path(self))
             try:
+                if claim_exit:
+                    claim.take()  # before the start: the process cannot have exited yet
                 self._start_locked()
             except BaseException:
                 sock.close()
+                claim.release(done=False)
                 raise
-        detached = self._pump(sock, streams)
-        if detached:
-            return None
-        return self.wait()
+        try:
+            detached = self._pump(sock, streams)
+            trace.step("attach: output closed" if not detached else "attach: detached")
+            if detached:
+                claim.release(done=False)  # the exit command finishes it, whenever that comes
+                return None
+            return self.wait()
+        except BaseException:
+            claim.release(done=False)  # unfinished: the exit command must not skip it
+            raise
+
+    def finish_exit(self) -> None:
+        """After start_attached(claim_exit=True) returned an exit code: the exit
+        command's work (cleanup, or removal with --rm), then the claim goes."""
+        claim = self._exit_claim
+        left = False
+        try:
+            if self.config.auto_remove:
+                # --rm takes its anonymous volumes along; the network's
+                # teardown is the exit command's, which waits for us anyway
+                left = self.remove(force=True, volumes=True, defer_network=claim is not None)
+            else:
+                self.cleanup()
+        except (NoSuchContainer, AlreadyInState):
+            pass  # someone else got there first (`pypod rm` beside us)
+        except BaseException:
+            if claim is not None:
+                claim.release(done=False)  # not done: the exit command tries again
+            raise
+        if claim is not None:
+            claim.release(done=not left)
 
     def attach(self, streams: "AttachStreams") -> int | None:
         from .attach import connect_attach
@@ -399,6 +458,7 @@ class Container:
                 return code
             st = self.state.status
             if st in conditions or (st == Status.CONFIGURED and self.state.finished_at):
+                trace.step(f"wait: exit code {self.state.exit_code}")
                 return self.state.exit_code
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -427,10 +487,12 @@ class Container:
 
             execs.on_container_stopped(self)
             self.engine.runtime.delete_container(self)
+            self._release_mounts()
             from . import namespaces
 
             namespaces.release(self)
             self._teardown_storage()
+            trace.step("storage: unmounted")
             self.engine.runtime.remove_runtime_files(self)
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
             for leftover in ("ctl", "winsz", "attach", "oom"):
@@ -441,15 +503,23 @@ class Container:
             self.save()
             self.engine.events.write("container", "cleanup", self.id, self.name, self.config.image)
 
+    def _release_mounts(self) -> None:
+        if self.config.mounts:
+            from . import mounts
+
+            mounts.release(self)
+
     def _teardown_storage(self) -> None:
         if not self.config.rootfs:
             self.engine.container_storage.unmount(self.id)
         self.state.mountpoint = ""
 
     def remove(self, force: bool = False, timeout: int | None = None, volumes: bool = False,
-               defer_network: bool = False) -> None:
-        """defer_network: leave the network's teardown to the exit command
-        conmon runs (`run --rm` returns without waiting for netavark)."""
+               defer_network: bool = False) -> bool:
+        """defer_network: leave the network's teardown to conmon's exit command,
+        which is waiting on this process's exit claim anyway (`run --rm`
+        returns without waiting for netavark); the run dir, where the claim
+        lives, stays for it.  Returns True when the network was left so."""
         from . import namespaces
 
         with self.locked() as lock:
@@ -458,7 +528,7 @@ class Container:
             except NoSuchContainer:
                 if not defer_network:
                     namespaces.release(self)  # what a remover that deferred it left
-                return
+                return False
             st = self.state.status
             if st in (Status.RUNNING, Status.PAUSED) or (st == Status.CREATED and not force):
                 if not force:
@@ -473,25 +543,41 @@ class Container:
                     pass
             self.state.status = Status.REMOVING
             self.save()
+            deferred = defer_network and namespaces.has_sandbox(self)
             from . import execs
 
             execs.remove_all(self)
             # Each step tolerates its piece being gone: a crash here is finished by the next rm.
             self.engine.runtime.delete_container(self)
+            self._release_mounts()
+            anonymous = []
+            if volumes and self.config.mounts:
+                from .mounts import anonymous_volumes
+
+                anonymous = anonymous_volumes(self.engine, self.config)
             if not self.config.rootfs:
                 self.engine.container_storage.remove(self.id)
+                trace.step("storage: removed")
             self.engine.runtime.remove_runtime_files(self)
-            shutil.rmtree(self.paths.run_dir, ignore_errors=True)
+            if not deferred:
+                shutil.rmtree(self.paths.run_dir, ignore_errors=True)
             shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
+            trace.step("files: removed")
             finished = self.state.finished_at or st in (Status.STOPPED, Status.EXITED)
             self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
+            trace.step("store: container removed")
             lock.unlink()
         # Outside the lock, as podman's cleanup: whoever waits for this
         # container need not wait for netavark.  The sandbox outlives the
         # container's record, so a crash here leaves it for the next teardown.
-        if not defer_network:
+        if not deferred:
             namespaces.release(self)
+            trace.step("network: torn down")
         self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
+        if anonymous:
+            # After the record is gone: a volume is removed only once no container names it.
+            self.engine.volumes.remove_anonymous(anonymous)
+        return deferred
 
     # -- checkpoint / restore -------------------------------------------------
 

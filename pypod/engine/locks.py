@@ -11,6 +11,8 @@ from __future__ import annotations
 import fcntl
 import os
 
+from .. import trace
+
 
 class FileLock:
     def __init__(self, path: str):
@@ -33,6 +35,7 @@ class FileLock:
             if st is not None and st.st_ino == os.fstat(fd).st_ino:
                 self._fd = fd
                 self._depth = 1
+                trace.step(f"lock: {os.path.basename(self.path)} taken")
                 return
             os.close(fd)  # unlinked (or replaced) while we waited: retry
 

@@ -18,14 +18,14 @@ plain container always did.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument, InvalidState
+from ..record import field, record
 
 ETC_FILES = (("/etc/hosts", "hosts"), ("/etc/resolv.conf", "resolv.conf"), ("/etc/hostname", "hostname"))
 
 
-@dataclass
+@record
 class Plan:
     #: namespace type -> path to join
     paths: dict[str, str] = field(default_factory=dict)
@@ -168,12 +168,20 @@ def release(ctr) -> None:
         sandbox.teardown(ctr.engine, ctr.id)
 
 
+def has_sandbox(ctr) -> bool:
+    return ctr.config.network == "bridge" and ctr.engine.netstore.sandbox(ctr.id) is not None
+
+
 def release_removed(engine, container_id: str) -> None:
-    """The network sandbox of a container already removed, if one is left."""
+    """What a removal left to conmon's exit command (or a crash left): the
+    network sandbox of a container no longer in the store, and its run dir."""
+    import shutil
+
     from ..network import sandbox
 
-    if len(container_id) == 64 and engine.netstore.sandbox(container_id) is not None:
+    if engine.netstore.sandbox(container_id) is not None:
         sandbox.teardown(engine, container_id)
+    shutil.rmtree(engine.config.container_run_dir(container_id), ignore_errors=True)
 
 
 def refresh_etc_files(ctr) -> None:

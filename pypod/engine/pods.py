@@ -18,9 +18,16 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields
 
-from ..errors import AlreadyInState, InvalidArgument, NameInUse, NoSuchContainer, NoSuchPod, PypodError
+from ..errors import (
+    AlreadyInState,
+    InvalidArgument,
+    NameInUse,
+    NoSuchContainer,
+    NoSuchPod,
+    PypodError,
+)
+from ..record import asdict, field, fields, record
 from ..sqlitedb import connect
 from .container import ContainerConfig, Status
 
@@ -37,7 +44,7 @@ CREATE TABLE IF NOT EXISTS pods (
 """
 
 
-@dataclass
+@record
 class PodConfig:
     id: str = ""
     name: str = ""

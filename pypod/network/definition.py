@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 
 
-@dataclass
+@record
 class Subnet:
     subnet: str
     gateway: str = ""
@@ -21,7 +21,7 @@ class Subnet:
         return d
 
 
-@dataclass
+@record
 class Network:
     """One network definition; to_json() is the file podman and netavark read."""
 

@@ -4,8 +4,8 @@ container's connect, disconnect and reload; who uses a network."""
 from __future__ import annotations
 
 from ..errors import InvalidArgument, NetworkInUse, NoSuchContainer, PypodError
-from .netdefs import CreateRequest
 from .definition import Network
+from .netdefs import CreateRequest
 from .types import Attachment
 
 

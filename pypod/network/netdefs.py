@@ -17,11 +17,11 @@ import ipaddress
 import json
 import os
 import time
-from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument, NameInUse, NoSuchNetwork
-from .specs import check_name
+from ..record import field, record
 from .definition import Network, Subnet
+from .specs import check_name
 
 DRIVERS = ("bridge", "macvlan", "ipvlan")
 BRIDGE_OPTIONS = ("mtu", "vlan", "isolate", "metric", "com.docker.network.bridge.name", "com.docker.network.driver.mtu")
@@ -29,7 +29,7 @@ MACVLAN_OPTIONS = ("mtu", "mode", "parent", "metric", "bclim")
 IFNAMSIZ = 15
 
 
-@dataclass
+@record
 class CreateRequest:
     """`network create`'s flags, or the REST bodies', before checking."""
 

@@ -25,13 +25,14 @@ container in the runtime meanwhile and waits before starting it.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 from ..errors import InvalidArgument, PypodError
 from ..failpoints import failpoint
 from . import netns
-from .netavark import NetworkError
 from .definition import Network
+from .netavark import NetworkError
 from .types import Attachment
 
 
@@ -143,7 +144,9 @@ def setup(engine, cfg) -> Pending:
     from .ports import reserve
 
     for orphan in engine.netstore.orphans():
-        teardown(engine, orphan)  # of removed containers whose cleanup never came
+        # of removed containers whose exit command never came (conmon killed)
+        teardown(engine, orphan)
+        shutil.rmtree(engine.config.container_run_dir(orphan), ignore_errors=True)
     if engine.netstore.sandbox(cfg.id) is not None or engine.netstore.allocations(cfg.id):
         teardown(engine, cfg.id)  # what a crash left: gone before anything new
     networks = attached(engine, cfg)

@@ -4,10 +4,10 @@ that loading a container's configuration builds no more than this.)"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from ..record import asdict, field, fields, record
 
 
-@dataclass
+@record
 class PortMapping:
     """One -p: netavark's port_mappings entry (range ports from both starts)."""
 
@@ -22,7 +22,7 @@ class PortMapping:
                 "range": self.range, "protocol": self.protocol}
 
 
-@dataclass
+@record
 class Attachment:
     """How a container joins one network (podman's PerNetworkOptions)."""
 
@@ -32,7 +32,7 @@ class Attachment:
     interface_name: str = ""
 
 
-@dataclass
+@record
 class Networking:
     """A container's network setting: its networks (for bridge mode) and
     what it publishes, resolves and writes in /etc/hosts.  The mode itself
@@ -60,7 +60,8 @@ class Networking:
             return cls()
         if isinstance(d, Networking):
             return d
-        n = cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+        known = {f.name for f in fields(cls)}
+        n = cls(**{k: v for k, v in d.items() if k in known})
         n.networks = {name: a if isinstance(a, Attachment) else Attachment(**a) for name, a in n.networks.items()}
         n.ports = [p if isinstance(p, PortMapping) else PortMapping(**p) for p in n.ports]
         return n

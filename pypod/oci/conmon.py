@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 
+from .. import trace
 from ..errors import InvalidArgument, OCIRuntimeError
 from .procs import pid_alive, wait_pid_exit
 from .runtime import ComponentInfo, OCIRuntime, RuntimeContainer, RuntimeStatus
@@ -55,6 +56,7 @@ class ConmonOCIRuntime(OCIRuntime):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
+        trace.step(f"runtime: {self.name} {args[0]} (exit {proc.returncode})")
         if check and proc.returncode != 0:
             raise OCIRuntimeError(_runtime_message(proc.stderr) or f"{self.name} {args[0]} failed")
         return proc
@@ -65,8 +67,9 @@ class ConmonOCIRuntime(OCIRuntime):
             "XDG_RUNTIME_DIR": self.cfg.runroot,
             "HOME": os.environ.get("HOME", "/root"),
         }
-        if "PYPOD_CONFIG" in os.environ:
-            env["PYPOD_CONFIG"] = os.environ["PYPOD_CONFIG"]
+        for var in ("PYPOD_CONFIG", "PYPOD_TRACE"):  # the exit command is pypod too
+            if var in os.environ:
+                env[var] = os.environ[var]
         fds: list[int] = []
         if "NOTIFY_SOCKET" in os.environ:
             env["NOTIFY_SOCKET"] = os.environ["NOTIFY_SOCKET"]
@@ -178,7 +181,9 @@ class ConmonOCIRuntime(OCIRuntime):
         mon = self._spawn(args, cwd, held_fds=held_fds)
         try:
             mon.begin(self)
-            return mon.read_pid(oci_log)
+            pid = mon.read_pid(oci_log)
+            trace.step(f"conmon: {self.name} create done, pid {pid} (sync pipe)")
+            return pid
         except BaseException:
             if on_fail:
                 on_fail()
@@ -220,6 +225,7 @@ class ConmonOCIRuntime(OCIRuntime):
             raise OCIRuntimeError(f"starting conmon {self.conmon_path}: {e}") from None
         for _a, child in pairs:
             child.close()
+        trace.step("conmon: spawned")
         return Monitor(proc, pairs[0][0], pairs[1][0], pairs[2][0] if attach_pipe else None)
 
     def _delete_quiet(self, ctr: RuntimeContainer) -> None:
@@ -470,11 +476,14 @@ class Monitor:
         daemon and its first process exits."""
         if into_cgroup:
             runtime._move_to_cgroup(self.proc.pid)
+            trace.step("conmon: moved into its cgroup")
         try:
             self.start.send(b"\0")
         except OSError:
             pass  # conmon is already gone; its exit status and stderr say why
-        if self.proc.wait() != 0:
+        code = self.proc.wait()
+        trace.step("conmon: daemonized")
+        if code != 0:
             raise OCIRuntimeError(f"conmon failed: {self.stderr_text() or f'exit status {self.proc.returncode}'}")
 
     def stderr_text(self) -> str:

@@ -143,10 +143,10 @@ def build_env(image_env: list[str], user_env: list[str], tty: bool, hostname: st
     return [f"{k}={v}" for k, v in merged.items()]
 
 
-def standard_mounts(privileged: bool, network: str) -> list[dict]:
+def standard_mounts(privileged: bool, network: str, proc_opts: list[str] = ()) -> list[dict]:
     sys_opts = ["nosuid", "noexec", "nodev"] + ([] if privileged else ["ro"])
     mounts = [
-        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev", *proc_opts]},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
         {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
          "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
@@ -179,29 +179,41 @@ def build_spec(
     host_devices: list[dict] = (),
     cgroups_path: str = "",
     bounding: list[str] | tuple = ALL_CAPS,
+    seccomp_profile: dict | None = None,
+    goarch: str = "amd64",
+    kernel: tuple[int, int] = (99, 0),
+    mounts: list[dict] | None = None,
     namespace_paths: dict[str, str] | None = None,
 ) -> dict:
     """The OCI spec for cfg (an engine ContainerConfig).
 
     etc_files maps container paths (/etc/hosts, /etc/resolv.conf,
     /etc/hostname) to the host files pypod generated for them.
+    seccomp_profile is the parsed profile to filter with (None: no filter);
+    goarch and kernel are the host's, for the profile's conditional rules.
+    mounts are the user's mounts as OCI entries, made ready by
+    engine/mounts.py (when None, cfg.mounts are taken as plain binds).
     namespace_paths maps namespace types (network, ipc, uts, pid, cgroup)
     to namespaces to join: a network namespace pypod made, another
     container's, a pod's infra container's.
     """
+    sec = cfg.security
     joined = namespace_paths or {}
     caps = capability_set(cfg.privileged, cfg.cap_add, cfg.cap_drop, bounding)
-    mounts = standard_mounts(cfg.privileged, cfg.network)
+    if mounts is None:
+        mounts = []
+        for m in cfg.mounts:
+            opts = list(m.options)
+            if m.type == "bind" and not any(o in ("bind", "rbind") for o in opts):
+                opts.append("rbind")
+            mounts.append({"destination": m.destination, "type": m.type, "source": m.source, "options": opts})
+    user_mounts = mounts
+    mounts = standard_mounts(cfg.privileged, cfg.network, sec.proc_opts)
     for dest, src in etc_files.items():
         mounts.append({"destination": dest, "type": "bind", "source": src, "options": ["bind", "rprivate"]})
     # A user's mount over a standard one replaces it, as in podman.
-    user_dests = {m.destination for m in cfg.mounts}
-    mounts = [m for m in mounts if m["destination"] not in user_dests]
-    for m in cfg.mounts:
-        opts = list(m.options)
-        if m.type == "bind" and not any(o in ("bind", "rbind") for o in opts):
-            opts.append("rbind")
-        mounts.append({"destination": m.destination, "type": m.type, "source": m.source, "options": opts})
+    user_dests = {m["destination"] for m in user_mounts}
+    mounts = [m for m in mounts if m["destination"] not in user_dests] + list(user_mounts)
 
     types = ["pid", "ipc", "mount"]
     if cfg.network != "host":
@@ -215,8 +227,11 @@ def build_spec(
     if cgroups_path:
         linux["cgroupsPath"] = cgroups_path
     if not cfg.privileged:
-        linux["maskedPaths"] = list(MASKED_PATHS)
-        linux["readonlyPaths"] = list(READONLY_PATHS)
+        linux["maskedPaths"], linux["readonlyPaths"] = masked_paths(sec.mask, sec.unmask)
+    if seccomp_profile is not None and not cfg.privileged:
+        from .seccomp import translate
+
+        linux["seccomp"] = translate(seccomp_profile, caps, goarch, kernel)
     if host_devices:
         linux["devices"] = list(host_devices)
 
@@ -230,7 +245,7 @@ def build_spec(
             "cwd": cwd or "/",
             "capabilities": process_capabilities(caps, uid),
             "rlimits": rlimits(cfg.ulimits, hard_limits),
-            "noNewPrivileges": False,
+            "noNewPrivileges": bool(sec.no_new_privileges),
         },
         "root": {"path": rootfs, "readonly": bool(cfg.read_only)},
         "mounts": mounts,
@@ -239,4 +254,18 @@ def build_spec(
     }
     if cfg.network != "host" and "uts" not in joined:
         spec["hostname"] = cfg.hostname
+    if sec.apparmor_profile and sec.apparmor_profile != "unconfined":
+        spec["process"]["apparmorProfile"] = sec.apparmor_profile
     return spec
+
+
+def masked_paths(mask: list[str], unmask: list[str]) -> tuple[list[str], list[str]]:
+    """(maskedPaths, readonlyPaths): the defaults plus mask, less unmask
+    ("ALL" leaves every default path alone, masked and read-only alike)."""
+    if "ALL" in unmask:
+        masked, readonly = [], []
+    else:
+        masked = [p for p in MASKED_PATHS if p not in unmask]
+        readonly = [p for p in READONLY_PATHS if p not in unmask]
+    masked += [p for p in mask if p not in masked]
+    return masked, readonly

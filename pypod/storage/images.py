@@ -19,11 +19,22 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
 
 from ..errors import InvalidArgument, NoSuchImage
+from ..record import field, record
 from ..sqlitedb import connect
+from .layers import (
+    MEDIA_SUFFIX,
+    PLAIN,
+    SNIFF_BYTES,
+    open_decompressed,
+    read_exactly,
+    sniff,
+)
+
+TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
+if TYPE_CHECKING:
+    from typing import BinaryIO, Iterator
 
 # Archive handling (tarfile, gzip, hashlib, tempfile) is imported where it is
 # used: every `run` looks an image up, few load or save one.
@@ -59,21 +70,16 @@ REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
 #: what containerd and docker 25+ put in index.json next to the OCI annotation
 CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name"
 
-# Layer compression, as stored in the layers table (0 and 1 predate the others).
-PLAIN, GZIP, BZIP2, XZ = 0, 1, 2, 3
-_MAGIC = ((b"\x1f\x8b", GZIP), (b"BZh", BZIP2), (b"\xfd7zXZ\x00", XZ))
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_MEDIA_SUFFIX = {PLAIN: "", GZIP: "+gzip", BZIP2: "+bzip2", XZ: "+xz"}
 
 # Docker's reference grammar, the parts pypod needs.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
 _NAME_RE = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
-_HEX_RE = re.compile(r"^[0-9a-f]+$")
+TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+HEX_RE = re.compile(r"^[0-9a-f]+$")
 
 
-@dataclass
+@record
 class Image:
     #: sha256 hex of the config blob, without "sha256:"
     id: str
@@ -120,7 +126,7 @@ def _has_registry(name: str) -> bool:
 
 
 def _check_reference(ref: str, name: str, tag: str) -> None:
-    if not _NAME_RE.match(name) or not _TAG_RE.match(tag) or len(name) > 255:
+    if not _NAME_RE.match(name) or not TAG_RE.match(tag) or len(name) > 255:
         raise InvalidArgument(f"normalizing name {ref!r}: invalid reference format")
 
 
@@ -170,7 +176,7 @@ def _rfc3339(ts: float) -> str:
     return datetime.datetime.fromtimestamp(int(ts), datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _arch() -> str:
+def host_arch() -> str:
     machine = os.uname().machine
     return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(machine, machine)
 
@@ -203,7 +209,7 @@ class ImageStore:
             layers_root=self.layers_dir,
         )
 
-    def _get(self, iid: str) -> Image | None:
+    def get(self, iid: str) -> Image | None:
         row = self._db.execute("SELECT id, digest, created, config, layers, size FROM images WHERE id = ?", (iid,)).fetchone()
         return self._row_to_image(row) if row else None
 
@@ -221,7 +227,7 @@ class ImageStore:
         if not ref or any(c.isspace() for c in ref):
             raise NoSuchImage(f"{ref}: image not known")
         bare = ref[7:] if ref.startswith("sha256:") else ref
-        if len(bare) >= 3 and _HEX_RE.match(bare):
+        if len(bare) >= 3 and HEX_RE.match(bare):
             rows = self._db.execute("SELECT id FROM images WHERE substr(id, 1, ?) = ? LIMIT 2", (len(bare), bare)).fetchall()
             if len(rows) == 1:
                 return rows[0][0], None
@@ -256,7 +262,7 @@ class ImageStore:
     def _names_of(self, iid: str) -> list[str]:
         return [n for (n,) in self._db.execute("SELECT name FROM names WHERE image_id = ? ORDER BY rowid", (iid,))]
 
-    def _find(self, ref: str) -> tuple[str, str | None]:
+    def find(self, ref: str) -> tuple[str, str | None]:
         """_resolve, building the default image when it is the one asked for."""
         try:
             return self._resolve(ref)
@@ -267,8 +273,8 @@ class ImageStore:
             return self._resolve(BUSYBOX_NAME)
 
     def lookup(self, ref: str) -> Image:
-        iid, _ = self._find(ref)
-        img = self._get(iid)
+        iid, _ = self.find(ref)
+        img = self.get(iid)
         if img is None:  # removed between the two reads
             raise NoSuchImage(f"{ref}: image not known")
         return img
@@ -310,7 +316,7 @@ class ImageStore:
             self._db.execute("COMMIT")
 
     @contextlib.contextmanager
-    def _locked(self, exclusive: bool) -> Iterator[None]:
+    def locked(self, exclusive: bool) -> Iterator[None]:
         import fcntl
 
         fd = os.open(os.path.join(self.dir, "storage.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -322,7 +328,7 @@ class ImageStore:
 
     # -- blobs and layers ------------------------------------------------------------
 
-    def _blob_path(self, hexd: str) -> str:
+    def blob_path(self, hexd: str) -> str:
         return os.path.join(self.blobs, hexd)
 
     def _write_blob(self, data: bytes) -> str:
@@ -330,7 +336,7 @@ class ImageStore:
         import tempfile
 
         hexd = hashlib.sha256(data).hexdigest()
-        path = self._blob_path(hexd)
+        path = self.blob_path(hexd)
         if not os.path.exists(path):
             # A unique temp name: threads of one service share a pid.
             fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
@@ -349,15 +355,13 @@ class ImageStore:
         try:
             blob_hash = hashlib.sha256()
             with os.fdopen(fd, "wb") as out:
-                head = _read_exactly(src, 6)
+                head = read_exactly(src, SNIFF_BYTES)
                 blob_hash.update(head)
                 out.write(head)
                 while chunk := src.read(1 << 20):
                     blob_hash.update(chunk)
                     out.write(chunk)
-            if head.startswith(_ZSTD_MAGIC):
-                raise InvalidArgument("zstd-compressed layers are not supported")
-            compression = next((kind for magic, kind in _MAGIC if head.startswith(magic)), PLAIN)
+            compression = sniff(head)
             blob = blob_hash.hexdigest()
             if expected_blob and blob != expected_blob:
                 raise InvalidArgument(f"layer sha256:{expected_blob} does not match its digest (got sha256:{blob})")
@@ -365,23 +369,23 @@ class ImageStore:
             if compression != PLAIN:
                 diff = hashlib.sha256()
                 try:
-                    with _open_decompressed(tmp, compression) as g:
+                    with open_decompressed(tmp, compression) as g:
                         while chunk := g.read(1 << 20):
                             diff.update(chunk)
                 except (OSError, EOFError, ValueError) as e:
                     raise InvalidArgument(f"corrupt compressed layer: {e}") from None
                 diff_id = diff.hexdigest()
-            os.replace(tmp, self._blob_path(blob))
+            os.replace(tmp, self.blob_path(blob))
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
         return blob, f"sha256:{diff_id}", compression
 
-    def _layer_present(self, diff_id: str) -> bool:
+    def layer_present(self, diff_id: str) -> bool:
         row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
         return bool(row) and os.path.isdir(os.path.join(self.layers_dir, diff_id.split(":", 1)[1], "diff")) \
-            and os.path.exists(self._blob_path(row[0]))
+            and os.path.exists(self.blob_path(row[0]))
 
     def _unpack(self, diff_id: str, blob: str, compression: int) -> None:
         """Unpack a layer once; of two processes unpacking the same layer,
@@ -396,7 +400,7 @@ class ImageStore:
         if not os.path.isdir(final):
             tmp = tempfile.mkdtemp(dir=self.layers_dir, prefix=".unpack-")
             try:
-                with open(self._blob_path(blob), "rb") as f:
+                with open(self.blob_path(blob), "rb") as f:
                     size = extract_layer(f, os.path.join(tmp, "diff"))
                 with open(os.path.join(tmp, "size"), "w") as f:
                     f.write(str(size))
@@ -408,7 +412,7 @@ class ImageStore:
             except BaseException:
                 if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
                     with contextlib.suppress(FileNotFoundError):
-                        os.unlink(self._blob_path(blob))
+                        os.unlink(self.blob_path(blob))
                 raise
             finally:
                 if os.path.isdir(tmp):
@@ -416,32 +420,38 @@ class ImageStore:
         self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
                          (diff_id, blob, compression, _layer_size(final)))
 
-    def _add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None) -> str:
+    def add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None) -> str:
         blob, diff_id, compression = self._store_layer_stream(src, expected_blob)
         if expected_diff and diff_id != expected_diff:
             if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self._blob_path(blob))
+                    os.unlink(self.blob_path(blob))
             raise InvalidArgument(f"layer {what} does not match its digest in the image (got {diff_id})")
         self._unpack(diff_id, blob, compression)
         return diff_id
 
-    def _manifest_for(self, config_hex: str, diff_ids: list[str]) -> bytes:
+    def layer_blob(self, diff_id: str) -> tuple[str, int]:
+        row = self._db.execute("SELECT blob, compressed FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
+        if not row:
+            raise NoSuchImage(f"layer {diff_id} is missing from the store")
+        return row[0], int(row[1])
+
+    def manifest_for(self, config_hex: str, diff_ids: list[str]) -> bytes:
         """The OCI manifest pypod writes for an image it did not receive one for."""
         layers = []
         for d in diff_ids:
-            blob, compression = self._layer_blob(d)
-            layers.append({"mediaType": OCI_LAYER + _MEDIA_SUFFIX.get(compression, ""), "digest": f"sha256:{blob}",
-                           "size": os.path.getsize(self._blob_path(blob))})
+            blob, compression = self.layer_blob(d)
+            layers.append({"mediaType": OCI_LAYER + MEDIA_SUFFIX.get(compression, ""), "digest": f"sha256:{blob}",
+                           "size": os.path.getsize(self.blob_path(blob))})
         return json.dumps({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "config": {"mediaType": OCI_CONFIG, "digest": f"sha256:{config_hex}",
-                       "size": os.path.getsize(self._blob_path(config_hex))},
+                       "size": os.path.getsize(self.blob_path(config_hex))},
             "layers": layers,
         }, sort_keys=True, separators=(",", ":")).encode()
 
-    def _register(self, config_bytes: bytes, names: list[str], manifest: bytes | None = None) -> Image:
+    def register(self, config_bytes: bytes, names: list[str], manifest: bytes | None = None) -> Image:
         iid = self._write_blob(config_bytes)
         try:
             doc = json.loads(config_bytes)
@@ -458,7 +468,7 @@ class ImageStore:
             size += row[0]
         digest = ""
         if not self._db.execute("SELECT 1 FROM images WHERE id = ?", (iid,)).fetchone():
-            digest = "sha256:" + self._write_blob(manifest if manifest is not None else self._manifest_for(iid, diff_ids))
+            digest = "sha256:" + self._write_blob(manifest if manifest is not None else self.manifest_for(iid, diff_ids))
         with self._transaction():
             if digest:
                 # OR IGNORE: a concurrent loader of the same image may have won; its record stands.
@@ -470,7 +480,7 @@ class ImageStore:
                 # A name belongs to one image: tagging moves it, as in podman.
                 self._db.execute("DELETE FROM names WHERE name = ?", (n,))
                 self._db.execute("INSERT INTO names (name, image_id) VALUES (?, ?)", (n, iid))
-        img = self._get(iid)
+        img = self.get(iid)
         if img is None:
             raise NoSuchImage(f"sha256:{iid}: image removed while it was being added")
         return img
@@ -503,284 +513,48 @@ class ImageStore:
                 raise InvalidArgument(f"opening {os.fspath(src)}: {e.strerror}") from None
         else:
             f = src
-        with self._locked(exclusive=False):
+        with self.locked(exclusive=False):
             try:
-                diff_id = self._add_layer(f, None, "from the tarball")
+                diff_id = self.add_layer(f, None, "from the tarball")
             finally:
                 if f is not src:
                     f.close()
             when = created or _now()
             doc = {
                 "created": when,
-                "architecture": _arch(),
+                "architecture": host_arch(),
                 "os": "linux",
                 "config": config,
                 "rootfs": {"type": "layers", "diff_ids": [diff_id]},
                 "history": [{"created": when, "created_by": created_by}],
             }
-            return self._register(json.dumps(doc, sort_keys=True).encode(), names)
+            return self.register(json.dumps(doc, sort_keys=True).encode(), names)
 
-    # -- load ---------------------------------------------------------------------------
+    # -- archives (image_archive.py) --------------------------------------------------------
 
     def load(self, src: str | os.PathLike | BinaryIO) -> list[str]:
         """Load a docker-archive or an oci-archive (plain or compressed, path
         or stream); returns the names loaded, or "sha256:<id>" for unnamed images."""
-        import shutil
-        import tarfile
-        import tempfile
+        from .image_archive import load
 
-        spool = None
-        if not isinstance(src, (str, os.PathLike)):
-            # tar members are read out of order: a stream has to be spooled first.
-            fd, spool = tempfile.mkstemp(dir=self.dir, prefix=".load-")
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
-            src = spool
-        try:
-            try:
-                tar = tarfile.open(src, "r:*")
-            except (tarfile.TarError, OSError, EOFError) as e:
-                raise InvalidArgument(f"payload does not match any of the supported image formats (oci-archive, docker-archive): {e}") from None
-            with tar, self._locked(exclusive=False):
-                try:
-                    members = {_member_name(m.name): m for m in tar.getmembers()}
-                    if "manifest.json" in members:
-                        return self._load_docker(tar, members)
-                    if "index.json" in members:
-                        return self._load_oci(tar, members)
-                except (tarfile.TarError, EOFError) as e:
-                    raise InvalidArgument(f"reading image archive: {e}") from None
-                raise InvalidArgument("payload does not match any of the supported image formats (oci-archive, docker-archive)")
-        finally:
-            if spool:
-                os.unlink(spool)
-
-    @staticmethod
-    def _member(tar, members: dict, name: str):
-        m = members.get(_member_name(name))
-        seen = 0
-        while m is not None and m.issym() and seen < 8:
-            # docker save links a layer it already wrote: "<id>/layer.tar -> ../<other>/layer.tar"
-            target = os.path.normpath(os.path.join(os.path.dirname(m.name), m.linkname))
-            m = members.get(_member_name(target))
-            seen += 1
-        if m is not None and m.islnk():
-            m = members.get(_member_name(m.linkname))
-        if m is None or not m.isreg():
-            raise InvalidArgument(f"image archive is missing {name}")
-        return tar.extractfile(m)
-
-    def _member_json(self, tar, members: dict, name: str):
-        try:
-            return json.loads(self._member(tar, members, name).read())
-        except ValueError:
-            raise InvalidArgument(f"invalid JSON in {name} of the image archive") from None
-
-    def _load_docker(self, tar, members: dict) -> list[str]:
-        manifest = self._member_json(tar, members, "manifest.json")
-        if not isinstance(manifest, list):
-            raise InvalidArgument("invalid manifest.json in docker-archive")
-        loaded = []
-        for entry in manifest:
-            config = self._member(tar, members, entry.get("Config", "")).read()
-            try:
-                diff_ids = list(json.loads(config).get("rootfs", {}).get("diff_ids") or [])
-            except (ValueError, AttributeError):
-                raise InvalidArgument(f"invalid image config {entry.get('Config')} in docker-archive") from None
-            paths = entry.get("Layers") or []
-            if len(diff_ids) != len(paths):
-                raise InvalidArgument("docker-archive manifest and image config disagree on the layers")
-            for path, diff_id in zip(paths, diff_ids):
-                if not self._layer_present(diff_id):
-                    self._add_layer(self._member(tar, members, path), diff_id, path)
-            names = [docker_normalize(t) for t in entry.get("RepoTags") or []]
-            img = self._register(config, names)
-            loaded += names or [f"sha256:{img.id}"]
-        return loaded
-
-    def _load_oci(self, tar, members: dict) -> list[str]:
-        index = self._member_json(tar, members, "index.json")
-        loaded = []
-        for desc, name in self._oci_manifests(tar, members, index, None):
-            manifest_bytes = self._blob_member(tar, members, desc).read()
-            _verify(manifest_bytes, desc)
-            manifest = json.loads(manifest_bytes)
-            config = self._blob_member(tar, members, manifest["config"]).read()
-            _verify(config, manifest["config"])
-            diff_ids = list(json.loads(config).get("rootfs", {}).get("diff_ids") or [])
-            layers = manifest.get("layers") or []
-            if len(diff_ids) != len(layers):
-                raise InvalidArgument("oci-archive manifest and image config disagree on the layers")
-            for layer, diff_id in zip(layers, diff_ids):
-                if not self._layer_present(diff_id):
-                    self._add_layer(self._blob_member(tar, members, layer), diff_id, layer.get("digest", "?"),
-                                    expected_blob=layer["digest"].split(":", 1)[1])
-            names = [name] if name else []
-            img = self._register(config, names, manifest_bytes)
-            loaded += names or [f"sha256:{img.id}"]
-        return loaded
-
-    def _oci_manifests(self, tar, members: dict, index: dict, name: str | None) -> list[tuple[dict, str | None]]:
-        """(manifest descriptor, name) for each image an index holds; of a
-        multi-platform index, only the manifest for this machine."""
-        out = []
-        for d in index.get("manifests") or []:
-            annotations = d.get("annotations") or {}
-            dname = _oci_ref_name(annotations) or name
-            media = d.get("mediaType", "")
-            if media.endswith("image.index.v1+json") or media.endswith("manifest.list.v2+json"):
-                nested = json.loads(self._blob_member(tar, members, d).read())
-                out += self._oci_manifests(tar, members, nested, dname)
-                continue
-            platform = d.get("platform")
-            if platform and (platform.get("architecture") != _arch() or platform.get("os", "linux") != "linux"):
-                continue
-            out.append((d, dname))
-        if not out and index.get("manifests"):
-            raise InvalidArgument(f"the image archive has no image for linux/{_arch()}")
-        return out
-
-    def _blob_member(self, tar, members: dict, desc: dict):
-        return self._member(tar, members, _blob_path(desc))
-
-    # -- save -------------------------------------------------------------------------------
+        return load(self, src)
 
     def save(self, refs: list[str], dest: str | os.PathLike | BinaryIO, fmt: str = "docker-archive") -> None:
         """Write the images as a docker-archive (for `docker load` and `podman load`) or an oci-archive."""
-        import tarfile
+        from .image_archive import save
 
-        if fmt not in ("docker-archive", "oci-archive"):
-            raise InvalidArgument(f"unknown format {fmt!r}: use docker-archive or oci-archive")
-        if not refs:
-            raise InvalidArgument("no image names or IDs specified")
-        images = []
-        for ref in refs:
-            iid, by_name = self._find(ref)
-            img = self._get(iid)
-            if img is None:
-                raise NoSuchImage(f"{ref}: image not known")
-            images.append((img, by_name))
-        out = open(dest, "wb") if isinstance(dest, (str, os.PathLike)) else dest
-        try:
-            with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                if fmt == "docker-archive":
-                    self._save_docker(tar, images)
-                else:
-                    self._save_oci(tar, images)
-        finally:
-            if out is not dest:
-                out.close()
+        save(self, refs, dest, fmt)
 
-    def _layer_blob(self, diff_id: str) -> tuple[str, int]:
-        row = self._db.execute("SELECT blob, compressed FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
-        if not row:
-            raise NoSuchImage(f"layer {diff_id} is missing from the store")
-        return row[0], int(row[1])
-
-    @staticmethod
-    def _add(tar, name: str, data: bytes | None = None, path: str | None = None, fileobj=None, size: int = 0,
-             kind: bytes = b"0") -> None:
-        import io
-        import tarfile
-
-        info = tarfile.TarInfo(name)
-        info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
-        info.mtime = 0  # a saved archive depends on the images, not on when it was written
-        info.type = kind
-        if data is not None:
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        elif path is not None:
-            info.size = os.path.getsize(path)
-            with open(path, "rb") as f:
-                tar.addfile(info, f)
-        elif fileobj is not None:
-            info.size = size
-            with fileobj:
-                tar.addfile(info, fileobj)
-        else:
-            tar.addfile(info)
-
-    def _save_docker(self, tar, images: list[tuple[Image, str | None]]) -> None:
-        import tarfile
-
-        manifest: list[dict] = []
-        by_id: dict[str, dict] = {}
-        repos: dict[str, dict[str, str]] = {}
-        written: set[str] = set()
-        for img, by_name in images:
-            # Named: that name, as podman writes it; by id: every name it has.
-            tags = [by_name] if by_name else list(img.names)
-            if img.id in by_id:
-                by_id[img.id]["RepoTags"] += [t for t in tags if t not in by_id[img.id]["RepoTags"]]
-                continue
-            self._add(tar, f"{img.id}.json", path=self._blob_path(img.id))
-            layer_paths = []
-            for d in img.layers:
-                hexd = d.split(":", 1)[1]
-                path = f"{hexd}/layer.tar"
-                if hexd not in written:
-                    self._add(tar, f"{hexd}/", kind=tarfile.DIRTYPE)
-                    self._add(tar, f"{hexd}/VERSION", data=b"1.0")
-                    blob, compression = self._layer_blob(d)
-                    blob_path = self._blob_path(blob)
-                    if compression == PLAIN:
-                        self._add(tar, path, path=blob_path)
-                    else:
-                        # docker-archive layers are plain tars; the size goes in the header first.
-                        size = _decompressed_size(blob_path, compression)
-                        self._add(tar, path, fileobj=_open_decompressed(blob_path, compression), size=size)
-                    written.add(hexd)
-                layer_paths.append(path)
-            entry = {"Config": f"{img.id}.json", "RepoTags": tags, "Layers": layer_paths}
-            by_id[img.id] = entry
-            manifest.append(entry)
-        for entry in manifest:
-            top = entry["Layers"][-1].split("/", 1)[0] if entry["Layers"] else entry["Config"][:-5]
-            for t in entry["RepoTags"]:
-                repo, tag = split_reference(t)
-                repos.setdefault(repo, {})[tag] = top
-        self._add(tar, "manifest.json", data=json.dumps(manifest, separators=(",", ":")).encode())
-        self._add(tar, "repositories", data=json.dumps(repos, separators=(",", ":")).encode())
-
-    def _save_oci(self, tar, images: list[tuple[Image, str | None]]) -> None:
-        self._add(tar, "oci-layout", data=b'{"imageLayoutVersion":"1.0.0"}')
-        written: set[str] = set()
-        index: list[dict] = []
-
-        def blob(hexd: str, data: bytes | None = None) -> None:
-            if hexd not in written:
-                self._add(tar, f"blobs/sha256/{hexd}", data=data, path=None if data is not None else self._blob_path(hexd))
-                written.add(hexd)
-
-        for img, by_name in images:
-            manifest = self._stored_manifest(img)
-            if manifest is None:
-                manifest = self._manifest_for(img.id, img.layers)
-            import hashlib
-
-            mhex = hashlib.sha256(manifest).hexdigest()
-            blob(img.id)
-            for layer in json.loads(manifest)["layers"]:
-                blob(layer["digest"].split(":", 1)[1])
-            blob(mhex, manifest)
-            for name in ([by_name] if by_name else img.names) or [None]:
-                desc = {"mediaType": OCI_MANIFEST, "digest": f"sha256:{mhex}", "size": len(manifest)}
-                if name:
-                    desc["annotations"] = {REF_NAME_ANNOTATION: name}
-                index.append(desc)
-        self._add(tar, "index.json", data=json.dumps({"schemaVersion": 2, "manifests": index}, separators=(",", ":")).encode())
-
-    def _stored_manifest(self, img: Image) -> bytes | None:
+    def stored_manifest(self, img: Image) -> bytes | None:
         """The manifest the image came with, when every blob it names is still here."""
         try:
-            with open(self._blob_path(img.digest.split(":", 1)[1]), "rb") as f:
+            with open(self.blob_path(img.digest.split(":", 1)[1]), "rb") as f:
                 data = f.read()
             manifest = json.loads(data)
             blobs = [manifest["config"]["digest"], *(layer["digest"] for layer in manifest.get("layers", []))]
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
-        if all(d.startswith("sha256:") and os.path.exists(self._blob_path(d[7:])) for d in blobs):
+        if all(d.startswith("sha256:") and os.path.exists(self.blob_path(d[7:])) for d in blobs):
             return data
         return None
 
@@ -788,7 +562,7 @@ class ImageStore:
 
     def tag(self, ref: str, new_name: str) -> None:
         full = normalize_name(new_name)
-        iid, _ = self._find(ref)
+        iid, _ = self.find(ref)
         with self._transaction():
             self._db.execute("DELETE FROM names WHERE name = ?", (full,))
             self._db.execute("INSERT INTO names (name, image_id) VALUES (?, ?)", (full, iid))
@@ -817,13 +591,13 @@ class ImageStore:
         import shutil
 
         iid, by_name = self._resolve(ref)
-        img = self._get(iid)
+        img = self.get(iid)
         if img is None:
             raise NoSuchImage(f"{ref}: image not known")
         if by_name and len(img.names) > 1:
             self._db.execute("DELETE FROM names WHERE name = ? AND image_id = ?", (by_name, iid))
             return [f"Untagged: {by_name}"]
-        with self._locked(exclusive=True):
+        with self.locked(exclusive=True):
             with self._transaction():
                 names = self._names_of(iid)
                 self._db.execute("DELETE FROM names WHERE image_id = ?", (iid,))
@@ -844,7 +618,7 @@ class ImageStore:
                 shutil.rmtree(os.path.join(self.layers_dir, d.split(":", 1)[1]), ignore_errors=True)
             for b in blobs:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self._blob_path(b))
+                    os.unlink(self.blob_path(b))
         return [*(f"Untagged: {n}" for n in names), f"Deleted: {iid}"]
 
     # -- inspect ----------------------------------------------------------------------
@@ -971,73 +745,12 @@ def _merge_env(base: list[str], extra: list[str]) -> list[str]:
     return list(out.values())
 
 
-def _oci_ref_name(annotations: dict) -> str | None:
-    """An index entry's image name.  The OCI annotation may be a full
-    reference or (as skopeo and buildah write it) just a tag, which names
-    nothing on its own; containerd's annotation is always a full name."""
-    for key in (CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION):
-        ref = annotations.get(key) or ""
-        if "/" in ref or (":" in ref and not _TAG_RE.match(ref)):
-            try:
-                return docker_normalize(ref)
-            except InvalidArgument:
-                continue
-    return None
 
 
-def _member_name(name: str) -> str:
-    while name.startswith("./"):
-        name = name[2:]
-    return name.lstrip("/")
 
 
-def _blob_path(desc: dict) -> str:
-    digest = desc.get("digest", "") if isinstance(desc, dict) else ""
-    algo, _, hexd = digest.partition(":")
-    if algo != "sha256" or len(hexd) != 64 or not _HEX_RE.match(hexd):
-        raise InvalidArgument(f"invalid digest {digest!r} in the image archive")
-    return f"blobs/sha256/{hexd}"
 
 
-def _verify(data: bytes, desc: dict) -> None:
-    import hashlib
-
-    if f"sha256:{hashlib.sha256(data).hexdigest()}" != desc.get("digest"):
-        raise InvalidArgument(f"blob {desc.get('digest')} of the image archive does not match its digest")
-
-
-def _read_exactly(f: BinaryIO, n: int) -> bytes:
-    out = b""
-    while len(out) < n:
-        chunk = f.read(n - len(out))
-        if not chunk:
-            break
-        out += chunk
-    return out
-
-
-def _open_decompressed(path: str, compression: int) -> BinaryIO:
-    if compression == GZIP:
-        import gzip
-
-        return gzip.open(path, "rb")
-    if compression == BZIP2:
-        import bz2
-
-        return bz2.open(path, "rb")
-    if compression == XZ:
-        import lzma
-
-        return lzma.open(path, "rb")
-    return open(path, "rb")
-
-
-def _decompressed_size(path: str, compression: int) -> int:
-    n = 0
-    with _open_decompressed(path, compression) as g:
-        while chunk := g.read(1 << 20):
-            n += len(chunk)
-    return n
 
 
 def _layer_size(layer_dir: str) -> int:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pypod.cli import containers, main
+from pypod.cli import containers, main, runflags
 from pypod.proto.humanize import human_duration
 from pypod.errors import InvalidArgument
 
@@ -47,7 +47,7 @@ def test_config_from_args():
     a = parse_run("-e", "A=1", "-w", "/w", "-u", "1:2", "--cap-add", "net_admin", "-v", "/tmp:/data:ro",
                   "--ulimit", "nofile=10:20", "--stop-signal", "SIGUSR1", "--network", "none", "--label", "k=v",
                   "--log-opt", "max-size=1k", "--entrypoint", '["/bin/sh","-c"]', "busybox", "echo hi")
-    cfg = containers.config_from_args(a)
+    cfg = runflags.config_from_args(a)
     assert cfg.env == ["A=1"] and cfg.workdir == "/w" and cfg.user == "1:2"
     assert cfg.mounts[0].source == "/tmp" and cfg.mounts[0].destination == "/data" and cfg.mounts[0].options == ["ro"]
     assert cfg.ulimits == [("nofile", 10, 20)]
@@ -72,7 +72,7 @@ def test_config_from_args():
 ])
 def test_bad_values_are_clear_errors(argv):
     with pytest.raises(InvalidArgument):
-        containers.config_from_args(parse_run(*argv))
+        runflags.config_from_args(parse_run(*argv))
 
 
 def test_bad_flag_exits_125(capsys):

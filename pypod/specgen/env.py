@@ -1,0 +1,46 @@
+"""Environment variables as users give them: `-e`, `--env-file`, and the
+API's lists and maps."""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import InvalidArgument
+
+
+def read_env_file(path: str) -> list[str]:
+    """NAME=VALUE lines; a bare NAME takes its value from our environment,
+    as in podman; blank lines and # comments are skipped."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise InvalidArgument(f"open {path}: {e.strerror.lower()}") from None
+    out = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            if line in os.environ:
+                out.append(f"{line}={os.environ[line]}")
+            continue
+        out.append(line)
+    return out
+
+
+def expand_env(items: list[str]) -> list[str]:
+    """`-e` values: NAME=VALUE as given, NAME from our environment, and
+    NAME* for every variable of ours with that prefix."""
+    out = []
+    for item in items:
+        if "=" in item:
+            name = item.split("=", 1)[0]
+            if not name:
+                raise InvalidArgument(f"invalid environment variable: {item!r}")
+            out.append(item)
+        elif item.endswith("*"):
+            out += [f"{k}={v}" for k, v in os.environ.items() if k.startswith(item[:-1])]
+        elif item in os.environ:
+            out.append(f"{item}={os.environ[item]}")
+    return out
