@@ -51,11 +51,23 @@ class PodInUse(PypodError):
     http_status = 409
 
 
+class NoSuchObject(PypodError):
+    """Nothing of any kind has that name (inspect --type all)."""
+
+    http_status = 404
+
+
 class NoSuchVolume(PypodError):
     http_status = 404
 
 
 class NameInUse(PypodError):
+    http_status = 409
+
+
+class ContainerExists(PypodError):
+    """libpod's ErrCtrExists: the container is still needed (by dependents)."""
+
     http_status = 409
 
 
@@ -88,6 +100,13 @@ class AlreadyInState(InvalidState):
 
 class InvalidArgument(PypodError):
     http_status = 400
+
+
+class NoSuchUser(InvalidArgument):
+    """A user or group the container's passwd/group files do not name:
+    the process cannot be invoked as asked (podman exits 126)."""
+
+    exit_code = 126
 
 
 class ImageInUse(PypodError):
@@ -125,3 +144,19 @@ def runtime_error_from_text(text: str) -> OCIRuntimeError:
     if "permission denied" in lower or "is a directory" in lower:
         return CommandPermissionDenied(f"{msg}: OCI permission denied")
     return OCIRuntimeError(f"{msg}: OCI runtime error")
+
+
+class RegistryError(PypodError):
+    """A registry refused or failed a request, or could not be reached."""
+
+    http_status = 500
+
+
+class RegistryUnauthorized(RegistryError):
+    http_status = 401
+
+
+class ManifestUnknown(RegistryError):
+    """The registry has no such repository, tag or digest."""
+
+    http_status = 404

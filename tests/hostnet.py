@@ -43,6 +43,13 @@ class NetBlock:
         self.pool = subnets[8:]
         self.prefix = f"pyt{index}"
         self.default_interface = f"{self.prefix}d"
+        #: netavark names its firewall chains after the network's *name*:
+        #: networks of parallel tests must never share one
+        self.default_network = self.name("podman")
+
+    def name(self, base: str) -> str:
+        """A network name of this test's own (see default_network)."""
+        return f"{self.prefix}-{base}"
 
     def subnet(self, i: int) -> str:
         return str(self.spare[i])
@@ -53,7 +60,8 @@ class NetBlock:
         import json
 
         return json.dumps({
-            "network": {"default_subnet": str(self.default_subnet), "default_interface": self.default_interface,
+            "network": {"default_network": self.default_network,
+                        "default_subnet": str(self.default_subnet), "default_interface": self.default_interface,
                         "interface_prefix": f"{self.prefix}n",
                         "default_subnet_pools": [{"base": str(s), "size": 24} for s in self.pool[:4]]},
             "containers": {"netns": netns},
@@ -84,14 +92,6 @@ class NetBlock:
                     except ValueError:
                         continue
         return out
-
-    def chains(self) -> list[str]:
-        """netavark's per-network chains whose jump rules name this block."""
-        chains = set()
-        for rule in self.iptables_rules():
-            for m in re.finditer(r"(NETAVARK-[0-9A-F]{13,})", rule):
-                chains.add(m.group(1))
-        return sorted(chains)
 
     def cleanup(self) -> list[str]:
         """Remove whatever of this block is left on the host; say what was."""

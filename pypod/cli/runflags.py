@@ -16,6 +16,8 @@ from ..errors import InvalidArgument
 def add_create_flags(p) -> None:
     import argparse
 
+    from ..specgen.numbers import uint_arg
+
     p.usage = f"{p.prog} [options] IMAGE [COMMAND [ARG...]]"
     g = p.add_argument_group("process")
     g.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open even if not attached")
@@ -27,7 +29,7 @@ def add_create_flags(p) -> None:
     g.add_argument("-u", "--user", default="", help="user to run as: NAME|UID[:GROUP|GID]")
     g.add_argument("--group-add", action="append", default=[], help="add a supplementary group")
     g.add_argument("--stop-signal", default=None, help="signal that stops the container (default SIGTERM)")
-    g.add_argument("--stop-timeout", type=int, default=None, help="seconds to wait for a stop before SIGKILL")
+    g.add_argument("--stop-timeout", type=uint_arg("--stop-timeout"), default=None, help="seconds to wait for a stop before SIGKILL")
     g.add_argument("--secret", action="append", default=[], help="add a secret: NAME[,type=env][,target=VAR]")
 
     g = p.add_argument_group("identity and metadata")
@@ -51,7 +53,11 @@ def add_create_flags(p) -> None:
 
     add_mount_flags(g)
     g.add_argument("--rootfs", action="store_true", help="the first argument is an exploded rootfs directory, not an image")
-    g.add_argument("--pull", default="missing", choices=("missing", "never", "always", "newer"), help="pull policy (only local images are used)")
+
+    g = p.add_argument_group("image (pulled as --pull says)")
+    from .registry import add_run_pull_flags
+
+    add_run_pull_flags(g)
 
     g = p.add_argument_group("network and pods")
     from .netflags import add_network_flags
@@ -110,8 +116,6 @@ def config_from_args(a) -> ContainerConfig:
     if a.stop_signal:
         cfg.stop_signal = parse_signal(a.stop_signal)
     if a.stop_timeout is not None:
-        if a.stop_timeout < 0:
-            raise InvalidArgument("stop timeout must be 0 or greater")
         cfg.stop_timeout = a.stop_timeout
     cfg.tty = a.tty
     cfg.stdin = a.interactive

@@ -19,6 +19,8 @@ class Status(str, enum.Enum):
     CREATED = "created"  # runtime container exists, process not started
     RUNNING = "running"
     PAUSED = "paused"
+    #: a stop is under way: the stop signal was sent, the process has not exited yet
+    STOPPING = "stopping"
     STOPPED = "stopped"  # process exited, not yet cleaned up
     EXITED = "exited"  # process exited and storage/runtime cleaned up
     REMOVING = "removing"
@@ -91,6 +93,12 @@ class ContainerConfig:
     #: secrets exposed as environment variables: (secret name, env name)
     secrets: list[tuple[str, str]] = field(default_factory=list)
     created: float = 0.0
+    #: IDs of containers this one needs (--requires, a namespace joined from
+    #: another container): `rm` refuses to take them away first, `rm --depend`
+    #: removes this one with them
+    depends_on: list[str] = field(default_factory=list)
+    #: libpod namespace it was made in (--namespace); "" = none
+    namespace: str = ""
     security: SecurityConfig = field(default_factory=SecurityConfig)
 
     #: fields that hold a typed part of their own (engine/record.py's Record)
@@ -145,6 +153,8 @@ class ContainerState(StateRecord):
     #: set when the last runtime error left the container unusable
     error: str = ""
     restart_count: int = 0
+    #: the pypod process waiting for a stop to finish (state 'stopping')
+    stopping_pid: int = 0
 
 
 @record
@@ -203,4 +213,6 @@ def status_text(st: ContainerState, now: float) -> str:
         return f"Exited ({st.exit_code}) {human_ago(now - st.finished_at)}"
     if st.status == Status.REMOVING:
         return "Removing"
+    if st.status == Status.STOPPING:
+        return "Stopping"
     return "Created"

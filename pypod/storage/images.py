@@ -20,16 +20,13 @@ import os
 import re
 import threading
 
+from .. import private
 from ..errors import InvalidArgument, NoSuchImage
+from ..failpoints import failpoint
 from ..record import field, record
 from ..sqlitedb import connect
 from .layers import (
     MEDIA_SUFFIX,
-    PLAIN,
-    SNIFF_BYTES,
-    open_decompressed,
-    read_exactly,
-    sniff,
 )
 
 TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
@@ -57,6 +54,10 @@ CREATE TABLE IF NOT EXISTS layers (
     blob TEXT NOT NULL,
     compressed INTEGER NOT NULL,
     size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repo_digests (
+    ref TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL
 );
 """
 
@@ -189,9 +190,14 @@ class ImageStore:
         self.dir = storage_dir
         self.blobs = os.path.join(storage_dir, "blobs", "sha256")
         self.layers_dir = os.path.join(storage_dir, "layers")
-        os.makedirs(self.blobs, exist_ok=True)
-        os.makedirs(self.layers_dir, exist_ok=True)
-        self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "layers")
+        #: layers being added, renamed into place when whole (the same file system)
+        self.tmp_dir = os.path.join(storage_dir, "tmp")
+        self.locks_dir = os.path.join(storage_dir, "locks")
+        private.open_root(storage_dir, "storage directory")
+        for d in (self.blobs, self.layers_dir, self.tmp_dir, self.locks_dir):
+            private.makedirs(d)
+        private.create_file(os.path.join(storage_dir, "images.db"))
+        self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "repo_digests")
         # One connection serves every thread of the REST service: a
         # transaction's BEGIN..COMMIT must not interleave with another's.
         self._tx_lock = threading.RLock()
@@ -250,6 +256,14 @@ class ImageStore:
 
     def _resolve_digest(self, ref: str) -> str:
         name, _, digest = ref.partition("@")
+        if name:
+            short, _tag = split_reference(name)
+            rows = self._db.execute("SELECT image_id, ref FROM repo_digests WHERE substr(ref, -?) = ?",
+                                    (len(digest) + 1, f"@{digest}")).fetchall()
+            for iid, recorded in rows:
+                repo = recorded.rpartition("@")[0]
+                if repo == short or repo.endswith("/" + short):
+                    return iid
         for (iid,) in self._db.execute("SELECT id FROM images WHERE digest = ?", (digest,)).fetchall():
             if not name:
                 return iid
@@ -316,15 +330,108 @@ class ImageStore:
             self._db.execute("COMMIT")
 
     @contextlib.contextmanager
-    def locked(self, exclusive: bool) -> Iterator[None]:
+    def locked(self, exclusive: bool, sweep: bool = True) -> Iterator[None]:
+        """The storage lock: shared while adding, exclusive while deleting.
+        Whoever holds it alone first sweeps what crashed adders and removers
+        left (half-unpacked layers, incoming blobs, spools): nobody else can
+        be writing them then.  An adder gets that chance when it finds the
+        store idle, so a crash's leftovers go with the next load or import."""
         import fcntl
 
         fd = os.open(os.path.join(self.dir, "storage.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            if exclusive:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if sweep:
+                    self._sweep_leftovers()
+            else:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass
+                else:
+                    self._sweep_leftovers()
+                fcntl.flock(fd, fcntl.LOCK_SH)
             yield
         finally:
             os.close(fd)  # closing drops the lock
+
+    def _leftover_places(self) -> list[tuple[str, str]]:
+        """Where a crash leaves what nobody owns: (directory, name prefix)."""
+        return [(self.layers_dir, ".unpack-"), (self.layers_dir, ".removing-"), (self.blobs, ".incoming-"),
+                (self.dir, ".load-"), (self.tmp_dir, "layer-"), (self.tmp_dir, "push-")]
+
+    def leftovers(self) -> list[str]:
+        """Temporary files and half-removed layers (nobody's, once the
+        storage lock is held exclusively)."""
+        out = []
+        for d, prefix in self._leftover_places():
+            try:
+                out += [os.path.join(d, n) for n in os.listdir(d) if n.startswith(prefix)]
+            except FileNotFoundError:
+                pass
+        return out
+
+    def _sweep_leftovers(self) -> None:
+        from .tree import remove_tree
+
+        for path in self.leftovers():
+            remove_tree(path, ignore_errors=True)
+
+    def orphans(self) -> list[str]:
+        """Blobs and layer dirs no record names: what an adder or a removal
+        killed between its files and its records left.  (Only meaningful
+        with the storage lock held exclusively: an adder writes its files
+        before its records.)"""
+        used_blobs = {r[0] for r in self._db.execute("SELECT blob FROM layers")}
+        for iid, digest in self._db.execute("SELECT id, digest FROM images"):
+            used_blobs.add(iid)
+            used_blobs.add(digest.split(":", 1)[-1])
+        used_layers = {r[0].split(":", 1)[-1] for r in self._db.execute("SELECT diff_id FROM layers")}
+        out = [os.path.join(self.blobs, n) for n in os.listdir(self.blobs) if not n.startswith(".") and n not in used_blobs]
+        out += [os.path.join(self.layers_dir, n) for n in os.listdir(self.layers_dir)
+                if not n.startswith(".") and n not in used_layers]
+        return out
+
+    def damage(self, img: "Image", verify: bool = True) -> str:
+        """What is wrong with an image's files, or "" when nothing is: its
+        config blob, and each layer's record, blob and unpacked dir (and,
+        with verify, the blobs' digests)."""
+        import hashlib
+
+        def digest_of(path: str) -> str:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+            return h.hexdigest()
+
+        config = self.blob_path(img.id)
+        if not os.path.isfile(config):
+            return "its config blob is missing"
+        if verify and digest_of(config) != img.id:
+            return "its config blob does not match its digest"
+        for d in img.layers:
+            row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (d,)).fetchone()
+            if not row:
+                return f"layer {d[7:19]} has no record"
+            if not os.path.isdir(os.path.join(self.layers_dir, d.split(":", 1)[1], "diff")):
+                return f"layer {d[7:19]} is not unpacked"
+            blob = self.blob_path(row[0])
+            if not os.path.isfile(blob):
+                return f"the blob of layer {d[7:19]} is missing"
+            if verify and digest_of(blob) != row[0]:
+                return f"the blob of layer {d[7:19]} does not match its digest"
+        return ""
+
+    def remove_orphans(self) -> list[str]:
+        from .tree import remove_tree
+
+        with self.locked(exclusive=True):
+            gone = self.orphans()
+            for path in gone:
+                remove_tree(path, ignore_errors=True)
+        return gone
 
     # -- blobs and layers ------------------------------------------------------------
 
@@ -345,90 +452,86 @@ class ImageStore:
             os.replace(tmp, path)
         return hexd
 
-    def _store_layer_stream(self, src: BinaryIO, expected_blob: str | None = None) -> tuple[str, str, int]:
-        """Copy a layer tar stream into a blob: (blob hex, diff id, compression).
-        A blob whose digest is known is checked before anything reads inside it."""
-        import hashlib
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
-        try:
-            blob_hash = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out:
-                head = read_exactly(src, SNIFF_BYTES)
-                blob_hash.update(head)
-                out.write(head)
-                while chunk := src.read(1 << 20):
-                    blob_hash.update(chunk)
-                    out.write(chunk)
-            compression = sniff(head)
-            blob = blob_hash.hexdigest()
-            if expected_blob and blob != expected_blob:
-                raise InvalidArgument(f"layer sha256:{expected_blob} does not match its digest (got sha256:{blob})")
-            diff_id = blob
-            if compression != PLAIN:
-                diff = hashlib.sha256()
-                try:
-                    with open_decompressed(tmp, compression) as g:
-                        while chunk := g.read(1 << 20):
-                            diff.update(chunk)
-                except (OSError, EOFError, ValueError) as e:
-                    raise InvalidArgument(f"corrupt compressed layer: {e}") from None
-                diff_id = diff.hexdigest()
-            os.replace(tmp, self.blob_path(blob))
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        return blob, f"sha256:{diff_id}", compression
-
     def layer_present(self, diff_id: str) -> bool:
         row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
         return bool(row) and os.path.isdir(os.path.join(self.layers_dir, diff_id.split(":", 1)[1], "diff")) \
             and os.path.exists(self.blob_path(row[0]))
 
-    def _unpack(self, diff_id: str, blob: str, compression: int) -> None:
-        """Unpack a layer once; of two processes unpacking the same layer,
-        the second loses the rename and uses the first's."""
-        import shutil
+    @contextlib.contextmanager
+    def layer_lock(self, diff_id: str) -> Iterator[None]:
+        """Held while one process fetches and unpacks a layer: another that
+        wants the same layer waits, then finds it present."""
+        import fcntl
+
+        hexd = diff_id.split(":", 1)[-1]
+        if not HEX_RE.match(hexd):
+            raise InvalidArgument(f"invalid diff ID {diff_id!r}")
+        fd = os.open(os.path.join(self.locks_dir, hexd), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None,
+                  *, size: int | None = None, progress=None) -> str:
+        """Add a layer from its blob stream in one pass: the blob is kept as
+        it came and its tar unpacked, both hashed on the way; then the
+        digests are checked and, only if they match, the blob and the layer
+        dir are renamed into place and recorded.  Returns the diff ID.  A
+        mismatch stores nothing and names the blob.  Of two processes adding
+        the same layer, the second loses the rename and uses the first's.
+        Called with the storage lock held (shared): what a crash leaves in
+        tmp/ is swept by the next holder that finds the store idle."""
         import tempfile
 
-        from .archive import extract_layer
+        from .layers import BlobTooLarge, CorruptLayer, unpack_stream
+        from .tree import remove_tree
 
-        hexd = diff_id.split(":", 1)[1]
-        final = os.path.join(self.layers_dir, hexd)
-        if not os.path.isdir(final):
-            tmp = tempfile.mkdtemp(dir=self.layers_dir, prefix=".unpack-")
+        tmp = tempfile.mkdtemp(dir=self.tmp_dir, prefix="layer-")
+        blob_tmp = os.path.join(tmp, "blob")
+        try:
+            want = expected_blob.split(":", 1)[-1] if expected_blob else ""
+            blob_fd = os.open(blob_tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
-                with open(self.blob_path(blob), "rb") as f:
-                    size = extract_layer(f, os.path.join(tmp, "diff"))
-                with open(os.path.join(tmp, "size"), "w") as f:
-                    f.write(str(size))
                 try:
-                    os.rename(tmp, final)
-                except OSError:
-                    if not os.path.isdir(final):
-                        raise
-            except BaseException:
-                if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(self.blob_path(blob))
-                raise
+                    got = unpack_stream(src, blob_fd, os.path.join(tmp, "diff"), size, progress)
+                except BlobTooLarge as e:
+                    raise InvalidArgument(f"layer {what}: {e}") from None
+                except CorruptLayer as e:
+                    if want and e.blob != want:
+                        raise InvalidArgument(_mismatch(what, want, e.blob)) from None
+                    raise InvalidArgument(f"layer {what}: {e}") from None
             finally:
-                if os.path.isdir(tmp):
-                    shutil.rmtree(tmp, ignore_errors=True)
-        self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
-                         (diff_id, blob, compression, _layer_size(final)))
-
-    def add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None) -> str:
-        blob, diff_id, compression = self._store_layer_stream(src, expected_blob)
-        if expected_diff and diff_id != expected_diff:
-            if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.blob_path(blob))
-            raise InvalidArgument(f"layer {what} does not match its digest in the image (got {diff_id})")
-        self._unpack(diff_id, blob, compression)
-        return diff_id
+                os.close(blob_fd)
+            if want and got.blob != want:
+                raise InvalidArgument(_mismatch(what, want, got.blob))
+            if size is not None and got.blob_size != size:
+                raise InvalidArgument(f"layer {what}: {got.blob_size} bytes where its descriptor says {size}")
+            diff_id = f"sha256:{got.diff_id}"
+            if expected_diff and diff_id != expected_diff:
+                raise InvalidArgument(f"layer {what} does not match its digest in the image: diff ID {expected_diff} "
+                                      f"expected, {diff_id} unpacked")
+            private.write_file(os.path.join(tmp, "size"), str(got.size))
+            failpoint("layer.after-unpack")
+            # The blob goes first: a layer's row never names a missing blob.
+            os.replace(blob_tmp, self.blob_path(got.blob))
+            failpoint("layer.after-blob")
+            final = os.path.join(self.layers_dir, got.diff_id)
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if not os.path.isdir(os.path.join(final, "diff")):
+                    raise
+            failpoint("layer.after-rename")
+            with self._tx_lock:  # never inside another thread's transaction on this connection
+                self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
+                                 (diff_id, got.blob, got.compression, _layer_size(final)))
+            failpoint("layer.after-record")
+            return diff_id
+        finally:
+            if os.path.isdir(tmp):
+                remove_tree(tmp, ignore_errors=True)
 
     def layer_blob(self, diff_id: str) -> tuple[str, int]:
         row = self._db.execute("SELECT blob, compressed FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
@@ -451,7 +554,10 @@ class ImageStore:
             "layers": layers,
         }, sort_keys=True, separators=(",", ":")).encode()
 
-    def register(self, config_bytes: bytes, names: list[str], manifest: bytes | None = None) -> Image:
+    def register(self, config_bytes: bytes, names: list[str], manifest: bytes | None = None,
+                 repo_digests: list[str] | tuple[str, ...] = ()) -> Image:
+        """Record an image whose layers are all present, with names
+        ("repo:tag") and the "repo@digest" references it was pulled by."""
         iid = self._write_blob(config_bytes)
         try:
             doc = json.loads(config_bytes)
@@ -480,6 +586,8 @@ class ImageStore:
                 # A name belongs to one image: tagging moves it, as in podman.
                 self._db.execute("DELETE FROM names WHERE name = ?", (n,))
                 self._db.execute("INSERT INTO names (name, image_id) VALUES (?, ?)", (n, iid))
+            for r in repo_digests:
+                self._db.execute("INSERT OR REPLACE INTO repo_digests (ref, image_id) VALUES (?, ?)", (r, iid))
         img = self.get(iid)
         if img is None:
             raise NoSuchImage(f"sha256:{iid}: image removed while it was being added")
@@ -528,7 +636,9 @@ class ImageStore:
                 "rootfs": {"type": "layers", "diff_ids": [diff_id]},
                 "history": [{"created": when, "created_by": created_by}],
             }
-            return self.register(json.dumps(doc, sort_keys=True).encode(), names)
+            img = self.register(json.dumps(doc, sort_keys=True).encode(), names)
+            failpoint("import.after-image")
+            return img
 
     # -- archives (image_archive.py) --------------------------------------------------------
 
@@ -588,8 +698,6 @@ class ImageStore:
         """podman rmi: a name that is one of several is only untagged; by id,
         or by its last name, the image goes, with every blob and layer no
         other image uses.  Whether containers use it is the engine's check."""
-        import shutil
-
         iid, by_name = self._resolve(ref)
         img = self.get(iid)
         if img is None:
@@ -601,6 +709,7 @@ class ImageStore:
             with self._transaction():
                 names = self._names_of(iid)
                 self._db.execute("DELETE FROM names WHERE image_id = ?", (iid,))
+                self._db.execute("DELETE FROM repo_digests WHERE image_id = ?", (iid,))
                 self._db.execute("DELETE FROM images WHERE id = ?", (iid,))
                 still_used: set[str] = set()
                 for (layers,) in self._db.execute("SELECT layers FROM images"):
@@ -614,20 +723,45 @@ class ImageStore:
                     self._db.execute("DELETE FROM layers WHERE diff_id = ?", (d,))
                     if row and not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (row[0],)).fetchone():
                         blobs.append(row[0])
+            failpoint("rmi.after-records-removed")
+            # Renamed away first, then deleted: a crash midway leaves a
+            # .removing- dir (swept later), never a half layer at its name
+            # that a later load of the same layer would take as whole.
+            from .tree import remove_tree
+
+            doomed = []
             for d in orphans:
-                shutil.rmtree(os.path.join(self.layers_dir, d.split(":", 1)[1]), ignore_errors=True)
+                hexd = d.split(":", 1)[1]
+                aside = os.path.join(self.layers_dir, f".removing-{hexd}")
+                with contextlib.suppress(FileNotFoundError):
+                    remove_tree(aside)
+                    os.rename(os.path.join(self.layers_dir, hexd), aside)
+                    doomed.append(aside)
+            failpoint("rmi.after-layers-renamed")
+            for aside in doomed:
+                remove_tree(aside)
             for b in blobs:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.blob_path(b))
+            # and what an earlier crash left without a record
+            for path in self.orphans():
+                remove_tree(path, ignore_errors=True)
         return [*(f"Untagged: {n}" for n in names), f"Deleted: {iid}"]
 
     # -- inspect ----------------------------------------------------------------------
+
+    def repo_digests(self, img: Image) -> list[str]:
+        """"repo@digest" for the image's digest under each of its repositories,
+        and every reference it was pulled by (a manifest list's digest too)."""
+        repos = dict.fromkeys(split_reference(n)[0] for n in img.names)
+        out = [f"{r}@{img.digest}" for r in repos]
+        rows = self._db.execute("SELECT ref FROM repo_digests WHERE image_id = ? ORDER BY rowid", (img.id,))
+        return list(dict.fromkeys([*out, *(r for (r,) in rows)]))
 
     def inspect_dict(self, img: Image) -> dict:
         """podman image inspect's JSON for one image."""
         cfg = img.config
         dirs = img.layer_dirs
-        repos = list(dict.fromkeys(split_reference(n)[0] for n in img.names))
         graph: dict = {}
         if dirs:
             graph = {"UpperDir": dirs[-1], "WorkDir": os.path.join(os.path.dirname(dirs[-1]), "work")}
@@ -637,7 +771,7 @@ class ImageStore:
             "Id": img.id,
             "Digest": img.digest,
             "RepoTags": list(img.names),
-            "RepoDigests": [f"{r}@{img.digest}" for r in repos],
+            "RepoDigests": self.repo_digests(img),
             "Parent": "",
             "Comment": "",
             "Created": img.created,
@@ -751,6 +885,10 @@ def _merge_env(base: list[str], extra: list[str]) -> list[str]:
 
 
 
+
+
+def _mismatch(what: str, want: str, got: str) -> str:
+    return f"layer {what} does not match its digest: sha256:{want} expected, sha256:{got} received"
 
 
 def _layer_size(layer_dir: str) -> int:

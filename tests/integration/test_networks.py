@@ -60,7 +60,7 @@ def test_default_bridge_ports_and_etc_files(net_pypod):
     assert http_get(port).strip() == cid[:12]
     info = json.loads(net_pypod.out("inspect", "web"))[0]
     ns = info["NetworkSettings"]
-    net = ns["Networks"]["podman"]
+    net = ns["Networks"][nb.default_network]
     ip = net["IPAddress"]
     assert ip.startswith(str(nb.default_subnet.network_address)[:-1]) and net["Gateway"] == str(nb.default_subnet[1])
     assert ns["IPAddress"] == ip and ns["MacAddress"] == net["MacAddress"] != ""
@@ -89,52 +89,54 @@ def test_default_bridge_ports_and_etc_files(net_pypod):
 def test_created_network_dns_aliases_and_rm(net_pypod):
     nb = net_pypod.netblock
     sub = nb.subnet(0)
-    assert net_pypod.out("network", "create", "--subnet", sub, "--label", "team=a", "appnet") == "appnet"
-    assert net_pypod("network", "exists", "appnet").returncode == 0
+    app = nb.name("appnet")
+    assert net_pypod.out("network", "create", "--subnet", sub, "--label", "team=a", app) == app
+    assert net_pypod("network", "exists", app).returncode == 0
     assert net_pypod("network", "exists", "nope", check=False).returncode == 1
     ls = net_pypod.out("network", "ls", "--filter", "label=team=a", "--format", "{{.Name}} {{.Driver}}")
-    assert ls == "appnet bridge"
-    net = json.loads(net_pypod.out("network", "inspect", "appnet"))[0]
+    assert ls == f"{app} bridge"
+    net = json.loads(net_pypod.out("network", "inspect", app))[0]
     assert net["subnets"] == [{"subnet": sub, "gateway": str(next(__import__("ipaddress").ip_network(sub).hosts()))}]
     assert net["dns_enabled"] is True and net["network_interface"].startswith(nb.prefix + "n")
     # The definition is netavark's JSON under pypod's root.
-    with open(os.path.join(net_pypod.root, "networks", "appnet.json")) as f:
+    with open(os.path.join(net_pypod.root, "networks", f"{app}.json")) as f:
         assert json.load(f)["id"] == net["id"]
-    net_pypod("run", "-d", "--name", "srv", "--network", "appnet", "--network-alias", "api", "busybox",
+    net_pypod("run", "-d", "--name", "srv", "--network", app, "--network-alias", "api", "busybox",
               "httpd", "-f", "-p", "80", "-h", "/etc")
-    out = net_pypod.out("run", "--rm", "--network", "appnet", "busybox", "sh", "-c",
+    out = net_pypod.out("run", "--rm", "--network", app, "busybox", "sh", "-c",
                         "for n in srv api; do timeout 5 wget -q -O - http://$n/hostname; done; nslookup srv | grep Address: | tail -1")
     srv_id = net_pypod.out("inspect", "-f", "{{.Id}}", "srv")[:12]
     lines = out.splitlines()
     assert lines[:2] == [srv_id, srv_id]
     assert any(sub.rsplit(".", 1)[0] in ln for ln in lines[2:])
-    r = net_pypod("network", "rm", "appnet", check=False)
+    r = net_pypod("network", "rm", app, check=False)
     assert r.returncode == 2 and b"has associated containers with it" in r.stderr
-    assert net_pypod.out("network", "rm", "-f", "appnet") == "appnet"
+    assert net_pypod.out("network", "rm", "-f", app) == app
     assert net_pypod.out("ps", "-aq") == ""
     assert not nb.bridges() and not nb.iptables_rules()
     assert not os.listdir(os.path.join(net_pypod.runroot, "networks", "aardvark-dns")) or not any(
         open(os.path.join(net_pypod.runroot, "networks", "aardvark-dns", f)).read().strip()
-        for f in os.listdir(os.path.join(net_pypod.runroot, "networks", "aardvark-dns")) if f.startswith("appnet"))
+        for f in os.listdir(os.path.join(net_pypod.runroot, "networks", "aardvark-dns")) if f.startswith(app))
 
 
 def test_connect_and_disconnect_a_running_container(net_pypod):
     nb = net_pypod.netblock
-    net_pypod("network", "create", "--subnet", nb.subnet(1), "second")
+    second = nb.name("second")
+    net_pypod("network", "create", "--subnet", nb.subnet(1), second)
     net_pypod("run", "-d", "--name", "c", "busybox", "sleep", "1000")
     assert "eth1" not in net_pypod.out("exec", "c", "ip", "-o", "link")
-    net_pypod("network", "connect", "--alias", "other", "second", "c")
+    net_pypod("network", "connect", "--alias", "other", second, "c")
     info = json.loads(net_pypod.out("inspect", "c"))[0]["NetworkSettings"]["Networks"]
-    ip2 = info["second"]["IPAddress"]
-    assert set(info) == {"podman", "second"} and ip2.startswith(nb.subnet(1).rsplit(".", 1)[0])
+    ip2 = info[second]["IPAddress"]
+    assert set(info) == {nb.default_network, second} and ip2.startswith(nb.subnet(1).rsplit(".", 1)[0])
     assert ip2 in net_pypod.out("exec", "c", "ip", "-o", "addr", "show", "eth1")
     assert ip2 in net_pypod.out("exec", "c", "cat", "/etc/hosts")
-    r = net_pypod("network", "connect", "second", "c", check=False)
+    r = net_pypod("network", "connect", second, "c", check=False)
     assert r.returncode == 125 and b"already connected" in r.stderr
-    net_pypod("network", "disconnect", "second", "c")
+    net_pypod("network", "disconnect", second, "c")
     assert "eth1" not in net_pypod.out("exec", "c", "ip", "-o", "link")
     assert ip2 not in net_pypod.out("exec", "c", "cat", "/etc/hosts")
-    assert set(json.loads(net_pypod.out("inspect", "c"))[0]["NetworkSettings"]["Networks"]) == {"podman"}
+    assert set(json.loads(net_pypod.out("inspect", "c"))[0]["NetworkSettings"]["Networks"]) == {nb.default_network}
     # reload puts the firewall rules back after someone flushed them
     cid = net_pypod.out("inspect", "-f", "{{.Id}}", "c")
     assert net_pypod.out("network", "reload", "c") == cid
@@ -158,34 +160,37 @@ def test_other_network_modes(net_pypod):
     finally:
         netns.remove(path)
     # several networks at once
-    net_pypod("network", "create", "--subnet", nb.subnet(2), "n2")
-    out = net_pypod.out("run", "--rm", "--network", "podman,n2", "busybox", "ls", "/sys/class/net")
+    n2 = nb.name("n2")
+    net_pypod("network", "create", "--subnet", nb.subnet(2), n2)
+    out = net_pypod.out("run", "--rm", "--network", f"{nb.default_network},{n2}", "busybox", "ls", "/sys/class/net")
     assert out.split() == ["eth0", "eth1", "lo"]
 
 
 def test_static_ip_mac_and_random_ports(net_pypod):
     nb = net_pypod.netblock
     sub = nb.subnet(3)
-    net_pypod("network", "create", "--subnet", sub, "--ip-range", sub.rsplit(".", 1)[0] + ".128/25", "ranged")
+    ranged = nb.name("ranged")
+    net_pypod("network", "create", "--subnet", sub, "--ip-range", sub.rsplit(".", 1)[0] + ".128/25", ranged)
     static = sub.rsplit(".", 1)[0] + ".9"
-    net_pypod("run", "-d", "--name", "s", "--network", "ranged", "--ip", static, "--mac-address", "92:d0:c6:0a:29:33",
+    net_pypod("run", "-d", "--name", "s", "--network", ranged, "--ip", static, "--mac-address", "92:d0:c6:0a:29:33",
               "-p", "127.0.0.1::80", "-P", "--expose", "81", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
     info = json.loads(net_pypod.out("inspect", "s"))[0]
-    ep = info["NetworkSettings"]["Networks"]["ranged"]
+    ep = info["NetworkSettings"]["Networks"][ranged]
     assert ep["IPAddress"] == static and ep["MacAddress"] == "92:d0:c6:0a:29:33"
     ports = info["NetworkSettings"]["Ports"]
     host80 = int(ports["80/tcp"][0]["HostPort"])
     assert ports["80/tcp"][0]["HostIp"] == "127.0.0.1" and host80 > 0 and int(ports["81/tcp"][0]["HostPort"]) > 0
     assert http_get(host80).strip() == info["Id"][:12]
-    dyn = net_pypod.out("run", "--rm", "--network", "ranged", "busybox", "ip", "-o", "-4", "addr", "show", "eth0")
+    dyn = net_pypod.out("run", "--rm", "--network", ranged, "busybox", "ip", "-o", "-4", "addr", "show", "eth0")
     assert int(dyn.split("inet ")[1].split("/")[0].rsplit(".", 1)[1]) >= 128  # from the --ip-range
-    r = net_pypod("run", "--rm", "--network", "ranged", "--ip", static, "busybox", "true", check=False)
+    r = net_pypod("run", "--rm", "--network", ranged, "--ip", static, "busybox", "true", check=False)
     assert r.returncode == 125 and b"already allocated" in r.stderr
 
 
 def test_bad_input_is_refused_and_changes_nothing(net_pypod):
     nb = net_pypod.netblock
-    net_pypod("network", "create", "--subnet", nb.subnet(4), "used")
+    used = nb.name("used")
+    net_pypod("network", "create", "--subnet", nb.subnet(4), used)
     taken = socket.socket()
     taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     taken.bind(("0.0.0.0", 0))
@@ -195,8 +200,8 @@ def test_bad_input_is_refused_and_changes_nothing(net_pypod):
     cases = [
         (["run", "--rm", "-p", f"{busy}:80", "busybox", "true"], "address already in use"),
         (["run", "--rm", "--network", "nosuchnet", "busybox", "true"], "unable to find network with name or ID nosuchnet"),
-        (["network", "create", "--subnet", nb.subnet(4), "overlap"], "is already used on the host or by another config"),
-        (["network", "create", "--subnet", str(nb.default_subnet), "overlap2"], "is already used on the host or by another config"),
+        (["network", "create", "--subnet", nb.subnet(4), nb.name("overlap")], "is already used on the host or by another config"),
+        (["network", "create", "--subnet", str(nb.default_subnet), nb.name("overlap2")], "is already used on the host or by another config"),
         (["run", "--rm", "--network", "container:stopped", "busybox", "true"], "is running: container is stopped"),
         (["run", "--rm", "-p", "99999:80", "busybox", "true"], "port numbers must be between 1 and 65535"),
         (["run", "--rm", "-p", "1-3:80", "busybox", "true"], "different lengths"),
@@ -204,8 +209,8 @@ def test_bad_input_is_refused_and_changes_nothing(net_pypod):
         (["run", "--rm", "--network", "none", "--ip", "10.1.1.1", "busybox", "true"], "can only be set when the network mode is bridge"),
         (["run", "--rm", "--no-hosts", "--add-host", "a:1.1.1.1", "busybox", "true"], "cannot be set together"),
         (["network", "create", "bad name"], "names must match"),
-        (["network", "create", "--subnet", "10.9.9.0/24", "--gateway", "10.9.10.1", "gw"], "not in subnet"),
-        (["network", "create", "-d", "nope", "drv"], "unsupported driver nope"),
+        (["network", "create", "--subnet", "10.9.9.0/24", "--gateway", "10.9.10.1", nb.name("gw")], "not in subnet"),
+        (["network", "create", "-d", "nope", nb.name("drv")], "unsupported driver nope"),
     ]
     try:
         for argv, words in cases:
@@ -217,6 +222,6 @@ def test_bad_input_is_refused_and_changes_nothing(net_pypod):
     r = net_pypod("network", "rm", "nosuch", check=False)
     assert r.returncode == 1
     assert net_pypod.out("ps", "-a", "--format", "{{.Names}}") == "stopped"
-    assert sorted(net_pypod.out("network", "ls", "--format", "{{.Name}}").split()) == ["podman", "used"]
+    assert sorted(net_pypod.out("network", "ls", "--format", "{{.Name}}").split()) == sorted([nb.default_network, used])
     assert sandbox_rows(net_pypod) == ([], []) and netns_files(net_pypod) == []
     assert not nb.bridges() and not nb.iptables_rules()
