@@ -380,17 +380,28 @@ def libpod_pull(req: Request) -> Response:
         hos, harch, _ = host_platform()
         platform = (os_name or hos, arch or harch, variant)
     args = _args(req)
-    lines: list[str] = []
 
     def op(eng, progress):
         if policy != "always" and not all_tags:
             return [ops.ensure_image(eng, ref, policy, progress, args=args, platform=platform)]
         return ops.pull(eng, ref, progress, args=args, platform=platform, all_tags=all_tags)
 
+    def done(images) -> dict:
+        ids = [img.id for img in images]
+        return {"images": ids, "id": ids[-1] if ids else ""}
+
+    render, error = _libpod_report(quiet, done)
+    return _streamed(req, op, render, error)
+
+
+def _libpod_report(quiet: bool, done):
+    """libpod's report stream: {"stream": line} per step (podman's lines, as
+    the CLI prints them off a terminal), done(result) last, or {"error": ...}."""
+    lines: list[str] = []
+
     def render(kind, v) -> bytes:
         if kind == "done":
-            ids = [img.id for img in v]
-            return _line({"images": ids, "id": ids[-1] if ids else ""})
+            return _line(done(v))
         if quiet:
             return b""
         from ..cli.registry import ProgressDisplay
@@ -402,7 +413,7 @@ def libpod_pull(req: Request) -> Response:
     def error(e) -> bytes:
         return _line({"error": str(e) if isinstance(e, PypodError) else f"{type(e).__name__}: {e}"})
 
-    return _streamed(req, op, render, error)
+    return render, error
 
 
 class _Lines:
@@ -430,26 +441,12 @@ def libpod_push(req: Request) -> Response:
     fmt = {"docker": "v2s2"}.get(req.q("format"), req.q("format"))
     compression = req.q("compressionFormat")
     quiet = req.qbool("quiet")
-    lines: list[str] = []
 
     def op(eng, progress):
         eng.images.lookup(source)
         return ops.push(eng, source, destination, progress, args=args, fmt=fmt, compression=compression)
 
-    def render(kind, v) -> bytes:
-        if kind == "done":
-            return _line({"manifestdigest": v})
-        if quiet:
-            return b""
-        from ..cli.registry import ProgressDisplay
-
-        lines.clear()
-        ProgressDisplay(_Lines(lines), tty=False)(v)
-        return b"".join(_line({"stream": text}) for text in lines)
-
-    def error(e) -> bytes:
-        return _line({"error": str(e) if isinstance(e, PypodError) else f"{type(e).__name__}: {e}"})
-
+    render, error = _libpod_report(quiet, lambda digest: {"manifestdigest": digest})
     return _streamed(req, op, render, error)
 
 

@@ -119,36 +119,33 @@ def _pulled_digests(engine, img) -> list[str]:
     return [r.rpartition("@")[2] for r in engine.images.repo_digests(img)]
 
 
-def remote_digest(engine, ref: str, args: RegistryArgs | None = None) -> str:
-    from . import manifest as mf
+def _primary(engine, ref: str, args: RegistryArgs | None):
+    """(session, registry, endpoint) for the place a reference lives (its
+    registry itself, not a mirror); the caller closes the session."""
+    from .shortnames import resolve
 
     conf = registries_conf(engine)
     opts = options(engine, args)
     opts.insecure_hosts = conf.insecure
-    cand = _resolve_one(conf, ref)
-    ep = conf.endpoints(cand)[-1]
-    with Session(opts) as session:
-        reg = session.registry(ep.ref.domain, ep.insecure)
+    ep = conf.endpoints(resolve(conf, ref).candidates[0])[-1]
+    session = Session(opts)
+    return session, session.registry(ep.ref.domain, ep.insecure), ep
+
+
+def remote_digest(engine, ref: str, args: RegistryArgs | None = None) -> str:
+    from . import manifest as mf
+
+    session, reg, ep = _primary(engine, ref, args)
+    with session:
         return reg.manifest_digest(ep.ref.path, ep.ref.version, mf.ACCEPT)
-
-
-def _resolve_one(conf: RegistriesConf, ref: str):
-    from .shortnames import resolve
-
-    return resolve(conf, ref).candidates[0]
 
 
 def inspect_manifest(engine, ref: str, args: RegistryArgs | None = None) -> bytes:
     """The manifest (or manifest list) a reference names, as the registry holds it."""
     from . import manifest as mf
 
-    conf = registries_conf(engine)
-    opts = options(engine, args)
-    opts.insecure_hosts = conf.insecure
-    cand = _resolve_one(conf, ref)
-    ep = conf.endpoints(cand)[-1]
-    with Session(opts) as session:
-        reg = session.registry(ep.ref.domain, ep.insecure)
+    session, reg, ep = _primary(engine, ref, args)
+    with session:
         data, _ctype, _digest = reg.get_manifest(ep.ref.path, ep.ref.version, mf.ACCEPT, str(ep.ref))
         return data
 

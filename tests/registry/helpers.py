@@ -22,6 +22,7 @@ import subprocess
 import tarfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -334,3 +335,57 @@ def push_layout(reg: Registry, layout: OCILayout, tag: str, repo: str, all_: boo
         args = ["copy", "--quiet", f"--dest-cert-dir={os.path.join(reg.certs_dir, reg.host)}"] + (["--all"] if all_ else [])
     p = reg.skopeo(*args, f"oci:{layout.dir}:{tag}", f"docker://{reg.host}/{repo}", check=False)
     assert p.returncode == 0, p.stderr.decode()
+
+
+class RedirectingFront:
+    """A registry front on its own port: passes every request through to
+    the registry, except blob downloads, which it redirects there (307), as
+    registries backed by object storage do."""
+
+    def __init__(self, backend: str):
+        self.backend = backend
+        self.redirects = 0
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _pass(self):
+                path = self.path
+                if self.command == "GET" and "/blobs/sha256:" in path:
+                    front.redirects += 1
+                    self.send_response(307)
+                    self.send_header("Location", f"http://{front.backend}{path}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                req = urllib.request.Request(f"http://{front.backend}{path}", data=body, method=self.command,
+                                             headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                try:
+                    resp = urllib.request.urlopen(req, timeout=30)
+                except urllib.error.HTTPError as e:
+                    resp = e
+                data = resp.read()
+                self.send_response(resp.status if hasattr(resp, "status") else resp.code)
+                for k, v in resp.headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

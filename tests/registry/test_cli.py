@@ -102,6 +102,18 @@ def test_pull_bad_input_stores_nothing(rp, registry, tmp_path):
     assert _images(rp) == [] and _leftovers(rp) == []
 
 
+def test_pull_follows_blob_redirects(rp, registry):
+    from .helpers import RedirectingFront
+
+    front = RedirectingFront(registry.host)
+    try:
+        iid = rp.out("pull", "-q", "--tls-verify=false", f"{front.host}/test/app")
+        assert front.redirects == 5  # the config and four layers, each fetched from where it was sent
+        assert rp.out("run", "--rm", iid) == "hello from the registry"
+    finally:
+        front.stop()
+
+
 def test_corrupt_blob_is_refused(rp, fresh_registry, test_layout):
     from .helpers import push_layout
 
@@ -165,6 +177,9 @@ def test_push_roundtrip_with_skopeo_and_podman(rp, registry, fresh_registry, tmp
 
 
 def test_push_local_image_formats_and_compression(rp, fresh_registry, tmp_path):
+    # uploads in chunks of 64 KiB: several PATCHes with Content-Range per blob
+    toml = tmp_path / "pypod.toml"
+    toml.write_text(toml.read_text() + "upload_chunk_size = 65536\n")
     # the embedded busybox has a plain layer: it goes up gzip-compressed
     rp.out("image", "inspect", "busybox")
     dest = f"{fresh_registry.host}/bb/busybox"
