@@ -114,6 +114,7 @@ class Engine:
         """IP allocations and network sandboxes (network/store.py)."""
         from ..network.store import NetStore
 
+        self.store  # noqa: B018 -- makes the root and the database file, private, first
         return NetStore(self.config.db_path)
 
     @cached_property
@@ -126,6 +127,7 @@ class Engine:
     def pods(self):
         from .pods import Pods
 
+        self.store  # noqa: B018 -- makes the root and the database file, private, first
         return Pods(self)
 
     def close(self) -> None:
