@@ -106,6 +106,11 @@ GROUPS = {
     "system": {"info": "info", "service": "service", "events": "events", "check": "check", "df": "system-df",
                "prune": "system-prune", "reset": "system-reset", "migrate": "system-migrate",
                "renumber": "system-renumber"},
+    "network": {"ls": "network ls", "list": "network ls", "rm": "network rm", "remove": "network rm",
+                **{s: f"network {s}" for s in ("create", "inspect", "prune", "exists", "connect", "disconnect", "reload")}},
+    "pod": {"ls": "pod ps", "list": "pod ps", "remove": "pod rm",
+            **{s: f"pod {s}" for s in ("create", "start", "stop", "restart", "kill", "pause", "unpause", "rm", "ps",
+                                         "inspect", "exists", "top", "prune", "stats", "logs")}},
 }
 
 # reachable only through their group, as in podman

@@ -120,7 +120,9 @@ class Engine:
         """Network definitions (network/netdefs.py)."""
         from ..network.netdefs import NetworkDefs
 
-        return NetworkDefs(self.config)
+        from .locks import FileLock
+
+        return NetworkDefs(self.config, FileLock)
 
     @cached_property
     def netstore(self):
@@ -134,7 +136,9 @@ class Engine:
     def netavark(self):
         from ..network.netavark import Netavark
 
-        return Netavark(self.config)
+        from .locks import FileLock
+
+        return Netavark(self.config, FileLock)
 
     @cached_property
     def pods(self):
