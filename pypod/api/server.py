@@ -242,6 +242,7 @@ class Server:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._stop = threading.Event()
         self._loop_done = threading.Event()
+        self._loop_closed = False
 
     @property
     def active(self) -> int:
@@ -277,6 +278,12 @@ class Server:
         finally:
             for conn in list(self._waiting):
                 self._drop(conn)
+            with self._cv:
+                # a worker may hand a connection back while the loop ends: it
+                # is closed here or, after this, by _give_back itself
+                self._loop_closed = True
+                while self._returned:
+                    self._returned.popleft().close()
             self._loop_done.set()
 
     def _accept(self) -> None:
@@ -403,12 +410,13 @@ class Server:
 
     def _give_back(self, conn: Connection) -> None:
         """From a worker: the connection waits for its next request in the loop."""
-        if self._stop.is_set():
-            conn.close()
-            return
         conn.request = conn.body = None
-        conn.connection.setblocking(False)
-        self._returned.append(conn)
+        with self._cv:
+            if self._stop.is_set() or self._loop_closed:
+                conn.close()
+                return
+            conn.connection.setblocking(False)
+            self._returned.append(conn)
         try:
             os.write(self._wake_w, b"!")
         except BlockingIOError:

@@ -14,7 +14,7 @@ from ..errors import InvalidArgument
 
 
 def add_create_flags(p) -> None:
-    import argparse
+    from .args import REMAINDER
 
     from ..specgen.numbers import uint_arg
 
@@ -71,7 +71,7 @@ def add_create_flags(p) -> None:
 
     p.add_argument("--help", action="help", help="show this help message and exit")
     p.add_argument("image", help="image or, with --rootfs, directory")
-    p.add_argument("command", nargs=argparse.REMAINDER, help="command and arguments")
+    p.add_argument("command", nargs=REMAINDER, help="command and arguments")
 
 
 def config_from_args(a) -> ContainerConfig:
