@@ -1,5 +1,5 @@
 """/networks (Docker's shapes) and /libpod/networks (podman's: the network
-is netavark's JSON), over network/manage.py."""
+is netavark's JSON), over engine/netmanage.py."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _net_filters(raw: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def _listed(eng, req: Request) -> list:
-    from ..network.filters import matches
+    from ..engine.netfilters import matches
 
     raw = _filters(req)
     f = _net_filters(raw)
@@ -40,7 +40,7 @@ def _listed(eng, req: Request) -> list:
 def _endpoints(eng, net) -> dict:
     """Running containers on the network, Docker's "Containers" map."""
     from ..network import report
-    from ..network.manage import users
+    from ..engine.netmanage import users
     from ..network.sandbox import live
 
     out = {}
@@ -123,7 +123,7 @@ def _request_from_docker(body: dict):
 
 @with_engine
 def network_create(req: Request, eng) -> Response:
-    from ..network import manage
+    from ..engine import netmanage as manage
 
     net = manage.create(eng, _request_from_docker(req.json()))
     return Response(201, {"Id": net.id, "Warning": ""})
@@ -131,7 +131,7 @@ def network_create(req: Request, eng) -> Response:
 
 @with_engine
 def network_delete(req: Request, eng) -> Response:
-    from ..network import manage
+    from ..engine import netmanage as manage
 
     manage.remove(eng, req.params["id"], force=req.qbool("force"))
     return Response(204)
@@ -157,7 +157,8 @@ def _endpoint_attachment(ep: dict):
 def network_connect(req: Request, eng) -> Response:
     """Docker's {Container, EndpointConfig} and libpod's {container, aliases,
     static_ips, static_mac, interface_name} bodies alike."""
-    from ..network import manage, specs
+    from ..network import specs
+    from ..engine import netmanage as manage
     from ..network.types import Attachment
 
     body = req.json()
@@ -179,7 +180,7 @@ def network_connect(req: Request, eng) -> Response:
 
 @with_engine
 def network_disconnect(req: Request, eng) -> Response:
-    from ..network import manage
+    from ..engine import netmanage as manage
 
     body = req.json()
     ctr = body.get("Container") or body.get("container")
@@ -192,7 +193,7 @@ def network_disconnect(req: Request, eng) -> Response:
 
 @with_engine
 def networks_prune(req: Request, eng) -> Response:
-    from ..network import manage
+    from ..engine import netmanage as manage
 
     return Response(200, {"NetworksDeleted": manage.prune(eng, _net_filters(_filters(req)))})
 
@@ -250,7 +251,7 @@ def _request_from_libpod(body: dict):
 
 @with_engine
 def libpod_network_create(req: Request, eng) -> Response:
-    from ..network import manage
+    from ..engine import netmanage as manage
 
     net = manage.create(eng, _request_from_libpod(req.json()))
     return Response(200, net.to_json())
@@ -258,7 +259,7 @@ def libpod_network_create(req: Request, eng) -> Response:
 
 @with_engine
 def libpod_network_delete(req: Request, eng) -> Response:
-    from ..network import manage
+    from ..engine import netmanage as manage
 
     net = manage.remove(eng, req.params["name"], force=req.qbool("force"), timeout=req.qint("timeout"))
     return Response(200, [{"Name": net.name, "Err": None}])
@@ -266,7 +267,7 @@ def libpod_network_delete(req: Request, eng) -> Response:
 
 @with_engine
 def libpod_networks_prune(req: Request, eng) -> Response:
-    from ..network import manage
+    from ..engine import netmanage as manage
 
     return Response(200, [{"Name": n, "Error": None} for n in manage.prune(eng, _net_filters(_filters(req)))])
 

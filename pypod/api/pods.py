@@ -64,7 +64,7 @@ def _pod(eng, req: Request):
 
 @with_engine
 def pods_list(req: Request, eng) -> Response:
-    from ..cli.pods import _pod_matches, pod_entry
+    from ..engine.pods import pod_entry, pod_matches
     from .docker import _list_filters
 
     filters = [f"{k}={v}" for k, vs in _list_filters(req).items() for v in vs]
@@ -73,7 +73,7 @@ def pods_list(req: Request, eng) -> Response:
     for pod in eng.pods.list():
         ctrs = sorted((c for c in all_ctrs if c.config.pod == pod.id), key=lambda c: (c.id != pod.infra_id, c.config.created))
         entry = pod_entry(pod, ctrs)
-        if filters and not _pod_matches(pod, entry, ctrs, filters):
+        if filters and not pod_matches(pod, entry, ctrs, filters):
             continue
         out.append(entry)
     return Response(200, out)

@@ -225,6 +225,8 @@ class Server:
         self.head_timeout = head_timeout
         self.io_timeout = io_timeout
         self.debug = False
+        #: headers every answer carries (`system service --cors`)
+        self.extra_headers: list[tuple[str, str]] = []
         self.stopping = False
         self.new_engine = None
         #: exec id -> (height, width) asked for before the session started
@@ -492,7 +494,7 @@ class Server:
             else:
                 body.drain()
         headers = [("Api-Version", DOCKER_API_VERSION), ("Libpod-Api-Version", LIBPOD_API_VERSION),
-                   ("Server", "pypod"), ("Date", _http_date())]
+                   ("Server", "pypod"), ("Date", _http_date()), *self.extra_headers]
         status = resp.status
         try:
             if isinstance(resp, Streamed):

@@ -36,6 +36,7 @@ def _create(engine, a):
     from .runflags import config_from_args
 
     cfg = config_from_args(a)
+    cfg.create_command, cfg.create_command_tail = list(sys.argv), 1 + len(a.command)
     if cfg.image:
         from .registry import image_for_run
 
@@ -103,7 +104,7 @@ class proxied_signals:
 
     def _forward(self, signum, _frame) -> None:
         try:
-            self.ctr.engine.runtime.kill_container(self.ctr, signum)
+            self.ctr.runtime.kill_container(self.ctr, signum)
         except PypodError:
             pass  # the container is gone: nothing left to signal
 

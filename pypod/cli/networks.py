@@ -53,7 +53,7 @@ def add_network_create_args(p) -> None:
 
 
 def cmd_network_create(engine, a) -> int:
-    from ..network import manage
+    from ..engine import netmanage as manage
     from ..network.netdefs import CreateRequest
 
     opts = {}
@@ -82,7 +82,7 @@ def add_network_ls_args(p) -> None:
 
 
 def cmd_network_ls(engine, a) -> int:
-    from ..network import filters
+    from ..engine import netfilters as filters
 
     f = filters.parse(a.filter)
     nets = [n for n in engine.networks.list() if filters.matches(n, f, engine)]
@@ -151,7 +151,7 @@ def add_network_rm_args(p) -> None:
 
 def cmd_network_rm(engine, a) -> int:
     """podman's exit codes: 1 for a missing network, 2 for one in use."""
-    from ..network import manage
+    from ..engine import netmanage as manage
 
     worst = 0
     for ref in a.networks:
@@ -176,7 +176,7 @@ def confirm(question: str) -> bool:
 
 
 def cmd_network_prune(engine, a) -> int:
-    from ..network import filters, manage
+    from ..engine import netfilters as filters, netmanage as manage
 
     f = filters.parse(a.filter)
     if not a.force and not confirm("WARNING! This will remove all networks not used by at least one container.\n"
@@ -200,7 +200,8 @@ def add_network_connect_args(p) -> None:
 
 
 def cmd_network_connect(engine, a) -> int:
-    from ..network import manage, specs
+    from ..network import specs
+    from ..engine import netmanage as manage
     from ..network.types import Attachment
 
     att = Attachment(aliases=[x for item in a.alias for x in item.split(",") if x],
@@ -217,7 +218,7 @@ def add_network_disconnect_args(p) -> None:
 
 
 def cmd_network_disconnect(engine, a) -> int:
-    from ..network import manage
+    from ..engine import netmanage as manage
 
     manage.disconnect(engine, a.container, a.network, force=a.force)
     return 0
@@ -230,7 +231,7 @@ def add_network_reload_args(p) -> None:
 
 
 def cmd_network_reload(engine, a) -> int:
-    from ..network import manage
+    from ..engine import netmanage as manage
 
     if a.all:
         targets = [c for c in engine.containers() if c.config.network == "bridge" and c.state.status.value == "running"]

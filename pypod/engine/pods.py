@@ -429,3 +429,57 @@ class Pods:
             pod.remove(force=True)
             out.append(pod.id)
         return out
+
+
+def pod_entry(pod, ctrs) -> dict:
+    """One pod as `pod ps --format json` and the libpod API list it."""
+    from .inspect import status_word
+    from ..network.report import network_names
+    from ..proto.humanize import rfc3339
+
+    infra = next((c for c in ctrs if c.id == pod.infra_id), None)
+    return {
+        "Cgroup": pod.engine.config.cgroup_parent,
+        "Containers": [{"Id": c.id, "Names": c.name, "Status": status_word(c.state.status)} for c in ctrs],
+        "Created": rfc3339(pod.config.created),
+        "Id": pod.id,
+        "InfraId": pod.infra_id,
+        "Name": pod.name,
+        "Namespace": "",
+        "Networks": network_names(infra.config) if infra is not None else [],
+        "Status": pod.status(ctrs),
+        "Labels": pod.config.labels,
+    }
+
+
+def pod_matches(pod, entry: dict, ctrs, filters: list[str]) -> bool:
+    import re
+
+    for f in filters:
+        k, sep, v = f.partition("=")
+        if not sep:
+            raise InvalidArgument(f"invalid filter {f!r}: filter must be key=value")
+        if k == "name":
+            ok = re.search(v, pod.name) is not None
+        elif k == "id":
+            ok = pod.id.startswith(v)
+        elif k == "status":
+            ok = entry["Status"].lower() == v.lower()
+        elif k == "label":
+            lk, lsep, lv = v.partition("=")
+            ok = lk in pod.config.labels and (not lsep or pod.config.labels[lk] == lv)
+        elif k == "ctr-names":
+            ok = any(c.name == v for c in ctrs)
+        elif k == "ctr-ids":
+            ok = any(c.id.startswith(v) for c in ctrs)
+        elif k == "ctr-number":
+            ok = str(len(ctrs)) == v
+        elif k == "ctr-status":
+            ok = any(c["Status"] == v for c in entry["Containers"])
+        elif k == "network":
+            ok = v in entry["Networks"]
+        else:
+            raise InvalidArgument(f"{k} is an invalid filter")
+        if not ok:
+            return False
+    return True

@@ -89,16 +89,15 @@ def _stderr_text(err: bytes) -> str:
 
 
 class Netavark:
-    def __init__(self, config):
+    def __init__(self, config, lock_factory):
         self.binary = find_helper("netavark", config)
         self.aardvark = find_helper("aardvark-dns", config)
         self.config_dir = config.network_run_dir
         os.makedirs(self.config_dir, mode=0o700, exist_ok=True)
         self.env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "RUST_LOG": "netavark=warn"}
-        from ..engine.locks import FileLock
-
-        #: held around every netavark call (re-entrant in this process)
-        self.lock = FileLock(os.path.join(self.config_dir, "netavark.lock"))
+        #: held around every netavark call (re-entrant in this process);
+        #: the engine's file lock, on RUNROOT/networks/netavark.lock
+        self.lock = lock_factory(os.path.join(self.config_dir, "netavark.lock"))
 
     def start(self, command: str, netns: str, options: dict) -> Call:
         return Call(self, command, netns, options)

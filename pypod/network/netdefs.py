@@ -57,8 +57,10 @@ def now_rfc3339() -> str:
 
 
 class NetworkDefs:
-    def __init__(self, config):
+    def __init__(self, config, lock_factory):
+        """lock_factory(path): the engine's file lock (engine/locks.py)."""
         self.config = config
+        self.lock_factory = lock_factory
         self.net = config.network
         self.dir = config.network_config_dir
 
@@ -121,10 +123,8 @@ class NetworkDefs:
     # -- writing ---------------------------------------------------------------
 
     def lock(self):
-        from ..engine.locks import FileLock
-
         os.makedirs(self.dir, mode=0o755, exist_ok=True)
-        return FileLock(os.path.join(self.dir, ".lock"))
+        return self.lock_factory(os.path.join(self.dir, ".lock"))
 
     def create(self, req: CreateRequest) -> Network:
         with self.lock():

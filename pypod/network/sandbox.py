@@ -214,33 +214,6 @@ def _teardown_locked(engine, container_id: str, warn: bool) -> None:
     store.drop_sandbox(container_id)
 
 
-def gc(engine) -> list[str]:
-    """Tear down sandboxes whose container is gone or no longer running (what
-    a pypod killed mid-way left); return their container IDs."""
-    from ..engine.container import Status
-    from ..errors import NoSuchContainer
-
-    done = []
-    for cid in engine.netstore.sandboxes():
-        try:
-            ctr = engine._load(cid)
-        except NoSuchContainer:
-            teardown(engine, cid)
-            done.append(cid)
-            continue
-        with ctr.locked():
-            try:
-                ctr.sync()
-            except NoSuchContainer:
-                teardown(engine, cid)
-                done.append(cid)
-                continue
-            if ctr.state.status not in (Status.CREATED, Status.RUNNING, Status.PAUSED):
-                teardown(engine, cid)
-                done.append(cid)
-    return done
-
-
 # -- connect / disconnect / reload on a live sandbox ---------------------------------
 
 

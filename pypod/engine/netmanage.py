@@ -4,9 +4,9 @@ container's connect, disconnect and reload; who uses a network."""
 from __future__ import annotations
 
 from ..errors import InvalidArgument, NetworkInUse, NoSuchContainer, PypodError
-from .definition import Network
-from .netdefs import CreateRequest
-from .types import Attachment
+from ..network.definition import Network
+from ..network.netdefs import CreateRequest
+from ..network.types import Attachment
 
 
 def users(engine, net: Network) -> list:
@@ -48,7 +48,7 @@ def remove(engine, ref: str, force: bool = False, timeout: int | None = None) ->
             except NoSuchContainer:
                 pass
         # What a crashed pypod may have left on it (addresses, sandboxes) goes too.
-        from . import sandbox
+        from ..network import sandbox
 
         for cid in engine.netstore.users_of(net.name):
             sandbox.teardown(engine, cid)
@@ -60,7 +60,7 @@ def remove(engine, ref: str, force: bool = False, timeout: int | None = None) ->
 
 def prune(engine, filters: dict[str, list[str]] | None = None) -> list[str]:
     """Networks no container uses (never the default); their names."""
-    from .filters import matches
+    from .netfilters import matches
 
     used = set()
     for c in engine.containers(sync=False):
@@ -90,8 +90,8 @@ def _bridge_container(engine, ref: str):
 
 def connect(engine, ctr_ref: str, net_ref: str, att: Attachment | None = None) -> None:
     """Join a network: in the configuration, and at once when running."""
-    from ..engine import namespaces
-    from . import sandbox
+    from . import namespaces
+    from ..network import sandbox
 
     att = att or Attachment()
     net = engine.networks.get(net_ref)
@@ -112,8 +112,8 @@ def connect(engine, ctr_ref: str, net_ref: str, att: Attachment | None = None) -
 
 
 def disconnect(engine, ctr_ref: str, net_ref: str, force: bool = False) -> None:
-    from ..engine import namespaces
-    from . import sandbox
+    from . import namespaces
+    from ..network import sandbox
 
     net = engine.networks.get(net_ref)
     ctr = _bridge_container(engine, ctr_ref)
@@ -131,7 +131,7 @@ def disconnect(engine, ctr_ref: str, net_ref: str, force: bool = False) -> None:
 
 def reload(engine, ctr) -> bool:
     """Firewall rules and addresses set up again for a running container."""
-    from . import sandbox
+    from ..network import sandbox
 
     with ctr.locked():
         ctr.sync()

@@ -41,7 +41,7 @@ def matches(net, filters: dict[str, list[str]], engine=None) -> bool:
         elif key == "label!":
             ok = not any(_label_match(net.labels, v) for v in values)
         elif key == "dangling":
-            from .manage import users
+            from .netmanage import users
 
             want = values[-1].lower() in ("true", "1")
             ok = (not users(engine, net)) == want
