@@ -8,7 +8,6 @@ offers, json, --quiet, and --watch.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -86,6 +85,8 @@ def present(gather, a) -> int:
         return sort_entries(got, a.sort) if a.sort else got
 
     if a.format in ("json", "{{json .}}"):
+        import json
+
         print(json.dumps([json_entry(e) for e in entries()], indent=2))
         return 0
     if a.quiet and not a.format:
@@ -131,12 +132,14 @@ def default_columns(a) -> list[str]:
 def default_table(entries: list[dict], a) -> str:
     """The table ps prints without --format (no template engine needed)."""
     from ..proto.tabwriter import tabwrite
+    from .output import printable
 
     cols = default_columns(a)
     lines = [] if a.noheading else ["\t".join(PS_HEADERS.get(c, c.upper()) for c in cols)]
     for e in entries:
         row = template_row(e, a.no_trunc, plain=True)
-        lines.append("\t".join(str(row[c]) for c in cols))
+        # a command's newlines, tabs and escape sequences never reach the terminal raw
+        lines.append("\t".join(printable(str(row[c])) for c in cols))
     return tabwrite("\n".join(lines) + "\n") if lines else ""
 
 

@@ -11,7 +11,6 @@ pypod killed at any point leaves work the next call can finish.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from functools import cached_property
 
@@ -539,9 +538,17 @@ class Container:
                     self._cleanup_locked()
                 raise AlreadyInState(f"container {self.id} is already stopped")
             if st == Status.PAUSED:
-                # A frozen process cannot act on the stop signal.
-                self.runtime.kill_container(self, 9)
-                self.runtime.unpause_container(self)
+                # A frozen process cannot act on the stop signal: SIGKILL, then
+                # thaw.  The kernel may let the kill through the freezer (then
+                # there is nothing left to resume: runc says "not paused").
+                from ..errors import OCIRuntimeError
+
+                for step in (lambda: self.runtime.kill_container(self, 9),
+                             lambda: self.runtime.unpause_container(self)):
+                    try:
+                        step()
+                    except OCIRuntimeError:
+                        pass
             pid, conmon_pid = self.state.pid, self.state.conmon_pid
             self.state.status = Status.STOPPING
             self.state.stopping_pid = os.getpid()
@@ -662,7 +669,9 @@ class Container:
             failpoint("cleanup.after-unmount")
             trace.step("storage: unmounted")
             self.runtime.remove_runtime_files(self)
-            shutil.rmtree(self.paths.run_dir, ignore_errors=True)
+            from ..storage.tree import remove_what_can_go
+
+            remove_what_can_go(self.paths.run_dir)
             for leftover in ("ctl", "winsz", "attach", "oom"):
                 _unlink(os.path.join(self.paths.userdata, leftover))
             if self.state.status in (Status.STOPPED, Status.CREATED):
@@ -789,9 +798,11 @@ class Container:
             trace.step("storage: removed")
         failpoint("rm.after-storage-remove")
         self.runtime.remove_runtime_files(self)
+        from ..storage.tree import remove_what_can_go
+
         if not keep_run_dir:
-            shutil.rmtree(self.paths.run_dir, ignore_errors=True)
-        shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
+            remove_what_can_go(self.paths.run_dir)
+        remove_what_can_go(os.path.dirname(self.paths.userdata))
         trace.step("files: removed")
         failpoint("rm.after-files")
         finished = self.state.finished_at or status_before in (Status.STOPPED, Status.EXITED)

@@ -106,7 +106,7 @@ def connect(engine, ctr_ref: str, net_ref: str, att: Attachment | None = None) -
         att.interface_name = att.interface_name or next(f"eth{i}" for i in range(len(used) + 1) if f"eth{i}" not in used)
         sandbox.connect_live(engine, cfg, net, att)
         cfg.networking.networks[net.name] = att
-        engine.store.save_config(ctr.id, cfg.to_dict())
+        engine.store.update_config(ctr.id, cfg.to_dict())
         namespaces.refresh_etc_files(ctr)
     engine.events.write("network", "connect", net.id, net.name, "", container=ctr.id)
 
@@ -124,7 +124,7 @@ def disconnect(engine, ctr_ref: str, net_ref: str, force: bool = False) -> None:
             raise InvalidArgument(f"container {ctr.id} is not connected to network {net.name}: network is not connected")
         sandbox.disconnect_live(engine, cfg, net.name)
         del cfg.networking.networks[net.name]
-        engine.store.save_config(ctr.id, cfg.to_dict())
+        engine.store.update_config(ctr.id, cfg.to_dict())
         namespaces.refresh_etc_files(ctr)
     engine.events.write("network", "disconnect", net.id, net.name, "", container=ctr.id)
 
