@@ -71,6 +71,12 @@ def test_pod_lifecycle_commands(net_pypod):
     assert pod_status() == "life Degraded" and states()["l2"] == "created"
     net_pypod("pod", "start", "life")
     assert set(states().values()) == {"running"}
+    net_pypod("exec", "l1", "sh", "-c", "echo from-l1 > /proc/1/fd/1")
+    stats = net_pypod.out("pod", "stats", "--no-stream", "life").splitlines()
+    assert stats[0].split()[:3] == ["POD", "CID", "NAME"] and len(stats) == 4  # infra, l1, l2
+    assert any(" l1 " in row for row in stats) and all(row.split()[-1].isdigit() for row in stats[1:])
+    logs = net_pypod.out("pod", "logs", "life")
+    assert logs.endswith("from-l1") and logs.split()[0] == net_pypod.out("inspect", "-f", "{{.Id}}", "l1")[:12]
     net_pypod("pod", "pause", "life")
     assert pod_status() == "life Paused" and set(states().values()) == {"paused"}
     net_pypod("pod", "unpause", "life")
