@@ -17,19 +17,11 @@ import random
 import re
 import subprocess
 
+from pypod.oci.procs import pid_alive
+
 CLAIMS_DIR = "/tmp/pypod-test-netblocks"
 BASE = ipaddress.ip_network("10.192.0.0/10")
 BLOCKS = list(BASE.subnets(new_prefix=20))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class NetBlock:
@@ -140,7 +132,7 @@ def claim() -> NetBlock:
                 pid = int(open(path).read().strip() or 0)
             except (OSError, ValueError):
                 continue
-            if pid and _alive(pid):
+            if pid and pid_alive(pid):
                 continue
             try:
                 os.unlink(path)  # its claimer is gone

@@ -21,8 +21,17 @@ def go_fields(net) -> dict:
     """A network for Go templates: podman's Go field names and its JSON keys."""
     j = net.to_json()
     return {**j, "Name": net.name, "ID": net.id, "Driver": net.driver, "NetworkInterface": net.network_interface,
-            "Created": net.created, "Subnets": j["subnets"], "IPv6Enabled": net.ipv6_enabled, "Internal": net.internal,
+            "Created": net.created, "Subnets": [_go_subnet(sn) for sn in j["subnets"]], "IPv6Enabled": net.ipv6_enabled, "Internal": net.internal,
             "DNSEnabled": net.dns_enabled, "Labels": net.labels, "Options": net.options, "IPAMOptions": net.ipam_options}
+
+
+def _go_subnet(sn: dict) -> dict:
+    """podman's Subnet struct: Subnet, Gateway, LeaseRange{StartIP, EndIP}."""
+    out = {"Subnet": sn.get("subnet", ""), "Gateway": sn.get("gateway", "")}
+    rng = sn.get("lease_range")
+    if rng:
+        out["LeaseRange"] = {"StartIP": rng.get("start_ip", ""), "EndIP": rng.get("end_ip", "")}
+    return {**sn, **out}
 
 
 # -- create ------------------------------------------------------------------------------

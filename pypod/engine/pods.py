@@ -27,6 +27,7 @@ from ..errors import (
     NoSuchPod,
     PypodError,
 )
+from ..failpoints import failpoint
 from ..record import asdict, field, fields, record
 from ..sqlitedb import connect
 from .container import ContainerConfig, Status
@@ -198,7 +199,9 @@ class Pod:
                 c.remove(force=True, timeout=timeout)
             except NoSuchContainer:
                 pass
+            failpoint("podrm.after-container")
         self.engine.pods.store_remove(self.id)
+        failpoint("podrm.after-record")
         self.engine.events.write("pod", "remove", self.id, self.name, "")
 
     def top(self, ps_args: list[str] | None = None) -> tuple[list[str], list[list[str]]]:
@@ -334,12 +337,14 @@ class Pods:
             if "UNIQUE" in str(e):
                 raise NameInUse(f"{pc.name}: pod already exists") from None
             raise
+        failpoint("pod.after-record")
         if pc.infra:
             try:
                 self._create_infra(pc, network, networking)
             except BaseException:
                 self.store_remove(pc.id)
                 raise
+            failpoint("pod.after-infra")
         self.engine.events.write("pod", "create", pc.id, pc.name, "")
         return Pod(self.engine, pc)
 

@@ -6,7 +6,8 @@ aardvark-dns) to wire them.
 
 Modules: types (the definitions and a container's network settings),
 specs (parsing of what users type: -p, --network, --dns ...), netdefs (the
-definitions on disk), ipam (addresses in the store), netns (namespaces),
+definitions on disk), store (addresses and sandboxes in the SQLite
+store), netns (namespaces), ports (published host ports),
 netavark (the binary), etcfiles (/etc/hosts, resolv.conf), sandbox (a
 container's network from setup to teardown), report (inspect shapes).
 """

@@ -31,18 +31,6 @@ def port_lines(ports: list[PortMapping]) -> list[str]:
     return [f"{c}/{proto} -> {hip or '0.0.0.0'}:{h}" for c, proto, hip, h in expand(ports)]
 
 
-def ports_column(ports: list[PortMapping]) -> str:
-    """ps's PORTS: "0.0.0.0:8080->80/tcp, 127.0.0.1:9000-9001->90-91/udp"."""
-    out = []
-    for p in ports:
-        hip = p.host_ip or "0.0.0.0"
-        if p.range > 1:
-            out.append(f"{hip}:{p.host_port}-{p.host_port + p.range - 1}->{p.container_port}-{p.container_port + p.range - 1}/{p.protocol}")
-        else:
-            out.append(f"{hip}:{p.host_port}->{p.container_port}/{p.protocol}")
-    return ", ".join(out)
-
-
 _EMPTY_ENDPOINT = {"EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
                    "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": ""}
 

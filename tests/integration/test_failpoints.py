@@ -142,6 +142,19 @@ def _sandbox_rows(pypod) -> tuple[int, int]:
         eng.close()
 
 
+def _pod_with_infra(name: str):
+    def check(pypod):
+        pod = json.loads(pypod.out("pod", "inspect", name))
+        pod = pod[0] if isinstance(pod, list) else pod
+        assert [c["Id"] for c in pod["Containers"]] == [pod["InfraContainerID"]]
+        pypod("pod", "rm", "-f", name)
+    return check
+
+
+def _no_pods(pypod):
+    assert pypod.out("pod", "ps", "-q") == "" and pypod.out("ps", "-aq") == ""
+
+
 _REGISTRY = None
 
 
@@ -229,6 +242,13 @@ def scenarios(tmp: str) -> dict[str, Scenario]:
                             repeat=[["rm", "-f", "fp"], ["run", "--network", "bridge", "--name", "fp", "-p",
                                                          "127.0.0.1::80", "busybox", "true"]],
                             verify=_network_gone("fp")),
+        # a pod: its record, then its infra container; removed members first, the record last
+        "pod": Scenario(run=["pod", "create", "--name", "fpp"],
+                        repeat=[["pod", "rm", "-f", "-i", "fpp"], ["pod", "create", "--name", "fpp"]],
+                        verify=_pod_with_infra("fpp")),
+        "podrm": Scenario(setup=[["pod", "create", "--name", "fpp"], ["run", "-d", "--pod", "fpp", "--name", "fpm", *SLEEPER]],
+                          run=["pod", "rm", "-f", "-t", "0", "fpp"], repeat=[["pod", "rm", "-f", "-i", "-t", "0", "fpp"]],
+                          verify=_no_pods),
         **_registry_scenarios(tmp),
     }
 

@@ -63,6 +63,23 @@ def test_docker_py_networks_and_ports(net_service):
     # another container resolves the first by name on their network
     out = c.containers.run("busybox", ["wget", "-q", "-O", "-", "http://srv/hostname"], network=name, remove=True)
     assert out.strip() == srv.id[:12].encode()
+    # a static address and an alias from NetworkingConfig, ExtraHosts, Dns*, PublishAllPorts
+    static = nb.subnet(0)[:-4] + "50"
+    nc = c.api.create_networking_config({name: c.api.create_endpoint_config(ipv4_address=static, aliases=["al1"])})
+    hc = c.api.create_host_config(extra_hosts={"extra": "192.0.2.4"}, dns=["192.0.2.53"], dns_search=["ex.org"],
+                                  publish_all_ports=True)
+    r = c.api.create_container("busybox", ["sh", "-c", "cat /etc/hosts /etc/resolv.conf; ip -o -4 addr show eth0; sleep 1000"],
+                               host_config=hc, networking_config=nc, ports=[81], name="st")
+    c.api.start(r["Id"])
+    info = c.api.inspect_container(r["Id"])
+    ep = info["NetworkSettings"]["Networks"][name]
+    assert ep["IPAddress"] == static and "al1" in ep["Aliases"]
+    assert info["HostConfig"]["ExtraHosts"] == ["extra:192.0.2.4"] and info["HostConfig"]["Dns"] == ["192.0.2.53"]
+    assert int(info["NetworkSettings"]["Ports"]["81/tcp"][0]["HostPort"]) > 0
+    logs = wait_for(lambda: (lambda t: t if "inet" in t else "")(c.api.logs(r["Id"]).decode()))
+    assert "192.0.2.4\textra" in logs and "nameserver 192.0.2.53" in logs and "search ex.org" in logs
+    assert f"inet {static}/24" in logs
+    c.api.remove_container(r["Id"], force=True)
     net2 = c.networks.create(other)
     net2.connect(srv, aliases=["second-name"])
     srv.reload()

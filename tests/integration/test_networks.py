@@ -98,6 +98,8 @@ def test_created_network_dns_aliases_and_rm(net_pypod):
     net = json.loads(net_pypod.out("network", "inspect", app))[0]
     assert net["subnets"] == [{"subnet": sub, "gateway": str(next(__import__("ipaddress").ip_network(sub).hosts()))}]
     assert net["dns_enabled"] is True and net["network_interface"].startswith(nb.prefix + "n")
+    assert net_pypod.out("network", "inspect", app, "--format", "{{range .Subnets}}{{.Subnet}} {{.Gateway}}{{end}}") == \
+        f"{sub} {net['subnets'][0]['gateway']}"
     # The definition is netavark's JSON under pypod's root.
     with open(os.path.join(net_pypod.root, "networks", f"{app}.json")) as f:
         assert json.load(f)["id"] == net["id"]

@@ -71,6 +71,12 @@ def test_pod_lifecycle_commands(net_pypod):
     assert pod_status() == "life Degraded" and states()["l2"] == "created"
     net_pypod("pod", "start", "life")
     assert set(states().values()) == {"running"}
+    net_pypod("exec", "l1", "sh", "-c", "echo from-l1 > /proc/1/fd/1")
+    stats = net_pypod.out("pod", "stats", "--no-stream", "life").splitlines()
+    assert stats[0].split()[:3] == ["POD", "CID", "NAME"] and len(stats) == 4  # infra, l1, l2
+    assert any(" l1 " in row for row in stats) and all(row.split()[-1].isdigit() for row in stats[1:])
+    logs = net_pypod.out("pod", "logs", "life")
+    assert logs.endswith("from-l1") and logs.split()[0] == net_pypod.out("inspect", "-f", "{{.Id}}", "l1")[:12]
     net_pypod("pod", "pause", "life")
     assert pod_status() == "life Paused" and set(states().values()) == {"paused"}
     net_pypod("pod", "unpause", "life")
@@ -107,3 +113,19 @@ def test_pod_bad_input_changes_nothing(net_pypod):
         assert r.returncode == code and b"no pod with name or ID nosuch found" in r.stderr, (argv, r.stderr)
     assert net_pypod.out("pod", "ps", "--format", "{{.Name}}") == "keep"
     assert net_pypod.out("ps", "-a", "--format", "{{.Names}}").endswith("-infra")
+
+
+def test_system_prune_takes_stopped_pods_and_unused_networks(net_pypod):
+    nb = net_pypod.netblock
+    used, unused = nb.name("used"), nb.name("unused")
+    net_pypod("network", "create", "--subnet", nb.subnet(0), used)
+    net_pypod("network", "create", "--subnet", nb.subnet(1), unused)
+    net_pypod("run", "-d", "--network", used, "--name", "keep", "busybox", "sleep", "1000")
+    stopped = net_pypod.out("pod", "create", "--name", "idle")
+    net_pypod("run", "-d", "--pod", "new:busy", "--name", "inbusy", "busybox", "sleep", "1000")
+    out = net_pypod.out("system", "prune", "-f").splitlines()
+    assert out[:2] == ["Deleted Pods", stopped] and "Deleted Networks" in out
+    assert out[out.index("Deleted Networks") + 1] == unused
+    assert net_pypod.out("pod", "ps", "--format", "{{.Name}}") == "busy"
+    assert sorted(net_pypod.out("network", "ls", "--format", "{{.Name}}").split()) == sorted([nb.default_network, used])
+    assert sorted(net_pypod.out("ps", "--format", "{{.Names}}").split())[-2:] == ["inbusy", "keep"]
