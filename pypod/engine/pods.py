@@ -22,6 +22,7 @@ import time
 from ..errors import (
     AlreadyInState,
     InvalidArgument,
+    InvalidState,
     NameInUse,
     NoSuchContainer,
     NoSuchPod,
@@ -164,7 +165,7 @@ class Pod:
                 if "can only kill running" not in str(e):
                     errors.append(f"killing container {c.id}: {e}")
         if not killed and not errors:
-            raise PypodError(f"no containers in pod {self.id} are running: container state improper")
+            raise InvalidState(f"no containers in pod {self.id} are running: container state improper")
         self.engine.events.write("pod", "kill", self.id, self.name, "")
         return errors
 
@@ -191,7 +192,7 @@ class Pod:
         if not force:
             for c in ctrs:
                 if c.state.status in (Status.RUNNING, Status.PAUSED):
-                    raise InvalidStateError(
+                    raise InvalidState(
                         f"removing container {c.id} from pod {self.id}: cannot remove container {c.id} as it is "
                         f"{c.state.status.value} - running or paused containers cannot be removed without force: container state improper")
         for c in reversed(ctrs):
@@ -213,7 +214,7 @@ class Pod:
             titles = titles or t
             rows += r
         if not titles:
-            raise InvalidStateError(f"pod {self.id} is not running: no running containers to show")
+            raise InvalidState(f"pod {self.id} is not running: no running containers to show")
         return titles, rows
 
     def inspect(self) -> dict:
@@ -269,10 +270,6 @@ def _state_word(status: Status) -> str:
     from .inspect import status_word
 
     return status_word(status)
-
-
-class InvalidStateError(PypodError):
-    http_status = 409
 
 
 class Pods:
