@@ -151,7 +151,7 @@ class EnginePool:
 
 
 def build_router():
-    from . import containerfs_routes, docker, libpod_generate, libpod_images, libpod_system, registry_routes, volume_routes
+    from . import build_routes, containerfs_routes, docker, libpod_generate, libpod_images, libpod_system, registry_routes, volume_routes
     from .http import Router
 
     router = Router()
@@ -162,6 +162,7 @@ def build_router():
     libpod_images.register(router)
     libpod_system.register(router)
     libpod_generate.register(router)
+    build_routes.register(router)
     from . import networks, pods
 
     networks.register(router)

@@ -48,8 +48,9 @@ class LayerCache:
     def record(self, key: str, image_id: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO build_cache (key, image_id) VALUES (?, ?)", (key, image_id))
 
-    def prune(self) -> int:
-        """Forget every entry (`/build/prune`); returns how many there were."""
-        n = self.db.execute("SELECT COUNT(*) FROM build_cache").fetchone()[0]
-        self.db.execute("DELETE FROM build_cache")
-        return n
+    def prune(self) -> list[str]:
+        """Forget every entry (`/build/prune`); returns the images they named."""
+        with self.images._tx_lock:
+            ids = [r[0] for r in self.db.execute("SELECT DISTINCT image_id FROM build_cache")]
+            self.db.execute("DELETE FROM build_cache")
+        return ids

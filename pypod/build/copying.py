@@ -137,9 +137,6 @@ def _url_name(url: str) -> str:
 def apply_copy(builder, plan: CopyPlan, root: str, state) -> None:
     """Copy the plan's sources into root (the working overlay's merged dir)."""
     owner = _owner(root, plan.chown) if plan.chown else None
-    if plan.from_layers or plan.from_ref:
-        _copy_from_root(builder, plan, root, owner)
-        return
     for src in plan.sources:
         if src.content is not None:
             target = _target(root, plan, src.name)
@@ -164,39 +161,12 @@ def apply_copy(builder, plan: CopyPlan, root: str, state) -> None:
                 _copy_entry(root, _target(root, plan, src.name), src.path, st, owner or (0, 0), plan.chmod)
 
 
-def _copy_from_root(builder, plan: CopyPlan, root: str, owner) -> None:
-    """--from: sources inside another image's root filesystem (mounted read-only)."""
-    import tempfile
-
-    storage = builder.engine.container_storage
-    mnt = tempfile.mkdtemp(prefix=f"build-from-{builder.build_id}-", dir=os.path.join(builder.engine.config.storage_dir, "tmp"))
-    try:
-        storage.mount_layers(plan.from_layers, mnt, what=f"the image of --from={plan.from_ref}")
-        try:
-            for src in plan.sources:
-                path = secure_join(mnt, src.path)
-                try:
-                    st = os.stat(path)
-                except FileNotFoundError:
-                    raise InvalidArgument(f"COPY --from={plan.from_ref}: {src.path}: no such file or directory") from None
-                if stat.S_ISDIR(st.st_mode):
-                    _ensure_dir(root, plan.dest, owner or (st.st_uid, st.st_gid), None)
-                    for dirpath, dirnames, filenames in os.walk(path):
-                        dirnames.sort()
-                        for name in sorted(dirnames) + sorted(filenames):
-                            p = os.path.join(dirpath, name)
-                            est = os.lstat(p)
-                            inner = os.path.relpath(p, path)
-                            _copy_entry(root, os.path.join(plan.dest, inner), p, est, owner or (est.st_uid, est.st_gid), plan.chmod)
-                else:
-                    _copy_entry(root, _target(root, plan, os.path.basename(path)), path, st,
-                                owner or (st.st_uid, st.st_gid), plan.chmod)
-        finally:
-            from ..storage.overlay import umount
-
-            umount(mnt)
-    finally:
-        os.rmdir(mnt)
+def needs_overlay(plan: CopyPlan) -> bool:
+    """What ADD fetches or unpacks is written into a working overlay; the
+    rest becomes a layer straight from its sources."""
+    if any(s.url for s in plan.sources):
+        return True
+    return plan.keyword == "ADD" and any(s.path and os.path.isfile(s.path) and _is_archive(s.path) for s in plan.sources)
 
 
 def _owner(root: str, spec: str) -> tuple[int, int]:

@@ -385,7 +385,7 @@ class Builder:
         return f"{num}/{(proto or 'tcp').lower()}"
 
     def _healthcheck(self, cf: Containerfile, ins: Instruction, cfg: dict) -> dict:
-        from ..proto.humanize import parse_duration_ns
+        from ..proto.k8s_log import parse_go_duration as parse_duration_ns
 
         args = ins.args.strip()
         if args.upper() == "NONE":
@@ -495,9 +495,10 @@ class Builder:
         cfg = ContainerConfig(
             name=name, image=image.id, entrypoint=argv[:1], command=argv[1:], env=run_env,
             workdir=state.config.get("WorkingDir") or "/", user=state.config.get("User") or "",
-            network=self.opts.network if self.opts.network in ("none", "host") else "private",
+            network=self.opts.network if self.opts.network not in ("", "default", "private") else "",
             labels={"io.pypod.build": self.build_id}, log_driver="none",
         )
+        cfg.networking.add_hosts = list(self.opts.add_hosts)
         from .mounts import run_mounts
 
         cfg.mounts = run_mounts(self, state, ins)
@@ -516,6 +517,7 @@ class Builder:
 
                 diff_id = layer_from_tree(self.engine.images, self.engine.container_storage.upper_dir(ctr.id),
                                           whiteouts=True, skip=_mount_stub(cfg, _engine_stub))
+            BuildLock.note(self.engine, self.build_id, "layers", diff_id)
             failpoint("build.after-layer")
             return diff_id
         finally:
@@ -534,6 +536,28 @@ class Builder:
         return plan_copy(self, cf, state, ins, env)
 
     def _copy(self, state: _State, plan) -> str:
+        """The step's layer: straight from its sources (copy_layer.py), or,
+        for what ADD unpacks or fetches, through a working overlay."""
+        from .copy_layer import entries, layer_from_entries
+        from .copying import needs_overlay
+
+        if needs_overlay(plan):
+            return self._copy_overlay(state, plan)
+        root = self.mounted_root(state.image)
+        src_root = self.mounted_root(None, plan.from_layers) if plan.from_ref else None
+        try:
+            items = entries(self, plan, root, src_root)
+            with self.engine.images.locked(exclusive=False):
+                diff_id = layer_from_entries(self.engine.images, items)
+                BuildLock.note(self.engine, self.build_id, "layers", diff_id)
+        finally:
+            self.unmount_root(root)
+            if src_root:
+                self.unmount_root(src_root)
+        failpoint("build.after-copy")
+        return diff_id
+
+    def _copy_overlay(self, state: _State, plan) -> str:
         from ..storage.commit import layer_from_tree
         from .copying import apply_copy
 
@@ -549,7 +573,9 @@ class Builder:
                 storage.unmount(wid)
             failpoint("build.after-copy")
             with self.engine.images.locked(exclusive=False):
-                return layer_from_tree(self.engine.images, storage.upper_dir(wid), whiteouts=True)
+                diff_id = layer_from_tree(self.engine.images, storage.upper_dir(wid), whiteouts=True)
+                BuildLock.note(self.engine, self.build_id, "layers", diff_id)
+                return diff_id
         finally:
             storage.remove(wid)
 
@@ -579,7 +605,7 @@ class Builder:
             manifest = _docker_manifest(store, data, diff_ids) if self.opts.format == "docker" else None
             img = store.register(data, [], manifest)
         self.made.append(img.id)
-        BuildLock.note_image(self.engine, self.build_id, img.id)
+        BuildLock.note(self.engine, self.build_id, "images", img.id)
         if key:
             self.cache.record(key, img.id)
         state.image = img
@@ -670,14 +696,25 @@ class Builder:
             except PypodError:
                 pass
 
-    def mounted_root(self, img: "Image | None") -> str:
-        """An image's root filesystem mounted read-only until the build ends
-        (RUN --mount=type=bind,from=...)."""
+    def mounted_root(self, img: "Image | None", layer_dirs: list[str] | None = None) -> str:
+        """An image's root filesystem mounted read-only (until unmount_root,
+        or the build's end: RUN --mount=type=bind,from=...)."""
         import tempfile
 
         mnt = tempfile.mkdtemp(prefix=f"build-from-{self.build_id}-", dir=os.path.join(self.engine.config.storage_dir, "tmp"))
-        self.engine.container_storage.mount_layers(img.layer_dirs if img else [], mnt, what="a RUN --mount from= image")
+        dirs = layer_dirs if layer_dirs is not None else (img.layer_dirs if img else [])
+        try:
+            self.engine.container_storage.mount_layers(dirs, mnt, what="an image's root filesystem")
+        except BaseException:
+            os.rmdir(mnt)
+            raise
         return mnt
+
+    def unmount_root(self, mnt: str) -> None:
+        from ..storage.overlay import umount
+
+        umount(mnt)
+        os.rmdir(mnt)
 
     def _cleanup_containers(self) -> None:
         sweep_build(self.engine, self.build_id, images=False)
@@ -687,17 +724,49 @@ def run_build(engine: "Engine", opts: BuildOptions, *, context_dir: str | None =
               ignorefile: str = "", report: "Callable[[str], None]" = print, run_output: int | None = 1) -> "Image":
     """Build: the context a directory, a tar (path or stream) or none;
     report(line) gets the progress lines, run_output (an fd) the RUN output."""
+    run = begin_build(engine, opts, context_dir=context_dir, context_stream=context_stream, ignorefile=ignorefile)
+    try:
+        return run.build(report, run_output)
+    finally:
+        run.close()
+
+
+def begin_build(engine: "Engine", opts: BuildOptions, *, context_dir: str | None = None, context_stream=None,
+                ignorefile: str = "") -> "BuildRun":
+    """The part of a build that can fail on bad input before anything runs:
+    the build's lock taken, its context opened, its Containerfile found and
+    parsed.  The REST routes answer 400 for what fails here."""
     from .context import open_context
 
     build_id = _secrets.token_hex(6)
-    with BuildLock(engine, build_id):
+    lock = BuildLock(engine, build_id).__enter__()
+    try:
         context = open_context(engine, context_dir, ignorefile, context_stream, build_id)
         try:
             if not opts.containerfile:
                 opts.containerfile, opts.filename = _find_containerfile(context, opts.filename if opts.filename != "Containerfile" else "")
-            return Builder(engine, opts, context, report, run_output, build_id).build()
-        finally:
+            parse(opts.containerfile, opts.filename)
+        except BaseException:
             context.close()
+            raise
+    except BaseException:
+        lock.__exit__(None, None, None)
+        raise
+    return BuildRun(engine, opts, context, lock, build_id)
+
+
+class BuildRun:
+    def __init__(self, engine: "Engine", opts: BuildOptions, context: "BuildContext", lock: "BuildLock", build_id: str):
+        self.engine, self.opts, self.context, self.lock, self.build_id = engine, opts, context, lock, build_id
+
+    def build(self, report: "Callable[[str], None]", run_output: int | None) -> "Image":
+        return Builder(self.engine, self.opts, self.context, report, run_output, self.build_id).build()
+
+    def close(self) -> None:
+        try:
+            self.context.close()
+        finally:
+            self.lock.__exit__(None, None, None)
 
 
 def read_containerfile(path: str, root: str | None) -> tuple[str, str]:
@@ -787,7 +856,7 @@ class BuildLock:
 
     def __exit__(self, *exc):
         d = self.dir(self.engine)
-        for suffix in (".images", ".lock"):
+        for suffix in (".images", ".layers", ".lock"):
             try:
                 os.unlink(os.path.join(d, self.build_id + suffix))
             except FileNotFoundError:
@@ -795,13 +864,22 @@ class BuildLock:
         os.close(self.fd)
 
     @staticmethod
-    def note_image(engine: "Engine", build_id: str, image_id: str) -> None:
-        path = os.path.join(BuildLock.dir(engine), f"{build_id}.images")
+    def note(engine: "Engine", build_id: str, kind: str, ident: str) -> None:
+        """Add to <id>.images or <id>.layers: what the sweep of a killed build removes if nobody uses it."""
+        path = os.path.join(BuildLock.dir(engine), f"{build_id}.{kind}")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, f"{image_id}\n".encode())
+            os.write(fd, f"{ident}\n".encode())
         finally:
             os.close(fd)
+
+    @staticmethod
+    def noted(engine: "Engine", build_id: str, kind: str) -> list[str]:
+        try:
+            with open(os.path.join(BuildLock.dir(engine), f"{build_id}.{kind}")) as f:
+                return [line.strip() for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
 
 
 def sweep_dead_builds(engine: "Engine") -> list[str]:
@@ -828,7 +906,7 @@ def sweep_dead_builds(engine: "Engine") -> list[str]:
                 live.add(bid)
                 continue
             sweep_build(engine, bid, images=True)
-            for suffix in (".images", ".lock"):
+            for suffix in (".images", ".layers", ".lock"):
                 try:
                     os.unlink(os.path.join(d, bid + suffix))
                 except FileNotFoundError:
@@ -869,12 +947,7 @@ def sweep_build(engine: "Engine", build_id: str, images: bool) -> None:
         pass
     if images:
         # images of a build killed before its end: unnamed and not a cache entry, they are nobody's
-        path = os.path.join(BuildLock.dir(engine), f"{build_id}.images")
-        try:
-            with open(path) as f:
-                ids = [line.strip() for line in f if line.strip()]
-        except FileNotFoundError:
-            ids = []
+        ids = BuildLock.noted(engine, build_id, "images")
         cached = {r[0] for r in engine.images._db.execute("SELECT image_id FROM build_cache")} if ids else set()
         for iid in reversed(ids):
             img = engine.images.get(iid)
@@ -886,3 +959,5 @@ def sweep_build(engine: "Engine", build_id: str, images: bool) -> None:
                 engine.images.remove(iid)
             except PypodError:
                 pass
+        # and layers it made that no image took
+        engine.images.remove_unused_layers(BuildLock.noted(engine, build_id, "layers"))

@@ -177,6 +177,7 @@ RAW
 RUN cat <<EOF > /app/shell
 in $APP
 EOF
+HEALTHCHECK --interval=5s --retries=2 CMD true
 """
 
 
@@ -188,6 +189,8 @@ def test_heredocs(pypod, tmp_path):
     pypod("build", "-q", "-t", "docs", str(ctx))
     out = pypod.out("run", "--rm", "docs", "sh", "-c", "cat /app/heredoc /app/NOTE /app/RAW /app/shell")
     assert out == "heredoc\n0\nnote for /app\nraw $APP\nin /app"
+    health = json.loads(pypod.out("image", "inspect", "docs"))[0]["Config"]["Healthcheck"]
+    assert health == {"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000, "Retries": 2}
 
 
 def _no_leftovers(pypod) -> None:

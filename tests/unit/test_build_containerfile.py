@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pypod.build.containerfile import ContainerfileError, expand, expand_words, key_values, parse
@@ -80,3 +82,25 @@ def test_ignore_rules():
     assert rules.excluded("build/x/y") and rules.excluded("a/b/tmp") and rules.excluded("tmp/file")
     assert rules.excluded("secret") and rules.excluded("docs/a.md") and not rules.excluded("docs/sub/a.md")
     assert not rules.excluded("src/main.py") and not rules.excluded("sub/a.logx")
+
+
+def test_context_paths_never_leave_it(tmp_path):
+    from pypod.build.context import BuildContext, ContextError
+
+    ctx = tmp_path / "ctx"
+    (ctx / "sub").mkdir(parents=True)
+    (ctx / "sub" / "f").write_text("f")
+    (ctx / "a.txt").write_text("a")
+    (ctx / "b.txt").write_text("b")
+    os.symlink("sub/f", ctx / "inside")
+    os.symlink("../../etc", ctx / "sub" / "up")
+    os.symlink("/etc", ctx / "abs")
+    (ctx / ".dockerignore").write_text("b.txt\n")
+    c = BuildContext(str(ctx))
+    assert c.resolve("inside", "COPY") == str(ctx / "sub" / "f")
+    for bad in ("../x", "sub/up/passwd", "abs/passwd", "sub/../../x"):
+        with pytest.raises(ContextError):
+            c.sources(bad, "COPY")
+    assert [rel for rel, _ in c.sources("*.txt", "COPY")] == ["a.txt"]
+    with pytest.raises(ContextError, match="excluded"):
+        c.sources("b.txt", "COPY")
