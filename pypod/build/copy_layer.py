@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
-import threading
 
-from ..errors import InvalidArgument, PypodError
+from ..errors import InvalidArgument
 from ..proto.passwd import secure_join
 
 
@@ -158,27 +157,7 @@ def write_tar(items: list[_Entry], out) -> None:
 
 
 def layer_from_entries(store, items: list[_Entry]) -> str:
-    """The entries as a new layer of the store (the tar streamed through a pipe)."""
-    failed: list[BaseException] = []
-    r, w = os.pipe()
+    """The entries as a new layer of the store."""
+    from ..storage.commit import layer_from_stream
 
-    def produce() -> None:
-        try:
-            with os.fdopen(w, "wb", buffering=1 << 20) as out:
-                write_tar(items, out)
-        except BrokenPipeError:
-            pass
-        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
-            failed.append(e)
-
-    t = threading.Thread(target=produce, name="copy-tar", daemon=True)
-    t.start()
-    try:
-        with os.fdopen(r, "rb", buffering=1 << 20) as src:
-            diff_id = store.add_layer(src, None, "of COPY")
-    finally:
-        t.join()
-    if failed:
-        e = failed[0]
-        raise PypodError(f"COPY: {getattr(e, 'strerror', None) or e}") from None
-    return diff_id
+    return layer_from_stream(store, lambda out: write_tar(items, out), "of COPY", "COPY")
