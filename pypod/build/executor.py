@@ -453,7 +453,7 @@ class Builder:
                 return
         if do is not None:
             state.pending_layer = do()
-            state.pending.append({"created_by": created_by})
+            state.pending.append({"created_by": created_by, **({} if state.pending_layer else {"empty_layer": True})})
         if not self.opts.layers:
             if do is not None:
                 self._commit(state, None, "")  # an image for the next RUN to run on, gone when the build ends
@@ -484,7 +484,8 @@ class Builder:
         inputs += [f"network={self.opts.network}", *ins.flag_all("mount"), *self.opts.volumes]
         return argv, run_env, inputs
 
-    def _run_container(self, cf: Containerfile, state: _State, ins: Instruction, argv: list[str], run_env: list[str]) -> str:
+    def _run_container(self, cf: Containerfile, state: _State, ins: Instruction, argv: list[str],
+                       run_env: list[str]) -> str | None:
         from ..engine.attach import AttachStreams
         from ..engine.container import ContainerConfig
         from ..storage.commit import layer_from_tree
@@ -512,11 +513,14 @@ class Builder:
             failpoint("build.after-run")
             if code != 0:
                 raise BuildError(f'building at STEP "{ins.text}": while running runtime: exit status {code}')
-            with self.engine.images.locked(exclusive=False):
-                from ..engine.commit import _engine_stub
+            from ..engine.commit import _engine_stub
 
-                diff_id = layer_from_tree(self.engine.images, self.engine.container_storage.upper_dir(ctr.id),
-                                          whiteouts=True, skip=_mount_stub(cfg, _engine_stub))
+            upper = self.engine.container_storage.upper_dir(ctr.id)
+            _drop_mount_stubs(upper, [m.destination for m in cfg.mounts])
+            if not _changed(upper, _engine_stub):
+                return None  # nothing changed: no layer (an empty one twice in an image cannot be stacked)
+            with self.engine.images.locked(exclusive=False):
+                diff_id = layer_from_tree(self.engine.images, upper, whiteouts=True, skip=_engine_stub)
             BuildLock.note(self.engine, self.build_id, "layers", diff_id)
             failpoint("build.after-layer")
             return diff_id
@@ -810,19 +814,35 @@ def _arch() -> str:
     return host_arch()
 
 
-def _mount_stub(cfg, engine_stub):
-    """Leave out of RUN's layer the empty stubs the engine and the RUN's own
-    mounts made to mount things on."""
-    targets = {m.destination.strip("/") for m in cfg.mounts}
+def _drop_mount_stubs(upper: str, targets: list[str]) -> None:
+    """The empty files and directories made in the upper dir only to mount
+    RUN's mounts on, and the directories made only to hold them, go: they
+    are not the step's changes."""
+    for target in sorted(targets, key=len, reverse=True):
+        rel = target.strip("/")
+        while rel:
+            path = os.path.join(upper, rel)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                break
+            if stat.S_ISDIR(st.st_mode) and not os.listdir(path):
+                os.rmdir(path)
+            elif stat.S_ISREG(st.st_mode) and st.st_size == 0 and rel == target.strip("/"):
+                os.unlink(path)
+            else:
+                break
+            rel = os.path.dirname(rel)
 
-    def skip(rel: str, path: str, st: os.stat_result) -> bool:
-        if engine_stub(rel, path, st):
-            return True
-        if rel in targets:
-            return (stat.S_ISDIR(st.st_mode) and not os.listdir(path)) or (stat.S_ISREG(st.st_mode) and st.st_size == 0)
-        return False
 
-    return skip
+def _changed(upper: str, skip) -> bool:
+    """Does the upper dir hold anything but what skip leaves out?"""
+    for dirpath, dirnames, filenames in os.walk(upper):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            if not skip(os.path.relpath(path, upper), path, os.lstat(path)):
+                return True
+    return False
 
 
 # -- a build's own record: what a killed build leaves is found and removed -------------------
