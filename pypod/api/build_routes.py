@@ -26,7 +26,7 @@ _QUERY = {
     "t": Q.str(), "dockerfile": Q.str(), "buildargs": Q.str(), "labels": Q.str(), "target": Q.str(),
     "nocache": Q.bool(), "q": Q.bool(), "rm": Q.bool(), "forcerm": Q.bool(), "squash": Q.bool(),
     "layers": Q.bool(), "networkmode": Q.str(), "platform": Q.str(), "outputformat": Q.str(),
-    "pullpolicy": Q.str(), "extrahosts": Q.str(),
+    "pullpolicy": Q.str(), "extrahosts": Q.str(), "tlsVerify": Q.bool(),
 }
 
 
@@ -82,6 +82,7 @@ def _options(req: Request, libpod: bool):
         format="docker" if "docker" in fmt else "oci", quiet=req.qbool("q"),
         pull=_pull_policy(req, libpod), network=_network(network),
         platform=req.q("platform"), add_hosts=_hosts(req),
+        registry={"tls_verify": req.qbool("tlsVerify", True)} if req.q("tlsVerify") else {},
     )
 
 

@@ -79,6 +79,8 @@ class BuildOptions:
     volumes: list[str] = field(default_factory=list)
     add_hosts: list[str] = field(default_factory=list)
     platform: str = ""
+    #: how base images are pulled: tls_verify, creds ("user:password"), authfile (registry.operations.registry_args)
+    registry: dict = field(default_factory=dict)
     #: remove intermediate containers even when a step fails (always done here)
     force_rm: bool = True
 
@@ -285,7 +287,7 @@ class Builder:
                     raise NoSuchImage(f"{ref}: image not known") from None
         except_pull = None
         try:
-            return self.engine.pull(ref, platform=(platform or self.opts.platform or None))
+            return self.engine.pull(ref, platform=(platform or self.opts.platform or None), **self.opts.registry)
         except PypodError as e:
             except_pull = e
         if policy in ("newer",):

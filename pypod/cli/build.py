@@ -41,6 +41,9 @@ def add_build_args(p) -> None:
     p.add_argument("--secret", action="append", default=[], help="id=ID,src=PATH for RUN --mount=type=secret")
     p.add_argument("-v", "--volume", action="append", default=[], help="HOST:CONTAINER[:ro] bind for every RUN")
     p.add_argument("--platform", default="", help="OS/ARCH of the base images to pull")
+    p.add_argument("--tls-verify", nargs="?", const="true", default=None, help="verify registries' TLS when pulling")
+    p.add_argument("--creds", default="", help="USER:PASSWORD for the registries base images come from")
+    p.add_argument("--authfile", default="", help="the auth file to pull base images with")
     p.add_argument("--ignorefile", default="", help="the ignore file (default .containerignore or .dockerignore)")
     p.add_argument("--rm", nargs="?", const="true", default="true", help="remove intermediate containers (always done)")
     p.add_argument("--force-rm", nargs="?", const="true", default="true", help="remove intermediate containers even after a failure (always done)")
@@ -56,7 +59,7 @@ def cmd_build(engine, a) -> int:
         labels=_pairs(a.label, "--label"), annotations=_pairs(a.annotation, "--annotation"), format=a.format,
         quiet=a.quiet, pull="always" if a.pull_always else "never" if a.pull_never else a.pull, network=a.network,
         env=list(a.env), secrets=_secrets(a.secret), volumes=list(a.volume), add_hosts=list(a.add_host),
-        platform=a.platform,
+        platform=a.platform, registry=_registry(a),
     )
     context = a.context
     stream = None
@@ -89,6 +92,17 @@ def cmd_build(engine, a) -> int:
         with open(a.iidfile, "w") as f:
             f.write(f"sha256:{img.id}")
     return 0
+
+
+def _registry(a) -> dict:
+    out: dict = {}
+    if a.tls_verify is not None:
+        out["tls_verify"] = _bool(a.tls_verify)
+    if a.creds:
+        out["creds"] = a.creds
+    if a.authfile:
+        out["authfile"] = a.authfile
+    return out
 
 
 def _pairs(items: list[str], flag: str) -> dict[str, str]:
