@@ -36,9 +36,20 @@ class Engine:
     """A pypod engine over one root (persistent) and run root (volatile)."""
 
     def __init__(self, config: EngineConfig | None = None, **overrides):
+        if os.geteuid() != 0:  # a library user's process: into the user's namespace first
+            from .. import rootless
+
+            rootless.enter()
         self.config = config if config is not None else load_config(**overrides)
 
     # -- lazily built parts: a `pypod ps` never builds the runtime --------
+
+    @cached_property
+    def rootless(self) -> bool:
+        """An ordinary user's engine, in its user namespace (pypod/rootless.py)."""
+        from .. import rootless
+
+        return rootless.is_rootless()
 
     @cached_property
     def _private_roots(self) -> bool:

@@ -346,6 +346,10 @@ class Container:
                 mounts=user_mounts,
                 namespace_paths=plan.paths,
             )
+            if eng.rootless:
+                from .. import rootless
+
+                rootless.adjust_spec(spec)
             if eng.config.hooks_dirs:
                 from ..proto.oci_hooks import add_hooks, read_hook_dirs
 

@@ -46,7 +46,7 @@ class Plan:
 
 def resolve_mode(engine, cfg) -> None:
     """At create: the default mode made explicit, targets looked up."""
-    mode = cfg.network or engine.config.network.netns
+    mode = cfg.network or engine.config.network.netns or default_mode(engine)
     if mode == "private":
         mode = "bridge"  # podman's meaning for root: a namespace on the default network
     if mode in ("slirp4netns", "pasta"):
@@ -88,6 +88,13 @@ def resolve_mode(engine, cfg) -> None:
         from ..network import sandbox
 
         sandbox.finalize(engine, cfg)
+
+
+def default_mode(engine) -> str:
+    """podman's: a bridge for root, the rootless network command for a user."""
+    from .. import rootless
+
+    return engine.config.network.default_rootless_network_cmd if rootless.is_rootless() else "bridge"
 
 
 def _running_pid(ctr, what: str) -> int:

@@ -100,6 +100,10 @@ class ContainerStorage:
                 data.append(opt)
         self.mount_flags = MS_NODEV | flags
         self.mount_options = ",".join(data)
+        from .. import rootless
+
+        #: a rootless overlay keeps its whiteout and opaque markers in user.* xattrs (trusted.* is root's)
+        self.fs_options = "userxattr" if rootless.is_rootless() else ""
         self.dir = os.path.join(storage_dir, "overlay-containers")
         self.links = os.path.join(storage_dir, "l")
         self.empty_layer = os.path.join(storage_dir, "empty-layer")
@@ -181,9 +185,10 @@ class ContainerStorage:
     def _upper_options(self, upper: str, work: str) -> str:
         """A container's writable layer, and the options --storage-opt
         overlay.mountopt adds to container mounts."""
+        own = f",{self.fs_options}" if self.fs_options else ""
         if not upper:
-            return ""
-        return f",upperdir={upper},workdir={work}" + (f",{self.mount_options}" if self.mount_options else "")
+            return own
+        return f",upperdir={upper},workdir={work}{own}" + (f",{self.mount_options}" if self.mount_options else "")
 
     def _flags(self, upper: str) -> int:
         return self.mount_flags if upper else MS_NODEV | MS_RDONLY
