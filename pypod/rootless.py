@@ -376,3 +376,19 @@ def adjust_spec(spec: dict) -> None:
         for m in spec.get("mounts", ()):
             if m.get("type") == "devpts":
                 m["options"] = [o for o in m.get("options", ()) if not o.startswith("gid=")]
+
+
+# -- cgroups ------------------------------------------------------------------------------
+
+def without_cgroups() -> bool:
+    """A rootless engine on cgroup v1: only root can make cgroups there, so
+    its containers have none (podman's rule; v2 delegates a subtree)."""
+    from .config import cgroups_v2
+
+    return is_rootless() and not cgroups_v2()
+
+
+def refuse_without_cgroups(message: str) -> None:
+    """podman's errors for what needs a container's cgroup (stats, pause, unpause)."""
+    if without_cgroups():
+        raise InvalidArgument(message)

@@ -27,7 +27,7 @@ def cmd_unshare(engine, a) -> int:
     if a.rootless_netns:
         from ..network import rootless_netns
 
-        rootless_netns.join(engine)
+        rootless_netns.join(engine.config)
     command = list(a.command) or [os.environ.get("SHELL", "/bin/sh")]
     env = {**os.environ, "CONTAINERS_GRAPHROOT": engine.config.root, "CONTAINERS_RUNROOT": engine.config.runroot}
     try:

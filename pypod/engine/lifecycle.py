@@ -596,6 +596,11 @@ class Container:
                 raise InvalidState(f"{self.id} is already paused: container state improper")
             if self.state.status != Status.RUNNING:
                 raise InvalidState(f"{self.id} is not running, can't pause: container state improper")
+            if self.engine.rootless:
+                from .. import rootless
+
+                rootless.refuse_without_cgroups("can not pause containers on rootless containers with cgroup V1: "
+                                                "this container does not have a cgroup")
             self.runtime.pause_container(self)
             self.state.status = Status.PAUSED
             self.save()

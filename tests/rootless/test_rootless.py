@@ -63,6 +63,13 @@ def test_container_commands_as_user(rl):
     assert rl.out("wait", "rl-att") == "0"
     rl.pypod("rm", "rl-att")
     assert rl.out("ps", "--format", "{{.Names}}") == "rl-top"
+    # cgroup v1: a rootless container has no cgroup, and podman's errors say what that rules out
+    for args, message in ((("pause", "rl-top"), "can not pause containers on rootless containers with cgroup V1: "
+                                                "this container does not have a cgroup"),
+                          (("unpause", "rl-top"), "unpause is not supported for cgroupv1 rootless containers"),
+                          (("stats", "--no-stream", "rl-top"), "stats is not supported in rootless mode without cgroups v2")):
+        p = rl.pypod(*args, check=False)
+        assert (p.returncode, p.stderr.decode()) == (125, f"Error: {message}\n")
     rl.pypod("stop", "-t", "0", "rl-top")
     assert rl.out("inspect", "--format", "{{.State.Status}}", "rl-top") == "exited"
     rl.pypod("rm", "rl-top")

@@ -115,6 +115,7 @@ class RootlessUser:
                     src = os.path.dirname(src)
                 shutil.copytree(src, os.path.join(lib, top), ignore=ignore, dirs_exist_ok=True)
         python = interpreter()
+        self.lib, self.python = lib, python
         subprocess.run([python, "-m", "compileall", "-q", lib], check=True, capture_output=True)
         bindir = os.path.join(self.base, "bin")
         os.mkdir(bindir, 0o755)
