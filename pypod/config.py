@@ -198,7 +198,7 @@ _FILE_KEYS = {
 EVENTS_BACKENDS = ("file", "none", "journald")
 STORAGE_DRIVERS = ("overlay", "vfs")
 #: the storage options pypod's drivers act on (anything else is refused, not ignored)
-STORAGE_OPTS = ("overlay.mountopt",)
+STORAGE_OPTS = ("overlay.mountopt", "overlay.mount_program")
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 
 

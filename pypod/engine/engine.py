@@ -118,7 +118,12 @@ class Engine:
 
             return VfsContainerStorage(self.config.storage_dir)
         opts = [o.partition("=")[2] for o in self.config.storage_opts if o.startswith("overlay.mountopt=")]
-        return ContainerStorage(self.config.storage_dir, ",".join(o for o in opts if o))
+        program = next((o.partition("=")[2] for o in self.config.storage_opts if o.startswith("overlay.mount_program=")), "")
+        if not program and self.rootless:
+            from ..storage.overlay import rootless_mount_program
+
+            program = rootless_mount_program(self.config.storage_dir)
+        return ContainerStorage(self.config.storage_dir, ",".join(o for o in opts if o), program)
 
     @cached_property
     def volumes(self):

@@ -223,11 +223,11 @@ def info(engine) -> dict:
         "ContainerStore": {"Number": len(ctrs), "Paused": count[Status.PAUSED], "Running": count[Status.RUNNING],
                            "Stopped": len(ctrs) - count[Status.RUNNING] - count[Status.PAUSED]},
         "GraphDriverName": driver,
-        "GraphOptions": {o.partition("=")[0]: o.partition("=")[2] for o in cfg.storage_opts},
+        "GraphOptions": _graph_options(engine),
         "GraphRoot": cfg.root,
         "GraphRootAllocated": allocated,
         "GraphRootUsed": used,
-        "GraphStatus": {"Backing Filesystem": _fs_type(cfg.root), "Native Overlay Diff": "true" if driver == "overlay" else "false",
+        "GraphStatus": {"Backing Filesystem": _fs_type(cfg.root), "Native Overlay Diff": "true" if driver == "overlay" and not _mount_program(engine) else "false",
                         "Supports d_type": "true", "Using metacopy": "false"},
         "ImageCopyTmpDir": os.environ.get("TMPDIR", "/var/tmp"),
         "ImageStore": {"Number": len(engine.images.list())},
@@ -245,6 +245,19 @@ def _config_file() -> str:
 
     path = os.environ.get("PYPOD_CONFIG") or DEFAULT_CONFIG_FILE
     return path if os.path.exists(path) else ""
+
+
+def _mount_program(engine) -> str:
+    return getattr(engine.container_storage, "mount_program", "") if engine.storage_driver == "overlay" else ""
+
+
+def _graph_options(engine) -> dict:
+    """The storage options, and a FUSE overlay as podman shows it (with its program's facts)."""
+    out: dict = {o.partition("=")[0]: o.partition("=")[2] for o in engine.config.storage_opts}
+    program = _mount_program(engine)
+    if program:
+        out["overlay.mount_program"] = _helper_info(os.path.basename(program)) | {"Executable": program}
+    return out
 
 
 def _id_mappings() -> dict:

@@ -245,6 +245,11 @@ def _pasta(engine, cfg, netns_path: str) -> Pending:
     run_dir = _run_dir(engine, cfg.id)
     pid_file = os.path.join(run_dir, "pasta.pid")
     argv = [shutil.which("pasta"), "--config-net", "--quiet", "--netns", netns_path, "--pid", pid_file]
+    if os.geteuid() == 0:
+        from .. import rootless
+
+        if not rootless.is_rootless():
+            argv += ["--runas", "0"]  # as real root pasta would become nobody, who cannot open the namespace
     for proto, flag in (("tcp", "-t"), ("udp", "-u")):
         specs = []
         for p in cfg.networking.ports:

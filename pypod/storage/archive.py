@@ -197,6 +197,13 @@ def _set_owner_mode(dir_fd: int, name: str, m: tarfile.TarInfo) -> None:
         os.chown(name, m.uid, m.gid, dir_fd=dir_fd, follow_symlinks=False)
     except PermissionError:
         pass  # unprivileged: the files stay ours
+    except OSError as e:
+        if e.errno != 22 or not _in_user_namespace():
+            raise
+        # an owner the rootless user namespace does not map: podman's words, and what to do
+        raise InvalidArgument(f"potentially insufficient UIDs or GIDs available in user namespace (requested "
+                              f"{m.uid}:{m.gid} for /{m.name.lstrip('./')}): Check /etc/subuid and /etc/subgid if "
+                              f"configured locally: lchown /{m.name.lstrip('./')}: invalid argument") from None
     if not m.issym():
         # After chown: chown clears setuid/setgid bits, chmod puts them back.
         os.chmod(name, m.mode & 0o7777, dir_fd=dir_fd)

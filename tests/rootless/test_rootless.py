@@ -79,6 +79,18 @@ def test_container_commands_as_user(rl):
     assert wait_for(lambda: rl.processes() == [_pause_pid(rl)]), rl.processes()
 
 
+def _owned_tar(user, name: str, entries) -> str:
+    """A layer tar (readable by the user) of small files with the given owners."""
+    path = os.path.join(user.base, name)
+    with tarfile.open(path, mode="w") as t:
+        for member, uid in entries:
+            info = tarfile.TarInfo(member)
+            info.size, info.uid, info.gid, info.mode = 2, uid, uid, 0o644
+            t.addfile(info, io.BytesIO(b"x\n"))
+    os.chmod(path, 0o644)
+    return path
+
+
 def test_volume_and_image_ownership_map_through_the_range(rl):
     start, _count = rl.subuid
     data = os.path.join(rl.home, "data")
@@ -89,16 +101,7 @@ def test_volume_and_image_ownership_map_through_the_range(rl):
     st = os.stat(os.path.join(data, "by-1000"))
     assert (st.st_uid, st.st_gid) == (start + 999, start + 999)
     # an image file owned by 1000 lands on disk as the range's 1000, and shows as 1000 inside
-    tar_path = os.path.join(rl.base, "owned.tar")
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        for name, uid in (("owned-by-1000", 1000), ("owned-by-root", 0)):
-            info = tarfile.TarInfo(name)
-            info.size, info.uid, info.gid, info.mode = 2, uid, uid, 0o644
-            t.addfile(info, io.BytesIO(b"x\n"))
-    with open(tar_path, "wb") as f:
-        f.write(buf.getvalue())
-    os.chmod(tar_path, 0o644)
+    tar_path = _owned_tar(rl, "owned.tar", (("owned-by-1000", 1000), ("owned-by-root", 0)))
     rl.pypod("import", tar_path, "rl-owned:1")
     layer_root = os.path.join(rl.home, ".local", "share", "pypod", "storage", "layers")
     found = [os.path.join(d, "owned-by-1000") for d, _dirs, files in os.walk(layer_root) if "owned-by-1000" in files]
@@ -137,7 +140,32 @@ def test_user_without_a_range_gets_a_single_mapping():
         assert f"cannot find UID/GID for user {user.name}: no subuid ranges found" in err
         assert "Using rootless single mapping into the namespace" in err
         assert p.stdout.decode().split() == ["0", str(user.uid), "1"]
-        # root-owned images still run in it
+        # root-owned images still run in it; a file of uid 1000 has no ID to land on, and podman's error says why
         assert user.out("run", "--rm", "--network", "none", "busybox", "echo", "single") == "single"
+        p = user.pypod("import", _owned_tar(user, "owned.tar", (("by-1000", 1000),)), "owned:1", check=False)
+        assert p.returncode == 125 and p.stderr.decode().count("\n") == 1
+        assert ("potentially insufficient UIDs or GIDs available in user namespace (requested 1000:1000 for /by-1000)"
+                in p.stderr.decode())
+        assert user.out("images", "-q", "owned:1", check=False) == ""
     finally:
         assert user.remove() or True
+
+
+def test_fuse_overlayfs_as_the_mount_program(rl):
+    import shutil
+
+    import pytest
+
+    program = shutil.which("fuse-overlayfs")
+    if not program:
+        pytest.skip("fuse-overlayfs is not installed (scripts/setup.sh installs it)")
+    # the kernel here mounts overlay natively (the default, probed once); podman's option asks for FUSE
+    info = json.loads(rl.out("info", "--format", "json"))
+    assert info["store"]["graphStatus"]["Native Overlay Diff"] == "true"
+    flags = ["--root", os.path.join(rl.home, "fuse-root"), "--storage-opt", f"overlay.mount_program={program}"]
+    out = rl.out(*flags, "run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                 "grep ' / ' /proc/self/mounts | cut -d' ' -f3; rm -rf /usr && mkdir /usr && ls -A /usr | wc -l")
+    assert out.split() == ["fuse.fuse-overlayfs", "0"]  # an opaque directory hides the image's /usr/bin
+    info = json.loads(rl.out(*flags, "info", "--format", "json"))
+    assert info["store"]["graphOptions"]["overlay.mount_program"]["Executable"] == program
+    assert info["store"]["graphStatus"]["Native Overlay Diff"] == "false"

@@ -36,3 +36,22 @@ def test_user_dirs_follow_xdg_then_fall_back():
     assert user_dirs(1001, env) == ("/home/a/.local/share/pypod", "/run/user/1001/pypod")
     assert user_dirs(1001, {**env, "XDG_DATA_HOME": "/data/a"})[0] == "/data/a/pypod"
     assert user_dirs(1001, {"HOME": "/home/a"})[1] == "/tmp/pypod-run-1001"
+
+
+def test_user_mode_network_names_and_options():
+    import pytest
+
+    from pypod.errors import InvalidArgument
+    from pypod.network import usernet
+
+    assert usernet.is_usernet("slirp4netns") and usernet.is_usernet("pasta") and usernet.is_usernet("slirp4netns:mtu=1500")
+    assert not usernet.is_usernet("bridge") and not usernet.is_usernet("slirp")
+    assert usernet.options("slirp4netns:allow_host_loopback=true,mtu=1500") == {"allow_host_loopback": "true", "mtu": "1500"}
+    assert usernet.options("slirp4netns") == {}
+    with pytest.raises(InvalidArgument):
+        usernet.options("slirp4netns:mtu")
+    # what the container's /etc files say: slirp's own addresses; pasta copies the host's
+    st = usernet.status("slirp4netns")
+    assert st["slirp4netns"]["dns_server_ips"] == ["10.0.2.3"]
+    assert st["slirp4netns"]["interfaces"]["tap0"]["subnets"] == [{"ipnet": "10.0.2.100/24", "gateway": "10.0.2.2"}]
+    assert usernet.status("pasta") is None
