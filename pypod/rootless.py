@@ -361,12 +361,29 @@ def _join(pid: int) -> None:
 
 # -- what a container spec needs inside the user namespace --------------------------------
 
+#: the parts of linux.resources a cgroup applies (devices is runc's own business)
+CGROUP_LIMITS = ("memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified")
+#: podman's default pids limit: not something the user asked for
+DEFAULT_PIDS_LIMIT = 2048
+RESOURCE_WARNING = "Resource limits are not supported and ignored on cgroups V1 rootless systems"
+
+
 def adjust_spec(spec: dict) -> None:
     """What cannot be asked for in a user namespace: with a single mapping
     (no subordinate range) gid 5, devpts's tty group, does not exist, and
-    podman leaves its gid= option out."""
+    podman leaves its gid= option out; without cgroups (v1) the limits go,
+    with podman's warning when the user asked for any."""
     if not is_rootless():
         return
+    resources = spec.get("linux", {}).get("resources", {})
+    if without_cgroups() and any(k in resources for k in CGROUP_LIMITS):
+        asked = [k for k in CGROUP_LIMITS if k in resources]
+        if asked != ["pids"] or resources["pids"].get("limit") != DEFAULT_PIDS_LIMIT:
+            import sys
+
+            print(RESOURCE_WARNING, file=sys.stderr)
+        for k in asked:
+            del resources[k]
     try:
         with open("/proc/self/gid_map") as f:
             gids = parse_id_map(f.read())

@@ -55,3 +55,18 @@ def test_user_mode_network_names_and_options():
     assert st["slirp4netns"]["dns_server_ips"] == ["10.0.2.3"]
     assert st["slirp4netns"]["interfaces"]["tap0"]["subnets"] == [{"ipnet": "10.0.2.100/24", "gateway": "10.0.2.2"}]
     assert usernet.status("pasta") is None
+
+
+def test_spec_loses_cgroup_limits_without_cgroups(monkeypatch, capsys):
+    from pypod import rootless
+
+    monkeypatch.setattr(rootless, "is_rootless", lambda: True)
+    monkeypatch.setattr(rootless, "without_cgroups", lambda: True)
+    spec = {"linux": {"resources": {"devices": [{"allow": False, "access": "rwm"}], "pids": {"limit": 2048}}}, "mounts": []}
+    rootless.adjust_spec(spec)
+    assert spec["linux"]["resources"] == {"devices": [{"allow": False, "access": "rwm"}]}
+    assert capsys.readouterr().err == ""  # podman's default pids limit was nobody's request
+    spec = {"linux": {"resources": {"memory": {"limit": 1 << 20}, "pids": {"limit": 10}}}, "mounts": []}
+    rootless.adjust_spec(spec)
+    assert spec["linux"]["resources"] == {}
+    assert capsys.readouterr().err == rootless.RESOURCE_WARNING + "\n"
