@@ -285,7 +285,7 @@ class Container:
             self.save()
             failpoint("init.after-mount-recorded")
             try:
-                rootfs = storage.mount(self.id, image)
+                rootfs = storage.mount(self.id, image, volatile=cfg.auto_remove)
             except BaseException:
                 self._teardown_storage()
                 self.save()
