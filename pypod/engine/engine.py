@@ -125,6 +125,8 @@ class Engine:
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
+        if "images" in self.__dict__:
+            self.images.close()
 
     # -- containers --------------------------------------------------------
 
