@@ -53,12 +53,16 @@ def add_create_flags(p) -> None:
 
     add_mount_flags(g)
     g.add_argument("--rootfs", action="store_true", help="the first argument is an exploded rootfs directory, not an image")
-    g.add_argument("--network", "--net", default="private", help="network mode: private (default), none or host")
 
     g = p.add_argument_group("image (pulled as --pull says)")
     from .registry import add_run_pull_flags
 
     add_run_pull_flags(g)
+
+    g = p.add_argument_group("network and pods")
+    from .netflags import add_network_flags
+
+    add_network_flags(g)
 
     g = p.add_argument_group("logging and attaching")
     g.add_argument("--log-driver", default="k8s-file", choices=("k8s-file", "journald", "none"), help="logging driver")
@@ -122,10 +126,10 @@ def config_from_args(a) -> ContainerConfig:
         normalize_cap(c)
     cfg.security = parse_security_opts(a.security_opt)
     cfg.read_only = a.read_only
-    net = {"bridge": "private", "slirp4netns": "private", "pasta": "private", "default": "private", "": "private"}.get(a.network, a.network)
-    if net not in ("private", "none", "host"):
-        raise InvalidArgument(f"network {a.network!r}: only private, none and host networks are supported")
-    cfg.network = net
+    from .netflags import apply_network_flags, pod_ref
+
+    apply_network_flags(cfg, a)
+    cfg.pod = pod_ref(a)
     from .mountflags import apply_mount_flags
 
     apply_mount_flags(a, cfg)

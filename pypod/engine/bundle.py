@@ -1,12 +1,14 @@
 """What goes into a container's bundle besides the image: the user looked
-up in its rootfs, its working directory, the host's limits and devices it
-may inherit, and the generated /etc files."""
+up in its rootfs, its working directory, and the host's limits and devices
+it may inherit.  (The generated /etc files: engine/namespaces.py.)"""
 
 from __future__ import annotations
 
 import os
+TYPE_CHECKING = False  # typing's import would cost every command milliseconds
+if TYPE_CHECKING:
+    from .container import ContainerConfig
 
-from .container import ContainerConfig
 
 
 def lookup_user(rootfs: str, spec: str):
@@ -121,47 +123,3 @@ def host_devices() -> list[dict]:
                     "gid": st.st_gid,
                 })
     return devices
-
-
-def write_etc_files(userdata: str, cfg: ContainerConfig) -> dict[str, str]:
-    """Generate /etc/hosts, /etc/hostname and /etc/resolv.conf for the container."""
-    files = {}
-    if cfg.network == "host":
-        hostname = os.uname().nodename
-        hosts = _read_text("/etc/hosts")
-        resolv = _read_text("/etc/resolv.conf")
-    else:
-        hostname = cfg.hostname
-        hosts = (
-            "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n"
-            "::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n"
-            f"127.0.1.1\t{hostname} {cfg.name}\n"
-        )
-        resolv = resolv_for_private_netns(_read_text("/etc/resolv.conf"))
-    for dest, name, text in (("/etc/hosts", "hosts", hosts), ("/etc/hostname", "hostname", hostname + "\n"),
-                             ("/etc/resolv.conf", "resolv.conf", resolv)):
-        path = os.path.join(userdata, name)
-        with open(path, "w") as f:
-            f.write(text)
-        files[dest] = path
-    return files
-
-
-def resolv_for_private_netns(text: str) -> str:
-    """A localhost resolver of the host is unreachable from another network
-    namespace; drop it as podman does."""
-    lines = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] == "nameserver" and (parts[1].startswith("127.") or parts[1] == "::1"):
-            continue
-        lines.append(line)
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def _read_text(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""

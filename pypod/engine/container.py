@@ -9,6 +9,8 @@ from ..record import asdict, field, fields, record
 from .record import Record
 from .security import SecurityConfig
 
+from ..network.types import Networking
+
 
 class Status(str, enum.Enum):
     """libpod's ContainerStatus values, with the same spellings."""
@@ -73,8 +75,12 @@ class ContainerConfig:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     read_only: bool = False
-    #: "private" (own netns, loopback only), "none" or "host"
-    network: str = "private"
+    #: network mode: "bridge" (networks in .networking), "none" (own netns,
+    #: loopback only), "host", "container:ID", "ns:PATH"; "" = the engine's default
+    network: str = ""
+    networking: Networking = field(default_factory=Networking)
+    #: the pod's ID, for a container in a pod (its infra container's too)
+    pod: str = ""
     mounts: list[Mount] = field(default_factory=list)
     fs: FilesystemOptions = field(default_factory=FilesystemOptions)
     #: (name, soft, hard), e.g. ("nofile", 1024, 2048)
@@ -102,7 +108,7 @@ class ContainerConfig:
     security: SecurityConfig = field(default_factory=SecurityConfig)
 
     #: fields that hold a typed part of their own (engine/record.py's Record)
-    NESTED = {"security": SecurityConfig, "fs": FilesystemOptions}
+    NESTED = {"security": SecurityConfig, "fs": FilesystemOptions, "networking": Networking}
 
     @property
     def args(self) -> list[str]:

@@ -178,7 +178,7 @@ class ConmonOCIRuntime(OCIRuntime):
             args.append("--tcp-established")
         self._runtime(*args, ctr.id)
 
-    def create_container(self, ctr: RuntimeContainer, restore_from: str = "") -> tuple[int, int]:
+    def create_container(self, ctr: RuntimeContainer, restore_from: str = "", held_fds: list[int] = ()) -> tuple[int, int]:
         paths = ctr.paths
         private.makedirs(paths.persist_dir)
         oci_log = paths.oci_log if self.supports_json_errors and self.cfg.log_level != "debug" else ""
@@ -200,15 +200,16 @@ class ConmonOCIRuntime(OCIRuntime):
         if restore_from:
             args += ["--restore", restore_from]
         pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr),
-                                  conmon_pidfile=paths.conmon_pidfile)
+                                  conmon_pidfile=paths.conmon_pidfile, held_fds=held_fds)
         for written in (paths.pidfile, paths.conmon_pidfile, oci_log):
             if written:
                 private.tighten(written)  # made with conmon's umask, which containers inherit
         return pid, _read_pidfile(paths.conmon_pidfile)
 
-    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, conmon_pidfile: str = "") -> int:
+    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, conmon_pidfile: str = "",
+                       held_fds: list[int] = ()) -> int:
         """Run conmon for a container; return the container pid it reports."""
-        mon = self._spawn(args, cwd)
+        mon = self._spawn(args, cwd, held_fds=held_fds)
         try:
             mon.begin()
             if conmon_pidfile:
@@ -224,10 +225,12 @@ class ConmonOCIRuntime(OCIRuntime):
             mon.close()
 
     def _spawn(self, args: list[str], cwd: str, attach_pipe: bool = False, preserve_fds: int = 0,
-               stdio: tuple[int, int, int] | None = None) -> "Monitor":
+               stdio: tuple[int, int, int] | None = None, held_fds: list[int] = ()) -> "Monitor":
         """Start conmon with its sync and start (and, for exec, attach)
         socketpairs; conmon finds them by the fd numbers in its environment.
-        stdio: conmon's own stdin, stdout, stderr (passthrough exec)."""
+        stdio: conmon's own stdin, stdout, stderr (passthrough exec).
+        held_fds are inherited by conmon and kept (podman leaks its port
+        sockets to conmon the same way); runc closes them for the container."""
         pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(3 if attach_pipe else 2)]
         env, listen_fds = self._conmon_env()
         env["_OCI_SYNCPIPE"] = str(pairs[0][1].fileno())
@@ -246,7 +249,7 @@ class ConmonOCIRuntime(OCIRuntime):
                 # without waiting for EOF, which its daemon child would delay.
                 stderr=stdio[2] if stdio else None if debug else subprocess.PIPE,
                 # Preserved fds keep their numbers (3..3+N-1), as runc expects.
-                pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds)),
+                pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds), *held_fds),
                 process_group=0,
             )
         except OSError as e:

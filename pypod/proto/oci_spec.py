@@ -186,6 +186,7 @@ def build_spec(
     goarch: str = "amd64",
     kernel: tuple[int, int] = (99, 0),
     mounts: list[dict] | None = None,
+    namespace_paths: dict[str, str] | None = None,
 ) -> dict:
     """The OCI spec for cfg (an engine ContainerConfig).
 
@@ -195,8 +196,12 @@ def build_spec(
     goarch and kernel are the host's, for the profile's conditional rules.
     mounts are the user's mounts as OCI entries, made ready by
     engine/mounts.py (when None, cfg.mounts are taken as plain binds).
+    namespace_paths maps namespace types (network, ipc, uts, pid, cgroup)
+    to namespaces to join: a network namespace pypod made, another
+    container's, a pod's infra container's.
     """
     sec = cfg.security
+    joined = namespace_paths or {}
     caps = capability_set(cfg.privileged, cfg.cap_add, cfg.cap_drop, bounding)
     if mounts is None:
         mounts = []
@@ -213,9 +218,11 @@ def build_spec(
     user_dests = {m["destination"] for m in user_mounts}
     mounts = [m for m in mounts if m["destination"] not in user_dests] + list(user_mounts)
 
-    namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "mount"}]
+    types = ["pid", "ipc", "mount"]
     if cfg.network != "host":
-        namespaces += [{"type": "network"}, {"type": "uts"}]
+        types += ["network", "uts"]
+    types += [t for t in joined if t not in types]
+    namespaces = [{"type": t, "path": joined[t]} if t in joined else {"type": t} for t in types]
     linux: dict = {
         "namespaces": namespaces,
         "resources": {"devices": [{"allow": cfg.privileged, "access": "rwm"}]},
@@ -248,7 +255,7 @@ def build_spec(
         "annotations": {"io.container.manager": "pypod", "org.opencontainers.image.stopSignal": str(cfg.stop_signal)},
         "linux": linux,
     }
-    if cfg.network != "host":
+    if cfg.network != "host" and "uts" not in joined:
         spec["hostname"] = cfg.hostname
     if sec.apparmor_profile and sec.apparmor_profile != "unconfined":
         spec["process"]["apparmorProfile"] = sec.apparmor_profile
