@@ -8,15 +8,9 @@ import os
 import shutil
 import stat
 
-from ..storage.archive import OVERLAY_OPAQUE_XATTR
+from ..storage.archive import is_opaque as _opaque
+from ..storage.archive import opaque_xattr
 from ..storage.tree import remove_tree
-
-
-def _opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, OVERLAY_OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
 
 
 def _clear(path: str) -> None:
@@ -40,7 +34,7 @@ def merge_layers(layer_dirs: list[str], tree: str) -> None:
                 if not os.path.isdir(dst):
                     os.mkdir(dst)
                 if _opaque(src):
-                    os.setxattr(dst, OVERLAY_OPAQUE_XATTR, b"y")
+                    os.setxattr(dst, opaque_xattr(), b"y")
                 os.chown(dst, st.st_uid, st.st_gid)
                 os.chmod(dst, stat.S_IMODE(st.st_mode))
             # directory symlinks are listed among dirnames by os.walk only when followed; it does not follow
