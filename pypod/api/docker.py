@@ -80,6 +80,7 @@ def _find(eng, ref: str):
 def container_summary(ctr) -> dict:
     cfg, st = ctr.config, ctr.state
     from ..engine.container import status_text
+    from ..engine.health import status_suffix as health_suffix
 
     return {
         "Id": ctr.id,
@@ -91,7 +92,7 @@ def container_summary(ctr) -> dict:
         "Ports": [],
         "Labels": cfg.labels,
         "State": status_word(st.status),
-        "Status": status_text(st, time.time()),
+        "Status": status_text(st, time.time()) + (health_suffix(ctr) if cfg.health.enabled else ""),
         "HostConfig": {"NetworkMode": {"private": "bridge"}.get(cfg.network, cfg.network)},
         "NetworkSettings": {"Networks": {}},
         "Mounts": [{"Type": "bind", "Source": m.source, "Destination": m.destination, "RW": "ro" not in m.options} for m in cfg.mounts],

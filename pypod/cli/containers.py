@@ -4,6 +4,7 @@ rm, ps, inspect, logs, wait, attach and container cleanup."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -19,11 +20,10 @@ OWN_HELP = ("run", "create")
 
 
 def add_run_args(p) -> None:
-    from .runflags import add_create_flags
+    from .runflags import add_create_flags, add_run_only_flags
 
     add_create_flags(p)
-    p.add_argument("-d", "--detach", action="store_true", help="run the container in the background and print its ID")
-    p.add_argument("--sig-proxy", default="true", help="proxy received signals to the process")
+    add_run_only_flags(p)
 
 
 def add_create_args(p) -> None:
@@ -40,15 +40,26 @@ def _create(engine, a):
     from .runflags import config_from_args
 
     cfg = config_from_args(a)
+    cidfile = cfg.process.cidfile
+    if cidfile and os.path.exists(cidfile):
+        raise InvalidArgument(f"container id file exists. Ensure another container is not using it or delete {cidfile}")
     if a.replace and cfg.name:
         try:
             engine.container(cfg.name).remove(force=True)
         except NoSuchContainer:
             pass
     try:
-        return engine.create_container(cfg)
+        ctr = engine.create_container(cfg)
     except NoSuchImage as e:
         raise NoSuchImage(f"{cfg.image}: image not known") if "image not known" not in str(e) else e
+    if cidfile:
+        try:
+            with open(cidfile, "x") as f:
+                f.write(ctr.id)
+        except OSError as e:
+            _discard(ctr)
+            raise InvalidArgument(f"opening cidfile {cidfile}: {e.strerror.lower()}") from None
+    return ctr
 
 
 def cmd_create(engine, a) -> int:
@@ -57,10 +68,31 @@ def cmd_create(engine, a) -> int:
     return 0
 
 
-def cmd_run(engine, a) -> int:
+def _run_streams(a):
+    """Which of our stdio the container gets: all (stdin with -i), or those -a names."""
     from ..engine.attach import AttachStreams
 
+    want = set(a.attach) or {"stdin", "stdout", "stderr"}
+    return AttachStreams(stdin=0 if a.interactive and "stdin" in want else None,
+                         stdout=1 if "stdout" in want else None, stderr=2 if "stderr" in want else None,
+                         detach_keys=a.detach_keys)
+
+
+def cmd_run(engine, a) -> int:
+    if a.detach and a.attach:
+        raise InvalidArgument("the --attach and --detach flags cannot be used together")
+    if a.rmi and not a.rm:
+        raise InvalidArgument("the --rmi option does not work without --rm")
+    if a.preserve_fds < 0:
+        raise InvalidArgument("--preserve-fds must be 0 or greater")
+    for fd in range(3, 3 + a.preserve_fds):
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise InvalidArgument(f"file descriptor {fd} is not available - the preserve-fds option requires that "
+                                  "all file descriptors between 3 and 3+N be open") from None
     ctr = _create(engine, a)
+    ctr.preserve_fds = a.preserve_fds
     if a.detach:
         try:
             ctr.start()
@@ -69,15 +101,18 @@ def cmd_run(engine, a) -> int:
             raise
         print(ctr.id)
         return 0
-    streams = AttachStreams(stdin=0 if a.interactive else None, stdout=1, stderr=2, detach_keys=a.detach_keys)
+    if ctr.config.log_driver == "passthrough":
+        return _run_passthrough(ctr, a)
     try:
         with proxied_signals(ctr, enabled=_truthy(a.sig_proxy) and not a.tty):
-            code = ctr.start_attached(streams)
+            code = ctr.start_attached(_run_streams(a))
     except BaseException:
         _discard(ctr)
         raise
     if code is None:
         return 0  # detached: the container goes on
+    if ctr.config.restart.active:
+        return code  # conmon's exit command restarts it (or cleans up): not ours to do
     try:
         if ctr.config.auto_remove:
             ctr.remove(force=True)
@@ -85,7 +120,34 @@ def cmd_run(engine, a) -> int:
             ctr.cleanup()
     except (NoSuchContainer, AlreadyInState):
         pass  # conmon's exit command got there first
+    if a.rmi:
+        _remove_image(engine, ctr.config.image)
     return code
+
+
+def _run_passthrough(ctr, a) -> int:
+    """--log-driver passthrough: conmon hands our stdio to the container
+    itself, so there is nothing to attach to; wait for the exit."""
+    try:
+        with proxied_signals(ctr, enabled=_truthy(a.sig_proxy)):
+            ctr.start()
+            code = ctr.wait()
+    except BaseException:
+        _discard(ctr)
+        raise
+    if not ctr.config.restart.active:
+        try:
+            ctr.remove(force=True) if ctr.config.auto_remove else ctr.cleanup()
+        except (NoSuchContainer, AlreadyInState):
+            pass
+    return code
+
+
+def _remove_image(engine, ref: str) -> None:
+    try:
+        engine.remove_image(ref)
+    except PypodError as e:
+        print(f"Error: failed removing image {ref}: {e}", file=sys.stderr)
 
 
 def _truthy(text: str) -> bool:
@@ -352,10 +414,18 @@ def ps_entry(ctr) -> dict:
         "Size": None,
         "StartedAt": int(st.started_at),
         "State": "exited" if exited else word,
-        "Status": status_text(ctr.state, now),
+        "Status": status_text(ctr.state, now) + _health_suffix(ctr),
         "_StartedAtRFC": rfc3339(st.started_at),
     }
 
+
+
+def _health_suffix(ctr) -> str:
+    if not ctr.config.health.enabled:
+        return ""
+    from ..engine.health import status_suffix
+
+    return status_suffix(ctr)
 
 
 def _match_filters(entry: dict, ctr, filters: list[str]) -> bool:

@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
+    "healthcheck-run": ("health", "healthcheck_run", "Run a container's health check now"),
 }
 
 # `pypod container X` / `pypod image X` spell the same commands.
@@ -54,10 +55,11 @@ GROUPS = {
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
               "import": "import", "inspect": "inspect"},
     "system": {"info": "info", "service": "service", "events": "events"},
+    "healthcheck": {"run": "healthcheck-run"},
 }
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "service")
+GROUP_ONLY = ("cleanup", "service", "healthcheck-run")
 
 GLOBAL_VALUE_FLAGS = ("--root", "--runroot", "--runtime", "--log-level", "--config", "--cgroup-manager")
 
@@ -77,7 +79,8 @@ def _usage() -> str:
             lines.append(f"  {name:<10} {summary}")
     lines += ["  container  Manage containers (container cleanup, container ls, ...)",
               "  image      Manage images (image ls, image rm, ...)",
-              "  system     system service (REST API), system info"]
+              "  system     system service (REST API), system info",
+              "  healthcheck  healthcheck run: run a container's health check now"]
     return "\n".join(lines)
 
 

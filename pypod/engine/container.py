@@ -6,6 +6,11 @@ import enum
 import os
 from dataclasses import asdict, dataclass, field, fields
 
+from .health import HealthConfig
+from .namespaces import NamespaceConfig
+from .process import ProcessOptions
+from .resources import Resources
+from .restart import RestartPolicy
 from .security import SecurityConfig
 
 class Status(str, enum.Enum):
@@ -70,9 +75,15 @@ class ContainerConfig:
     secrets: list[tuple[str, str]] = field(default_factory=list)
     created: float = 0.0
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    resources: Resources = field(default_factory=Resources)
+    namespaces: NamespaceConfig = field(default_factory=NamespaceConfig)
+    process: ProcessOptions = field(default_factory=ProcessOptions)
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    health: HealthConfig = field(default_factory=HealthConfig)
 
     #: fields that hold a typed part of their own (engine/record.py's Record)
-    NESTED = {"security": SecurityConfig}
+    NESTED = {"security": SecurityConfig, "resources": Resources, "namespaces": NamespaceConfig,
+              "process": ProcessOptions, "restart": RestartPolicy, "health": HealthConfig}
 
     @property
     def args(self) -> list[str]:
@@ -123,6 +134,8 @@ class ContainerState(StateRecord):
     #: set when the last runtime error left the container unusable
     error: str = ""
     restart_count: int = 0
+    #: a user's stop (or kill) ended the process: no restart policy applies
+    stopped_by_user: bool = False
 
 
 @dataclass
@@ -133,6 +146,8 @@ class ContainerPaths:
     userdata: str
     #: volatile: runtime files under the run root (attach sockets live elsewhere)
     run_dir: str
+    #: the container's log file when --log-opt path= chose one
+    log_file: str = ""
 
     @property
     def bundle(self) -> str:
@@ -144,7 +159,7 @@ class ContainerPaths:
 
     @property
     def log(self) -> str:
-        return os.path.join(self.userdata, "ctr.log")
+        return self.log_file or os.path.join(self.userdata, "ctr.log")
 
     @property
     def pidfile(self) -> str:

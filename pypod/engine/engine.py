@@ -92,9 +92,11 @@ class Engine:
         if not cfg.args:
             raise InvalidArgument("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
         self._check_mounts(cfg)
-        from . import hostcheck
+        from ..containers_conf import containers_table
+        from . import defaults, hostcheck
 
-        hostcheck.check(cfg)
+        defaults.apply(cfg, containers_table(self.config.runroot))
+        hostcheck.check(self, cfg)
         if cfg.secrets:
             for secret, _env in cfg.secrets:
                 self.store.lookup_secret(secret)
@@ -151,7 +153,10 @@ class Engine:
             cfg.command = list(ic.get("Cmd") or [])
         elif not cfg.entrypoint and cfg.command and ic.get("Entrypoint"):
             cfg.entrypoint = list(ic["Entrypoint"])
-        cfg.env = [*(ic.get("Env") or []), *cfg.env]
+        cfg.env = [*cfg.process.kept_defaults(ic.get("Env") or []), *cfg.env]
+        from .health import complete, from_docker_shape
+
+        cfg.health = complete(cfg.health, from_docker_shape(ic.get("Healthcheck")))
         cfg.workdir = cfg.workdir or ic.get("WorkingDir") or ""
         cfg.user = cfg.user or ic.get("User") or ""
         cfg.labels = {**(ic.get("Labels") or {}), **cfg.labels}

@@ -19,7 +19,7 @@ def inspect_container(ctr) -> dict:
     cfg, st = ctr.config, ctr.state
     from ..proto.signals import signal_name
 
-    from .inspect_settings import host_config
+    from .inspect_settings import add_settings
 
     data = {
         "Id": ctr.id,
@@ -102,5 +102,5 @@ def inspect_container(ctr) -> dict:
         "NetworkSettings": {"Networks": {}, "Ports": {}, "SandboxKey": ""},
         "IsInfra": False,
     }
-    data["HostConfig"].update(host_config(cfg))
+    add_settings(data, ctr)
     return data

@@ -63,6 +63,7 @@ class Container:
         return ContainerPaths(
             userdata=os.path.join(c.containers_dir, self.id, "userdata"),
             run_dir=os.path.join(c.runroot, "containers", self.id),
+            log_file=self.config.log_path,
         )
 
     def exit_command(self) -> list[str]:
@@ -156,10 +157,10 @@ class Container:
 
     # -- init / start ------------------------------------------------------
 
-    def _init(self, restore_from: str = "") -> None:
+    def _init(self, restore_from: str = "", keep_exit_code: bool = False) -> None:
         """Mount the rootfs, write the bundle, and create the container in the
         runtime (conmon + `runtime create`, or restore); state becomes 'created'."""
-        from ..proto.oci_spec import build_spec, build_env
+        from ..proto.oci_spec import build_env, merge_env
 
         eng = self.engine
         cfg = self.config
@@ -189,26 +190,14 @@ class Container:
             if cfg.workdir and not cfg.rootfs:
                 bundle.make_workdir(rootfs, cfg.workdir, user.uid, user.gid)
             etc_files = bundle.write_etc_files(paths.userdata, cfg)
-            env = build_env([], cfg.env, cfg.tty, cfg.hostname if cfg.network != "host" else os.uname().nodename, user.home, self._secret_env())
-            goarch, kernel = bundle.host_arch_and_kernel()
-            spec = build_spec(
-                cfg,
-                rootfs=rootfs,
-                args=cfg.args,
-                env=env,
-                cwd=cfg.workdir or "/",
-                uid=user.uid,
-                gid=user.gid,
-                additional_gids=extra_gids,
-                hard_limits=bundle.hard_limits(),
-                etc_files=etc_files,
-                host_devices=bundle.host_devices() if cfg.privileged else [],
-                bounding=bundle.host_bounding_caps(),
-                seccomp_profile=bundle.seccomp_profile(cfg),
-                goarch=goarch,
-                kernel=kernel,
-                cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
-            )
+            passwd = bundle.write_passwd(self, rootfs, user.uid, user.gid)
+            if passwd:
+                etc_files["/etc/passwd"] = passwd
+            env = build_env([], cfg.env, cfg.tty, cfg.hostname if cfg.network != "host" else os.uname().nodename, user.home,
+                            self._secret_env(), cfg.process.unsetenv, cfg.process.unsetenv_all)
+            if cfg.process.env_merge:
+                env = merge_env(env, cfg.process.env_merge)
+            spec = bundle.container_spec(self, rootfs, user, extra_gids, env, etc_files)
             import json
 
             with open(paths.spec_file, "w") as f:
@@ -221,10 +210,13 @@ class Container:
         self.state.status = Status.CREATED
         self.state.pid = pid
         self.state.conmon_pid = conmon_pid
-        self.state.exit_code = 0
-        self.state.oom_killed = False
-        self.state.finished_at = 0.0
+        if not keep_exit_code:
+            # (a restart keeps the last run's code: a `wait` that raced it reports that run)
+            self.state.exit_code = 0
+            self.state.oom_killed = False
+            self.state.finished_at = 0.0
         self.save()
+        bundle.write_pid_files(self)
         eng.events.write("container", "init", self.id, self.name, cfg.image)
         trace.step("store: state 'created' saved, event written")
 
@@ -250,6 +242,7 @@ class Container:
 
     def start(self) -> None:
         """Create in the runtime if needed, then start the process."""
+        self._start_dependencies()
         with self.locked():
             self.sync()
             st = self.state.status
@@ -260,6 +253,12 @@ class Container:
                 self._init()
             self._start_locked()
 
+    def _start_dependencies(self) -> None:
+        from .depends import dependencies, start_dependencies
+
+        if dependencies(self.config):
+            start_dependencies(self)
+
     def _start_locked(self) -> None:
         try:
             self.engine.runtime.start_container(self)
@@ -268,15 +267,24 @@ class Container:
             raise
         self.state.status = Status.RUNNING
         self.state.started_at = time.time()
+        self.state.stopped_by_user = False
         self.save()
         self.engine.events.write("container", "start", self.id, self.name, self.config.image)
         trace.step("store: state 'running' saved, event written")
+        if self.config.process.sdnotify == "conmon":
+            bundle.notify_ready(self)
+        if self.config.health.enabled:
+            from . import health, healthtimer
+
+            health.reset(self)
+            healthtimer.start(self)
 
     def start_attached(self, streams: "AttachStreams") -> int | None:
         """Start and attach (attach first, so no output is missed); return the
         exit code, or None when the user detached."""
         from .attach import connect_attach
 
+        self._start_dependencies()
         with self.locked():
             self.sync()
             st = self.state.status
@@ -338,6 +346,8 @@ class Container:
                 if st == Status.STOPPED:
                     self._cleanup_locked()
                 raise AlreadyInState(f"container {self.id} is already stopped")
+            self.state.stopped_by_user = True
+            self.save()
             if st == Status.PAUSED:
                 # A frozen process cannot act on the stop signal.
                 self.engine.runtime.kill_container(self, 9)
@@ -386,6 +396,8 @@ class Container:
         """Block until the container reaches one of conditions; return its exit code."""
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.005
+        runs = self.state.restart_count
+        exits = Status.STOPPED in conditions or Status.EXITED in conditions
         while True:
             try:
                 with self.locked():
@@ -396,6 +408,9 @@ class Container:
                     raise
                 return code
             st = self.state.status
+            if exits and self.state.restart_count != runs:
+                # The run waited on ended and its restart policy started another.
+                return self.state.exit_code
             if st in conditions or (st == Status.CONFIGURED and self.state.finished_at):
                 trace.step(f"wait: exit code {self.state.exit_code}")
                 return self.state.exit_code
@@ -418,9 +433,32 @@ class Container:
             self.sync()
             if self.state.status in (Status.RUNNING, Status.PAUSED):
                 raise ContainerRunning(f"container {self.id} is running or paused, refusing to clean up: container state improper")
+            if self._restart_by_policy():
+                return
             self._cleanup_locked()
 
+    def _restart_by_policy(self) -> bool:
+        """After the process exited: start again if the restart policy says
+        so (lock held).  True when it did."""
+        from .restart import should_restart
+
+        st = self.state
+        if st.status != Status.STOPPED or not should_restart(self.config.restart, st.exit_code, st.restart_count,
+                                                              st.stopped_by_user):
+            return False
+        st.restart_count += 1
+        self.save()
+        self.engine.events.write("container", "restart", self.id, self.name, self.config.image)
+        self._cleanup_locked()
+        self._init(keep_exit_code=True)
+        self._start_locked()
+        return True
+
     def _cleanup_locked(self) -> None:
+        if self.config.health.enabled:
+            from . import healthtimer
+
+            healthtimer.stop(self)
         if self.state.status in (Status.STOPPED, Status.CREATED) or self.state.mountpoint:
             from . import execs
 
@@ -429,6 +467,8 @@ class Container:
             self._teardown_storage()
             trace.step("storage: unmounted")
             self.engine.runtime.remove_runtime_files(self)
+            if self.config.namespaces.ipc == "shareable":
+                bundle.unmount_shareable_shm(self.engine, self.id)
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
             for leftover in ("ctl", "winsz", "attach", "oom"):
                 _unlink(os.path.join(self.paths.userdata, leftover))
@@ -449,6 +489,9 @@ class Container:
                 self.sync()
             except NoSuchContainer:
                 return
+            from .depends import check_no_dependents
+
+            check_no_dependents(self)
             st = self.state.status
             if st in (Status.RUNNING, Status.PAUSED) or (st == Status.CREATED and not force):
                 if not force:
@@ -472,6 +515,8 @@ class Container:
                 self.engine.container_storage.remove(self.id)
                 trace.step("storage: removed")
             self.engine.runtime.remove_runtime_files(self)
+            if self.config.namespaces.ipc == "shareable":
+                bundle.unmount_shareable_shm(self.engine, self.id)
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
             shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
             trace.step("files: removed")

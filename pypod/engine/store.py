@@ -134,6 +134,12 @@ class Store:
         rows = self._db.execute("SELECT config, state FROM containers ORDER BY created").fetchall()
         return [(json.loads(c), json.loads(s)) for c, s in rows]
 
+    def configs_mentioning(self, text: str, but: str) -> list[dict]:
+        """Configs of the containers other than `but` whose JSON contains
+        text (a quick filter before a real look, e.g. for dependents)."""
+        rows = self._db.execute("SELECT config FROM containers WHERE id != ? AND instr(config, ?) > 0", (but, text)).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
     def container_ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT id FROM containers ORDER BY created")]
 

@@ -49,12 +49,18 @@ class ConmonOCIRuntime(OCIRuntime):
 
     # -- helpers ---------------------------------------------------------
 
-    def _runtime(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def _runtime(self, *args: str, check: bool = True, notify: bool = False) -> subprocess.CompletedProcess:
+        """A short runtime call.  NOTIFY_SOCKET goes only where asked: `runc
+        start` with it waits for the container's READY=1 and relays it."""
+        env = None
+        if not notify and "NOTIFY_SOCKET" in os.environ:
+            env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
         proc = subprocess.run(
             [self.path, "--root", self.runtime_root, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            env=env,
         )
         trace.step(f"runtime: {self.name} {args[0]} (exit {proc.returncode})")
         if check and proc.returncode != 0:
@@ -103,12 +109,13 @@ class ConmonOCIRuntime(OCIRuntime):
             args += ["--runtime-arg", "--cgroup-manager", "--runtime-arg", "disabled"]
         return args
 
-    def _move_to_cgroup(self, pid: int) -> None:
-        """Put conmon under the cgroup parent, so the container's resources and
-        its monitor's are accounted together, before conmon forks anything."""
+    def _move_to_cgroup(self, pid: int, parent: str = "") -> None:
+        """Put conmon under the cgroup parent (the engine's, or the container's
+        --cgroup-parent), so the container's resources and its monitor's are
+        accounted together, before conmon forks anything."""
         if self.cfg.cgroup_manager == "disabled" or os.environ.get("INVOCATION_ID"):
             return
-        rel = self.cfg.cgroup_parent.strip("/") + "/conmon"
+        rel = (parent or self.cfg.cgroup_parent).strip("/") + "/conmon"
         base = "/sys/fs/cgroup"
         if os.path.exists(os.path.join(base, "cgroup.controllers")):
             targets = [os.path.join(base, rel)]
@@ -156,7 +163,7 @@ class ConmonOCIRuntime(OCIRuntime):
         os.makedirs(paths.persist_dir, exist_ok=True)
         oci_log = paths.oci_log if self.supports_json_errors and self.cfg.log_level != "debug" else ""
         cfg = ctr.config
-        log_spec = {"none": "none:", "journald": "journald:"}.get(cfg.log_driver, f"k8s-file:{paths.log}")
+        log_spec = {"none": "none:", "journald": "journald:", "passthrough": "passthrough:"}.get(cfg.log_driver, f"k8s-file:{paths.log}")
         args = self._shared_args(ctr, ctr.id, paths.bundle, paths.pidfile, self.exits_dir, oci_log, log_spec)
         if cfg.tty:
             args.append("-t")
@@ -172,14 +179,27 @@ class ConmonOCIRuntime(OCIRuntime):
                 args += ["--exit-delay", str(self.cfg.exit_command_delay)]
         if restore_from:
             args += ["--restore", restore_from]
-        pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr))
+        if cfg.process.timeout:
+            args += ["--timeout", str(cfg.process.timeout)]
+        # --preserve-fds of `run`: the caller's fds 3.. go through conmon to the runtime
+        preserve = getattr(ctr, "preserve_fds", 0)
+        if preserve:
+            args += ["--runtime-opt", "--preserve-fds", "--runtime-opt", str(preserve)]
+        # --cgroups no-conmon or disabled: conmon stays in our own cgroup
+        own_cgroup = cfg.resources.cgroups in ("", "enabled")
+        pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr),
+                                  preserve_fds=preserve, notify=cfg.process.sdnotify == "container",
+                                  cgroup=cfg.resources.cgroup_parent if own_cgroup else None,
+                                  passthrough=cfg.log_driver == "passthrough")
         return pid, _read_pidfile(paths.conmon_pidfile)
 
-    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None) -> int:
-        """Run conmon for a container; return the container pid it reports."""
-        mon = self._spawn(args, cwd)
+    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, preserve_fds: int = 0,
+                       notify: bool = True, cgroup: str | None = "", passthrough: bool = False) -> int:
+        """Run conmon for a container; return the container pid it reports.
+        cgroup: the parent to put conmon under ("" the engine's; None: leave it)."""
+        mon = self._spawn(args, cwd, preserve_fds=preserve_fds, notify=notify, passthrough=passthrough)
         try:
-            mon.begin(self)
+            mon.begin(self, into_cgroup=cgroup is not None, cgroup_parent=cgroup or "")
             pid = mon.read_pid(oci_log)
             trace.step(f"conmon: {self.name} create done, pid {pid} (sync pipe)")
             return pid
@@ -190,11 +210,15 @@ class ConmonOCIRuntime(OCIRuntime):
         finally:
             mon.close()
 
-    def _spawn(self, args: list[str], cwd: str, attach_pipe: bool = False, preserve_fds: int = 0) -> "Monitor":
+    def _spawn(self, args: list[str], cwd: str, attach_pipe: bool = False, preserve_fds: int = 0,
+               notify: bool = True, passthrough: bool = False) -> "Monitor":
         """Start conmon with its sync and start (and, for exec, attach)
-        socketpairs; conmon finds them by the fd numbers in its environment."""
+        socketpairs; conmon finds them by the fd numbers in its environment.
+        notify: hand NOTIFY_SOCKET on to the container (--sdnotify container)."""
         pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(3 if attach_pipe else 2)]
         env, listen_fds = self._conmon_env()
+        if not notify:
+            env.pop("NOTIFY_SOCKET", None)
         env["_OCI_SYNCPIPE"] = str(pairs[0][1].fileno())
         env["_OCI_STARTPIPE"] = str(pairs[1][1].fileno())
         if attach_pipe:
@@ -205,11 +229,12 @@ class ConmonOCIRuntime(OCIRuntime):
                 args,
                 cwd=cwd,
                 env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=None if debug else subprocess.DEVNULL,
+                # passthrough logging: our stdio become the container's, through conmon
+                stdin=None if passthrough else subprocess.DEVNULL,
+                stdout=None if debug or passthrough else subprocess.DEVNULL,
                 # conmon's own complaints (bad arguments, ...) come here; read
                 # without waiting for EOF, which its daemon child would delay.
-                stderr=None if debug else subprocess.PIPE,
+                stderr=None if debug or passthrough else subprocess.PIPE,
                 # Preserved fds keep their numbers (3..3+N-1), as runc expects.
                 pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds)),
                 process_group=0,
@@ -228,7 +253,7 @@ class ConmonOCIRuntime(OCIRuntime):
         self._runtime("delete", "--force", ctr.id, check=False)
 
     def start_container(self, ctr: RuntimeContainer) -> None:
-        self._runtime("start", ctr.id)
+        self._runtime("start", ctr.id, notify=ctr.config.process.sdnotify == "container")
 
     def kill_container(self, ctr: RuntimeContainer, signal: int, all_processes: bool = False) -> None:
         args = ["kill"] + (["--all"] if all_processes else []) + [ctr.id, str(signal)]
@@ -467,11 +492,11 @@ class Monitor:
         self._readers: dict = {}
         self._pending: dict = {}
 
-    def begin(self, runtime: ConmonOCIRuntime, into_cgroup: bool = True) -> None:
+    def begin(self, runtime: ConmonOCIRuntime, into_cgroup: bool = True, cgroup_parent: str = "") -> None:
         """Place conmon in its cgroup, then let it go on; it forks its
         daemon and its first process exits."""
         if into_cgroup:
-            runtime._move_to_cgroup(self.proc.pid)
+            runtime._move_to_cgroup(self.proc.pid, cgroup_parent)
             trace.step("conmon: moved into its cgroup")
         try:
             self.start.send(b"\0")
