@@ -7,7 +7,7 @@ Precedence, lowest first: built-in defaults, the config file
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from .record import field, record, replace
 
 DEFAULT_ROOT = "/var/lib/pypod"
 DEFAULT_RUNROOT = "/run/pypod"
@@ -21,7 +21,7 @@ DEFAULT_RUNTIME_PATHS = {
 DEFAULT_CONMON_PATHS = ["/usr/libexec/podman/conmon", "/usr/local/libexec/podman/conmon", "/usr/bin/conmon", "/usr/sbin/conmon", "/usr/local/bin/conmon"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EngineConfig:
     root: str = DEFAULT_ROOT
     runroot: str = DEFAULT_RUNROOT
@@ -66,6 +66,10 @@ class EngineConfig:
     @property
     def locks_dir(self) -> str:
         return os.path.join(self.runroot, "locks")
+
+    def container_run_dir(self, cid: str) -> str:
+        """A container's volatile files (ContainerPaths.run_dir)."""
+        return os.path.join(self.runroot, "containers", cid)
 
     @property
     def runtime_root(self) -> str:

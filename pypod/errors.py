@@ -33,7 +33,22 @@ class NoSuchSecret(PypodError):
     http_status = 404
 
 
+class NoSuchVolume(PypodError):
+    http_status = 404
+
+
 class NameInUse(PypodError):
+    http_status = 409
+
+
+class VolumeExists(PypodError):
+    http_status = 409
+
+
+class VolumeInUse(PypodError):
+    """podman exits 2 when `volume rm` meets a volume containers use."""
+
+    exit_code = 2
     http_status = 409
 
 

@@ -20,3 +20,10 @@ def connect(path: str, schema: str, marker_table: str) -> sqlite3.Connection:
             pass  # a concurrent creator holds it; WAL is persistent and theirs will stand
         db.executescript(schema)
     return db
+
+
+def ensure_tables(db: sqlite3.Connection, schema: str, marker_table: str) -> None:
+    """Add a module's own tables to a database opened by connect(): each kind
+    of object keeps its tables beside its code, created on first use."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (marker_table,)).fetchone():
+        db.executescript(schema)

@@ -25,8 +25,12 @@ _T0 = time.perf_counter()
 _CPU0 = time.process_time()
 _last = _T0
 
+_TARGET = os.environ.get("PYPOD_TRACE", "")
 #: read by callers that want to skip building a costly message
-enabled = os.environ.get("PYPOD_TRACE", "") not in ("", "0")
+enabled = _TARGET not in ("", "0")
+#: PYPOD_TRACE=/abs/path appends there instead of stderr: how the trace of
+#: conmon's exit command (whose stdio is /dev/null) is seen
+_FILE = _TARGET if _TARGET.startswith("/") else ""
 _announced = False
 
 
@@ -47,11 +51,21 @@ def _emit(what: str) -> None:
         _announced = True
         _startup()
     now = time.perf_counter()
-    line = f"pypod[{os.getpid()}] trace {(now - _T0) * 1000:7.1f} ms {(now - _last) * 1000:+6.1f} ms  {what}\n"
-    _last = now
+    gap, _last = now - _last, now
+    _write(f"pypod[{os.getpid()}] trace {(now - _T0) * 1000:7.1f} ms {gap * 1000:+6.1f} ms  {what}\n")
+
+
+def _write(line: str) -> None:
     try:
-        sys.stderr.write(line)
-        sys.stderr.flush()
+        if _FILE:
+            fd = os.open(_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, line.encode())  # one write: lines of concurrent processes stay whole
+            finally:
+                os.close(fd)
+        else:
+            sys.stderr.write(line)
+            sys.stderr.flush()
     except (OSError, ValueError):
         pass  # tracing never breaks a command
 
@@ -67,4 +81,4 @@ def _startup() -> None:
         wall = f"~{(since_exec - (time.perf_counter() - _T0)) * 1000:.0f} ms wall (10 ms ticks), "
     except (OSError, ValueError, IndexError):
         pass
-    sys.stderr.write(f"pypod[{os.getpid()}] trace   start-up: {wall}{_CPU0 * 1000:.1f} ms CPU; argv {' '.join(sys.argv[1:])}\n")
+    _write(f"pypod[{os.getpid()}] trace   start-up: {wall}{_CPU0 * 1000:.1f} ms CPU; argv {' '.join(sys.argv[1:])}\n")

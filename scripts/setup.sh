@@ -27,6 +27,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # compat mode: a plain path entry, not an import hook that costs every CLI call
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+# `pypod` itself: a launcher without site.py's start-up cost
+.venv/bin/python scripts/write_launcher.py
 # Byte-compile now: with PYTHONDONTWRITEBYTECODE set, each `pypod` call would
 # otherwise recompile its modules.
 .venv/bin/python -m compileall -q pypod >/dev/null

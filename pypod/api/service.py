@@ -154,6 +154,20 @@ def build_router():
     return router
 
 
+def _raise_fd_limit() -> None:
+    """Idle clients cost the service a descriptor each: allow as many as
+    the hard limit does (the default soft limit, 1024, is what a CLI needs)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 1 << 16 if hard == resource.RLIM_INFINITY else hard
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def _file_id(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -165,7 +179,7 @@ def _file_id(path: str) -> tuple[int, int] | None:
 def serve(config, uri: str = "", idle_time: int = 5, group: str = "") -> int:
     """Serve both APIs for the engine config until idle for idle_time seconds
     (0: until SIGTERM or SIGINT)."""
-    from .http import Server
+    from .server import Server
 
     if idle_time < 0:
         raise InvalidArgument(f"invalid --time {idle_time}: seconds, 0 for never")
@@ -175,6 +189,7 @@ def serve(config, uri: str = "", idle_time: int = 5, group: str = "") -> int:
     # while the path is still that socket: a newer service may have taken it.
     owned = uri[7:] if uri.startswith("unix://") and not where.startswith("socket activation") else ""
     owned_id = _file_id(owned) if owned else None
+    _raise_fd_limit()
     server = Server(sock, build_router())
     pool = EnginePool(config)
     server.new_engine = pool.get
@@ -200,7 +215,6 @@ def serve(config, uri: str = "", idle_time: int = 5, group: str = "") -> int:
         server.shutdown()
         deadline = time.monotonic() + 10
         while server.active and time.monotonic() < deadline:
-            server.cut_idle()
             time.sleep(0.05)
         server.server_close()
         pool.close_all()

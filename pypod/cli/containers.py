@@ -1,5 +1,5 @@
 """Container commands: run, create, start, stop, kill, restart, pause, unpause,
-rm, ps, inspect, logs, wait, attach and container cleanup."""
+rm, ps, inspect, logs, wait and attach."""
 
 from __future__ import annotations
 
@@ -105,21 +105,14 @@ def cmd_run(engine, a) -> int:
         return _run_passthrough(ctr, a)
     try:
         with proxied_signals(ctr, enabled=_truthy(a.sig_proxy) and not a.tty):
-            code = ctr.start_attached(_run_streams(a))
+            code = ctr.start_attached(_run_streams(a), claim_exit=True)
     except BaseException:
         _discard(ctr)
         raise
     if code is None:
         return 0  # detached: the container goes on
-    if ctr.config.restart.active:
-        return code  # conmon's exit command restarts it (or cleans up): not ours to do
-    try:
-        if ctr.config.auto_remove:
-            ctr.remove(force=True)
-        else:
-            ctr.cleanup()
-    except (NoSuchContainer, AlreadyInState):
-        pass  # conmon's exit command got there first
+    # conmon's exit command, done here (a restart policy's restart too); conmon's then only waits for this
+    ctr.finish_exit()
     if a.rmi:
         _remove_image(engine, ctr.config.image)
     return code
@@ -194,7 +187,7 @@ class proxied_signals:
 def _discard(ctr) -> None:
     """A run that failed before its process ran leaves no container behind."""
     try:
-        ctr.remove(force=True)
+        ctr.remove(force=True, volumes=True)
     except PypodError:
         pass
 
@@ -254,11 +247,11 @@ def cmd_start(engine, a) -> int:
             raise InvalidArgument("you cannot start and attach multiple containers at once")
         ctr = engine.container(targets[0]) if isinstance(targets[0], str) else targets[0]
         streams = AttachStreams(stdin=0 if a.interactive else None, detach_keys=a.detach_keys)
-        code = ctr.start_attached(streams)
+        code = ctr.start_attached(streams, claim_exit=True)
         if code is None:
             return 0
         try:
-            ctr.cleanup()
+            ctr.finish_exit()
         except PypodError:
             pass
         return code
@@ -340,7 +333,7 @@ def add_rm_args(p) -> None:
     _add_targets(p)
     p.add_argument("-f", "--force", action="store_true", help="force removal of a running or unusable container")
     p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait for stop before killing the container")
-    p.add_argument("-v", "--volumes", action="store_true", help="remove anonymous volumes (none exist in pypod)")
+    p.add_argument("-v", "--volumes", action="store_true", help="remove the container's anonymous volumes too")
     p.add_argument("-i", "--ignore", action="store_true", help="ignore errors when a container does not exist")
 
 
@@ -358,7 +351,7 @@ def cmd_rm(engine, a) -> int:
         ref = target if isinstance(target, str) else target.id
         try:
             ctr = engine.container(ref) if isinstance(target, str) else target
-            ctr.remove(force=a.force, timeout=a.time)
+            ctr.remove(force=a.force, timeout=a.time, volumes=a.volumes)
             print(ref)
         except PypodError as e:
             print(f"Error: {e}", file=sys.stderr)
@@ -664,35 +657,6 @@ def cmd_attach(engine, a) -> int:
     except PypodError:
         pass
     return code
-
-
-def add_cleanup_args(p) -> None:
-    _add_targets(p)
-    p.add_argument("--rm", action="store_true", help="after cleanup, remove the container entirely")
-    p.add_argument("--exec", default="", help="clean up the given exec session instead of the container")
-
-
-def cmd_cleanup(engine, a) -> int:
-    """Run by conmon when a container (or exec session) exits: must be quiet and
-    idempotent, since the foreground `run` may be cleaning up at the same time."""
-    rc = 0
-    for target in _targets(engine, a):
-        try:
-            ctr = engine.container(target) if isinstance(target, str) else target
-            if a.exec:
-                from ..engine import execs
-
-                execs.cleanup_session(ctr, a.exec)
-            elif a.rm:
-                ctr.remove(force=False)
-            else:
-                ctr.cleanup()
-        except NoSuchContainer:
-            continue
-        except PypodError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            rc = 125
-    return rc
 
 
 def add_top_args(p) -> None:

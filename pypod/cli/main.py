@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "wait": ("containers", "wait", "Block on one or more containers"),
     "top": ("containers", "top", "Display the running processes of a container"),
     "attach": ("containers", "attach", "Attach to a running container"),
-    "cleanup": ("containers", "cleanup", "Clean up network and mountpoints of one or more containers"),
+    "cleanup": ("cleanup", "cleanup", "Clean up network and mountpoints of one or more containers"),
     "exec": ("execs", "exec", "Run a process in a running container"),
     "images": ("images", "images", "List images in local storage"),
     "rmi": ("images", "rmi", "Remove one or more images from local storage"),
@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "events": ("system", "events", "Show pypod events"),
     "version": ("system", "version", "Display the pypod version information"),
     "secret": ("secrets", "secret", "Manage secrets"),
+    "volume": ("volumes", "volume", "Manage volumes"),
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
@@ -80,6 +81,7 @@ def _usage() -> str:
     lines += ["  container  Manage containers (container cleanup, container ls, ...)",
               "  image      Manage images (image ls, image rm, ...)",
               "  system     system service (REST API), system info",
+              "  volume     Manage volumes (volume create, volume ls, ...)",
               "  healthcheck  healthcheck run: run a container's health check now"]
     return "\n".join(lines)
 

@@ -129,7 +129,9 @@ def add_create_flags(p) -> None:
     g.add_argument("--restart", default="", metavar="POLICY", help="no, on-failure[:N], always, unless-stopped")
 
     g = p.add_argument_group("storage and network")
-    g.add_argument("-v", "--volume", **many, help="bind mount a volume (SRC:DEST[:OPTS])")
+    from .mountflags import add_mount_flags
+
+    add_mount_flags(g)
     g.add_argument("--rootfs", action="store_true", help="the first argument is an exploded rootfs directory, not an image")
     g.add_argument("--network", "--net", default="private", help="network mode: private (default), none or host")
     g.add_argument("--pull", default="missing", choices=("missing", "never", "always", "newer"), help="pull policy (only local images are used)")
@@ -168,7 +170,6 @@ def config_from_args(a) -> ContainerConfig:
     from ..proto.signals import parse_signal
     from ..specgen import env as envs
     from ..specgen.security import parse_security_opts
-    from ..specgen.volumes import parse_volume
 
     cfg = ContainerConfig()
     cfg.name = a.name
@@ -231,7 +232,9 @@ def config_from_args(a) -> ContainerConfig:
     if net not in ("private", "none", "host"):
         raise InvalidArgument(f"network {a.network!r}: only private, none and host networks are supported")
     cfg.network = net
-    cfg.mounts = [parse_volume(v) for v in a.volume]
+    from .mountflags import apply_mount_flags
+
+    apply_mount_flags(a, cfg)
     cfg.ulimits = _ulimits(a.ulimit, parse_ulimit)
     cfg.auto_remove = getattr(a, "rm", False)
     _secrets(cfg, a.secret)
@@ -342,6 +345,8 @@ def _resources(cfg: ContainerConfig, a) -> None:
     if a.shm_size:
         try:
             r.shm_size = parse_size(a.shm_size)
+            if r.shm_size < 0:
+                raise InvalidArgument(f"invalid size: '{a.shm_size}'")
         except InvalidArgument as e:
             raise InvalidArgument(f"unable to translate --shm-size: {e}") from None
     r.cgroups = a.cgroups

@@ -276,10 +276,12 @@ def write_localtime(userdata: str, tz: str) -> str:
     return dest
 
 
-def container_spec(ctr, rootfs: str, user, extra_gids: list[int], env: list[str], etc_files: dict[str, str]) -> dict:
+def container_spec(ctr, rootfs: str, user, extra_gids: list[int], env: list[str], etc_files: dict[str, str],
+                   user_mounts: list[dict] | None = None) -> dict:
     """The OCI spec of a container about to be created in the runtime:
     its configuration plus the facts of this host (caps, limits, devices,
-    architecture, namespaces to join, files to mount)."""
+    architecture, namespaces to join, files to mount).  user_mounts: the
+    user's mounts made ready by engine/mounts.py (None: cfg.mounts as binds)."""
     from ..proto.oci_spec import build_spec
 
     eng, cfg = ctr.engine, ctr.config
@@ -311,6 +313,7 @@ def container_spec(ctr, rootfs: str, user, extra_gids: list[int], env: list[str]
         shm_source=shm_source,
         init_binary=init_binary(cfg),
         localtime=write_localtime(ctr.paths.userdata, cfg.process.timezone),
+        mounts=user_mounts,
     )
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import asdict, dataclass, field, fields
+from ..record import asdict, field, fields, record
 
 from .health import HealthConfig
 from .namespaces import NamespaceConfig
 from .process import ProcessOptions
+from .record import Record
 from .resources import Resources
 from .restart import RestartPolicy
 from .security import SecurityConfig
+
 
 class Status(str, enum.Enum):
     """libpod's ContainerStatus values, with the same spellings."""
@@ -28,7 +30,7 @@ class Status(str, enum.Enum):
         return self.value
 
 
-@dataclass
+@record
 class Mount:
     destination: str
     source: str = ""
@@ -36,7 +38,20 @@ class Mount:
     options: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
+class FilesystemOptions(Record):
+    """How the container's filesystem is put together beyond its mounts list
+    (kept as asked, for inspect and for recreating the container)."""
+
+    #: --volumes-from as given, "CTR[:OPTIONS]"; their mounts are copied into mounts at create
+    volumes_from: list[str] = field(default_factory=list)
+    #: what an image's VOLUME becomes: "bind" (an anonymous volume), "tmpfs" or "ignore"
+    image_volume: str = "bind"
+    #: with read_only: tmpfs on /run, /tmp and /var/tmp
+    read_only_tmpfs: bool = True
+
+
+@record
 class ContainerConfig:
     id: str = ""
     name: str = ""
@@ -64,6 +79,7 @@ class ContainerConfig:
     #: "private" (own netns, loopback only), "none" or "host"
     network: str = "private"
     mounts: list[Mount] = field(default_factory=list)
+    fs: FilesystemOptions = field(default_factory=FilesystemOptions)
     #: (name, soft, hard), e.g. ("nofile", 1024, 2048)
     ulimits: list[tuple[str, int, int]] = field(default_factory=list)
     auto_remove: bool = False
@@ -82,7 +98,7 @@ class ContainerConfig:
     health: HealthConfig = field(default_factory=HealthConfig)
 
     #: fields that hold a typed part of their own (engine/record.py's Record)
-    NESTED = {"security": SecurityConfig, "resources": Resources, "namespaces": NamespaceConfig,
+    NESTED = {"security": SecurityConfig, "fs": FilesystemOptions, "resources": Resources, "namespaces": NamespaceConfig,
               "process": ProcessOptions, "restart": RestartPolicy, "health": HealthConfig}
 
     @property
@@ -120,7 +136,7 @@ class StateRecord:
         return st
 
 
-@dataclass
+@record
 class ContainerState(StateRecord):
     status: Status = Status.CONFIGURED
     pid: int = 0
@@ -138,7 +154,7 @@ class ContainerState(StateRecord):
     stopped_by_user: bool = False
 
 
-@dataclass
+@record
 class ContainerPaths:
     """Where a container's files live; derived, never stored."""
 

@@ -62,6 +62,12 @@ class Engine:
         return ContainerStorage(self.config.storage_dir)
 
     @cached_property
+    def volumes(self):
+        from .volumes import Volumes
+
+        return Volumes(self)
+
+    @cached_property
     def events(self):
         from .events import EventLog
 
@@ -78,6 +84,7 @@ class Engine:
         from .naming import new_id, random_name, validate_name
 
         cfg.id = cfg.id or new_id()
+        image_volumes: list[str] = []
         if cfg.name:
             validate_name(cfg.name)
         if cfg.rootfs:
@@ -85,13 +92,16 @@ class Engine:
                 raise InvalidArgument(f"rootfs {cfg.rootfs} is not a directory: invalid argument")
             cfg.rootfs = os.path.realpath(cfg.rootfs)
         elif cfg.image:
-            self._apply_image(cfg)
+            image_volumes = self._apply_image(cfg)
             trace.step(f"image: {cfg.image} looked up")
         else:
             raise InvalidArgument("an image or --rootfs is required")
         if not cfg.args:
             raise InvalidArgument("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
-        self._check_mounts(cfg)
+        if cfg.mounts or cfg.fs.volumes_from or image_volumes:
+            from .mounts import resolve
+
+            resolve(self, cfg, image_volumes)
         from ..containers_conf import containers_table
         from . import defaults, hostcheck
 
@@ -104,16 +114,17 @@ class Engine:
         cfg.created = time.time()
         state = ContainerState()
         attempts = 0 if cfg.name else 10
-        while True:
-            name = cfg.name or random_name()
-            try:
-                self.store.add_container(cfg.id, name, {**cfg.to_dict(), "name": name}, state.to_dict(), cfg.created)
-                cfg.name = name
-                break
-            except PypodError:
-                attempts -= 1
-                if attempts < 0:
-                    raise
+        with self._claim_volumes(cfg):
+            while True:
+                name = cfg.name or random_name()
+                try:
+                    self.store.add_container(cfg.id, name, {**cfg.to_dict(), "name": name}, state.to_dict(), cfg.created)
+                    cfg.name = name
+                    break
+                except PypodError:
+                    attempts -= 1
+                    if attempts < 0:
+                        raise
         trace.step("store: container recorded")
         ctr = Container(self, cfg, state)
         self.events.write("container", "create", cfg.id, cfg.name, cfg.image)
@@ -139,12 +150,13 @@ class Engine:
             return ctr, ctr.start_attached(AttachStreams(stdin=None, stdout=stdout, stderr=stderr))
         except BaseException:
             try:
-                ctr.remove(force=True)
+                ctr.remove(force=True, volumes=True)
             except PypodError:
                 pass
             raise
 
-    def _apply_image(self, cfg: ContainerConfig) -> None:
+    def _apply_image(self, cfg: ContainerConfig) -> list[str]:
+        """Fill what the user left unset from the image; returns its VOLUMEs."""
         image = self.images.lookup(cfg.image)
         cfg.image_id = image.id
         ic = image.config or {}
@@ -164,27 +176,14 @@ class Engine:
             from ..proto.signals import parse_signal
 
             cfg.stop_signal = parse_signal(ic["StopSignal"])
+        return sorted(ic.get("Volumes") or {})
 
-    def _check_mounts(self, cfg: ContainerConfig) -> None:
-        for m in cfg.mounts:
-            if not m.destination.startswith("/"):
-                raise InvalidArgument(f"invalid container path {m.destination!r}, must be an absolute path")
-            if m.type != "bind":
-                continue
-            if m.source.startswith("/"):
-                if not os.path.exists(m.source):
-                    raise InvalidArgument(f"statfs {m.source}: no such file or directory")
-            else:
-                m.source = self.volume_path(m.source, create=True)
+    def _claim_volumes(self, cfg: ContainerConfig):
+        import contextlib
 
-    def volume_path(self, name: str, create: bool = False) -> str:
-        from .naming import validate_name
-
-        validate_name(name, what="volume")
-        path = os.path.join(self.config.root, "volumes", name, "_data")
-        if create:
-            os.makedirs(path, exist_ok=True)
-        return path
+        if any(m.type == "volume" for m in cfg.mounts):
+            return self.volumes.claim(cfg)
+        return contextlib.nullcontext()
 
     def container(self, name_or_id: str) -> Container:
         cid = self.store.lookup_id(name_or_id)

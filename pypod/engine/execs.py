@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields
+from ..record import asdict, field, fields, record
 
 from .. import trace
 from .container import StateRecord
@@ -35,7 +35,7 @@ class ExecStatus(str, enum.Enum):
         return self.value
 
 
-@dataclass
+@record
 class ExecConfig:
     command: list[str] = field(default_factory=list)
     terminal: bool = False
@@ -58,7 +58,7 @@ class ExecConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-@dataclass
+@record
 class ExecState(StateRecord):
     status: ExecStatus = ExecStatus.CREATED
     pid: int = 0

@@ -9,7 +9,7 @@ How checks are scheduled without systemd is pypod/engine/healthtimer.py's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 
 from .record import Record
 
@@ -30,7 +30,7 @@ ON_FAILURE_ACTIONS = ("none", "kill", "restart", "stop")
 DISABLED = -1.0
 
 
-@dataclass
+@record
 class HealthConfig(Record):
     """Zero fields are unset until create completes them (see complete())."""
 

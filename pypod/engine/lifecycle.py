@@ -14,7 +14,6 @@ import os
 import shutil
 import time
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from ..errors import (
     AlreadyInState,
@@ -29,6 +28,7 @@ from . import bundle
 from .container import ContainerConfig, ContainerPaths, ContainerState, Status
 from .locks import FileLock
 
+TYPE_CHECKING = False  # typing's import would cost every command ~5 ms
 if TYPE_CHECKING:
     from .attach import AttachStreams
     from .engine import Engine
@@ -48,6 +48,8 @@ class Container:
         self.config = config
         self.state = state
         self.id = config.id
+        #: held between start_attached(claim_exit=True) and finish_exit()
+        self._exit_claim = None
         self._lock = FileLock(os.path.join(engine.config.locks_dir, config.id + ".lock"))
 
     def __repr__(self) -> str:
@@ -62,7 +64,7 @@ class Container:
         c = self.engine.config
         return ContainerPaths(
             userdata=os.path.join(c.containers_dir, self.id, "userdata"),
-            run_dir=os.path.join(c.runroot, "containers", self.id),
+            run_dir=c.container_run_dir(self.id),
             log_file=self.config.log_path,
         )
 
@@ -189,6 +191,11 @@ class Container:
                 extra_gids += get_container_groups(cfg.groups, rootfs)
             if cfg.workdir and not cfg.rootfs:
                 bundle.make_workdir(rootfs, cfg.workdir, user.uid, user.gid)
+            user_mounts = None
+            if cfg.mounts or cfg.read_only:
+                from . import mounts
+
+                user_mounts = mounts.prepare(self, rootfs, user.uid, user.gid)
             etc_files = bundle.write_etc_files(paths.userdata, cfg)
             passwd = bundle.write_passwd(self, rootfs, user.uid, user.gid)
             if passwd:
@@ -197,7 +204,7 @@ class Container:
                             self._secret_env(), cfg.process.unsetenv, cfg.process.unsetenv_all)
             if cfg.process.env_merge:
                 env = merge_env(env, cfg.process.env_merge)
-            spec = bundle.container_spec(self, rootfs, user, extra_gids, env, etc_files)
+            spec = bundle.container_spec(self, rootfs, user, extra_gids, env, etc_files, user_mounts)
             import json
 
             with open(paths.spec_file, "w") as f:
@@ -205,6 +212,7 @@ class Container:
             trace.step("spec: written")
             pid, conmon_pid = eng.runtime.create_container(self, restore_from)
         except BaseException:
+            self._release_mounts()
             self._teardown_storage()
             raise
         self.state.status = Status.CREATED
@@ -279,12 +287,19 @@ class Container:
             health.reset(self)
             healthtimer.start(self)
 
-    def start_attached(self, streams: "AttachStreams") -> int | None:
+    def start_attached(self, streams: "AttachStreams", claim_exit: bool = False) -> int | None:
         """Start and attach (attach first, so no output is missed); return the
-        exit code, or None when the user detached."""
+        exit code, or None when the user detached.
+
+        claim_exit: this process will do what conmon's exit command would (clean
+        up, or remove a --rm container) by calling finish_exit() after the exit
+        code is back; the exit command then only waits and leaves
+        (engine/exitclaim.py)."""
         from .attach import connect_attach
+        from .exitclaim import ExitClaim
 
         self._start_dependencies()
+        claim = self._exit_claim = ExitClaim(self.paths.run_dir)
         with self.locked():
             self.sync()
             st = self.state.status
@@ -295,15 +310,41 @@ class Container:
                 self._init()
             sock = connect_attach(self.engine.runtime.attach_socket_path(self))
             try:
+                if claim_exit:
+                    claim.take()  # before the start: the process cannot have exited yet
                 self._start_locked()
             except BaseException:
                 sock.close()
+                claim.release(done=False)
                 raise
-        detached = self._pump(sock, streams)
-        trace.step("attach: output closed" if not detached else "attach: detached")
-        if detached:
-            return None
-        return self.wait()
+        try:
+            detached = self._pump(sock, streams)
+            trace.step("attach: output closed" if not detached else "attach: detached")
+            if detached:
+                claim.release(done=False)  # the exit command finishes it, whenever that comes
+                return None
+            return self.wait()
+        except BaseException:
+            claim.release(done=False)  # unfinished: the exit command must not skip it
+            raise
+
+    def finish_exit(self) -> None:
+        """After start_attached(claim_exit=True) returned an exit code: the exit
+        command's work (cleanup, or removal with --rm), then the claim goes."""
+        claim = self._exit_claim
+        try:
+            if self.config.auto_remove:
+                self.remove(force=True, volumes=True)  # --rm takes its anonymous volumes along
+            else:
+                self.cleanup()
+        except (NoSuchContainer, AlreadyInState):
+            pass  # someone else got there first (`pypod rm` beside us)
+        except BaseException:
+            if claim is not None:
+                claim.release(done=False)  # not done: the exit command tries again
+            raise
+        if claim is not None:
+            claim.release(done=True)
 
     def attach(self, streams: "AttachStreams") -> int | None:
         from .attach import connect_attach
@@ -464,6 +505,7 @@ class Container:
 
             execs.on_container_stopped(self)
             self.engine.runtime.delete_container(self)
+            self._release_mounts()
             self._teardown_storage()
             trace.step("storage: unmounted")
             self.engine.runtime.remove_runtime_files(self)
@@ -477,6 +519,12 @@ class Container:
             self.state.mountpoint = ""
             self.save()
             self.engine.events.write("container", "cleanup", self.id, self.name, self.config.image)
+
+    def _release_mounts(self) -> None:
+        if self.config.mounts:
+            from . import mounts
+
+            mounts.release(self)
 
     def _teardown_storage(self) -> None:
         if not self.config.rootfs:
@@ -511,6 +559,12 @@ class Container:
             execs.remove_all(self)
             # Each step tolerates its piece being gone: a crash here is finished by the next rm.
             self.engine.runtime.delete_container(self)
+            self._release_mounts()
+            anonymous = []
+            if volumes and self.config.mounts:
+                from .mounts import anonymous_volumes
+
+                anonymous = anonymous_volumes(self.engine, self.config)
             if not self.config.rootfs:
                 self.engine.container_storage.remove(self.id)
                 trace.step("storage: removed")
@@ -525,6 +579,9 @@ class Container:
             trace.step("store: container removed")
             lock.unlink()
         self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
+        if anonymous:
+            # After the record is gone: a volume is removed only once no container names it.
+            self.engine.volumes.remove_anonymous(anonymous)
 
     # -- checkpoint / restore -------------------------------------------------
 

@@ -9,12 +9,12 @@ A mode is "" (the default), "private", "host", "container:ID" or
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 
 from .record import Record
 
 
-@dataclass
+@record
 class IDMap(Record):
     """One line of a user namespace's uid or gid map."""
 
@@ -23,7 +23,7 @@ class IDMap(Record):
     size: int = 0
 
 
-@dataclass
+@record
 class NamespaceConfig(Record):
     ipc: str = ""
     pid: str = ""

@@ -5,11 +5,11 @@ containers it needs running first, and conmon's timeout."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 
 from .record import Record
 
-@dataclass
+@record
 class ProcessOptions(Record):
     #: run an init (catatonit) as PID 1 that reaps zombies and forwards signals
     init: bool = False

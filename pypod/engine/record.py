@@ -1,4 +1,4 @@
-"""Dataclasses stored as JSON documents and read back.
+"""Records (pypod/record.py) stored as JSON documents and read back.
 
 A container's configuration nests typed parts (security, resources, health,
 restart); `Record.from_dict` rebuilds them from `asdict()`'s form, leaves out
@@ -8,7 +8,7 @@ for keys it lacks (one written by an older pypod).
 
 from __future__ import annotations
 
-from dataclasses import fields
+from ..record import fields
 
 
 class Record:

@@ -9,7 +9,7 @@ pypod/proto/oci_resources.py's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 
 from .record import Record
 
@@ -19,7 +19,7 @@ DEFAULT_PIDS_LIMIT = 2048
 DEFAULT_SHM_SIZE = 65536000
 
 
-@dataclass
+@record
 class DeviceLimit(Record):
     """A per-device block I/O limit: a weight, or a rate (bytes or
     operations per second); major and minor are resolved at create."""
@@ -30,7 +30,7 @@ class DeviceLimit(Record):
     value: int = 0
 
 
-@dataclass
+@record
 class Resources(Record):
     """What --memory, --cpus, --pids-limit, --cgroups, ... asked for."""
 

@@ -6,14 +6,14 @@ cleanup starts the container again when its policy says so.  A user's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
 
 from .record import Record
 
 POLICIES = ("", "no", "on-failure", "always", "unless-stopped")
 
 
-@dataclass
+@record
 class RestartPolicy(Record):
     #: "" (none), no, on-failure, always, unless-stopped
     name: str = ""

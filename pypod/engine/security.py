@@ -7,7 +7,7 @@ turned into the OCI spec by pypod/proto/oci_spec.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 
 from .record import Record
 
@@ -15,7 +15,7 @@ from .record import Record
 UNCONFINED = "unconfined"
 
 
-@dataclass
+@record
 class DeviceSpec(Record):
     """A host device (or a directory of them) given to the container."""
 
@@ -25,7 +25,7 @@ class DeviceSpec(Record):
     permissions: str = "rwm"
 
 
-@dataclass
+@record
 class SecurityConfig(Record):
     #: "" (the default profile), "unconfined", or a profile's path
     seccomp_profile: str = ""

@@ -56,6 +56,11 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for modules that keep their own tables in this database."""
+        return self._db
+
     # containers
 
     def add_container(self, cid: str, name: str, config: dict, state: dict, created: float) -> None:

@@ -73,8 +73,9 @@ class ConmonOCIRuntime(OCIRuntime):
             "XDG_RUNTIME_DIR": self.cfg.runroot,
             "HOME": os.environ.get("HOME", "/root"),
         }
-        if "PYPOD_CONFIG" in os.environ:
-            env["PYPOD_CONFIG"] = os.environ["PYPOD_CONFIG"]
+        for var in ("PYPOD_CONFIG", "PYPOD_TRACE"):  # the exit command is pypod too
+            if var in os.environ:
+                env[var] = os.environ[var]
         fds: list[int] = []
         if "NOTIFY_SOCKET" in os.environ:
             env["NOTIFY_SOCKET"] = os.environ["NOTIFY_SOCKET"]

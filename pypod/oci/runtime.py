@@ -8,7 +8,7 @@ new platform) slots in without touching the engine.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from ..record import record
 
 
 class RuntimeContainer:
@@ -23,7 +23,7 @@ class RuntimeContainer:
         raise NotImplementedError
 
 
-@dataclass
+@record
 class RuntimeStatus:
     """The OCI runtime's view of a container: 'created', 'running', 'paused',
     'stopped', or 'absent' when the runtime does not know it."""
@@ -32,7 +32,7 @@ class RuntimeStatus:
     pid: int = 0
 
 
-@dataclass
+@record
 class ComponentInfo:
     name: str
     path: str

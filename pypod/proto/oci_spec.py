@@ -234,6 +234,7 @@ def build_spec(
     shm_source: str = "",
     init_binary: str = "",
     localtime: str = "",
+    mounts: list[dict] | None = None,
 ) -> dict:
     """The OCI spec for cfg (an engine ContainerConfig).
 
@@ -246,12 +247,22 @@ def build_spec(
     cgroupns_private is the default cgroupns mode (private on cgroup v2);
     shm_source is the /dev/shm to bind for a shared IPC namespace;
     init_binary and localtime are host files to mount (--init, --tz).
+    mounts are the user's mounts as OCI entries, made ready by
+    engine/mounts.py (when None, cfg.mounts are taken as plain binds).
     """
     from . import oci_namespaces, oci_process
     from .oci_resources import device_cgroup_rules, linux_resources
 
     sec, ns, res, proc = cfg.security, cfg.namespaces, cfg.resources, cfg.process
     caps = capability_set(cfg.privileged, cfg.cap_add, cfg.cap_drop, bounding)
+    if mounts is None:
+        mounts = []
+        for m in cfg.mounts:
+            opts = list(m.options)
+            if m.type == "bind" and not any(o in ("bind", "rbind") for o in opts):
+                opts.append("rbind")
+            mounts.append({"destination": m.destination, "type": m.type, "source": m.source, "options": opts})
+    user_mounts = mounts
     shm = None if ns.ipc == "none" else shm_mount(res.shm_size or 65536000, shm_source)
     mounts = standard_mounts(cfg.privileged, cfg.network, sec.proc_opts, shm)
     for dest, src in etc_files.items():
@@ -268,13 +279,8 @@ def build_spec(
         mounts.append(oci_process.init_mount(init_binary))
         args = oci_process.init_args(args)
     # A user's mount over a standard one replaces it, as in podman.
-    user_dests = {m.destination for m in cfg.mounts}
-    mounts = [m for m in mounts if m["destination"] not in user_dests]
-    for m in cfg.mounts:
-        opts = list(m.options)
-        if m.type == "bind" and not any(o in ("bind", "rbind") for o in opts):
-            opts.append("rbind")
-        mounts.append({"destination": m.destination, "type": m.type, "source": m.source, "options": opts})
+    user_dests = {m["destination"] for m in user_mounts}
+    mounts = [m for m in mounts if m["destination"] not in user_dests] + list(user_mounts)
 
     all_devices = [*host_devices, *devices]
     linux: dict = {

@@ -14,6 +14,8 @@ def parse_size(text: str) -> int:
     """Binary units, as podman's RAMInBytes reads them: a number, an
     optional k/m/g/t/p, an optional b or ib; a bare number is bytes."""
     t = text.strip().lower()
+    if t.startswith("-") and t[1:].isdigit():
+        return int(t)  # a negative count: the caller says what it means (-1: unlimited) or refuses it
     m = _SIZE.match(t)
     if not m:
         raise InvalidArgument(f"invalid size: '{text}'")

@@ -19,10 +19,9 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
 
 from ..errors import InvalidArgument, NoSuchImage
+from ..record import field, record
 from ..sqlitedb import connect
 from .layers import (
     MEDIA_SUFFIX,
@@ -32,6 +31,10 @@ from .layers import (
     read_exactly,
     sniff,
 )
+
+TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
+if TYPE_CHECKING:
+    from typing import BinaryIO, Iterator
 
 # Archive handling (tarfile, gzip, hashlib, tempfile) is imported where it is
 # used: every `run` looks an image up, few load or save one.
@@ -76,7 +79,7 @@ TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
 HEX_RE = re.compile(r"^[0-9a-f]+$")
 
 
-@dataclass
+@record
 class Image:
     #: sha256 hex of the config blob, without "sha256:"
     id: str

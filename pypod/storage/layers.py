@@ -7,9 +7,11 @@ names.  The kind of compression is recorded per layer in the store.
 
 from __future__ import annotations
 
-from typing import BinaryIO
-
 from ..errors import InvalidArgument
+
+TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 # Layer compression, as stored in the layers table (0 and 1 predate the others).
 PLAIN, GZIP, BZIP2, XZ, ZSTD = 0, 1, 2, 3, 4

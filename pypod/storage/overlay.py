@@ -18,10 +18,14 @@ import os
 import re
 import shutil
 import threading
-from typing import Iterator
 
 from ..errors import InvalidArgument, PypodError
 
+TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
+if TYPE_CHECKING:
+    from typing import Iterator
+
+MS_RDONLY = 0x1
 MS_NODEV = 0x4
 MNT_DETACH = 0x2
 #: the kernel copies at most one page of mount options, NUL included
@@ -136,30 +140,40 @@ class ContainerStorage:
             if _is_mountpoint(merged):
                 return merged
             self.create(container_id, image)
-            # overlayfs lists the top layer first; an image with no layers still needs one lowerdir.
-            lowers = list(reversed(image.layer_dirs)) or [self._empty_layer()]
-            tail = f",upperdir={upper},workdir={work}"
-            opts = f"lowerdir={':'.join(lowers)}{tail}"
-            try:
-                if len(opts) <= _MAX_OPTIONS:
-                    mount("overlay", merged, "overlay", MS_NODEV, opts)
-                else:
-                    self._mount_long(lowers, upper, work, merged)
-            except OSError as e:
-                missing = [d for d in lowers if not os.path.isdir(d)]
-                if missing:
-                    raise PypodError(f"mounting the rootfs of {container_id}: image layer {missing[0]} is missing") from None
-                raise PypodError(f"mounting the rootfs of {container_id}: {e.strerror or e}") from None
+            self.mount_layers(image.layer_dirs, merged, upper, work, f"the rootfs of {container_id}")
         return merged
+
+    def mount_layers(self, layer_dirs: list[str], target: str, upper: str = "", work: str = "", what: str = "") -> None:
+        """An overlay of layer_dirs (bottom first) on target; without an upper
+        dir it is read-only (an image mounted for inspection or a --mount
+        type=image)."""
+        # overlayfs lists the top layer first; an image with no layers still needs one lowerdir,
+        # and a read-only overlay two.
+        lowers = list(reversed(layer_dirs)) or [self._empty_layer()]
+        if not upper and len(lowers) < 2:
+            lowers.append(self._empty_layer())
+        tail = f",upperdir={upper},workdir={work}" if upper else ""
+        opts = f"lowerdir={':'.join(lowers)}{tail}"
+        try:
+            if len(opts) <= _MAX_OPTIONS:
+                mount("overlay", target, "overlay", MS_NODEV | (0 if upper else MS_RDONLY), opts)
+            else:
+                self._mount_long(lowers, upper, work, target)
+        except OSError as e:
+            missing = [d for d in lowers if not os.path.isdir(d)]
+            if missing:
+                raise PypodError(f"mounting {what or target}: image layer {missing[0]} is missing") from None
+            raise PypodError(f"mounting {what or target}: {e.strerror or e}") from None
 
     def _mount_long(self, lowers: list[str], upper: str, work: str, merged: str) -> None:
         """A lowerdir list over a page: short links under l/, as containers/storage
         does, and if even those are too long, the links relative to the storage dir."""
         names = [self._short_link(d) for d in lowers]
-        tail = f",upperdir={upper},workdir={work}"
+        tail = f",upperdir={upper},workdir={work}" if upper else ""
+        flags = MS_NODEV | (0 if upper else MS_RDONLY)
         opts = "lowerdir=" + ":".join(os.path.join(self.links, n) for n in names) + tail
         if len(opts) <= _MAX_OPTIONS:
-            mount("overlay", merged, "overlay", MS_NODEV, opts)
+            mount("overlay", merged, "overlay", flags, opts)
             return
         opts = "lowerdir=" + ":".join(f"l/{n}" for n in names) + tail
         if len(opts) > _MAX_OPTIONS:
@@ -169,7 +183,7 @@ class ContainerStorage:
             old = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
                 os.chdir(self.storage_dir)
-                mount("overlay", merged, "overlay", MS_NODEV, opts)
+                mount("overlay", merged, "overlay", flags, opts)
             finally:
                 os.fchdir(old)
                 os.close(old)

@@ -221,3 +221,62 @@ def test_idle_timeout_exits(pypod, tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert proc.wait(15) == 0
     assert not os.path.exists(sock)
+
+
+# -- stdin in the same write as the request (api/server.py hands h11's buffer over) --
+
+
+def _stream(s: socket.socket) -> bytes:
+    got = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return got
+        got += d
+
+
+def _post(sock_path: str, path: str, body: dict) -> dict:
+    data = json.dumps(body).encode()
+    resp = raw(sock_path, b"POST %s HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                          b"Connection: close\r\n\r\n%s" % (path.encode(), len(data), data))
+    assert status_of(resp) in (200, 201), resp
+    return json.loads(resp.split(b"\r\n\r\n", 1)[1] or b"{}")
+
+
+def test_exec_start_and_attach_with_stdin_in_the_request_write(service, pypod):
+    from pypod.proto.docker_frames import FrameDecoder
+
+    cid = pypod.out("run", "-d", "busybox", "sleep", "1000")
+    for upgrade in (b"Connection: Upgrade\r\nUpgrade: tcp\r\n", b""):
+        eid = _post(service, f"/containers/{cid}/exec", {"Cmd": ["cat"], "AttachStdin": True, "AttachStdout": True,
+                                                        "AttachStderr": True})["Id"]
+        start = b'{"Detach": false, "Tty": false}'
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(30)
+        s.connect(service)
+        s.sendall(b"POST /exec/%s/start HTTP/1.1\r\nHost: d\r\n%sContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n%s%s" % (eid.encode(), upgrade, len(start), start, b"same-write\n"))
+        s.shutdown(socket.SHUT_WR)  # EOF on the process's stdin after those bytes
+        head, _, stream = _stream(s).partition(b"\r\n\r\n")
+        s.close()
+        assert head.split(b"\r\n")[0] in (b"HTTP/1.1 101 UPGRADED", b"HTTP/1.1 200 OK")
+        assert FrameDecoder().feed(stream) == [(1, b"same-write\n")]
+
+    # attach before start, stdin in the same write; the container's cat echoes it
+    created = _post(service, "/containers/create", {"Image": "busybox", "Cmd": ["cat"], "OpenStdin": True,
+                                                    "StdinOnce": True, "AttachStdin": True, "AttachStdout": True})
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(30)
+    s.connect(service)
+    s.sendall(b"POST /containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: d\r\n"
+              b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n%s" % (created["Id"].encode(), b"attached-stdin\n"))
+    got = b""
+    while b"\r\n\r\n" not in got:  # the 101: the attach is in place
+        got += s.recv(65536)
+    resp = raw(service, b"POST /containers/%s/start HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+               % created["Id"].encode())
+    assert status_of(resp) == 204
+    s.shutdown(socket.SHUT_WR)
+    stream = got.partition(b"\r\n\r\n")[2] + _stream(s)
+    s.close()
+    assert FrameDecoder().feed(stream) == [(1, b"attached-stdin\n")]

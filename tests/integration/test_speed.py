@@ -3,6 +3,8 @@ after a foreground command.  (Timings live in bench/, never here.)"""
 
 from __future__ import annotations
 
+import os
+
 
 def _steps(stderr: bytes) -> list[str]:
     from tests.unit.test_trace import STEP
@@ -29,3 +31,126 @@ def test_trace_names_every_step_of_run_and_exec(pypod):
         assert any(s.startswith(want) for s in steps), (want, steps)
     # off: not one line
     assert pypod("exec", "t", "true").stderr == b""
+
+
+#: modules that cost a CLI call milliseconds and that ps, run and exec do
+#: not need; one of them on these paths is a regression of start-up time
+HEAVY = {
+    "dataclasses", "inspect", "typing", "ast", "dis", "tokenize", "asyncio", "concurrent", "email", "http",
+    "urllib", "uuid", "random", "tarfile", "gzip", "zipfile", "tempfile", "decimal", "logging", "ssl",
+    "xml", "pickle", "multiprocessing", "hashlib", "secrets", "platform", "pypod.api", "pypod.storage.archive",
+    "pypod.storage.image_archive", "pypod.proto.gotemplate", "pypod.specgen.volumes_plugins",
+}
+#: ps lists from the store: it builds no runtime, mounts nothing, spawns nothing
+HEAVY_FOR_PS = HEAVY | {"subprocess", "socket", "ctypes", "threading", "argparse", "pypod.oci", "pypod.storage.overlay",
+                        "pypod.engine.lifecycle", "pypod.engine.attach"}
+
+MODULES_AFTER = """
+import sys
+sys.path[1:1] = {paths!r}
+from pypod.cli.main import main
+rc = main(sys.argv[1:])
+with open({out!r}, "w") as f:
+    f.write("\\n".join(sorted(sys.modules)))
+sys.exit(rc)
+"""
+
+
+def _modules_of(pypod, tmp_path, *args) -> set[str]:
+    """Every module loaded by one real CLI call (under -S, as the launcher runs it)."""
+    import subprocess
+    import sys
+
+    import pypod as pkg
+
+    out = str(tmp_path / "modules.txt")
+    here = os.path.dirname(os.path.dirname(os.path.abspath(pkg.__file__)))
+    site = [p for p in sys.path if p.endswith("site-packages")]
+    code = MODULES_AFTER.format(paths=[here, *site], out=out)
+    p = subprocess.run([sys.executable, "-S", "-c", code, "--root", pypod.root, "--runroot", pypod.runroot, *args],
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert p.returncode == 0, p.stderr
+    with open(out) as f:
+        return set(f.read().split())
+
+
+def _heavy(modules: set[str], heavy: set[str]) -> set[str]:
+    return {m for m in modules if m in heavy or m.split(".")[0] in heavy or any(m.startswith(h + ".") for h in heavy)}
+
+
+HOW_TO_FIX = ("a module on this path imports what start-up cannot afford: import it inside the function that "
+              "needs it; for a typed config or state use pypod.record's @record and field, not dataclasses "
+              "(PYPOD_TRACE=1 and python -X importtime show the cost)")
+
+
+def test_no_heavy_module_on_the_paths_of_ps_run_and_exec(pypod, tmp_path):
+    pypod("run", "-d", "--name", "lean", "busybox", "sleep", "1000")
+    assert _heavy(_modules_of(pypod, tmp_path, "ps", "-a"), HEAVY) == set(), HOW_TO_FIX
+    assert _heavy(_modules_of(pypod, tmp_path, "run", "--rm", "busybox", "true"), HEAVY) == set(), HOW_TO_FIX
+    assert _heavy(_modules_of(pypod, tmp_path, "exec", "lean", "true"), HEAVY) == set(), HOW_TO_FIX
+    assert _heavy(_modules_of(pypod, tmp_path, "--version"), HEAVY_FOR_PS) == set(), HOW_TO_FIX
+
+
+def _left_behind(pypod) -> dict:
+    """What a finished --rm container could leave: mounts, run files, locks, listings."""
+    def entries(*parts):
+        d = os.path.join(pypod.runroot, *parts)
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    with open("/proc/self/mountinfo") as f:
+        mounts = [ln.split()[4] for ln in f if pypod.root in ln.split()[4]]
+    return {"mounts": mounts, "run dirs": entries("containers"), "sockets": entries("socket"),
+            "exit files": entries("exits"), "locks": entries("locks"),
+            "listed": pypod.out("ps", "-a", "--format", "{{.Names}}")}
+
+
+def test_foreground_run_cleans_up_itself_and_the_exit_command_only_when_it_is_gone(pypod, tmp_path):
+    """Both paths end in the same state, and the cleanup runs once: in the
+    foreground pypod when it is there, in conmon's exit command when not.
+    (PYPOD_TRACE=FILE reaches the exit command through conmon: its trace
+    says which process did the work.)"""
+    import signal
+    import subprocess
+
+    from tests.conftest import conmon_pids_for, wait_for
+
+    def traced(name: str) -> tuple[str, dict]:
+        path = str(tmp_path / f"{name}.trace")
+        return path, {**os.environ, "PYPOD_TRACE": path}
+
+    def by_process(path: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        with open(path) as f:
+            for line in f:
+                out.setdefault(line.split("]", 1)[0], []).append(line.rstrip("\n"))
+        return out
+
+    # 1. the foreground pypod does the work; the exit command finds it done
+    path, env = traced("fg")
+    p = pypod("run", "--rm", "--name", "fg", "busybox", "sh", "-c", "exit 3", check=False, env=env)
+    assert p.returncode == 3
+    assert wait_for(lambda: not conmon_pids_for(pypod.runroot))
+    procs = by_process(path)
+    assert len(procs) == 2, procs  # the CLI and the exit command
+    cli, exit_cmd = (procs[k] for k in sorted(procs, key=lambda k: " run " not in procs[k][0]))
+    assert any("runtime: runc delete" in ln for ln in cli) and any("store: container removed" in ln for ln in cli)
+    assert any("cleanup: the foreground pypod finished this exit" in ln for ln in exit_cmd), exit_cmd
+    assert not any("runtime:" in ln or "store: opened" in ln for ln in exit_cmd), exit_cmd
+    foreground_state = _left_behind(pypod)
+
+    # 2. the foreground pypod dies while attached: the exit command does the work
+    path, env = traced("bg")
+    cli = subprocess.Popen([*pypod.argv, "run", "--rm", "--name", "bg", "busybox", "sh", "-c", "sleep 1; exit 3"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    assert wait_for(lambda: "bg" in pypod.out("ps", "--format", "{{.Names}}"))
+    cli.send_signal(signal.SIGKILL)
+    cli.wait()
+    assert wait_for(lambda: "bg" not in pypod.out("ps", "-a", "--format", "{{.Names}}"))
+    assert wait_for(lambda: not conmon_pids_for(pypod.runroot))
+    procs = by_process(path)
+    exit_cmd = next(v for v in procs.values() if " cleanup " in v[0])
+    assert any("runtime: runc delete" in ln for ln in exit_cmd) and any("cleanup: done by the exit command" in ln
+                                                                       for ln in exit_cmd), exit_cmd
+    assert sum("runtime: runc delete" in ln for lines in procs.values() for ln in lines) == 1, procs
+    assert _left_behind(pypod) == foreground_state == {
+        "mounts": [], "run dirs": [], "sockets": [], "exit files": [], "locks": [], "listed": ""}

@@ -1,11 +1,9 @@
 """The REST service's pure parts: routing, body reading, request mapping."""
 
-import io
-
 import pytest
 
 from pypod.api.docker import config_from_docker
-from pypod.api.http import Router, _BodyReader
+from pypod.api.http import Router
 from pypod.api.libpod import config_from_spec
 from pypod.errors import InvalidArgument, PypodError
 
@@ -23,16 +21,6 @@ def test_router_strips_versions_and_captures():
     with pytest.raises(PypodError) as e:
         r.match("GET", "/nope")
     assert e.value.http_status == 404
-
-
-def test_body_reader_length_and_chunked():
-    assert _BodyReader(io.BytesIO(b"hello world"), {"Content-Length": "5"}).read() == b"hello"
-    chunked = io.BytesIO(b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n")
-    assert _BodyReader(chunked, {"Transfer-Encoding": "chunked"}).read() == b"hello world"
-    with pytest.raises(InvalidArgument):
-        _BodyReader(io.BytesIO(b""), {"Content-Length": "-1"})
-    with pytest.raises(InvalidArgument):
-        _BodyReader(io.BytesIO(b"zz\r\n"), {"Transfer-Encoding": "chunked"}).read()
 
 
 def test_docker_create_body_maps_to_config():

@@ -1,0 +1,60 @@
+"""`pypod container cleanup`: conmon's exit command.
+
+It runs each time a container (or a detached exec session) exits, often
+while the `pypod run` that waited for that exit is cleaning up itself.  Then
+it has nothing to do, and finds that out before it loads the engine: the
+foreground pypod holds the exit's claim (engine/exitclaim.py).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .. import trace
+from ..errors import NoSuchContainer, PypodError
+
+
+def add_cleanup_args(p) -> None:
+    p.add_argument("-a", "--all", action="store_true", help="act on all containers")
+    p.add_argument("-l", "--latest", action="store_true", help="act on the latest container pypod knows about")
+    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+    p.add_argument("--rm", action="store_true", help="after cleanup, remove the container entirely")
+    p.add_argument("--exec", default="", help="clean up the given exec session instead of the container")
+
+
+def cmd_cleanup(engine, a) -> int:
+    """Quiet and idempotent: another pypod may be doing the same work."""
+    from ..engine.exitclaim import finished_by_claimant
+
+    if not a.exec and not a.all and not a.latest:
+        # conmon names the container by its full ID: its claim is found without the store
+        a.containers = [t for t in a.containers
+                        if not (_is_full_id(t) and finished_by_claimant(engine.config.container_run_dir(t)))]
+        if not a.containers:
+            trace.step("cleanup: the foreground pypod finished this exit")
+            return 0
+    from .containers import _targets
+
+    rc = 0
+    for target in _targets(engine, a):
+        try:
+            ctr = engine.container(target) if isinstance(target, str) else target
+            if a.exec:
+                from ..engine import execs
+
+                execs.cleanup_session(ctr, a.exec)
+            elif a.rm:
+                ctr.remove(force=False, volumes=True)
+            else:
+                ctr.cleanup()
+        except NoSuchContainer:
+            continue
+        except PypodError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            rc = 125
+    trace.step("cleanup: done by the exit command")
+    return rc
+
+
+def _is_full_id(ref: str) -> bool:
+    return len(ref) == 64 and all(c in "0123456789abcdef" for c in ref)

@@ -1,0 +1,74 @@
+"""Who finishes a container's exit: the pypod in the foreground, or conmon's
+exit command when that pypod is gone.
+
+conmon runs its exit command (`pypod container cleanup`) the moment the
+container exits, whether or not a `pypod run` is still attached.  An
+attached run that waits for the exit anyway does the cleanup itself (it has
+everything loaded, and the user waits for it); two processes racing for the
+same work would each pay for it and queue on the container's lock.
+
+So the foreground pypod *claims* the exit before the process can start: it
+creates a claim file and holds an exclusive flock on it until its own
+cleanup is done, then unlinks the file and lets go.  The exit command looks
+for the file first (before it loads the engine): absent, it cleans up as
+always; present, it waits on the flock, which the kernel releases whether
+the claimant finished or died.  Woken, a claim file that is gone means the
+work is done; one still there means its claimant died on the way (or the
+user detached), and the exit command does the cleanup after all.  Either
+way the work is done once, and nothing waits on a guess or a timeout.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+CLAIM_FILE = "exit.claim"
+
+
+class ExitClaim:
+    """Held by the foreground pypod from before the start until its cleanup ends."""
+
+    def __init__(self, directory: str):
+        self.path = os.path.join(directory, CLAIM_FILE)
+        self._fd = -1
+
+    def take(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # uncontended: only a claimant takes it exclusively
+        self._fd = fd
+
+    def release(self, done: bool) -> None:
+        """done: the cleanup is finished and the exit command has nothing left
+        to do.  Not done (detached, or failed): the exit command does it."""
+        if self._fd < 0:
+            return
+        if done:
+            try:
+                os.unlink(self.path)  # before the unlock: a woken waiter must find it gone
+            except FileNotFoundError:
+                pass  # the cleanup removed its directory, claim and all
+        os.close(self._fd)
+        self._fd = -1
+
+
+def finished_by_claimant(directory: str) -> bool:
+    """For the exit command: True when a foreground pypod claimed this exit and
+    completed it (waiting for it to end first), or already had when we
+    looked: the cleanup removes the directory the claim lives in, which
+    existed before the container ran.  False when the work is ours."""
+    path = os.path.join(directory, CLAIM_FILE)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return not os.path.isdir(directory)
+    except NotADirectoryError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # returns when the claimant lets go or dies
+        try:
+            return os.stat(path).st_ino != os.fstat(fd).st_ino
+        except FileNotFoundError:
+            return True
+    finally:
+        os.close(fd)
