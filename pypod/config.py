@@ -12,6 +12,8 @@ from .record import field, record, replace
 DEFAULT_ROOT = "/var/lib/pypod"
 DEFAULT_RUNROOT = "/run/pypod"
 DEFAULT_CONFIG_FILE = "/etc/pypod/pypod.toml"
+#: podman's: hook files the distribution ships, then the administrator's
+DEFAULT_HOOKS_DIRS = ("/usr/share/containers/oci/hooks.d", "/etc/containers/oci/hooks.d")
 
 # Searched after the configured paths, before $PATH, as containers.conf does.
 DEFAULT_RUNTIME_PATHS = {
@@ -41,6 +43,23 @@ class EngineConfig:
     detach_keys: str = "ctrl-p,ctrl-q"
     #: path of the pypod program conmon calls as its exit command
     pypod_binary: str = ""
+    #: where events go: "file" (a log under tmpdir), "none", or "journald" (where a journald runs)
+    events_backend: str = "file"
+    #: directories of OCI hook files (hooks spec 1.0.0), applied to every container
+    hooks_dirs: tuple[str, ...] = DEFAULT_HOOKS_DIRS
+    #: extra global flags for every runtime call ("debug" becomes --debug)
+    runtime_flags: tuple[str, ...] = ()
+    #: "overlay" (kernel overlayfs) or "vfs" (a full copy per container);
+    #: "" = the one the root was first used with, else overlay
+    storage_driver: str = ""
+    #: driver options, "overlay.mountopt=nodev" style
+    storage_opts: tuple[str, ...] = ()
+    #: libpod's tmp dir: the events log lives here ("" = under the run root)
+    tmpdir: str = ""
+    #: libpod namespace: containers made with one are seen only with it
+    namespace: str = ""
+    #: where named volumes are kept ("" = under the root)
+    volume_path: str = ""
 
     @property
     def db_path(self) -> str:
@@ -72,6 +91,14 @@ class EngineConfig:
         return os.path.join(self.runroot, "containers", cid)
 
     @property
+    def events_file(self) -> str:
+        return os.path.join(self.tmpdir or self.runroot, "events", "events.log")
+
+    @property
+    def volumes_dir(self) -> str:
+        return self.volume_path or os.path.join(self.root, "volumes")
+
+    @property
     def runtime_root(self) -> str:
         """The OCI runtime's own state dir (runc --root)."""
         return os.path.join(self.runroot, "runtime")
@@ -82,7 +109,15 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "fatal", "panic")
 _FILE_KEYS = {
     "root", "runroot", "runtime", "runtime_paths", "conmon_paths", "cgroup_manager", "cgroup_parent",
     "log_level", "log_size_max", "stop_timeout", "exit_command_delay", "detach_keys",
+    "events_backend", "hooks_dirs", "runtime_flags", "storage_driver", "storage_opts", "tmpdir", "namespace",
+    "volume_path",
 }
+
+EVENTS_BACKENDS = ("file", "none", "journald")
+STORAGE_DRIVERS = ("overlay", "vfs")
+#: the storage options pypod's drivers act on (anything else is refused, not ignored)
+STORAGE_OPTS = ("overlay.mountopt",)
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
 
 
 def load_config(path: str | None = None, **overrides) -> EngineConfig:
@@ -111,4 +146,28 @@ def load_config(path: str | None = None, **overrides) -> EngineConfig:
         raise InvalidArgument(f"unable to parse log level {cfg.log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
     if cfg.cgroup_manager not in ("cgroupfs", "disabled"):
         raise InvalidArgument(f"invalid cgroup manager {cfg.cgroup_manager!r}: cgroupfs or disabled (no systemd runs here)")
-    return replace(cfg, root=os.path.abspath(cfg.root), runroot=os.path.abspath(cfg.runroot))
+    _check_extras(cfg)
+    paths = {k: os.path.abspath(getattr(cfg, k)) for k in ("root", "runroot", "tmpdir", "volume_path")
+             if getattr(cfg, k)}
+    return replace(cfg, **paths, hooks_dirs=tuple(cfg.hooks_dirs), runtime_flags=tuple(cfg.runtime_flags),
+                   storage_opts=tuple(cfg.storage_opts))
+
+
+def _check_extras(cfg: EngineConfig) -> None:
+    """What this machine cannot do is said here, once, not found out later."""
+    from .errors import InvalidArgument
+
+    if cfg.events_backend not in EVENTS_BACKENDS:
+        raise InvalidArgument(f"unable to parse events backend {cfg.events_backend!r}: choose one of {', '.join(EVENTS_BACKENDS)}")
+    if cfg.events_backend == "journald" and not os.path.exists(JOURNAL_SOCKET):
+        raise InvalidArgument(f"the journald events backend needs a running journald, and this host has none "
+                              f"({JOURNAL_SOCKET} is missing): use --events-backend file")
+    if cfg.storage_driver not in ("", *STORAGE_DRIVERS):
+        raise InvalidArgument(f"unknown storage driver {cfg.storage_driver!r}: choose one of {', '.join(STORAGE_DRIVERS)}")
+    for opt in cfg.storage_opts:
+        key = opt.partition("=")[0]
+        if key not in STORAGE_OPTS:
+            raise InvalidArgument(f"unsupported storage option {opt!r}: pypod acts on {', '.join(STORAGE_OPTS)}")
+        if not key.startswith((cfg.storage_driver or "overlay") + "."):
+            raise InvalidArgument(f"storage option {opt!r} is for another driver than {cfg.storage_driver!r}")
+

@@ -33,11 +33,23 @@ class NoSuchSecret(PypodError):
     http_status = 404
 
 
+class NoSuchObject(PypodError):
+    """Nothing of any kind has that name (inspect --type all)."""
+
+    http_status = 404
+
+
 class NoSuchVolume(PypodError):
     http_status = 404
 
 
 class NameInUse(PypodError):
+    http_status = 409
+
+
+class ContainerExists(PypodError):
+    """libpod's ErrCtrExists: the container is still needed (by dependents)."""
+
     http_status = 409
 
 
@@ -70,6 +82,13 @@ class AlreadyInState(InvalidState):
 
 class InvalidArgument(PypodError):
     http_status = 400
+
+
+class NoSuchUser(InvalidArgument):
+    """A user or group the container's passwd/group files do not name:
+    the process cannot be invoked as asked (podman exits 126)."""
+
+    exit_code = 126
 
 
 class ImageInUse(PypodError):

@@ -17,6 +17,9 @@ from ..engine.inspect import status_word
 from ..errors import AlreadyInState, InvalidArgument, InvalidState, NoSuchContainer, PypodError
 from .common import EngineScope, engine_for, int_field, strdict, strlist, with_engine
 from .http import DOCKER_API_VERSION, LIBPOD_API_VERSION, Hijacked, Request, Response, Router, Streamed
+from .validate import (
+    FILTERS, INT64_MAX, UINT64_MAX, Bool, Int, List, Map, Obj, Q, Str, StrOrList, Strs, validated,
+)
 
 
 
@@ -80,7 +83,6 @@ def _find(eng, ref: str):
 def container_summary(ctr) -> dict:
     cfg, st = ctr.config, ctr.state
     from ..engine.container import status_text
-    from ..engine.health import status_suffix as health_suffix
 
     return {
         "Id": ctr.id,
@@ -92,11 +94,19 @@ def container_summary(ctr) -> dict:
         "Ports": [],
         "Labels": cfg.labels,
         "State": status_word(st.status),
-        "Status": status_text(st, time.time()) + (health_suffix(ctr) if cfg.health.enabled else ""),
+        "Status": status_text(st, time.time()) + _health_status(ctr),
         "HostConfig": {"NetworkMode": {"private": "bridge"}.get(cfg.network, cfg.network)},
         "NetworkSettings": {"Networks": {}},
         "Mounts": [{"Type": "bind", "Source": m.source, "Destination": m.destination, "RW": "ro" not in m.options} for m in cfg.mounts],
     }
+
+
+def _health_status(ctr) -> str:
+    """Docker's " (healthy)" after the status of a running container with a check."""
+    from ..engine.listing import health_word
+
+    word = health_word(ctr) if ctr.config.health.enabled else ""
+    return f" ({word})" if word else ""
 
 
 def container_inspect(ctr) -> dict:
@@ -139,46 +149,45 @@ def _list_filters(req: Request) -> dict[str, list[str]]:
     return out
 
 
-def _matches(ctr, entry: dict, filters: dict[str, list[str]]) -> bool:
-    for key, values in filters.items():
-        if key == "id":
-            ok = any(ctr.id.startswith(v) for v in values)
-        elif key == "name":
-            ok = any(v.lstrip("/") in ctr.name for v in values)
-        elif key == "status":
-            ok = entry["State"] in values
-        elif key == "label":
-            labels = ctr.config.labels
-            ok = all(k in labels and (not sep or labels[k] == val) for k, sep, val in (v.partition("=") for v in values))
-        elif key == "ancestor":
-            ok = any(v in (ctr.config.image, ctr.config.image_id) for v in values)
-        elif key == "exited":
-            ok = entry["State"] == "exited" and str(ctr.state.exit_code) in values
-        else:
-            raise InvalidArgument(f"invalid filter {key!r}")
-        if not ok:
-            return False
-    return True
-
-
+@validated(query={"all": Q.bool(), "limit": Q.int(-1, INT64_MAX), "size": Q.bool(), "filters": Q.json(FILTERS)})
 @with_engine
 def containers_list(req: Request, eng) -> Response:
     show_all = req.qbool("all")
     limit = req.qint("limit", -1)
     filters = _list_filters(req)
+    keep = None
+    if filters:
+        from ..engine.filters import container_predicate
+
+        keep = container_predicate(eng, filters)
     out = []
     for ctr in eng.containers():
         if not show_all and ctr.state.status not in (Status.RUNNING, Status.PAUSED) and not filters:
             continue
-        entry = container_summary(ctr)
-        if filters and not _matches(ctr, entry, filters):
+        if keep is not None and not keep(ctr):
             continue
-        out.append(entry)
+        out.append(container_summary(ctr))
     out.reverse()  # newest first, as Docker lists
     if limit is not None and limit > 0:
         out = out[:limit]
     return Response(200, out)
 
+
+
+#: the Docker container create body, as far as pypod reads it
+DOCKER_CREATE = Obj({
+    "Image": Str(4096), "Cmd": StrOrList(), "Entrypoint": StrOrList(), "Env": Strs(),
+    "WorkingDir": Str(4096), "User": Str(4096), "Hostname": Str(253), "Domainname": Str(253),
+    "Tty": Bool(), "OpenStdin": Bool(), "StdinOnce": Bool(),
+    "AttachStdin": Bool(), "AttachStdout": Bool(), "AttachStderr": Bool(),
+    "Labels": Map(Str()), "StopSignal": Str(64), "StopTimeout": Int(0, INT64_MAX),
+    "HostConfig": Obj({
+        "Binds": Strs(), "AutoRemove": Bool(), "Privileged": Bool(), "ReadonlyRootfs": Bool(),
+        "CapAdd": Strs(), "CapDrop": Strs(), "NetworkMode": Str(256),
+        "Ulimits": List(Obj({"Name": Str(64), "Soft": Int(-1, INT64_MAX), "Hard": Int(-1, INT64_MAX)},
+                            required=("Name", "Soft", "Hard"))),
+    }),
+}, required=("Image",))
 
 
 def config_from_docker(body: dict, name: str) -> ContainerConfig:
@@ -232,6 +241,7 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
     return cfg
 
 
+@validated(query={"name": Q.str(253)}, body=DOCKER_CREATE)
 @with_engine
 def containers_create(req: Request, eng) -> Response:
     body = req.json()
@@ -240,13 +250,15 @@ def containers_create(req: Request, eng) -> Response:
     return Response(201, {"Id": ctr.id, "Warnings": []})
 
 
+@validated(query={"size": Q.bool()})
 @with_engine
 def container_inspect_route(req: Request, eng) -> Response:
     ctr = _find(eng, req.params["id"])
-    ctr.sync_cheap()
+    ctr.sync_cheap(with_execs=True)
     return Response(200, container_inspect(ctr))
 
 
+@validated(query={"detachKeys": Q.str(256)})
 @with_engine
 def container_start(req: Request, eng) -> Response:
     ctr = _find(eng, req.params["id"])
@@ -257,6 +269,7 @@ def container_start(req: Request, eng) -> Response:
     return Response(204)
 
 
+@validated(query={"t": Q.int(0, UINT64_MAX), "timeout": Q.int(0, UINT64_MAX)})
 @with_engine
 def container_stop(req: Request, eng) -> Response:
     ctr = _find(eng, req.params["id"])
@@ -267,6 +280,7 @@ def container_stop(req: Request, eng) -> Response:
     return Response(204)
 
 
+@validated(query={"signal": Q.str(64)})
 @with_engine
 def container_kill(req: Request, eng) -> Response:
     from ..proto.signals import parse_signal
@@ -276,6 +290,7 @@ def container_kill(req: Request, eng) -> Response:
     return Response(204)
 
 
+@validated(query={"t": Q.int(0, UINT64_MAX)})
 @with_engine
 def container_restart(req: Request, eng) -> Response:
     _find(eng, req.params["id"]).restart(req.qint("t"))
@@ -294,12 +309,14 @@ def container_unpause(req: Request, eng) -> Response:
     return Response(204)
 
 
+@validated(query={"condition": Q.str(32), "interval": Q.str(64)})
 @with_engine
 def libpod_container_wait(req: Request, eng) -> Response:
     """libpod answers a bare exit code."""
     return Response(200, _find(eng, req.params["id"]).wait())
 
 
+@validated(query={"condition": Q.str(32, ("not-running", "next-exit", "removed", "stopped", "exited"))})
 def container_wait(req: Request) -> Response:
     """The headers go out at once, the body at exit: the docker CLI waits for
     them before it starts the container, so the wait cannot miss the exit."""
@@ -330,6 +347,7 @@ def container_wait(req: Request) -> Response:
     return Streamed(body(), "application/json")
 
 
+@validated(query={"force": Q.bool(), "v": Q.bool(), "link": Q.bool(), "t": Q.int(0, UINT64_MAX), "timeout": Q.int(0, UINT64_MAX)})
 @with_engine
 def container_delete(req: Request, eng) -> Response:
     ctr = _find(eng, req.params["id"])
@@ -337,6 +355,12 @@ def container_delete(req: Request, eng) -> Response:
     return Response(204)
 
 
+def _tail_ok(value: str) -> bool:
+    v = value[1:] if value.startswith("-") else value
+    return value in ("", "all") or (v.isdigit() and v.isascii() and len(v) <= 18)
+
+
+@validated(query={"stdout": Q.bool(), "stderr": Q.bool(), "follow": Q.bool(), "timestamps": Q.bool(), "tail": Q.custom(_tail_ok, "all or a number of lines"), "since": Q.time(), "until": Q.time()})
 def container_logs(req: Request) -> Response:
     eng = engine_for(req)
     try:
@@ -380,6 +404,7 @@ def container_logs(req: Request) -> Response:
     return Streamed(chunks(), "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream")
 
 
+@validated(query={"h": Q.int(0, 0xFFFF), "w": Q.int(0, 0xFFFF)})
 @with_engine
 def container_resize(req: Request, eng) -> Response:
     ctr = _find(eng, req.params["id"])
@@ -387,6 +412,7 @@ def container_resize(req: Request, eng) -> Response:
     return Response(200, b"", "text/plain")
 
 
+@validated(query={"ps_args": Q.str(1024)})
 @with_engine
 def container_top(req: Request, eng) -> Response:
     args = req.q("ps_args")
@@ -394,6 +420,7 @@ def container_top(req: Request, eng) -> Response:
     return Response(200, {"Titles": titles, "Processes": rows})
 
 
+@validated(query={"stdin": Q.bool(), "stdout": Q.bool(), "stderr": Q.bool(), "logs": Q.bool(), "stream": Q.bool(), "detachKeys": Q.str(256)})
 def container_attach(req: Request) -> Response:
     from ..engine.attach import connect_attach
     from .stream import HTTPStreams, pump
@@ -442,6 +469,16 @@ def container_attach(req: Request) -> Response:
 # -- exec ------------------------------------------------------------------------------
 
 
+CONSOLE_SIZE = List(Int(0, 0xFFFF), exact=2)
+EXEC_CREATE = Obj({
+    "AttachStdin": Bool(), "AttachStdout": Bool(), "AttachStderr": Bool(), "Tty": Bool(), "Privileged": Bool(),
+    "DetachKeys": Str(256), "Env": Strs(), "Cmd": StrOrList(), "User": Str(4096), "WorkingDir": Str(4096),
+    "ConsoleSize": CONSOLE_SIZE,
+})
+EXEC_START = Obj({"Detach": Bool(), "Tty": Bool(), "ConsoleSize": CONSOLE_SIZE, "h": Int(0, 0xFFFF), "w": Int(0, 0xFFFF)})
+
+
+@validated(body=EXEC_CREATE)
 @with_engine
 def exec_create(req: Request, eng) -> Response:
     from ..engine.execs import ExecConfig
@@ -479,6 +516,7 @@ def _console_size(body: dict) -> tuple[int, int] | None:
     return None
 
 
+@validated(body=EXEC_START, body_optional=True)
 def exec_start(req: Request) -> Response:
     """Seed 003's ExecHTTPStartAndAttach: answer what can be an HTTP error
     first, then hijack, start, pump; later errors go onto the stream."""
@@ -516,6 +554,7 @@ def exec_start(req: Request) -> Response:
     return Hijacked()
 
 
+@validated(query={"h": Q.int(0, 0xFFFF), "w": Q.int(0, 0xFFFF)})
 @with_engine
 def exec_resize(req: Request, eng) -> Response:
     """A resize that arrives while the session is still starting (the docker
@@ -568,6 +607,7 @@ def image_summary(img) -> dict:
             "Labels": img.config.get("Labels") or {}, "Containers": -1, "Names": img.names, "Digest": img.digest}
 
 
+@validated(query={"all": Q.bool(), "digests": Q.bool(), "filters": Q.json(FILTERS)})
 @with_engine
 def images_list(req: Request, eng) -> Response:
     return Response(200, [image_summary(i) for i in eng.images.list()])
@@ -596,6 +636,7 @@ def remove_image(eng, ref: str, force: bool) -> list[str]:
     return eng.remove_image(ref, force=force)
 
 
+@validated(query={"force": Q.bool(), "noprune": Q.bool()})
 @with_engine
 def image_delete(req: Request, eng) -> Response:
     lines = remove_image(eng, req.params["name"], req.qbool("force"))
@@ -606,6 +647,7 @@ def image_delete(req: Request, eng) -> Response:
     return Response(200, out)
 
 
+@validated(query={"repo": Q.str(1024), "tag": Q.str(128)})
 @with_engine
 def image_tag(req: Request, eng) -> Response:
     repo = req.q("repo")
@@ -616,17 +658,20 @@ def image_tag(req: Request, eng) -> Response:
     return Response(201, b"", "text/plain")
 
 
+@validated(query={"quiet": Q.bool()})
 @with_engine
 def images_load(req: Request, eng) -> Response:
     names = eng.images.load(req.body_stream())
     return Response(200, {"stream": "".join(f"Loaded image: {n}\n" for n in names)})
 
 
+@validated(query={"reference": Q.str(1024)})
 @with_engine
 def libpod_images_load(req: Request, eng) -> Response:
     return Response(200, {"Names": eng.images.load(req.body_stream())})
 
 
+@validated(query={"names": Q.str(65536)})
 def images_get(req: Request) -> Response:
     names = [req.params["name"]] if "name" in req.params else req.query.get("names", "").split(",")
     names = [n for n in names if n]
@@ -660,6 +705,7 @@ def images_get(req: Request) -> Response:
     return Streamed(chunks(), "application/x-tar")
 
 
+@validated(query={"fromImage": Q.str(1024), "fromSrc": Q.str(4096), "repo": Q.str(1024), "tag": Q.str(128), "message": Q.str(4096), "platform": Q.str(256)})
 @with_engine
 def images_create(req: Request, eng) -> Response:
     src = req.q("fromSrc")
@@ -678,6 +724,7 @@ def images_create(req: Request, eng) -> Response:
 # -- system -------------------------------------------------------------------------------------
 
 
+@validated(query={"since": Q.time(), "until": Q.time(), "filters": Q.json(FILTERS), "stream": Q.bool()})
 def events(req: Request) -> Response:
     from ..proto.k8s_log import parse_time
 

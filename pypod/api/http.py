@@ -9,7 +9,6 @@ are api/server.py's.
 
 from __future__ import annotations
 
-import json
 import socket
 import urllib.parse
 
@@ -59,6 +58,7 @@ class Request:
         self.headers = handler.headers
         self.hijacked = False
         self.hijack_tty = False
+        self._json: dict | None = None
 
     # query parameters, the way Docker reads them
     def q(self, name: str, default: str = "") -> str:
@@ -88,6 +88,12 @@ class Request:
         return self.handler.body_reader()
 
     def json(self, default=None):
+        """The body as a JSON object (read once; the validation layer may
+        have read and checked it already, see api/validate.py)."""
+        if self._json is not None:
+            return self._json
+        from .validate import parse_json
+
         data = self.body_stream().read(MAX_JSON_BODY + 1)
         if len(data) > MAX_JSON_BODY:
             raise InvalidArgument("request body too large")
@@ -95,13 +101,14 @@ class Request:
             if default is not None:
                 return default
             raise InvalidArgument("request body is empty: a JSON object is required")
-        try:
-            obj = json.loads(data)
-        except ValueError as e:
-            raise InvalidArgument(f"invalid JSON in request body: {e}") from None
+        obj = parse_json(data, "request body")
         if not isinstance(obj, dict):
             raise InvalidArgument("request body must be a JSON object")
+        self._json = obj
         return obj
+
+    def set_json(self, obj: dict) -> None:
+        self._json = obj
 
     def hijack(self, content_type: str, tty: bool = False) -> socket.socket:
         """Take the raw connection: 101 when the client asked to upgrade,

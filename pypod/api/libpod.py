@@ -11,9 +11,20 @@ from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchIma
 from .common import int_field, strdict, strlist, with_engine
 from .docker import libpod_container_wait, remove_image
 from .http import Request, Response, Router
+from .validate import FILTERS, INT64_MAX, UINT64_MAX, Bool, Int, List, Map, Obj, OneOf, Q, Str, Strs, validated
 
-#: what podman prints for a time that never was (Go's zero time, in unix seconds)
-ZERO_TIME = -62135596800
+#: podman's SpecGenerator, as far as pypod reads it
+SPEC_GENERATOR = Obj({
+    "image": Str(4096), "name": Str(253), "command": Strs(), "entrypoint": Strs(), "env": Map(Str()),
+    "work_dir": Str(4096), "user": Str(4096), "hostname": Str(253), "terminal": Bool(), "stdin": Bool(),
+    "remove": Bool(), "privileged": Bool(), "read_only_filesystem": Bool(), "cap_add": Strs(), "cap_drop": Strs(),
+    "labels": Map(Str()), "stop_signal": OneOf(Int(0, 64), Str(64)), "stop_timeout": Int(0, UINT64_MAX),
+    "mounts": List(Obj({"destination": Str(4096), "source": Str(4096), "type": Str(64), "options": Strs()},
+                       required=("destination",))),
+    "netns": Obj({"nsmode": Str(64), "value": Str(4096)}),
+    "seccomp_profile_path": Str(4096), "seccomp_policy": Str(64), "no_new_privileges": Bool(),
+    "apparmor_profile": Str(4096), "selinux_opts": Strs(), "mask": Strs(), "unmask": Strs(), "procfs_opts": Strs(),
+}, required=("image",))
 
 
 def config_from_spec(spec: dict) -> ContainerConfig:
@@ -98,6 +109,7 @@ def security_from_spec(spec: dict):
     return sec
 
 
+@validated(body=SPEC_GENERATOR)
 @with_engine
 def containers_create(req: Request, eng) -> Response:
     ctr = eng.create_container(config_from_spec(req.json()))
@@ -123,13 +135,15 @@ def libpod_inspect(ctr) -> dict:
     return d
 
 
+@validated(query={"size": Q.bool()})
 @with_engine
 def container_inspect(req: Request, eng) -> Response:
     ctr = eng.container(req.params["id"])
-    ctr.sync_cheap()
+    ctr.sync_cheap(with_execs=True)
     return Response(200, libpod_inspect(ctr))
 
 
+@validated(query={"force": Q.bool(), "v": Q.bool(), "depend": Q.bool(), "ignore": Q.bool(), "t": Q.int(0, UINT64_MAX), "timeout": Q.int(0, UINT64_MAX)})
 @with_engine
 def container_delete(req: Request, eng) -> Response:
     """libpod answers a list of reports where Docker answers 204."""
@@ -147,46 +161,29 @@ def container_init(req: Request, eng) -> Response:
     return Response(204)
 
 
-def libpod_container_summary(ctr) -> dict:
-    """podman's ListContainer: Names without the slash, times as numbers."""
-    from ..engine.container import Status
-    from ..engine.inspect import status_word
+def libpod_container_entry(entry: dict) -> dict:
+    """engine/listing's ListContainer as libpod sends it: Created as RFC 3339."""
     from ..proto.humanize import rfc3339
 
-    cfg, st = ctr.config, ctr.state
-    exited = st.status in (Status.STOPPED, Status.EXITED) or (st.status == Status.CONFIGURED and bool(st.finished_at))
-    return {
-        "AutoRemove": cfg.auto_remove, "Command": cfg.args, "Created": rfc3339(cfg.created), "CreatedAt": "",
-        "Exited": exited, "ExitedAt": int(st.finished_at) if st.finished_at else ZERO_TIME,
-        "ExitCode": st.exit_code, "Id": ctr.id, "Image": cfg.image or cfg.rootfs, "ImageID": cfg.image_id,
-        "IsInfra": False, "Labels": cfg.labels or None, "Mounts": [m.destination for m in cfg.mounts],
-        "Names": [cfg.name], "Namespaces": {}, "Networks": [], "Pid": st.pid, "Pod": "", "PodName": "",
-        "Ports": None, "Size": None, "StartedAt": int(st.started_at) if st.started_at else ZERO_TIME,
-        "State": status_word(st.status),
-        # podman's ps shows Status in parentheses as the health check's word
-        "Status": "",
-    }
+    return {**entry, "Created": rfc3339(entry["Created"])}
 
 
+@validated(query={"all": Q.bool(), "limit": Q.int(-1, INT64_MAX), "last": Q.int(-1, INT64_MAX), "size": Q.bool(),
+                  "sync": Q.bool(), "pod": Q.bool(), "namespace": Q.bool(), "external": Q.bool(), "filters": Q.json(FILTERS)})
 @with_engine
 def containers_list(req: Request, eng) -> Response:
-    from ..engine.container import Status
-    from .docker import _list_filters, _matches, container_summary
+    """podman's ps over the API: the same listing, the same filters."""
+    from ..engine.listing import list_containers
+    from .docker import _list_filters
 
-    show_all = req.qbool("all")
+    last = req.qint("last", -1)
     limit = req.qint("limit", -1)
-    filters = _list_filters(req)
-    out = []
-    for ctr in eng.containers():
-        if not show_all and ctr.state.status not in (Status.RUNNING, Status.PAUSED) and not filters:
-            continue
-        if filters and not _matches(ctr, container_summary(ctr), filters):
-            continue
-        out.append(libpod_container_summary(ctr))
-    out.reverse()
-    if limit is not None and limit > 0:
-        out = out[:limit]
-    return Response(200, out)
+    if limit is not None and limit > 0 and (last is None or last <= 0):
+        last = limit
+    entries = list_containers(eng, all_=req.qbool("all"), filters=_list_filters(req), last=last if last is not None else -1,
+                              size=req.qbool("size"), namespaces=req.qbool("namespace"), external=req.qbool("external"),
+                              sync=req.qbool("sync"))
+    return Response(200, [libpod_container_entry(e) for e in entries])
 
 
 def libpod_image_summary(img) -> dict:
@@ -202,6 +199,7 @@ def libpod_image_summary(img) -> dict:
     return d
 
 
+@validated(query={"all": Q.bool(), "filters": Q.json(FILTERS)})
 @with_engine
 def images_list(req: Request, eng) -> Response:
     return Response(200, [libpod_image_summary(i) for i in eng.images.list()])
@@ -230,6 +228,7 @@ def _removal_report(lines: list[str], deleted: list, untagged: list) -> None:
         (deleted if kind == "Deleted" else untagged).append(what)
 
 
+@validated(query={"force": Q.bool()})
 @with_engine
 def image_delete(req: Request, eng) -> Response:
     deleted, untagged = [], []
@@ -237,6 +236,7 @@ def image_delete(req: Request, eng) -> Response:
     return Response(200, {"Deleted": deleted, "Untagged": untagged, "Errors": [], "ExitCode": 0})
 
 
+@validated(query={"images": Q.str(65536), "force": Q.bool(), "all": Q.bool(), "ignore": Q.bool()})
 @with_engine
 def images_remove(req: Request, eng) -> Response:
     deleted, untagged = [], []
@@ -246,6 +246,7 @@ def images_remove(req: Request, eng) -> Response:
     return Response(200, {"Deleted": deleted, "Untagged": untagged, "Errors": [], "ExitCode": 0})
 
 
+@validated(query={"reference": Q.str(1024), "policy": Q.str(16), "quiet": Q.bool(), "tlsVerify": Q.bool(), "allTags": Q.bool(), "arch": Q.str(64), "os": Q.str(64), "variant": Q.str(64)})
 @with_engine
 def images_pull(req: Request, eng) -> Response:
     """No registry is reachable from here: a pull succeeds for images that

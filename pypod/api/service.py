@@ -56,6 +56,11 @@ def listen(uri: str, group: str = "") -> tuple[socket.socket, str]:
     if not uri.startswith("unix://"):
         raise InvalidArgument(f"unsupported URI {uri!r}: use unix:///path or tcp://host:port")
     path = uri[7:]
+    if not path or os.path.isdir(path):
+        raise InvalidArgument(f"unix socket path {path!r} is a directory, not a socket to create")
+    # bound through the directory's fd (below), so only the file name must fit sockaddr_un
+    if len(os.fsencode(os.path.basename(path))) > 70:
+        raise InvalidArgument(f"unix socket name {os.path.basename(path)!r} is too long: at most 70 bytes")
     gid = -1
     if group:
         import grp

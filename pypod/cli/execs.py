@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, NoSuchUser
 
 
 def add_exec_args(p) -> None:
     import argparse
+
+    from ..specgen.numbers import uint_arg
 
     p.add_argument("-d", "--detach", action="store_true", help="run the exec session in detached mode (backgrounded)")
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open even if not attached")
@@ -19,7 +21,7 @@ def add_exec_args(p) -> None:
     p.add_argument("--env-file", action="append", default=[], help="read in a file of environment variables")
     p.add_argument("-w", "--workdir", default="", help="working directory inside the container")
     p.add_argument("--privileged", action="store_true", help="give the process extended Linux capabilities")
-    p.add_argument("--preserve-fds", type=int, default=0, help="pass N additional file descriptors to the process")
+    p.add_argument("--preserve-fds", type=uint_arg("--preserve-fds"), default=0, help="pass N additional file descriptors to the process")
     p.add_argument("--detach-keys", default=None, help="select the key sequence for detaching a container")
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container pypod is aware of")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="CONTAINER COMMAND [ARG...]")
@@ -73,6 +75,11 @@ def cmd_exec(engine, a) -> int:
     from ..engine import execs
 
     streams = AttachStreams(stdin=0 if a.interactive else None, stdout=1, stderr=2, detach_keys=a.detach_keys)
-    code = execs.run(ctr, cfg, streams, size=size)
+    try:
+        code = execs.run(ctr, cfg, streams, size=size)
+    except NoSuchUser as e:
+        # podman's exec answers an unknown user with 255 (its run with 126)
+        print(f"Error: {e}", file=sys.stderr)
+        return 255
     sys.stdout.flush()
     return 0 if code is None else code

@@ -16,17 +16,19 @@ from .. import trace
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("containers", "run", "Run a command in a new container"),
     "create": ("containers", "create", "Create but do not start a container"),
-    "start": ("containers", "start", "Start one or more containers"),
-    "stop": ("containers", "stop", "Stop one or more containers"),
-    "kill": ("containers", "kill", "Kill one or more running containers with a specific signal"),
-    "restart": ("containers", "restart", "Restart one or more containers"),
-    "pause": ("containers", "pause", "Pause all the processes in one or more containers"),
-    "unpause": ("containers", "unpause", "Unpause the processes in one or more containers"),
-    "rm": ("containers", "rm", "Remove one or more containers"),
-    "ps": ("containers", "ps", "List containers"),
-    "inspect": ("containers", "inspect", "Display the configuration of a container or image"),
-    "logs": ("containers", "logs", "Fetch the logs of one or more containers"),
-    "wait": ("containers", "wait", "Block on one or more containers"),
+    "start": ("lifecycle", "start", "Start one or more containers"),
+    "stop": ("lifecycle", "stop", "Stop one or more containers"),
+    "kill": ("lifecycle", "kill", "Kill one or more running containers with a specific signal"),
+    "restart": ("lifecycle", "restart", "Restart one or more containers"),
+    "pause": ("lifecycle", "pause", "Pause all the processes in one or more containers"),
+    "unpause": ("lifecycle", "unpause", "Unpause the processes in one or more containers"),
+    "rm": ("lifecycle", "rm", "Remove one or more containers"),
+    "init": ("lifecycle", "init", "Initialize one or more containers"),
+    "wait": ("lifecycle", "wait", "Block on one or more containers"),
+    "exists": ("lifecycle", "exists", "Check if a container exists in local storage"),
+    "ps": ("ps", "ps", "List containers"),
+    "inspect": ("inspect", "inspect", "Display the configuration of object denoted by ID"),
+    "logs": ("logs", "logs", "Fetch the logs of one or more containers"),
     "top": ("containers", "top", "Display the running processes of a container"),
     "attach": ("containers", "attach", "Attach to a running container"),
     "cleanup": ("cleanup", "cleanup", "Clean up network and mountpoints of one or more containers"),
@@ -38,11 +40,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "save": ("images", "save", "Save image(s) to an archive"),
     "import": ("images", "import", "Import a tarball to create a filesystem image"),
     "info": ("system", "info", "Display pypod system information"),
-    "events": ("system", "events", "Show pypod events"),
+    "events": ("events", "events", "Show pypod events"),
     "version": ("system", "version", "Display the pypod version information"),
     "secret": ("secrets", "secret", "Manage secrets"),
     "volume": ("volumes", "volume", "Manage volumes"),
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
+    "check": ("check", "check", "Check (and with --repair fix) what a crash left in the storage and state"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
     "healthcheck-run": ("health", "healthcheck_run", "Run a container's health check now"),
@@ -52,64 +55,138 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 GROUPS = {
     "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", **{c: c for c in (
         "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
-        "logs", "wait", "attach", "exec", "top", "checkpoint", "restore")}},
+        "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "exists")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
               "import": "import", "inspect": "inspect"},
-    "system": {"info": "info", "service": "service", "events": "events"},
+    "system": {"info": "info", "service": "service", "events": "events", "check": "check"},
     "healthcheck": {"run": "healthcheck-run"},
 }
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "service", "healthcheck-run")
+GROUP_ONLY = ("cleanup", "service", "exists", "check", "healthcheck-run")
 
-GLOBAL_VALUE_FLAGS = ("--root", "--runroot", "--runtime", "--log-level", "--config", "--cgroup-manager")
+GROUP_SUMMARIES = {
+    "container": "Manage containers",
+    "image": "Manage images",
+    "system": "Manage pypod",
+    "healthcheck": "Manage health checks on containers",
+}
+
+# -- global flags ------------------------------------------------------------------------
+
+#: flag -> (kind, short form, help); kinds: value, list (repeatable), bool
+GLOBAL_FLAGS: dict[str, tuple[str, str, str]] = {
+    "--root": ("value", "", "where persistent state lives (default /var/lib/pypod)"),
+    "--runroot": ("value", "", "where volatile state lives (default /run/pypod)"),
+    "--runtime": ("value", "", "OCI runtime, by name or path (default runc; falls back to another found)"),
+    "--runtime-flag": ("list", "", "add a global flag to every runtime call (debug gives --debug; repeatable)"),
+    "--conmon": ("value", "", "path of the conmon binary to use"),
+    "--cgroup-manager": ("value", "", "cgroupfs or disabled"),
+    "--events-backend": ("value", "", "where events go: file (default), none, or journald where one runs"),
+    "--hooks-dir": ("list", "", "directory of OCI hook files (repeatable; replaces the default ones)"),
+    "--storage-driver": ("value", "", "storage driver: overlay (default) or vfs"),
+    "--storage-opt": ("list", "", "storage driver option, e.g. overlay.mountopt=nodev (repeatable)"),
+    "--tmpdir": ("value", "", "directory for temporary state such as the events log"),
+    "--namespace": ("value", "", "libpod namespace: containers made in one are seen only in it"),
+    "--volumepath": ("value", "", "directory where named volumes are kept"),
+    "--log-level": ("value", "", "log messages at and above: debug, info, warn, error, fatal, panic"),
+    "--syslog": ("bool", "", "send log messages to syslog as well"),
+    "--noout": ("bool", "", "do not write to standard output"),
+    "--config": ("value", "", "TOML config file (default $PYPOD_CONFIG or /etc/pypod/pypod.toml)"),
+    "--help": ("bool", "-h", "show this help"),
+    "--version": ("bool", "-v", "print the version"),
+}
+
+_SHORT = {short: flag for flag, (_k, short, _h) in GLOBAL_FLAGS.items() if short}
 
 
 def _usage() -> str:
-    lines = ["Usage: pypod [global options] COMMAND [options]", "", "A daemonless OCI container engine (podman-compatible).", "",
-             "Global options:",
-             "  --root DIR            persistent state (default /var/lib/pypod)",
-             "  --runroot DIR         volatile state (default /run/pypod)",
-             "  --runtime NAME|PATH   OCI runtime (default runc; falls back to another found)",
-             "  --cgroup-manager M    cgroupfs or disabled",
-             "  --log-level LEVEL     debug, info, warning, error",
-             "  --config FILE         TOML config (default $PYPOD_CONFIG or /etc/pypod/pypod.toml)",
-             "", "Commands:"]
-    for name, (_m, _f, summary) in COMMANDS.items():
-        if name not in GROUP_ONLY:
-            lines.append(f"  {name:<10} {summary}")
-    lines += ["  container  Manage containers (container cleanup, container ls, ...)",
-              "  image      Manage images (image ls, image rm, ...)",
-              "  system     system service (REST API), system info",
-              "  volume     Manage volumes (volume create, volume ls, ...)",
-              "  healthcheck  healthcheck run: run a container's health check now"]
+    lines = ["Usage: pypod [options] [command]", "", "A daemonless OCI container engine (podman-compatible).", "",
+             "Available Commands:"]
+    entries = [(g, s) for g, s in GROUP_SUMMARIES.items()]
+    entries += [(name, summary) for name, (_m, _f, summary) in COMMANDS.items() if name not in GROUP_ONLY]
+    for name, summary in sorted(entries):
+        lines.append(f"  {name:<12} {summary}")
+    lines += ["", "Options:"]
+    for flag, (kind, short, help_) in GLOBAL_FLAGS.items():
+        spell = f"{short}, {flag}" if short else f"    {flag}"
+        if kind != "bool":
+            spell += " " + ("stringArray" if kind == "list" else "string")
+        lines.append(f"  {spell:<30} {help_}")
+    return "\n".join(lines)
+
+
+def _group_usage(group: str) -> str:
+    subs = GROUPS[group]
+    lines = [f"{GROUP_SUMMARIES.get(group, '')}", "", f"Usage: pypod {group} [command]", "", "Available Commands:"]
+    for sub in sorted(subs):
+        target = subs[sub]
+        lines.append(f"  {sub:<12} {COMMANDS[target][2]}")
     return "\n".join(lines)
 
 
 def split_globals(argv: list[str]) -> tuple[dict, list[str]]:
-    """Global flags come before the command, as in podman."""
+    """Global flags come before the command (and, long ones, may follow it:
+    see add_global_flags)."""
     opts: dict = {}
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if not arg.startswith("-"):
+        if not arg.startswith("-") or arg == "-":
             break
         name, eq, value = arg.partition("=")
-        if name in GLOBAL_VALUE_FLAGS:
+        name = _SHORT.get(name, name)
+        spec = GLOBAL_FLAGS.get(name)
+        if spec is None:
+            raise UsageError(f"unknown flag: {arg}\nSee 'pypod --help'")
+        kind = spec[0]
+        key = name[2:].replace("-", "_")
+        if kind == "bool":
+            if eq and value.lower() not in ("true", "false", "1", "0"):
+                raise UsageError(f'invalid argument "{value}" for "{name}" flag: strconv.ParseBool: parsing "{value}": invalid syntax')
+            opts[key] = not eq or value.lower() in ("true", "1")
+        else:
             if not eq:
                 i += 1
                 if i >= len(argv):
-                    raise UsageError(f"flag needs an argument: {name}")
+                    raise UsageError(f"flag needs an argument: {arg}")
                 value = argv[i]
-            opts[name[2:].replace("-", "_")] = value
-        elif arg in ("-h", "--help"):
-            opts["help"] = True
-        elif arg in ("-v", "--version"):
-            opts["version"] = True
-        else:
-            raise UsageError(f"unknown flag: {arg}\nSee 'pypod --help'")
+            if kind == "list":
+                opts.setdefault(key, []).append(value)
+            else:
+                opts[key] = value
         i += 1
     return opts, argv[i:]
+
+
+def add_global_flags(parser) -> None:
+    """The long global flags, accepted after the command too (as podman's
+    persistent flags are), unless the command has a flag of that name."""
+    import argparse
+
+    taken = parser._option_string_actions
+    for flag, (kind, _short, _h) in GLOBAL_FLAGS.items():
+        if flag in taken or flag in ("--help", "--version"):
+            continue
+        dest = "global_" + flag[2:].replace("-", "_")
+        if kind == "bool":
+            parser.add_argument(flag, dest=dest, action="store_true", default=None, help=argparse.SUPPRESS)
+        elif kind == "list":
+            parser.add_argument(flag, dest=dest, action="append", default=None, help=argparse.SUPPRESS)
+        else:
+            parser.add_argument(flag, dest=dest, default=None, help=argparse.SUPPRESS)
+
+
+def _merge_late_globals(gopts: dict, ns) -> None:
+    for key, value in list(vars(ns).items()):
+        if key.startswith("global_"):
+            delattr(ns, key)
+            if value is not None:
+                name = key[len("global_"):]
+                if isinstance(value, list):
+                    gopts.setdefault(name, []).extend(value)
+                else:
+                    gopts[name] = value
 
 
 class UsageError(Exception):
@@ -121,6 +198,10 @@ def make_parser(prog: str, description: str, add_help: bool = True):
 
     class Parser(argparse.ArgumentParser):
         def error(self, message):
+            # a flag's own value error already names the flag, in podman's words
+            head, sep, rest = message.partition(": ")
+            if head.startswith("argument ") and sep and rest.startswith("invalid argument \""):
+                message = rest
             raise UsageError(f"{message}\nSee '{self.prog} --help'")
 
     return Parser(prog=prog, description=description, add_help=add_help)
@@ -131,21 +212,27 @@ def resolve_command(rest: list[str]) -> tuple[str, list[str], str]:
     word = rest[0]
     if word in GROUPS:
         if len(rest) < 2 or rest[1] in ("-h", "--help"):
-            subs = ", ".join(sorted(GROUPS[word]))
-            raise UsageError(f"pypod {word} needs a subcommand: {subs}")
+            raise GroupHelp(word)
         sub = rest[1]
         if sub not in GROUPS[word]:
             raise UsageError(f"unrecognized command `pypod {word} {sub}`\nTry 'pypod {word} --help' for more information")
         return GROUPS[word][sub], rest[2:], f"pypod {word} {sub}"
+    if word == "help":
+        raise GroupHelp(rest[1] if len(rest) > 1 and rest[1] in GROUPS else "")
     if word not in COMMANDS or word in GROUP_ONLY:
         raise UsageError(f"unrecognized command `pypod {word}`\nTry 'pypod --help' for more information")
     return word, rest[1:], f"pypod {word}"
+
+
+class GroupHelp(Exception):
+    """`pypod GROUP` or `pypod help [GROUP]`: print that group's commands."""
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from ..errors import PypodError
 
+    gopts: dict = {}
     try:
         gopts, rest = split_globals(argv)
         if gopts.get("log_level") == "debug":
@@ -159,7 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         if gopts.pop("help", False) or not rest:
             print(_usage())
             return 0 if gopts or argv else 125
-        name, args, prog = resolve_command(rest)
+        try:
+            name, args, prog = resolve_command(rest)
+        except GroupHelp as g:
+            print(_group_usage(str(g)) if str(g) else _usage())
+            return 0 if rest[0] == "help" or len(rest) > 1 else 125
         mod_name, func, summary = COMMANDS[name]
         import importlib
 
@@ -167,7 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         trace.step(f"imports: pypod.cli.{mod_name}")
         parser = make_parser(prog, summary, add_help=func not in getattr(mod, "OWN_HELP", ()))
         getattr(mod, f"add_{func}_args")(parser)
+        add_global_flags(parser)
         ns = parser.parse_args(args)
+        _merge_late_globals(gopts, ns)
+        if gopts.pop("noout", False):
+            sys.stdout = open(os.devnull, "w")
         trace.step("arguments parsed")
         engine = _engine(gopts)
         trace.step("engine configured")
@@ -192,22 +287,61 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except Exception as e:  # a failure nobody classified: one line, as podman, never a traceback
+        if gopts.get("log_level") == "debug":
+            import traceback
+
+            traceback.print_exc()
+        print(f"Error: {describe_unexpected(e)}", file=sys.stderr)
+        return 125
+
+
+def describe_unexpected(e: BaseException) -> str:
+    """An unclassified exception in podman's words where there are some."""
+    if isinstance(e, OSError) and e.strerror:
+        what = e.strerror.lower()
+        return f"{e.filename}: {what}" if e.filename else what
+    if isinstance(e, RecursionError):
+        return "input nested too deeply"
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
 def _engine(gopts: dict):
+    from .. import diag
     from ..config import load_config
     from ..engine.engine import Engine
 
-    cfg = load_config(
-        gopts.get("config"),
-        root=gopts.get("root"),
-        runroot=gopts.get("runroot"),
-        runtime=gopts.get("runtime"),
-        log_level=gopts.get("log_level"),
-        cgroup_manager=gopts.get("cgroup_manager"),
-    )
+    overrides = {
+        "root": gopts.get("root"),
+        "runroot": gopts.get("runroot"),
+        "runtime": gopts.get("runtime"),
+        "log_level": {"warn": "warning"}.get(gopts.get("log_level"), gopts.get("log_level")),
+        "cgroup_manager": gopts.get("cgroup_manager"),
+        "events_backend": gopts.get("events_backend"),
+        "storage_driver": gopts.get("storage_driver"),
+        "tmpdir": gopts.get("tmpdir"),
+        "namespace": gopts.get("namespace"),
+        "volume_path": gopts.get("volumepath"),
+    }
+    if "runtime_flag" in gopts:
+        overrides["runtime_flags"] = tuple(gopts["runtime_flag"])
+    if "storage_opt" in gopts:
+        overrides["storage_opts"] = tuple(gopts["storage_opt"])
+    if "hooks_dir" in gopts:
+        overrides["hooks_dirs"] = tuple(d for d in gopts["hooks_dir"] if d)
+    if gopts.get("conmon"):
+        path = gopts["conmon"]
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            from ..errors import InvalidArgument
+
+            raise InvalidArgument(f"conmon {path}: not an executable file")
+        overrides["conmon_paths"] = [path]
+    cfg = load_config(gopts.get("config"), **overrides)
+    diag.set_level(cfg.log_level)
     if cfg.log_level == "debug":
         trace.enable()
+    if gopts.get("syslog"):
+        diag.enable_syslog()
     return Engine(cfg)
 
 

@@ -17,7 +17,10 @@ from ..errors import InvalidArgument
 def add_create_flags(p) -> None:
     import argparse
 
+    from ..specgen.numbers import arg_type, uint_arg
+
     many = {"action": "append", "default": []}
+    num = arg_type
     p.usage = f"{p.prog} [options] IMAGE [COMMAND [ARG...]]"
 
     g = p.add_argument_group("process")
@@ -47,8 +50,8 @@ def add_create_flags(p) -> None:
     g.add_argument("--chrootdirs", **many, metavar="DIR", help="a directory inside that is a chroot of its own")
     g.add_argument("--secret", **many, help="add a secret: NAME[,type=env][,target=VAR]")
     g.add_argument("--stop-signal", default=None, metavar="SIGNAL", help="signal that stops the container (default SIGTERM)")
-    g.add_argument("--stop-timeout", type=int, default=None, metavar="SECONDS", help="seconds to wait for a stop before SIGKILL")
-    g.add_argument("--timeout", type=int, default=0, metavar="SECONDS", help="kill the container after this many seconds")
+    g.add_argument("--stop-timeout", type=uint_arg("--stop-timeout"), default=None, metavar="SECONDS", help="seconds to wait for a stop before SIGKILL")
+    g.add_argument("--timeout", type=uint_arg("--timeout"), default=0, metavar="SECONDS", help="kill the container after this many seconds")
     g.add_argument("--sdnotify", default="container", choices=("container", "conmon", "ignore"),
                    help="who gets the sd_notify socket")
 
@@ -91,20 +94,20 @@ def add_create_flags(p) -> None:
     g.add_argument("-m", "--memory", default="", metavar="SIZE", help="memory limit (e.g. 64m)")
     g.add_argument("--memory-reservation", default="", metavar="SIZE", help="memory soft limit")
     g.add_argument("--memory-swap", default="", metavar="SIZE", help="memory plus swap limit (-1: unlimited swap)")
-    g.add_argument("--memory-swappiness", type=int, default=-1, metavar="0-100", help="how readily pages are swapped out")
+    g.add_argument("--memory-swappiness", type=num("--memory-swappiness"), default=-1, metavar="0-100", help="how readily pages are swapped out")
     g.add_argument("--kernel-memory", default="", metavar="SIZE", help=argparse.SUPPRESS)
     g.add_argument("--oom-kill-disable", action="store_true", help="do not let the OOM killer kill the container")
-    g.add_argument("--oom-score-adj", type=int, default=None, metavar="N", help="the process's OOM score adjustment")
+    g.add_argument("--oom-score-adj", type=num("--oom-score-adj"), default=None, metavar="N", help="the process's OOM score adjustment")
     g.add_argument("--cpus", default="", metavar="N", help="CPUs the container may use (e.g. 1.5)")
-    g.add_argument("-c", "--cpu-shares", type=int, default=0, metavar="N", help="relative CPU weight (default 1024)")
-    g.add_argument("--cpu-period", type=int, default=0, metavar="US", help="CFS period in microseconds")
-    g.add_argument("--cpu-quota", type=int, default=0, metavar="US", help="CFS quota in microseconds per period")
-    g.add_argument("--cpu-rt-period", type=int, default=0, metavar="US", help="realtime period in microseconds")
-    g.add_argument("--cpu-rt-runtime", type=int, default=0, metavar="US", help="realtime runtime in microseconds per period")
+    g.add_argument("-c", "--cpu-shares", type=uint_arg("--cpu-shares"), default=0, metavar="N", help="relative CPU weight (default 1024)")
+    g.add_argument("--cpu-period", type=uint_arg("--cpu-period"), default=0, metavar="US", help="CFS period in microseconds")
+    g.add_argument("--cpu-quota", type=num("--cpu-quota"), default=0, metavar="US", help="CFS quota in microseconds per period")
+    g.add_argument("--cpu-rt-period", type=uint_arg("--cpu-rt-period"), default=0, metavar="US", help="realtime period in microseconds")
+    g.add_argument("--cpu-rt-runtime", type=num("--cpu-rt-runtime"), default=0, metavar="US", help="realtime runtime in microseconds per period")
     g.add_argument("--cpuset-cpus", default="", metavar="LIST", help="CPUs to run on (0-3, 0,1)")
     g.add_argument("--cpuset-mems", default="", metavar="LIST", help="memory nodes to allocate from")
-    g.add_argument("--pids-limit", type=int, default=None, metavar="N", help="maximum processes (default 2048; 0 or -1: unlimited)")
-    g.add_argument("--blkio-weight", type=int, default=0, metavar="10-1000", help="relative block I/O weight")
+    g.add_argument("--pids-limit", type=num("--pids-limit"), default=None, metavar="N", help="maximum processes (default 2048; 0 or -1: unlimited)")
+    g.add_argument("--blkio-weight", type=num("--blkio-weight", 0, 65535), default=0, metavar="10-1000", help="relative block I/O weight")
     g.add_argument("--blkio-weight-device", **many, metavar="DEV:W", help="block I/O weight for one device")
     g.add_argument("--device-read-bps", **many, metavar="DEV:RATE", help="limit reads from a device (bytes/s, e.g. 1mb)")
     g.add_argument("--device-write-bps", **many, metavar="DEV:RATE", help="limit writes to a device (bytes/s)")
@@ -120,7 +123,7 @@ def add_create_flags(p) -> None:
     g = p.add_argument_group("health and restarts")
     g.add_argument("--health-cmd", default=None, metavar="CMD", help="command that checks health (shell line or JSON list; none)")
     g.add_argument("--health-interval", default=None, metavar="DURATION", help="time between checks (default 30s; disable)")
-    g.add_argument("--health-retries", type=int, default=None, metavar="N", help="failures in a row that make it unhealthy (default 3)")
+    g.add_argument("--health-retries", type=uint_arg("--health-retries"), default=None, metavar="N", help="failures in a row that make it unhealthy (default 3)")
     g.add_argument("--health-start-period", default=None, metavar="DURATION", help="time to start up during which failures do not count")
     g.add_argument("--health-timeout", default=None, metavar="DURATION", help="longest a check may run (default 30s)")
     g.add_argument("--health-on-failure", default=None, choices=("none", "kill", "restart", "stop"),
@@ -147,12 +150,14 @@ def add_create_flags(p) -> None:
 
 
 def add_run_only_flags(p) -> None:
+    from ..specgen.numbers import uint_arg
+
     g = p.add_argument_group("run")
     g.add_argument("-d", "--detach", action="store_true", help="run the container in the background and print its ID")
     g.add_argument("-a", "--attach", action="append", default=[], choices=("stdin", "stdout", "stderr"),
                    metavar="STREAM", help="attach only these streams (stdin, stdout, stderr)")
     g.add_argument("--sig-proxy", default="true", metavar="BOOL", help="proxy received signals to the process")
-    g.add_argument("--preserve-fds", type=int, default=0, metavar="N", help="pass N more file descriptors (3 and up) to the process")
+    g.add_argument("--preserve-fds", type=uint_arg("--preserve-fds"), default=0, metavar="N", help="pass N more file descriptors (3 and up) to the process")
     g.add_argument("--rmi", action="store_true", help="remove the image after the container exits (with --rm)")
 
 
@@ -217,8 +222,6 @@ def config_from_args(a) -> ContainerConfig:
     if a.stop_signal:
         cfg.stop_signal = parse_signal(a.stop_signal)
     if a.stop_timeout is not None:
-        if a.stop_timeout < 0:
-            raise InvalidArgument("stop timeout must be 0 or greater")
         cfg.stop_timeout = a.stop_timeout
     cfg.tty = a.tty
     cfg.stdin = a.interactive

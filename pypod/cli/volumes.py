@@ -11,6 +11,8 @@ ACTIONS = ("create", "ls", "inspect", "rm", "prune", "exists", "export", "import
 
 
 def add_volume_args(p) -> None:
+    from ..specgen.numbers import uint_arg
+
     sub = p.add_subparsers(dest="action", metavar="{" + ",".join(ACTIONS) + "}")
     sub.required = True
     c = sub.add_parser("create", help="create a new volume")
@@ -31,7 +33,7 @@ def add_volume_args(p) -> None:
     rm = sub.add_parser("rm", aliases=["remove"], help="remove volumes")
     rm.add_argument("-a", "--all", action="store_true", help="remove all volumes")
     rm.add_argument("-f", "--force", action="store_true", help="remove the containers using the volume first")
-    rm.add_argument("-t", "--time", type=int, default=None, help="seconds to wait for those containers to stop")
+    rm.add_argument("-t", "--time", type=uint_arg("-t, --time"), default=None, help="seconds to wait for those containers to stop")
     rm.add_argument("names", nargs="*")
     pr = sub.add_parser("prune", help="remove every volume no container uses")
     pr.add_argument("--filter", action="append", default=[], help="label=, label!=, until=")

@@ -19,10 +19,18 @@ def make_workdir(rootfs: str, workdir: str, uid: int, gid: int) -> None:
     """podman creates a missing working directory, owned by the user."""
     from ..proto.passwd import secure_join
 
+    from ..errors import InvalidArgument
+
     path = secure_join(rootfs, workdir)
-    if not os.path.isdir(path):
+    if os.path.isdir(path):
+        return
+    if os.path.lexists(path):
+        raise InvalidArgument(f"workdir {workdir!r} exists in the container, but is not a directory")
+    try:
         os.makedirs(path, mode=0o755, exist_ok=True)
         os.chown(path, uid, gid)
+    except OSError as e:
+        raise InvalidArgument(f"creating workdir {workdir!r}: {(e.strerror or str(e)).lower()}") from None
 
 
 def host_bounding_caps() -> list[str]:

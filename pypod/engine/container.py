@@ -22,6 +22,8 @@ class Status(str, enum.Enum):
     CREATED = "created"  # runtime container exists, process not started
     RUNNING = "running"
     PAUSED = "paused"
+    #: a stop is under way: the stop signal was sent, the process has not exited yet
+    STOPPING = "stopping"
     STOPPED = "stopped"  # process exited, not yet cleaned up
     EXITED = "exited"  # process exited and storage/runtime cleaned up
     REMOVING = "removing"
@@ -90,6 +92,12 @@ class ContainerConfig:
     #: secrets exposed as environment variables: (secret name, env name)
     secrets: list[tuple[str, str]] = field(default_factory=list)
     created: float = 0.0
+    #: IDs of containers this one needs (--requires, a namespace joined from
+    #: another container): `rm` refuses to take them away first, `rm --depend`
+    #: removes this one with them
+    depends_on: list[str] = field(default_factory=list)
+    #: libpod namespace it was made in (--namespace); "" = none
+    namespace: str = ""
     security: SecurityConfig = field(default_factory=SecurityConfig)
     resources: Resources = field(default_factory=Resources)
     namespaces: NamespaceConfig = field(default_factory=NamespaceConfig)
@@ -150,8 +158,10 @@ class ContainerState(StateRecord):
     #: set when the last runtime error left the container unusable
     error: str = ""
     restart_count: int = 0
-    #: a user's stop (or kill) ended the process: no restart policy applies
+    #: a user's stop ended the process: no restart policy applies
     stopped_by_user: bool = False
+    #: the pypod process waiting for a stop to finish (state 'stopping')
+    stopping_pid: int = 0
 
 
 @record
@@ -212,4 +222,6 @@ def status_text(st: ContainerState, now: float) -> str:
         return f"Exited ({st.exit_code}) {human_ago(now - st.finished_at)}"
     if st.status == Status.REMOVING:
         return "Removing"
+    if st.status == Status.STOPPING:
+        return "Stopping"
     return "Created"

@@ -13,9 +13,11 @@ from functools import cached_property
 
 from .. import trace
 from ..config import EngineConfig, load_config
+from ..failpoints import failpoint
 from ..errors import (
     ImageInUse,
     InvalidArgument,
+    NameInUse,
     NoSuchContainer,
     PypodError,
 )
@@ -32,19 +34,38 @@ class Engine:
     # -- lazily built parts: a `pypod ps` never builds the runtime --------
 
     @cached_property
+    def _private_roots(self) -> bool:
+        """The root and run root exist and are private (0700), whichever
+        part of the engine is built first; a wider mode is repaired."""
+        from .. import private
+
+        private.open_root(self.config.root, "root directory")
+        private.open_root(self.config.runroot, "run root directory")
+        return True
+
+    @cached_property
     def store(self):
         from .store import Store
 
+        assert self._private_roots
+        if self.config.storage_driver:
+            self.storage_driver  # an explicit --storage-driver must match the root's, whatever the command
         store = Store(self.config.db_path)
         trace.step("store: opened")
         return store
 
     @cached_property
+    def storage_driver(self) -> str:
+        return storage_driver_of(self.config.storage_dir, self.config.storage_driver)
+
+    @cached_property
     def runtime(self):
+        from .. import private
         from ..oci.conmon import select_runtime
 
+        assert self._private_roots
         for d in (self.config.exits_dir, self.config.sockets_dir, self.config.runtime_root):
-            os.makedirs(d, mode=0o700, exist_ok=True)
+            private.makedirs(d)
         rt = select_runtime(self.config)
         trace.step(f"runtime: {rt.name} found")
         return rt
@@ -53,13 +74,20 @@ class Engine:
     def images(self):
         from ..storage.images import ImageStore
 
+        assert self._private_roots
         return ImageStore(self.config.storage_dir)
 
     @cached_property
     def container_storage(self):
         from ..storage.overlay import ContainerStorage
 
-        return ContainerStorage(self.config.storage_dir)
+        assert self._private_roots
+        if self.storage_driver == "vfs":
+            from ..storage.vfs import VfsContainerStorage
+
+            return VfsContainerStorage(self.config.storage_dir)
+        opts = [o.partition("=")[2] for o in self.config.storage_opts if o.startswith("overlay.mountopt=")]
+        return ContainerStorage(self.config.storage_dir, ",".join(o for o in opts if o))
 
     @cached_property
     def volumes(self):
@@ -71,7 +99,8 @@ class Engine:
     def events(self):
         from .events import EventLog
 
-        return EventLog(self.config.runroot)
+        assert self._private_roots
+        return EventLog(self.config.events_file, self.config.events_backend)
 
     def close(self) -> None:
         if "store" in self.__dict__:
@@ -111,23 +140,25 @@ class Engine:
             for secret, _env in cfg.secrets:
                 self.store.lookup_secret(secret)
         cfg.hostname = cfg.hostname or cfg.id[:12]
+        cfg.namespace = self.config.namespace
         cfg.created = time.time()
         state = ContainerState()
-        attempts = 0 if cfg.name else 10
+        attempt = 0
         with self._claim_volumes(cfg):
             while True:
-                name = cfg.name or random_name()
+                name = cfg.name or random_name(attempt)
                 try:
                     self.store.add_container(cfg.id, name, {**cfg.to_dict(), "name": name}, state.to_dict(), cfg.created)
                     cfg.name = name
                     break
-                except PypodError:
-                    attempts -= 1
-                    if attempts < 0:
+                except NameInUse:
+                    if cfg.name:
                         raise
+                    attempt += 1
+        failpoint("create.after-record")
         trace.step("store: container recorded")
         ctr = Container(self, cfg, state)
-        self.events.write("container", "create", cfg.id, cfg.name, cfg.image)
+        self.events.container(ctr, "create")
         return ctr
 
     def run(self, image: str, command: list[str] | None = None, *, detach: bool = False,
@@ -187,14 +218,19 @@ class Engine:
 
     def container(self, name_or_id: str) -> Container:
         cid = self.store.lookup_id(name_or_id)
-        return self._load(cid)
+        ctr = self._load(cid)
+        if self.config.namespace and ctr.config.namespace != self.config.namespace:
+            raise NoSuchContainer(f'no container with name or ID "{name_or_id}" found: no such container')
+        return ctr
 
     def _load(self, cid: str) -> Container:
         cfg, st = self.store.get_container(cid)
         return Container(self, ContainerConfig.from_dict(cfg), ContainerState.from_dict(st))
 
     def containers(self, sync: bool = True) -> list[Container]:
-        out = [Container(self, ContainerConfig.from_dict(c), ContainerState.from_dict(s)) for c, s in self.store.all_containers()]
+        ns = self.config.namespace
+        out = [Container(self, ContainerConfig.from_dict(c), ContainerState.from_dict(s)) for c, s in self.store.all_containers()
+               if not ns or c.get("namespace", "") == ns]
         if not sync:
             return out
         alive = []
@@ -206,11 +242,79 @@ class Engine:
             alive.append(c)
         return alive
 
+    def stale_locks(self) -> list[str]:
+        """Lock files of containers that no longer exist: a removal killed
+        between deleting the record and its lock leaves one."""
+        from .locks import FileLock
+
+        try:
+            names = os.listdir(self.config.locks_dir)
+        except FileNotFoundError:
+            return []
+        ids = set(self.store.container_ids())
+        stale = []
+        for n in names:
+            cid = n[:-5]
+            if not n.endswith(".lock") or len(cid) != 64 or cid.strip("0123456789abcdef") or cid in ids:
+                continue  # not a container's lock (volumes keep theirs here too), or a live one
+            lock = FileLock(os.path.join(self.config.locks_dir, n))
+            lock.acquire()
+            try:
+                # Held: nobody acts on it now; ids are never reused, so a
+                # lock without a record stays without one.
+                if not self.store.has_container(n[:-5]):
+                    stale.append(lock.path)
+            finally:
+                lock.release()
+        return stale
+
+    def remove_stale_locks(self) -> int:
+        from .locks import FileLock
+
+        gone = 0
+        for path in self.stale_locks():
+            lock = FileLock(path)
+            lock.acquire()
+            try:
+                if not self.store.has_container(os.path.basename(path)[:-5]):
+                    lock.unlink()
+                    gone += 1
+            finally:
+                lock.release()
+        return gone
+
     def latest_container(self) -> Container:
         ctrs = self.containers(sync=False)
         if not ctrs:
             raise NoSuchContainer("no containers to use as latest: no such container")
         return max(ctrs, key=lambda c: c.config.created)
+
+    def dependents(self, cid: str) -> list[Container]:
+        """The containers that name cid in their depends_on."""
+        return [c for c in self.containers(sync=False) if cid in c.config.depends_on]
+
+    def remove_container_and_dependents(self, ctr: Container, force: bool = False, timeout: int | None = None,
+                                        volumes: bool = False) -> list[str]:
+        """`rm --depend`: the containers that depend on ctr first (depth
+        first), then ctr; returns the IDs removed, in order."""
+        removed: list[str] = []
+
+        def visit(c: Container, seen: set[str]) -> None:
+            seen.add(c.id)
+            for dep in self.dependents(c.id):
+                if dep.id not in seen and dep.id not in removed:
+                    visit(dep, seen)
+            c.remove(force=force, timeout=timeout, volumes=volumes)
+            removed.append(c.id)
+
+        visit(ctr, set())
+        return removed
+
+    def external_containers(self) -> list[str]:
+        """Writable layers in storage that no container of the store owns
+        (left by a crash, or by another tool): `ps --external` lists them."""
+        known = set(self.store.container_ids())
+        return [cid for cid in self.container_storage.ids() if cid not in known]
 
     def remove_image(self, ref: str, force: bool = False) -> list[str]:
         image = self.images.lookup(ref)
@@ -230,7 +334,8 @@ class Engine:
         """What conmon runs when the container exits: `pypod container cleanup`."""
         c = self.config
         prog = c.pypod_binary or _pypod_program()
-        cmd = [*prog, "--root", c.root, "--runroot", c.runroot, "--runtime", c.runtime, "--log-level", c.log_level, "container", "cleanup"]
+        cmd = [*prog, "--root", c.root, "--runroot", c.runroot, "--runtime", c.runtime, "--log-level", c.log_level,
+               *global_flags(c), "container", "cleanup"]
         if auto_remove:
             cmd.append("--rm")
         return [*cmd, ctr_id]
@@ -273,6 +378,53 @@ class Engine:
             },
             "version": {"APIVersion": "4.3.1", "Version": _version(), "GoVersion": "python" + platform.python_version(), "OsArch": f"linux/{uname.machine}"},
         }
+
+
+def storage_driver_of(storage_dir: str, wanted: str) -> str:
+    """The root's storage driver: recorded by its first use (as podman's
+    database records it); a different one asked for explicitly is an error."""
+    path = os.path.join(storage_dir, "driver")
+    try:
+        with open(path) as f:
+            recorded = f.read().strip()
+    except FileNotFoundError:
+        recorded = ""
+    if not recorded:
+        os.makedirs(storage_dir, mode=0o700, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write((wanted or "overlay") + "\n")
+        try:
+            os.link(tmp, path)  # the first writer wins; a loser reads what it wrote
+        except FileExistsError:
+            pass
+        os.unlink(tmp)
+        with open(path) as f:
+            recorded = f.read().strip()
+    if wanted and recorded != wanted:
+        raise InvalidArgument(f'database storage graph driver "{recorded}" does not match our storage graph driver '
+                              f'"{wanted}": database configuration mismatch')
+    return recorded
+
+
+def global_flags(c: EngineConfig) -> list[str]:
+    """The settings beyond root, runroot, runtime and log level that another
+    pypod process (conmon's exit command) must share with this one, as flags."""
+    from ..config import DEFAULT_HOOKS_DIRS
+
+    out: list[str] = []
+    for flag, value, default in (("--events-backend", c.events_backend, "file"), ("--storage-driver", c.storage_driver, ""),
+                                 ("--tmpdir", c.tmpdir, ""), ("--volumepath", c.volume_path, ""),
+                                 ("--cgroup-manager", c.cgroup_manager, "cgroupfs")):
+        if value != default:
+            out += [flag, value]
+    for opt in c.storage_opts:
+        out += ["--storage-opt", opt]
+    for flag in c.runtime_flags:
+        out += ["--runtime-flag", flag]
+    if tuple(c.hooks_dirs) != DEFAULT_HOOKS_DIRS:
+        out += [f"--hooks-dir={d}" for d in c.hooks_dirs] or ["--hooks-dir="]
+    return out
 
 
 def _version() -> str:

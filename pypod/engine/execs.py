@@ -16,6 +16,7 @@ import shutil
 import time
 from ..record import asdict, field, fields, record
 
+from ..failpoints import failpoint
 from .. import trace
 from .container import StateRecord
 from ..errors import (
@@ -51,6 +52,8 @@ class ExecConfig:
     preserve_fds: int = 0
     #: run by conmon when the process exits; filled in for detached starts
     exit_command: list[str] = field(default_factory=list)
+    #: the one-shot `exec`'s session: removed once it ended, whoever notices
+    auto_remove: bool = False
 
     @classmethod
     def from_dict(cls, d: dict) -> "ExecConfig":
@@ -65,6 +68,10 @@ class ExecState(StateRecord):
     exit_code: int = -1
     started_at: float = 0.0
     finished_at: float = 0.0
+    #: the process that drives a one-shot session (pid, start time): when it
+    #: died before launching the session, nobody will, and the row can go
+    owner_pid: int = 0
+    owner_started: float = 0.0
 
 
 class ExecSession:
@@ -103,13 +110,14 @@ class ExecSession:
         if self.state.status != ExecStatus.CREATED:
             raise InvalidState(f"exec session {self.id} is in state {self.state.status.value}, only created sessions can be started: exec session state improper")
         shutil.rmtree(self.bundle, ignore_errors=True)
-        os.makedirs(self.bundle, mode=0o700)
+        from .. import private
+
+        private.makedirs(self.bundle)
         spec_path = os.path.join(self.bundle, "exec-process-spec.json")
-        with open(spec_path, "w") as f:
-            json.dump(process_spec(ctr, self.config), f)
+        private.write_file(spec_path, json.dumps(process_spec(ctr, self.config)))
         trace.step("exec: process spec written")
         try:
-            return ctr.engine.runtime.exec_container(
+            mon = ctr.engine.runtime.exec_container(
                 ctr, self.id, self.bundle, spec_path,
                 terminal=self.config.terminal,
                 stdin=self.config.attach_stdin,
@@ -119,14 +127,17 @@ class ExecSession:
         except BaseException:
             self._remove_files()
             raise
+        failpoint("exec.after-launch")
+        return mon
 
     def _running(self, pid: int) -> None:
         self.state.status = ExecStatus.RUNNING
         self.state.pid = pid
         self.state.started_at = time.time()
         self.save()
+        failpoint("exec.after-running-recorded")
         ctr = self.container
-        ctr.engine.events.write("container", "exec", ctr.id, ctr.name, ctr.config.image, execID=self.id)
+        ctr.engine.events.container(ctr, "exec", execID=self.id)
         trace.step("store: session 'running' saved, event written")
 
     def _failed_start(self, mon, err: Exception) -> None:
@@ -168,6 +179,7 @@ class ExecSession:
             self._running(pid)
         detached = attach_to_socket(ctr, sock, streams, tty=self.config.terminal, stdin_open=self.config.attach_stdin,
                                     detach_keys=self.config.detach_keys, resize=lambda h, w: self.resize(h, w))
+        failpoint("exec.after-output")
         trace.step("attach: output closed" if not detached else "attach: detached")
         if detached:
             mon.close()
@@ -207,7 +219,12 @@ class ExecSession:
         trace.step(f"conmon: exit code {code} (sync pipe)")
         ctr = self.container
         with ctr.locked():
-            self.reload()
+            try:
+                self.reload()
+            except NoSuchExecSession:
+                # Another pypod saw it end first and removed the one-shot
+                # session; conmon told us the code all the same.
+                return code if code is not None else EXIT_CODE_UNKNOWN
             if self.state.status == ExecStatus.RUNNING:
                 self._record_exit(code)
             return self.state.exit_code
@@ -225,10 +242,11 @@ class ExecSession:
         self.state.finished_at = time.time()
         self.state.pid = 0
         self.save()
+        failpoint("exec.after-exit-recorded")
         self._remove_files()
         trace.step("exec: session stopped, files removed")
         ctr = self.container
-        ctr.engine.events.write("container", "exec_died", ctr.id, ctr.name, ctr.config.image, execID=self.id,
+        ctr.engine.events.container(ctr, "exec_died", execID=self.id,
                                 containerExitCode=self.state.exit_code)
 
     def _await_exit_file(self, timeout: float = 2.0) -> int | None:
@@ -307,7 +325,8 @@ class ExecSession:
             "ID": self.id,
             "ContainerID": ctr.id,
             "Running": st.status == ExecStatus.RUNNING,
-            "ExitCode": st.exit_code if st.status == ExecStatus.STOPPED else 0,
+            # null until the process ended: a session never started has no code
+            "ExitCode": st.exit_code if st.status == ExecStatus.STOPPED else None,
             "Pid": st.pid,
             "OpenStdin": cfg.attach_stdin,
             "OpenStdout": cfg.attach_stdout,
@@ -364,7 +383,13 @@ def create(ctr, cfg: ExecConfig) -> ExecSession:
 
         sid = new_id()
         state = ExecState()
+        if cfg.auto_remove:
+            from ..oci.procs import process_start_time
+
+            state.owner_pid = os.getpid()
+            state.owner_started = process_start_time(state.owner_pid)
         ctr.engine.store.add_exec(sid, ctr.id, asdict(cfg), state.to_dict())
+        failpoint("exec.after-create")
     trace.step("store: exec session recorded")
     return ExecSession(ctr, sid, cfg, state)
 
@@ -392,18 +417,96 @@ def sessions(ctr) -> list[ExecSession]:
 
 
 def reap(ctr) -> None:
-    """Sessions whose process is gone are marked stopped with their real exit
-    code; call with the container lock held."""
+    """Bring every session's record in line with the world; call with the
+    container lock held (so no session is being started meanwhile).
+
+    A session whose process ended is marked stopped with its real exit
+    code; one whose starter died after launching it is adopted (running)
+    or finished; a one-shot session that ended, or whose starter died
+    before launching it, is removed."""
+    for sess in sessions(ctr):
+        _reap_one(ctr, sess)
+
+
+def _reap_one(ctr, sess: "ExecSession") -> None:
     from ..oci.procs import pid_alive
 
+    rt = ctr.engine.runtime
+    st = sess.state
+    if st.status == ExecStatus.STOPPED:
+        if _abandoned(sess):
+            sess._remove_files()
+            ctr.engine.store.remove_exec(sess.id)
+        return
+    launched = os.path.isdir(sess.bundle)
+    if st.status == ExecStatus.CREATED and not launched:
+        if _abandoned(sess):
+            ctr.engine.store.remove_exec(sess.id)  # its `exec` died before starting it
+        return
+    code = rt.exec_read_exit(ctr, sess.bundle)
+    if code is not None:
+        sess._record_exit(code)
+    elif st.status == ExecStatus.CREATED:
+        # Launched by a pypod that died before recording the start.
+        pid = _read_pid(os.path.join(sess.bundle, "exec_pid"))
+        if pid_alive(pid):
+            sess.state.pid = pid
+            sess._running(pid)
+            return
+        if _exec_monitor_alive(sess):
+            return  # conmon is between launching and reporting: leave it be
+        sess.state.pid = pid
+        sess._record_exit(sess._await_exit_file(timeout=0.5))
+    elif not pid_alive(st.pid):
+        sess._record_exit(sess._await_exit_file())
+    else:
+        return
+    if _abandoned(sess):
+        ctr.engine.store.remove_exec(sess.id)
+
+
+def stale(ctr) -> bool:
+    """Without the lock: does any session's record look out of date?  (An
+    exit file, a dead process, an abandoned launch or one-shot session.)"""
+    from ..oci.procs import pid_alive
+
+    rt = ctr.engine.runtime
     for sess in sessions(ctr):
-        if sess.state.status != ExecStatus.RUNNING:
-            continue
-        code = ctr.engine.runtime.exec_read_exit(ctr, sess.bundle)
-        if code is not None:
-            sess._record_exit(code)
-        elif not pid_alive(sess.state.pid):
-            sess._record_exit(sess._await_exit_file())
+        st = sess.state
+        if st.status == ExecStatus.STOPPED:
+            if _abandoned(sess):
+                return True
+        elif st.status == ExecStatus.CREATED:
+            if os.path.isdir(sess.bundle) or _abandoned(sess):
+                return True
+        elif rt.exec_read_exit(ctr, sess.bundle) is not None or not pid_alive(st.pid):
+            return True
+    return False
+
+
+def _abandoned(sess: "ExecSession") -> bool:
+    """A one-shot session whose driving process is gone (while it lives,
+    that process removes the session itself)."""
+    from ..oci.procs import pid_alive, process_start_time
+
+    st = sess.state
+    if not sess.config.auto_remove:
+        return False
+    return not pid_alive(st.owner_pid) or abs(process_start_time(st.owner_pid) - st.owner_started) > 1.0
+
+
+def _exec_monitor_alive(sess: "ExecSession") -> bool:
+    from ..oci.procs import conmon_pids
+
+    return bool(conmon_pids(sess.bundle))
+
+
+def _read_pid(path: str) -> int:
+    try:
+        with open(path) as f:
+            return int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
 
 
 def on_container_stopped(ctr) -> None:
@@ -413,6 +516,8 @@ def on_container_stopped(ctr) -> None:
             sess._record_exit(None)
         else:
             sess._remove_files()
+        if _abandoned(sess):
+            ctr.engine.store.remove_exec(sess.id)
 
 
 def remove_all(ctr) -> None:
@@ -438,6 +543,7 @@ def cleanup_session(ctr, session_id: str) -> None:
 
 def run(ctr, cfg: ExecConfig, streams, size: tuple[int, int] | None = None) -> int | None:
     """The one-shot exec: create, start attached, remove; the exit code."""
+    cfg.auto_remove = True
     sess = create(ctr, cfg)
     try:
         code = sess.start_attached(streams, size=size)

@@ -262,12 +262,3 @@ def _on_failure(ctr, action: str) -> None:
     except PypodError:
         pass
 
-
-def status_suffix(ctr) -> str:
-    """" (healthy)" after a running container's status, as podman's ps shows it."""
-    from .container import Status
-
-    if not ctr.config.health.enabled or ctr.state.status != Status.RUNNING:
-        return ""
-    status = read_results(ctr).get("Status")
-    return f" ({status})" if status else ""

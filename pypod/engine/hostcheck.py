@@ -229,6 +229,9 @@ def _check_process(engine, cfg: ContainerConfig) -> None:
     if proc.personality:
         _check_personality(engine, proc.personality)
     proc.requires = [_resolve_container(engine, r) for r in proc.requires]
+    from .depends import dependencies
+
+    cfg.depends_on = list(dict.fromkeys([*cfg.depends_on, *dependencies(cfg)]))
     from .bundle import _host_passwd_line
 
     for who in proc.hostusers:

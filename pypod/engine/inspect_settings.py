@@ -109,11 +109,6 @@ def add_settings(data: dict, ctr) -> None:
     data["PidFile"] = proc.pidfile
     if proc.conmon_pidfile:
         data["ConmonPidFile"] = proc.conmon_pidfile
-    data["Dependencies"] = _dependencies(cfg)
+    data["Dependencies"] = list(cfg.depends_on)
     data["State"]["Restarting"] = False
 
-
-def _dependencies(cfg) -> list[str]:
-    from .depends import dependencies
-
-    return dependencies(cfg)

@@ -17,6 +17,7 @@ from functools import cached_property
 
 from ..errors import (
     AlreadyInState,
+    ContainerExists,
     ContainerRunning,
     InvalidArgument,
     InvalidState,
@@ -26,6 +27,7 @@ from ..errors import (
 from .. import trace
 from . import bundle
 from .container import ContainerConfig, ContainerPaths, ContainerState, Status
+from ..failpoints import failpoint
 from .locks import FileLock
 
 TYPE_CHECKING = False  # typing's import would cost every command ~5 ms
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 #: states in which the runtime holds the container
-ACTIVE = (Status.CREATED, Status.RUNNING, Status.PAUSED)
+ACTIVE = (Status.CREATED, Status.RUNNING, Status.PAUSED, Status.STOPPING)
 
 
 class Container:
@@ -74,7 +76,10 @@ class Container:
     # -- locking and state -------------------------------------------------
 
     def locked(self) -> FileLock:
-        os.makedirs(self.engine.config.locks_dir, mode=0o700, exist_ok=True)
+        if not os.path.isdir(self.engine.config.locks_dir):
+            from .. import private
+
+            private.makedirs(self.engine.config.locks_dir)
         return self._lock
 
     def reload(self) -> None:
@@ -88,7 +93,9 @@ class Container:
 
         The exit file is the truth about a process that ended (written by
         conmon even when no pypod was running); the runtime is asked only
-        when that file is absent and the monitor is gone.
+        when that file is absent and the monitor is gone, or when a created
+        or paused container may have changed behind a pypod that died.
+        Raises NoSuchContainer when the container is (or has just been) removed.
         """
         try:
             self.reload()
@@ -98,46 +105,131 @@ class Container:
         trace.step("store: state read")
         st = self.state
         if st.status == Status.CONFIGURED:
-            # A pypod killed during init may have left a runtime container behind.
-            if os.path.exists(self.paths.conmon_pidfile):
-                rs = self.engine.runtime.container_status(self)
-                if rs.status in ("created", "running", "paused"):
-                    st.status = Status(rs.status)
-                    st.pid = rs.pid
-                    st.conmon_pid = _read_int(self.paths.conmon_pidfile)
-                    self.save()
-                elif rs.status == "stopped":
-                    self._mark_exited()
+            if st.mountpoint or os.path.exists(self.paths.conmon_pidfile):
+                self._sync_interrupted_init()
+            return
+        if st.status == Status.STOPPED:
+            # Exited but not cleaned up: conmon's exit command does that,
+            # unless the monitor is gone, in which case nobody else will.
+            if not self._monitor_alive():
+                self._after_lost_monitor()
             return
         if st.status not in ACTIVE:
             return
-        if self.engine.runtime.read_exit(self) is not None:
+        rt = self.engine.runtime
+        if rt.read_exit(self) is not None:
             self._mark_exited()
+            if not self._monitor_alive():
+                self._after_lost_monitor()
             return
-        from ..oci.procs import pid_alive
-
-        if st.conmon_pid and pid_alive(st.conmon_pid):
+        if st.status == Status.STOPPING and not _alive(st.stopping_pid):
+            # The pypod that was stopping it died before the process did.
+            rs = rt.container_status(self)
+            st.stopping_pid = 0
+            if rs.status in ("absent", "stopped"):
+                self._mark_exited(missing_code=True)
+                if not self._monitor_alive():
+                    self._after_lost_monitor()
+                return
+            st.status = Status(rs.status)
+            self.save()
+            return
+        if self._monitor_alive():
             if st.status == Status.RUNNING:
                 from . import execs
 
                 execs.reap(self)
-            if st.status == Status.CREATED or st.status == Status.PAUSED:
-                rs = self.engine.runtime.container_status(self)
-                if rs.status in ("running", "paused", "created") and Status(rs.status) != st.status:
-                    st.status = Status(rs.status)
-                    self.save()
+            elif st.status in (Status.CREATED, Status.PAUSED):
+                self._adopt_runtime_status(rt.container_status(self))
             return
         # The monitor is gone without an exit file: ask the runtime.
-        rs = self.engine.runtime.container_status(self)
+        rs = rt.container_status(self)
         if rs.status in ("absent", "stopped"):
             self._mark_exited(missing_code=True)
-        elif Status(rs.status) != st.status:
-            st.status = Status(rs.status)
-            self.save()
+            self._after_lost_monitor()
+        else:
+            self._adopt_runtime_status(rs)
 
-    def sync_cheap(self) -> None:
-        """For listings: without the lock, pick up an exit conmon recorded."""
-        if self.state.status in ACTIVE and os.path.exists(os.path.join(self.engine.config.exits_dir, self.id)):
+    def _adopt_runtime_status(self, rs) -> None:
+        """Record what the runtime says, when it says more than we know:
+        a start that its pypod died before recording keeps its real time."""
+        st = self.state
+        if rs.status not in ("created", "running", "paused") or Status(rs.status) == st.status:
+            return
+        before = st.status
+        st.status = Status(rs.status)
+        st.pid = rs.pid or st.pid
+        if st.status in (Status.RUNNING, Status.PAUSED) and before in (Status.CONFIGURED, Status.CREATED):
+            from ..oci.procs import process_start_time
+
+            st.started_at = self.engine.runtime.started_at(self) or process_start_time(st.pid) or time.time()
+            st.finished_at = 0.0
+            st.exit_code = 0
+        self.save()
+
+    def _monitor_alive(self) -> bool:
+        """Is this container's conmon still there?  By its pid, and by its
+        arguments, so a recycled pid is not taken for it."""
+        pid = self.state.conmon_pid
+        if pid <= 0:
+            return False
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return self.id.encode() in f.read().split(b"\0")
+        except OSError:
+            return False
+
+    def _sync_interrupted_init(self) -> None:
+        """A pypod killed during init may have left a mount, or a whole
+        runtime container under a live conmon, that nothing recorded."""
+        st = self.state
+        if os.path.exists(self.paths.conmon_pidfile):
+            st.conmon_pid = _read_int(self.paths.conmon_pidfile)
+            rs = self.engine.runtime.container_status(self)
+            if rs.status in ("created", "running", "paused"):
+                self._adopt_runtime_status(rs)
+                return
+            if rs.status == "stopped" or self.engine.runtime.read_exit(self) is not None:
+                self._mark_exited(missing_code=True)
+                if not self._monitor_alive():
+                    self._after_lost_monitor()
+                return
+            if self._monitor_alive():
+                return  # conmon is still setting it up (or tearing it down)
+        # Nothing runs: undo the half-made init so that nothing stays mounted.
+        self.engine.runtime.delete_container(self)
+        self._teardown_storage()
+        self.state.conmon_pid = 0
+        _unlink(self.paths.conmon_pidfile)
+        self.save()
+
+    def _after_lost_monitor(self) -> None:
+        """Do what conmon's exit command would have done: clean up, and
+        remove a --rm container (then NoSuchContainer tells the caller)."""
+        self._cleanup_locked()
+        if self.config.auto_remove:
+            self._remove_locked(self.state.status, volumes=True)
+            raise NoSuchContainer(f'no container with ID "{self.id}" found: no such container')
+
+    def sync_cheap(self, with_execs: bool = False) -> None:
+        """For listings, without the lock unless a hint says the record is
+        stale: an exit conmon recorded, a monitor that died, a start that no
+        pypod recorded, an init that a crash interrupted (and with_execs, an
+        exec session that ended or was abandoned).  Each hint costs a stat
+        or a /proc read; only a stale record pays for the lock and sync."""
+        st = self.state
+        if st.status in ACTIVE or st.status == Status.STOPPED:
+            stale = (os.path.exists(os.path.join(self.engine.config.exits_dir, self.id))
+                     or not self._monitor_alive()
+                     or (st.status == Status.CREATED and self.engine.runtime.start_pending(self) is not True)
+                     or (st.status == Status.STOPPING and not _alive(st.stopping_pid)))
+        else:
+            stale = st.status == Status.CONFIGURED and bool(st.mountpoint)
+        if not stale and with_execs and st.status == Status.RUNNING:
+            from . import execs
+
+            stale = execs.stale(self)
+        if stale:
             with self.locked():
                 self.sync()
 
@@ -152,7 +244,8 @@ class Container:
         st.status = Status.STOPPED
         st.pid = 0
         self.save()
-        self.engine.events.write("container", "died", self.id, self.name, self.config.image, containerExitCode=st.exit_code)
+        failpoint("sync.after-exit-recorded")
+        self.engine.events.container(self, "died", containerExitCode=st.exit_code)
         from . import execs
 
         execs.on_container_stopped(self)
@@ -167,21 +260,35 @@ class Container:
         eng = self.engine
         cfg = self.config
         paths = self.paths
-        os.makedirs(paths.userdata, mode=0o700, exist_ok=True)
-        os.makedirs(paths.run_dir, mode=0o700, exist_ok=True)
+        from .. import private
+
+        private.makedirs(paths.userdata)
+        private.makedirs(paths.run_dir)
         for stale in (paths.pidfile, paths.conmon_pidfile, paths.oci_log):
             _unlink(stale)
         eng.runtime.remove_runtime_files(self)
         if cfg.rootfs:
             rootfs = cfg.rootfs
+            self.state.mountpoint = rootfs
         else:
             image = eng.images.lookup(cfg.image_id)
             storage = eng.container_storage
             storage.create(self.id, image)
+            # Recorded before it is made: a crash in between leaves a record
+            # of a mount that is not there (every unmount tolerates that),
+            # never a mount that nothing knows of.
             trace.step("storage: container layer created")
-            rootfs = storage.mount(self.id, image)
+            self.state.mountpoint = storage.merged_dir(self.id)
+            self.save()
+            failpoint("init.after-mount-recorded")
+            try:
+                rootfs = storage.mount(self.id, image)
+            except BaseException:
+                self._teardown_storage()
+                self.save()
+                raise
+            failpoint("init.after-mount")
             trace.step("storage: overlay mounted")
-        self.state.mountpoint = rootfs
         try:
             user = bundle.lookup_user(rootfs, cfg.user)
             extra_gids = list(user.sgids)
@@ -205,15 +312,24 @@ class Container:
             if cfg.process.env_merge:
                 env = merge_env(env, cfg.process.env_merge)
             spec = bundle.container_spec(self, rootfs, user, extra_gids, env, etc_files, user_mounts)
+            if eng.config.hooks_dirs:
+                from ..proto.oci_hooks import add_hooks, read_hook_dirs
+
+                add_hooks(spec, read_hook_dirs(eng.config.hooks_dirs), any(m.type == "bind" for m in cfg.mounts))
             import json
 
-            with open(paths.spec_file, "w") as f:
-                json.dump(spec, f)
+            private.write_file(paths.spec_file, json.dumps(spec))
+            failpoint("init.after-spec")
             trace.step("spec: written")
             pid, conmon_pid = eng.runtime.create_container(self, restore_from)
+            failpoint("init.after-runtime-create")
         except BaseException:
             self._release_mounts()
             self._teardown_storage()
+            try:
+                self.save()
+            except PypodError:
+                pass
             raise
         self.state.status = Status.CREATED
         self.state.pid = pid
@@ -224,8 +340,9 @@ class Container:
             self.state.oom_killed = False
             self.state.finished_at = 0.0
         self.save()
+        failpoint("init.after-save")
         bundle.write_pid_files(self)
-        eng.events.write("container", "init", self.id, self.name, cfg.image)
+        eng.events.container(self, "init")
         trace.step("store: state 'created' saved, event written")
 
     def _secret_env(self) -> list[str]:
@@ -273,11 +390,13 @@ class Container:
         except PypodError:
             self.sync()
             raise
+        failpoint("start.after-runtime-start")
         self.state.status = Status.RUNNING
         self.state.started_at = time.time()
         self.state.stopped_by_user = False
         self.save()
-        self.engine.events.write("container", "start", self.id, self.name, self.config.image)
+        failpoint("start.after-save")
+        self.engine.events.container(self, "start")
         trace.step("store: state 'running' saved, event written")
         if self.config.process.sdnotify == "conmon":
             bundle.notify_ready(self)
@@ -372,15 +491,19 @@ class Container:
     def kill(self, signal: int = 9) -> None:
         with self.locked():
             self.sync()
-            if self.state.status not in (Status.RUNNING, Status.PAUSED, Status.CREATED):
+            # A stopping container may be killed: the user got tired of waiting.
+            if self.state.status not in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
                 raise InvalidState(f"can only kill running containers. {self.id} is in state {self.state.status.value}: container state improper")
             self.engine.runtime.kill_container(self, signal)
-            self.engine.events.write("container", "kill", self.id, self.name, self.config.image, signal=signal)
+            self.engine.events.container(self, "kill", signal=signal)
 
     def stop(self, timeout: int | None = None) -> None:
-        """Stop signal, then SIGKILL after timeout seconds; then clean up."""
+        """Stop signal, then SIGKILL after timeout seconds; then clean up.
+
+        While it waits the container is 'stopping' and its lock is free, so
+        `ps`, `kill` or `rm -f` from other processes are not held up."""
         timeout = self.config.stop_timeout if timeout is None else timeout
-        with self.locked():
+        with self.locked() as lock:
             self.sync()
             st = self.state.status
             if st in (Status.STOPPED, Status.EXITED, Status.CONFIGURED):
@@ -393,13 +516,30 @@ class Container:
                 # A frozen process cannot act on the stop signal.
                 self.engine.runtime.kill_container(self, 9)
                 self.engine.runtime.unpause_container(self)
-            self.engine.runtime.stop_container(self, timeout, self.state.pid)
-            self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
-            self.sync()
+            pid, conmon_pid = self.state.pid, self.state.conmon_pid
+            self.state.status = Status.STOPPING
+            self.state.stopping_pid = os.getpid()
+            self.save()
+            with lock.suspended():
+                killed = self.engine.runtime.stop_container(self, timeout, pid)
+                failpoint("stop.after-signal")
+                if killed:
+                    from .. import diag
+                    from ..proto.signals import signal_name
+
+                    diag.warn(f"StopSignal {signal_name(self.config.stop_signal)} failed to stop container "
+                              f"{self.name} in {timeout} seconds, resorting to SIGKILL")
+                self.engine.runtime.wait_exit(self, pid, conmon_pid, timeout=10)
+            try:
+                self.sync()
+            except NoSuchContainer:
+                return  # removed meanwhile (its `--rm` cleanup, or an `rm -f`)
+            self.state.stopping_pid = 0
             if self.state.status in ACTIVE:
                 self._mark_exited(missing_code=True)
-            self.engine.events.write("container", "stop", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "stop")
             self._cleanup_locked()
+            failpoint("stop.after-cleanup")
 
     def pause(self) -> None:
         with self.locked():
@@ -411,7 +551,7 @@ class Container:
             self.engine.runtime.pause_container(self)
             self.state.status = Status.PAUSED
             self.save()
-            self.engine.events.write("container", "pause", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "pause")
 
     def unpause(self) -> None:
         with self.locked():
@@ -421,22 +561,29 @@ class Container:
             self.engine.runtime.unpause_container(self)
             self.state.status = Status.RUNNING
             self.save()
-            self.engine.events.write("container", "unpause", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "unpause")
 
     def restart(self, timeout: int | None = None) -> None:
         with self.locked():
             self.sync()
-            if self.state.status in (Status.RUNNING, Status.PAUSED):
-                self.stop(timeout)
+            if self.state.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
+                try:
+                    self.stop(timeout)
+                except AlreadyInState:
+                    pass  # it exited on its own meanwhile
             self.start()
             self.state.restart_count += 1
             self.save()
-            self.engine.events.write("container", "restart", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "restart")
 
-    def wait(self, timeout: float | None = None, conditions: tuple[Status, ...] = (Status.STOPPED, Status.EXITED)) -> int:
-        """Block until the container reaches one of conditions; return its exit code."""
+    def wait(self, timeout: float | None = None, conditions: tuple[Status, ...] = (Status.STOPPED, Status.EXITED),
+             interval: float | None = None) -> int:
+        """Block until the container reaches one of conditions; return its
+        exit code.  Waiting for an exit sleeps on the monitor; waiting for
+        another state looks every interval seconds (podman's --interval)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.005
+        only_exit = all(c in (Status.STOPPED, Status.EXITED) for c in conditions)
         runs = self.state.restart_count
         exits = Status.STOPPED in conditions or Status.EXITED in conditions
         while True:
@@ -458,9 +605,12 @@ class Container:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise TimeoutError(f"timed out waiting for container {self.id}")
-            if st in (Status.RUNNING, Status.PAUSED, Status.CREATED) and self.state.conmon_pid:
+            if only_exit and st in ACTIVE and self.state.conmon_pid:
                 # Sleep on the monitor itself: it exits right after recording the exit.
                 self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=left if left is not None else 1.0)
+            elif interval is not None or not only_exit:
+                step = 0.25 if interval is None else interval
+                time.sleep(step if left is None else max(0.0, min(step, left)))
             else:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
@@ -472,7 +622,7 @@ class Container:
         exit command runs this; it is safe to run any number of times."""
         with self.locked():
             self.sync()
-            if self.state.status in (Status.RUNNING, Status.PAUSED):
+            if self.state.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
                 raise ContainerRunning(f"container {self.id} is running or paused, refusing to clean up: container state improper")
             if self._restart_by_policy():
                 return
@@ -489,7 +639,7 @@ class Container:
             return False
         st.restart_count += 1
         self.save()
-        self.engine.events.write("container", "restart", self.id, self.name, self.config.image)
+        self.engine.events.container(self, "restart")
         self._cleanup_locked()
         self._init(keep_exit_code=True)
         self._start_locked()
@@ -505,8 +655,10 @@ class Container:
 
             execs.on_container_stopped(self)
             self.engine.runtime.delete_container(self)
+            failpoint("cleanup.after-runtime-delete")
             self._release_mounts()
             self._teardown_storage()
+            failpoint("cleanup.after-unmount")
             trace.step("storage: unmounted")
             self.engine.runtime.remove_runtime_files(self)
             if self.config.namespaces.ipc == "shareable":
@@ -518,7 +670,7 @@ class Container:
                 self.state.status = Status.EXITED
             self.state.mountpoint = ""
             self.save()
-            self.engine.events.write("container", "cleanup", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "cleanup")
 
     def _release_mounts(self) -> None:
         if self.config.mounts:
@@ -532,53 +684,70 @@ class Container:
         self.state.mountpoint = ""
 
     def remove(self, force: bool = False, timeout: int | None = None, volumes: bool = False) -> None:
-        with self.locked() as lock:
+        with self.locked():
             try:
                 self.sync()
             except NoSuchContainer:
                 return
-            from .depends import check_no_dependents
-
-            check_no_dependents(self)
             st = self.state.status
-            if st in (Status.RUNNING, Status.PAUSED) or (st == Status.CREATED and not force):
+            dependents = [c.id for c in self.engine.dependents(self.id)]
+            if dependents:
+                raise ContainerExists(f"container {self.id} has dependent containers which must be removed before it: "
+                                      f"{', '.join(dependents)}: container already exists")
+            if st in (Status.RUNNING, Status.PAUSED, Status.STOPPING) or (st == Status.CREATED and not force):
                 if not force:
                     raise ContainerRunning(
                         f"cannot remove container {self.id} as it is {st.value} - running or paused containers "
                         "cannot be removed without force: container state improper"
                     )
-            if st in (Status.RUNNING, Status.PAUSED, Status.CREATED):
+            if st in ACTIVE:
                 try:
                     self.stop(0 if timeout is None and st == Status.CREATED else timeout)
                 except AlreadyInState:
                     pass
-            self.state.status = Status.REMOVING
-            self.save()
-            from . import execs
+                except NoSuchContainer:
+                    return  # a --rm container whose monitor was gone: stopping removed it
+                try:
+                    self.reload()
+                except NoSuchContainer:
+                    return  # removed by someone else (a `--rm` cleanup) while it stopped
+            self._remove_locked(st, volumes)
 
-            execs.remove_all(self)
-            # Each step tolerates its piece being gone: a crash here is finished by the next rm.
-            self.engine.runtime.delete_container(self)
-            self._release_mounts()
-            anonymous = []
-            if volumes and self.config.mounts:
-                from .mounts import anonymous_volumes
+    def _remove_locked(self, status_before: Status, volumes: bool = False) -> None:
+        """Delete everything of the container, the record last; call with
+        the lock held and the process gone.  Each step tolerates its piece
+        being gone already: a crash anywhere here is finished by the next rm."""
+        self.state.status = Status.REMOVING
+        self.save()
+        failpoint("rm.after-removing-recorded")
+        from . import execs
 
-                anonymous = anonymous_volumes(self.engine, self.config)
-            if not self.config.rootfs:
-                self.engine.container_storage.remove(self.id)
-                trace.step("storage: removed")
-            self.engine.runtime.remove_runtime_files(self)
-            if self.config.namespaces.ipc == "shareable":
-                bundle.unmount_shareable_shm(self.engine, self.id)
-            shutil.rmtree(self.paths.run_dir, ignore_errors=True)
-            shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
-            trace.step("files: removed")
-            finished = self.state.finished_at or st in (Status.STOPPED, Status.EXITED)
-            self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
-            trace.step("store: container removed")
-            lock.unlink()
-        self.engine.events.write("container", "remove", self.id, self.name, self.config.image)
+        execs.remove_all(self)
+        self.engine.runtime.delete_container(self)
+        failpoint("rm.after-runtime-delete")
+        self._release_mounts()
+        anonymous = []
+        if volumes and self.config.mounts:
+            from .mounts import anonymous_volumes
+
+            anonymous = anonymous_volumes(self.engine, self.config)
+        if not self.config.rootfs:
+            self.engine.container_storage.remove(self.id)
+            trace.step("storage: removed")
+        failpoint("rm.after-storage-remove")
+        self.engine.runtime.remove_runtime_files(self)
+        if self.config.namespaces.ipc == "shareable":
+            bundle.unmount_shareable_shm(self.engine, self.id)
+        shutil.rmtree(self.paths.run_dir, ignore_errors=True)
+        shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
+        trace.step("files: removed")
+        failpoint("rm.after-files")
+        finished = self.state.finished_at or status_before in (Status.STOPPED, Status.EXITED)
+        self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
+        trace.step("store: container removed")
+        failpoint("rm.after-record-removed")
+        self._lock.unlink()
+        self.engine.events.container(self, "remove")
         if anonymous:
             # After the record is gone: a volume is removed only once no container names it.
             self.engine.volumes.remove_anonymous(anonymous)
@@ -601,7 +770,7 @@ class Container:
             if self.state.status != Status.RUNNING:
                 raise InvalidState(f"{self.id} is not running, cannot checkpoint: container state improper")
             self.engine.runtime.checkpoint_container(self, self.checkpoint_dir, keep_running, tcp_established)
-            self.engine.events.write("container", "checkpoint", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "checkpoint")
             if not keep_running:
                 self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
                 self.sync()
@@ -626,7 +795,7 @@ class Container:
             self.state.status = Status.RUNNING
             self.state.started_at = time.time()
             self.save()
-            self.engine.events.write("container", "restore", self.id, self.name, self.config.image)
+            self.engine.events.container(self, "restore")
 
     # -- exec sessions -------------------------------------------------------
 
@@ -701,6 +870,12 @@ class Container:
         from .inspect import inspect_container
 
         return inspect_container(self)
+
+
+def _alive(pid: int) -> bool:
+    from ..oci.procs import pid_alive
+
+    return bool(pid) and pid_alive(pid)
 
 
 def _read_int(path: str) -> int:

@@ -8,6 +8,7 @@ processes could each believe they hold "the" lock.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 
@@ -46,6 +47,22 @@ class FileLock:
         if self._depth == 0:
             os.close(self._fd)
             self._fd = -1
+
+    @contextlib.contextmanager
+    def suspended(self):
+        """Let go of the lock for a while (whatever the nesting depth), and
+        hold it again at the same depth afterwards: for long waits other
+        processes must not be blocked by (a stop's wait for the exit)."""
+        depth = self._depth
+        if depth:
+            self._depth = 1
+            self.release()
+        try:
+            yield
+        finally:
+            if depth:
+                self.acquire()
+                self._depth = depth
 
     def unlink(self) -> None:
         """Remove the lock file; call while holding it."""

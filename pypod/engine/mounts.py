@@ -18,9 +18,9 @@ undone; each step tolerates finding its piece already gone.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from ..errors import InvalidArgument, NoSuchImage, PypodError
+from ..storage.tree import remove_tree, walk
 from .container import Mount
 
 TYPE_CHECKING = False  # typing's import costs every command milliseconds
@@ -229,7 +229,7 @@ def _fill_volume(vol, m: Mount, root_fd: int, uid: int, gid: int) -> None:
 
 def _chown_tree(path: str, uid: int, gid: int) -> None:
     os.lchown(path, uid, gid)
-    for dirpath, dirnames, filenames in os.walk(path):
+    for dirpath, dirnames, filenames in walk(path):
         for name in dirnames + filenames:
             os.lchown(os.path.join(dirpath, name), uid, gid)
 
@@ -293,4 +293,4 @@ def release(ctr: "Container") -> None:
                 raise PypodError(f"unmounting {merge}: {e.strerror}") from None
         if _is_mountpoint(merge):
             raise PypodError(f"{merge} is still mounted")
-    shutil.rmtree(base, ignore_errors=True)
+    remove_tree(base, ignore_errors=True)  # an overlay's upper dir nests as deep as its user made it

@@ -50,7 +50,11 @@ EXIT_CODE_KEEP = 300
 
 class Store:
     def __init__(self, db_path: str):
-        os.makedirs(os.path.dirname(db_path), mode=0o700, exist_ok=True)
+        from .. import private
+
+        private.open_root(os.path.dirname(db_path), "root directory")
+        # Secrets and every container's environment are in here: 0600.
+        private.create_file(db_path)
         self._db = connect(db_path, _SCHEMA, "secrets")
 
     def close(self) -> None:
@@ -96,6 +100,9 @@ class Store:
                 raise InvalidArgument(f"more than one result for container ID {name_or_id}: multiple IDs found")
         raise NoSuchContainer(f'no container with name or ID "{name_or_id}" found: no such container')
 
+    def has_container(self, cid: str) -> bool:
+        return self._db.execute("SELECT 1 FROM containers WHERE id = ?", (cid,)).fetchone() is not None
+
     def get_container(self, cid: str) -> tuple[dict, dict]:
         row = self._db.execute("SELECT config, state FROM containers WHERE id = ?", (cid,)).fetchone()
         if not row:
@@ -139,16 +146,13 @@ class Store:
         rows = self._db.execute("SELECT config, state FROM containers ORDER BY created").fetchall()
         return [(json.loads(c), json.loads(s)) for c, s in rows]
 
-    def configs_mentioning(self, text: str, but: str) -> list[dict]:
-        """Configs of the containers other than `but` whose JSON contains
-        text (a quick filter before a real look, e.g. for dependents)."""
-        rows = self._db.execute("SELECT config FROM containers WHERE id != ? AND instr(config, ?) > 0", (but, text)).fetchall()
-        return [json.loads(r[0]) for r in rows]
-
     def container_ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT id FROM containers ORDER BY created")]
 
     # exec sessions
+
+    def has_exec_session(self, sid: str) -> bool:
+        return self._db.execute("SELECT 1 FROM exec_sessions WHERE id = ?", (sid,)).fetchone() is not None
 
     def add_exec(self, sid: str, cid: str, config: dict, state: dict) -> None:
         self._db.execute(

@@ -22,11 +22,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import time
 from ..errors import InvalidArgument, NoSuchVolume, PypodError, VolumeExists, VolumeInUse
 from ..failpoints import failpoint
 from ..record import asdict, field, fields, record
+from ..storage.tree import remove_tree
 from .locks import FileLock
 
 TYPE_CHECKING = False  # typing's import costs every command milliseconds
@@ -269,7 +269,7 @@ class Volumes:
         from ..sqlitedb import ensure_tables
 
         self.engine = engine
-        self.dir = os.path.join(engine.config.root, "volumes")
+        self.dir = engine.config.volumes_dir  # --volumepath
         self._db = engine.store.db
         ensure_tables(self._db, _SCHEMA, "volumes")
 
@@ -343,7 +343,7 @@ class Volumes:
             state = VolumeState(needs_copy_up=copy, needs_chown=uid < 0 and gid < 0)
             vol = Volume(self, cfg, state)
             # A directory without a record is what a crashed create or rm left: start afresh.
-            shutil.rmtree(vol.dir, ignore_errors=True)
+            remove_tree(vol.dir, ignore_errors=True)
             os.makedirs(vol.dir, mode=0o700, exist_ok=True)
             os.mkdir(vol.mountpoint, 0o755)
             if uid >= 0 or gid >= 0:
@@ -353,7 +353,7 @@ class Volumes:
                 self._db.execute("INSERT INTO volumes (name, config, state, created) VALUES (?, ?, ?, ?)",
                                  (name, json.dumps(asdict(cfg)), json.dumps(asdict(state)), cfg.created))
             except Exception:
-                shutil.rmtree(vol.dir, ignore_errors=True)
+                remove_tree(vol.dir, ignore_errors=True)
                 if self.exists(name):  # a racing creator won between the check and the insert
                     if exist_ok:
                         return self.get(name)
@@ -395,9 +395,11 @@ class Volumes:
         if is_mounted(vol.mountpoint):
             # rmtree would delete through the mount into what it shows
             raise PypodError(f"removing volume {vol.name}: {vol.mountpoint} is still mounted")
-        shutil.rmtree(vol.dir, ignore_errors=True)
+        remove_tree(vol.dir, ignore_errors=True)
         failpoint("volume.rm.after-data")
         self._db.execute("DELETE FROM volumes WHERE name = ?", (vol.name,))
+        # held by our caller: a waiter wakes on the unlinked file and starts again
+        self.lock(vol.name).unlink()
 
     def remove_anonymous(self, names: list[str]) -> None:
         """After `rm -v` or `--rm`: the container's anonymous volumes that no

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 
+from .. import private
 from .. import trace
 from ..errors import InvalidArgument, OCIRuntimeError
 from .procs import pid_alive, wait_pid_exit
@@ -46,6 +47,8 @@ class ConmonOCIRuntime(OCIRuntime):
         # runc and crun both accept --log-format=json; the error text then
         # comes from the runtime itself instead of conmon's paraphrase.
         self.supports_json_errors = name in ("runc", "crun")
+        #: --runtime-flag: global runtime flags for every call, spelt as podman does ("debug" -> --debug)
+        self.global_flags = [f if f.startswith("-") else "--" + f for f in getattr(config, "runtime_flags", ())]
 
     # -- helpers ---------------------------------------------------------
 
@@ -56,7 +59,7 @@ class ConmonOCIRuntime(OCIRuntime):
         if not notify and "NOTIFY_SOCKET" in os.environ:
             env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
         proc = subprocess.run(
-            [self.path, "--root", self.runtime_root, *args],
+            [self.path, *self.global_flags, "--root", self.runtime_root, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -100,6 +103,8 @@ class ConmonOCIRuntime(OCIRuntime):
         args += ["--log-level", level]
         if level == "debug":
             args.append("--syslog")
+        for flag in self.global_flags:
+            args.append(f"--runtime-arg={flag}")
         args += ["--runtime-arg", "--root", "--runtime-arg", self.runtime_root]
         if oci_log:
             args += ["--runtime-arg", "--log-format=json", "--runtime-arg", "--log", f"--runtime-arg={oci_log}"]
@@ -161,7 +166,7 @@ class ConmonOCIRuntime(OCIRuntime):
 
     def create_container(self, ctr: RuntimeContainer, restore_from: str = "") -> tuple[int, int]:
         paths = ctr.paths
-        os.makedirs(paths.persist_dir, exist_ok=True)
+        private.makedirs(paths.persist_dir)
         oci_log = paths.oci_log if self.supports_json_errors and self.cfg.log_level != "debug" else ""
         cfg = ctr.config
         log_spec = {"none": "none:", "journald": "journald:", "passthrough": "passthrough:"}.get(cfg.log_driver, f"k8s-file:{paths.log}")
@@ -192,6 +197,9 @@ class ConmonOCIRuntime(OCIRuntime):
                                   preserve_fds=preserve, notify=cfg.process.sdnotify == "container",
                                   cgroup=cfg.resources.cgroup_parent if own_cgroup else None,
                                   passthrough=cfg.log_driver == "passthrough")
+        for written in (paths.pidfile, paths.conmon_pidfile, oci_log):
+            if written:
+                private.tighten(written)  # made with conmon's umask, which containers inherit
         return pid, _read_pidfile(paths.conmon_pidfile)
 
     def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, preserve_fds: int = 0,
@@ -263,24 +271,25 @@ class ConmonOCIRuntime(OCIRuntime):
             msg = _runtime_message(proc.stderr)
             raise OCIRuntimeError(f"error sending signal to container {ctr.id}: {msg}")
 
-    def stop_container(self, ctr: RuntimeContainer, timeout: int, pid: int) -> None:
+    def stop_container(self, ctr: RuntimeContainer, timeout: int, pid: int) -> bool:
         if timeout > 0:
             try:
                 self.kill_container(ctr, ctr.config.stop_signal)
             except OCIRuntimeError:
                 # The process may be gone already; the state check below decides.
                 if not pid_alive(pid):
-                    return
+                    return False
             if wait_pid_exit(pid, timeout):
-                return
+                return False
         try:
             self.kill_container(ctr, _signal.SIGKILL, all_processes=False)
         except OCIRuntimeError:
             if not pid_alive(pid):
-                return
+                return False
             raise
         if not wait_pid_exit(pid, 5):
             raise OCIRuntimeError(f"timed out waiting for container {ctr.id} to exit after SIGKILL")
+        return timeout > 0
 
     def delete_container(self, ctr: RuntimeContainer) -> None:
         proc = self._runtime("delete", "--force", ctr.id, check=False)
@@ -292,6 +301,26 @@ class ConmonOCIRuntime(OCIRuntime):
 
     def unpause_container(self, ctr: RuntimeContainer) -> None:
         self._runtime("resume", ctr.id)
+
+    def container_ids(self) -> list[str]:
+        proc = self._runtime("list", "-q", check=False)
+        return [line.strip() for line in proc.stdout.decode(errors="replace").splitlines() if line.strip()]
+
+    def start_pending(self, ctr: RuntimeContainer) -> bool | None:
+        # runc and crun hold a created container's process on exec.fifo in
+        # their state dir and remove it when `start` opens it.
+        if self.name not in ("runc", "crun"):
+            return None
+        return os.path.exists(os.path.join(self.runtime_root, ctr.id, "exec.fifo"))
+
+    def started_at(self, ctr: RuntimeContainer) -> float:
+        # Removing exec.fifo at start is the last change to the state dir.
+        if self.name not in ("runc", "crun") or self.start_pending(ctr):
+            return 0.0
+        try:
+            return os.stat(os.path.join(self.runtime_root, ctr.id)).st_mtime
+        except OSError:
+            return 0.0
 
     def container_status(self, ctr: RuntimeContainer) -> RuntimeStatus:
         proc = self._runtime("state", ctr.id, check=False)
@@ -370,7 +399,7 @@ class ConmonOCIRuntime(OCIRuntime):
         for the attach pipe, attaches, and sends the second start byte."""
         oci_log = os.path.join(bundle, "oci-log") if self.supports_json_errors and self.cfg.log_level != "debug" else ""
         exit_dir = os.path.join(bundle, "exit")
-        os.makedirs(exit_dir, exist_ok=True)
+        private.makedirs(exit_dir)
         args = self._shared_args(ctr, session_id, bundle, os.path.join(bundle, "exec_pid"), exit_dir, oci_log, "none:")
         if preserve_fds:
             args += ["--runtime-opt", "--preserve-fds", "--runtime-opt", str(preserve_fds)]

@@ -56,8 +56,10 @@ class OCIRuntime(abc.ABC):
     def kill_container(self, ctr: RuntimeContainer, signal: int, all_processes: bool = False) -> None: ...
 
     @abc.abstractmethod
-    def stop_container(self, ctr: RuntimeContainer, timeout: int, pid: int) -> None:
-        """Stop signal, up to timeout seconds for the process to go, then SIGKILL."""
+    def stop_container(self, ctr: RuntimeContainer, timeout: int, pid: int) -> bool:
+        """Stop signal, up to timeout seconds for the process to go, then
+        SIGKILL; True when the stop signal did not do it and SIGKILL was sent
+        (podman warns about that)."""
 
     @abc.abstractmethod
     def delete_container(self, ctr: RuntimeContainer) -> None: ...
@@ -97,6 +99,22 @@ class OCIRuntime(abc.ABC):
     @abc.abstractmethod
     def info(self) -> tuple[ComponentInfo, ComponentInfo]:
         """(monitor, runtime) names, paths and versions for `pypod info`."""
+
+    def container_ids(self) -> list[str]:
+        """Every container the runtime holds (for `system check`)."""
+        return []
+
+    def start_pending(self, ctr: RuntimeContainer) -> bool | None:
+        """Without running the runtime: True while a created container still
+        waits for its start, False once it started (or is gone), None when
+        this runtime cannot tell cheaply.  `ps` uses it to notice a start
+        that no pypod recorded."""
+        return None
+
+    def started_at(self, ctr: RuntimeContainer) -> float:
+        """When the runtime started the container's process (unix time), or
+        0.0 when it cannot say."""
+        return 0.0
 
     def supports_checkpoint(self) -> tuple[bool, str]:
         """(True, "") where checkpoint/restore can work here, else (False, why)."""

@@ -36,13 +36,46 @@ def human_ago(seconds: float) -> str:
     return f"{human_duration(seconds)} ago"
 
 
-def human_size(n: float) -> str:
-    """go-units HumanSize (decimal units), as podman prints sizes."""
+def human_size(n: float, sep: str = " ") -> str:
+    """go-units HumanSizeWithPrecision(n, 3) (decimal units): podman's
+    `images` puts a space before the unit, `ps --size` none (sep="")."""
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if n < 1000:
-            return f"{n:.3g} {unit}" if unit != "B" else f"{n} B"
+            return f"{n:.3g}{sep}{unit}" if unit != "B" else f"{n:.3g}{sep}B"
         n /= 1000
-    return f"{n:.3g} PB"
+    return f"{n:.3g}{sep}PB"
+
+
+class GoTime:
+    """A time that prints as Go's time.Time does in a template
+    (`2026-12-02 22:37:46.825076704 +0000 UTC`); from a unix float, or
+    exactly from nanoseconds."""
+
+    __slots__ = ("ts", "ns")
+
+    def __init__(self, ts: float, ns: int | None = None):
+        self.ts = ts
+        # a float holds microseconds at best: digits past them would be noise
+        self.ns = round(ts * 1e6) * 1000 if ns is None else ns
+
+    @classmethod
+    def from_ns(cls, ns: int) -> "GoTime":
+        return cls(ns / 1e9, ns)
+
+    def __str__(self) -> str:
+        import time
+
+        if not self.ns:
+            return "0001-01-01 00:00:00 +0000 UTC"
+        secs, frac = divmod(self.ns, 1_000_000_000)
+        digits = f"{frac:09d}".rstrip("0")
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(secs)) + (f".{digits}" if digits else "") + " +0000 UTC"
+
+    def __repr__(self) -> str:
+        return f"GoTime({self.ts})"
+
+    def unix(self) -> int:
+        return int(self.ts)
 
 
 def rfc3339(ts: float) -> str:

@@ -108,6 +108,9 @@ def parse_ulimit(spec: str) -> tuple[str, int, int]:
         hard = int(hard_s) if hard_s else soft
     except ValueError:
         raise InvalidArgument(f"invalid ulimit argument: {spec}") from None
+    # -1 is unlimited; otherwise an int64, as podman parses them (runc takes no more)
+    if not all(v == -1 or 0 <= v <= 2**63 - 1 for v in (soft, hard)):
+        raise InvalidArgument(f"invalid ulimit argument: {spec}: value out of range")
     unlimited = 2**64 - 1
     soft = unlimited if soft == -1 else soft
     hard = unlimited if hard == -1 else hard

@@ -10,7 +10,7 @@ container's shadow file, never the host's.
 import os
 from collections import namedtuple
 
-from pypod.errors import InvalidArgument
+from pypod.errors import InvalidArgument, NoSuchUser
 
 ExecUser = namedtuple("ExecUser", "uid gid sgids home")
 PasswdEntry = namedtuple("PasswdEntry", "name password uid gid gecos home shell")
@@ -159,7 +159,7 @@ def resolve_user(user_spec: str, passwd, group) -> ExecUser:
         uid, gid, home = matched.uid, matched.gid, matched.home
     elif user_arg:
         if uid_arg is None:
-            raise InvalidArgument(f"unable to find user {user_arg}: no matching entries in passwd file")
+            raise NoSuchUser(f"unable to find user {user_arg}: no matching entries in passwd file")
         if uid_arg > MAX_ID:
             raise InvalidArgument(_ERR_RANGE)
         uid = uid_arg
@@ -170,7 +170,7 @@ def resolve_user(user_spec: str, passwd, group) -> ExecUser:
                 break
         else:
             if gid_arg is None:
-                raise InvalidArgument(f"unable to find group {group_arg}: no matching entries in group file")
+                raise NoSuchUser(f"unable to find group {group_arg}: no matching entries in group file")
             if gid_arg > MAX_ID:
                 raise InvalidArgument(_ERR_RANGE)
             gid = gid_arg
@@ -217,5 +217,5 @@ def get_container_groups(groups, rootfs: str) -> list:
                 out.append(g.gid)
                 break
         else:
-            raise InvalidArgument(f"unable to find group {name}: no matching entries in group file")
+            raise NoSuchUser(f"unable to find group {name}: no matching entries in group file")
     return out

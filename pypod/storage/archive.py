@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno
 import gzip
 import os
-import shutil
 import stat
 import tarfile
 from dataclasses import dataclass, field
@@ -37,6 +36,15 @@ _MAX_SYMLINKS = 40
 _CHUNK = 1 << 20
 
 
+def decompression_errors() -> tuple[type[BaseException], ...]:
+    """What reading a corrupt compressed stream may raise: gzip and bzip2
+    say OSError or EOFError, zlib and lzma their own exceptions."""
+    import lzma
+    import zlib
+
+    return (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
+
+
 class UnsafeArchive(InvalidArgument):
     """An entry would land outside the target directory."""
 
@@ -44,9 +52,65 @@ class UnsafeArchive(InvalidArgument):
 @dataclass
 class _Unpacker:
     root_fd: int
-    #: directory mtimes are set last: creating their children would bump them
-    dir_times: list[tuple[list[str], int]] = field(default_factory=list)
+    #: directory mtimes, by (st_dev, st_ino), set last: creating their
+    #: children would bump them
+    dir_times: dict[tuple[int, int], int] = field(default_factory=dict)
     size: int = 0
+    #: the directory entries last went into: (its parts, an fd on it).  A
+    #: directory's files, or a deep chain whose every entry is the parent
+    #: of the next, then cost one open each instead of a walk from the root.
+    cached: tuple[tuple[str, ...], int] | None = None
+
+    def parent_fd(self, parent: list[str]) -> int:
+        key = tuple(parent)
+        if self.cached is not None and self.cached[0] == key:
+            return os.dup(self.cached[1])
+        fd = _open_parent(self.root_fd, parent, create=True)
+        self.remember(key, os.dup(fd))
+        return fd
+
+    def remember(self, key: tuple[str, ...], fd: int) -> None:
+        self.forget()
+        self.cached = (key, fd)
+
+    def forget(self) -> None:
+        """Something was removed: the cached directory may be gone from the tree."""
+        if self.cached is not None:
+            os.close(self.cached[1])
+            self.cached = None
+
+
+#: room kept free on the storage's filesystem: an archive may not take it
+FREE_SPACE_RESERVE = 64 << 20
+_ZEROS = bytes(_CHUNK)
+
+
+class CheckedTarInfo(tarfile.TarInfo):
+    """Remembers how the archive ended: tarfile takes a truncated or
+    corrupt header after the first for a clean end, and would silently
+    drop the rest of the archive (the rest of a layer, of an image)."""
+
+    @classmethod
+    def fromtarfile(cls, tar):
+        try:
+            return super().fromtarfile(tar)
+        except tarfile.HeaderError as e:
+            tar.pypod_end = e
+            raise
+
+
+def check_complete(tar: tarfile.TarFile, what: str = "archive") -> None:
+    """After reading every member: refuse an archive that did not end with
+    its end marker or at a block boundary (a truncated or damaged one)."""
+    end = getattr(tar, "pypod_end", None)
+    if end is None or isinstance(end, (tarfile.EOFHeaderError, tarfile.EmptyHeaderError)):
+        return
+    raise InvalidArgument(f"{what} is truncated or damaged after {tar.offset} bytes: {end}")
+
+
+def open_stream(fileobj: BinaryIO) -> tarfile.TarFile:
+    """A tar stream, plain or compressed, whose end check_complete() can judge."""
+    return tarfile.open(fileobj=fileobj, mode="r|*", tarinfo=CheckedTarInfo)
 
 
 def _parts(name: str) -> list[str]:
@@ -112,22 +176,17 @@ def _open_parent(root_fd: int, parts: list[str], create: bool) -> int:
             os.close(fd)
 
 
-def _remove_entry(dir_fd: int, name: str) -> None:
-    """Clear the way for a new entry (a later entry replaces an earlier one)."""
+def _remove_entry(u: _Unpacker, dir_fd: int, name: str) -> None:
+    """Clear the way for a new entry (a later entry replaces an earlier one,
+    a whole tree however deep)."""
+    from .tree import remove_tree_at
+
     try:
-        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return
-    if stat.S_ISDIR(st.st_mode):
-        sub = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-        try:
-            for entry in os.listdir(sub):
-                _remove_entry(sub, entry)
-        finally:
-            os.close(sub)
-        os.rmdir(name, dir_fd=dir_fd)
-    else:
-        os.unlink(name, dir_fd=dir_fd)
+    u.forget()
+    remove_tree_at(dir_fd, name)
 
 
 def _set_owner_mode(dir_fd: int, name: str, m: tarfile.TarInfo) -> None:
@@ -154,30 +213,22 @@ def extract_layer(fileobj: BinaryIO, dest: str) -> int:
     u = _Unpacker(os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
     try:
         try:
-            tar = tarfile.open(fileobj=fileobj, mode="r|*")
+            tar = open_stream(fileobj)
         except tarfile.TarError as e:
             raise InvalidArgument(f"not a tar archive: {e}") from None
         with tar:
             for m in tar:
                 _extract_member(u, tar, m)
-        for parts, mtime in reversed(u.dir_times):
-            try:
-                pfd = _open_parent(u.root_fd, parts[:-1], create=False)
-            except (OSError, UnsafeArchive):
-                continue  # replaced by a later entry
-            try:
-                if stat.S_ISDIR(os.stat(parts[-1], dir_fd=pfd, follow_symlinks=False).st_mode):
-                    _set_mtime(pfd, parts[-1], mtime)
-            except OSError:
-                pass
-            finally:
-                os.close(pfd)
-    except (tarfile.TarError, EOFError, OSError, ValueError) as e:
+            check_complete(tar, "layer archive")
+        u.forget()
+        _apply_dir_times(u.root_fd, u.dir_times)
+    except (tarfile.TarError, *decompression_errors()) as e:
         if isinstance(e, InvalidArgument):
             raise
         # zlib/lzma errors arrive as OSError, EOFError or ValueError subclasses.
         raise InvalidArgument(f"reading layer archive: {e}") from None
     finally:
+        u.forget()
         os.close(u.root_fd)
     return u.size
 
@@ -190,7 +241,7 @@ def _extract_member(u: _Unpacker, tar: tarfile.TarFile, m: tarfile.TarInfo) -> N
     if any(p.startswith(WHITEOUT_META_PREFIX) for p in parent) or (
             base.startswith(WHITEOUT_META_PREFIX) and base != OPAQUE_MARKER):
         return  # aufs bookkeeping (.wh..wh.plnk/...): nothing a container should see
-    pfd = _open_parent(u.root_fd, parent, create=True)
+    pfd = u.parent_fd(parent)
     try:
         if base == OPAQUE_MARKER:
             os.setxattr(f"/proc/self/fd/{pfd}", OVERLAY_OPAQUE_XATTR, b"y")
@@ -199,7 +250,7 @@ def _extract_member(u: _Unpacker, tar: tarfile.TarFile, m: tarfile.TarInfo) -> N
             name = base[len(WHITEOUT_PREFIX):]
             if not name or name in (".", ".."):
                 raise UnsafeArchive(f"archive entry {m.name!r} is a malformed whiteout")
-            _remove_entry(pfd, name)
+            _remove_entry(u, pfd, name)
             os.mknod(name, stat.S_IFCHR | 0o000, os.makedev(0, 0), dir_fd=pfd)
             return
         if m.isdir():
@@ -209,20 +260,19 @@ def _extract_member(u: _Unpacker, tar: tarfile.TarFile, m: tarfile.TarInfo) -> N
                 os.mkdir(base, 0o755, dir_fd=pfd)
             else:
                 if not stat.S_ISDIR(st.st_mode):
-                    _remove_entry(pfd, base)
+                    _remove_entry(u, pfd, base)
                     os.mkdir(base, 0o755, dir_fd=pfd)
             _set_owner_mode(pfd, base, m)
-            u.dir_times.append((parts, m.mtime))
+            dfd = os.open(base, _DIR_FLAGS, dir_fd=pfd)
+            dst = os.fstat(dfd)
+            u.dir_times[(dst.st_dev, dst.st_ino)] = m.mtime
+            u.remember(tuple(parts), dfd)
             return
-        _remove_entry(pfd, base)
+        _remove_entry(u, pfd, base)
         if m.isreg():
-            src = tar.extractfile(m)
-            fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=pfd)
-            with open(fd, "wb", closefd=True) as out:
-                shutil.copyfileobj(src, out, _CHUNK)
+            _write_regular(u, tar, m, pfd, base)
             _set_owner_mode(pfd, base, m)
             _set_mtime(pfd, base, m.mtime)
-            u.size += m.size
         elif m.issym():
             os.symlink(m.linkname, base, dir_fd=pfd)
             _set_owner_mode(pfd, base, m)
@@ -237,6 +287,97 @@ def _extract_member(u: _Unpacker, tar: tarfile.TarFile, m: tarfile.TarInfo) -> N
         # Anything else (GNU sparse leftovers, unknown types) has no place in a rootfs.
     finally:
         os.close(pfd)
+
+
+def _write_regular(u: _Unpacker, tar: tarfile.TarFile, m: tarfile.TarInfo, pfd: int, base: str) -> None:
+    """A file's content, holes kept as holes: a GNU sparse member is
+    written from its map (a 10 KB archive of a 10 GB sparse file stays
+    10 KB on disk), and runs of zeros are skipped, not written.  What an
+    archive may still fill is bounded by the free space of the storage."""
+    data = sum(n for _off, n in m.sparse) if m.sparse else m.size
+    vfs = os.statvfs(u.root_fd)
+    free = vfs.f_bavail * vfs.f_frsize - FREE_SPACE_RESERVE
+    if data > free:
+        raise InvalidArgument(f"archive entry {m.name!r} would expand to {data} bytes, more than the storage has free "
+                              f"({max(free, 0)} bytes): refusing the archive")
+    src = tar.extractfile(m)
+    fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=pfd)
+    try:
+        if m.sparse:
+            # Stream mode cannot seek the buffered reader; its raw reader
+            # maps file offsets to the archive and only moves forward.
+            raw = getattr(src, "raw", src)
+            for off, n in m.sparse:
+                if n:
+                    raw.seek(off)
+                    _copy_holes(raw, fd, off, n, m.name)
+        else:
+            _copy_holes(src, fd, 0, m.size, m.name)
+        os.ftruncate(fd, m.size)
+    finally:
+        os.close(fd)
+    u.size += m.size
+
+
+def _copy_holes(src, fd: int, pos: int, n: int, name: str) -> None:
+    while n > 0:
+        chunk = src.read(min(n, _CHUNK))
+        if not chunk:
+            raise InvalidArgument(f"archive entry {name!r} is truncated")
+        if chunk != _ZEROS[:len(chunk)]:
+            view = memoryview(chunk)
+            while view:
+                done = os.pwrite(fd, view, pos)
+                view, pos = view[done:], pos + done
+        else:
+            pos += len(chunk)
+        n -= len(chunk)
+
+
+def _apply_dir_times(root_fd: int, times: dict[tuple[int, int], int]) -> None:
+    """Give directories their archive mtimes, once nothing more is created
+    in them: one walk of the tree through dir fds (never a symlink), going
+    down and back up by "..", so its depth costs neither recursion nor
+    path length."""
+    if not times:
+        return
+    fd = os.dup(root_fd)
+    path: list[str] = []
+    pending = [_subdirs(fd)]
+    try:
+        while True:
+            if pending[-1]:
+                name = pending[-1].pop()
+                try:
+                    nfd = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                except OSError:
+                    continue
+                os.close(fd)
+                fd = nfd
+                path.append(name)
+                pending.append(_subdirs(fd))
+                continue
+            pending.pop()
+            if not path:
+                return
+            st = os.fstat(fd)
+            mtime = times.get((st.st_dev, st.st_ino))
+            if mtime is not None:
+                try:
+                    os.utime(fd, (mtime, mtime))
+                except OSError:
+                    pass
+            up = os.open("..", _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = up
+            path.pop()
+    finally:
+        os.close(fd)
+
+
+def _subdirs(fd: int) -> list[str]:
+    with os.scandir(fd) as it:
+        return [e.name for e in it if e.is_dir(follow_symlinks=False)]
 
 
 def _hardlink(root_fd: int, m: tarfile.TarInfo, pfd: int, base: str) -> None:

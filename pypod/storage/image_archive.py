@@ -12,6 +12,7 @@ import os
 from typing import BinaryIO
 
 from ..errors import InvalidArgument, NoSuchImage
+from ..failpoints import failpoint
 from .images import (
     CONTAINERD_NAME_ANNOTATION,
     HEX_RE,
@@ -36,31 +37,36 @@ def load(store: ImageStore, src: str | os.PathLike | BinaryIO) -> list[str]:
     import tarfile
     import tempfile
 
-    spool = None
-    if not isinstance(src, (str, os.PathLike)):
-        # tar members are read out of order: a stream has to be spooled first.
-        fd, spool = tempfile.mkstemp(dir=store.dir, prefix=".load-")
-        with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-        src = spool
-    try:
+    from .archive import CheckedTarInfo, check_complete, decompression_errors
+
+    with store.locked(exclusive=False):  # before the spool: a sweep must not take it
+        spool = None
+        if not isinstance(src, (str, os.PathLike)):
+            # tar members are read out of order: a stream has to be spooled first.
+            fd, spool = tempfile.mkstemp(dir=store.dir, prefix=".load-")
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            src = spool
         try:
-            tar = tarfile.open(src, "r:*")
-        except (tarfile.TarError, OSError, EOFError) as e:
-            raise InvalidArgument(f"payload does not match any of the supported image formats (oci-archive, docker-archive): {e}") from None
-        with tar, store.locked(exclusive=False):
             try:
-                members = {_member_name(m.name): m for m in tar.getmembers()}
-                if "manifest.json" in members:
-                    return _load_docker(store, tar, members)
-                if "index.json" in members:
-                    return _load_oci(store, tar, members)
-            except (tarfile.TarError, EOFError) as e:
-                raise InvalidArgument(f"reading image archive: {e}") from None
-            raise InvalidArgument("payload does not match any of the supported image formats (oci-archive, docker-archive)")
-    finally:
-        if spool:
-            os.unlink(spool)
+                tar = tarfile.open(src, "r:*", tarinfo=CheckedTarInfo)
+            except (tarfile.TarError, *decompression_errors()) as e:
+                raise InvalidArgument("payload does not match any of the supported image formats "
+                                      f"(oci-archive, docker-archive): {e}") from None
+            with tar:
+                try:
+                    members = {_member_name(m.name): m for m in tar.getmembers()}
+                    check_complete(tar, "image archive")
+                    if "manifest.json" in members:
+                        return _load_docker(store, tar, members)
+                    if "index.json" in members:
+                        return _load_oci(store, tar, members)
+                except (tarfile.TarError, *decompression_errors()) as e:
+                    raise InvalidArgument(f"reading image archive: {e}") from None
+                raise InvalidArgument("payload does not match any of the supported image formats (oci-archive, docker-archive)")
+        finally:
+            if spool:
+                os.unlink(spool)
 
 def _member(tar, members: dict, name: str):
     m = members.get(_member_name(name))
@@ -77,66 +83,67 @@ def _member(tar, members: dict, name: str):
     return tar.extractfile(m)
 
 def _member_json(tar, members: dict, name: str):
-    try:
-        return json.loads(_member(tar, members, name).read())
-    except ValueError:
-        raise InvalidArgument(f"invalid JSON in {name} of the image archive") from None
+    return _json_doc(_member(tar, members, name).read(), name)
 
 def _load_docker(store, tar, members: dict) -> list[str]:
-    manifest = _member_json(tar, members, "manifest.json")
-    if not isinstance(manifest, list):
-        raise InvalidArgument("invalid manifest.json in docker-archive")
+    manifest = _checked(DOCKER_MANIFEST, _member_json(tar, members, "manifest.json"), "manifest.json")
     loaded = []
     for entry in manifest:
-        config = _member(tar, members, entry.get("Config", "")).read()
-        try:
-            diff_ids = list(json.loads(config).get("rootfs", {}).get("diff_ids") or [])
-        except (ValueError, AttributeError):
-            raise InvalidArgument(f"invalid image config {entry.get('Config')} in docker-archive") from None
+        config = _member(tar, members, entry["Config"]).read()
+        diff_ids = _config_diff_ids(config, entry["Config"])
         paths = entry.get("Layers") or []
         if len(diff_ids) != len(paths):
             raise InvalidArgument("docker-archive manifest and image config disagree on the layers")
         for path, diff_id in zip(paths, diff_ids):
+            layer = _member(tar, members, path)  # in the archive, whether or not the store has it
             if not store.layer_present(diff_id):
-                store.add_layer(_member(tar, members, path), diff_id, path)
+                store.add_layer(layer, diff_id, path)
         names = [docker_normalize(t) for t in entry.get("RepoTags") or []]
         img = store.register(config, names)
+        failpoint("load.after-image")
         loaded += names or [f"sha256:{img.id}"]
     return loaded
 
 def _load_oci(store, tar, members: dict) -> list[str]:
-    index = _member_json(tar, members, "index.json")
+    index = _checked(OCI_INDEX, _member_json(tar, members, "index.json"), "index.json")
     loaded = []
     for desc, name in _oci_manifests(tar, members, index, None):
         manifest_bytes = _blob_member(tar, members, desc).read()
         _verify(manifest_bytes, desc)
-        manifest = json.loads(manifest_bytes)
+        what = f"manifest {desc['digest']}"
+        manifest = _checked(OCI_IMAGE_MANIFEST, _json_doc(manifest_bytes, what), what)
         config = _blob_member(tar, members, manifest["config"]).read()
         _verify(config, manifest["config"])
-        diff_ids = list(json.loads(config).get("rootfs", {}).get("diff_ids") or [])
+        diff_ids = _config_diff_ids(config, manifest["config"]["digest"])
         layers = manifest.get("layers") or []
         if len(diff_ids) != len(layers):
             raise InvalidArgument("oci-archive manifest and image config disagree on the layers")
         for layer, diff_id in zip(layers, diff_ids):
+            # Every layer the manifest names must be in the archive, even one
+            # the store already has under the config's diff id.
+            blob = _blob_member(tar, members, layer)
             if not store.layer_present(diff_id):
-                store.add_layer(_blob_member(tar, members, layer), diff_id, layer.get("digest", "?"),
-                                expected_blob=layer["digest"].split(":", 1)[1])
+                store.add_layer(blob, diff_id, layer["digest"], expected_blob=layer["digest"].split(":", 1)[1])
         names = [name] if name else []
         img = store.register(config, names, manifest_bytes)
+        failpoint("load.after-image")
         loaded += names or [f"sha256:{img.id}"]
     return loaded
 
-def _oci_manifests(tar, members: dict, index: dict, name: str | None) -> list[tuple[dict, str | None]]:
+def _oci_manifests(tar, members: dict, index: dict, name: str | None, depth: int = 0) -> list[tuple[dict, str | None]]:
     """(manifest descriptor, name) for each image an index holds; of a
     multi-platform index, only the manifest for this machine."""
+    if depth > 8:
+        raise InvalidArgument("the image archive's indexes nest too deeply")
     out = []
     for d in index.get("manifests") or []:
         annotations = d.get("annotations") or {}
         dname = _oci_ref_name(annotations) or name
-        media = d.get("mediaType", "")
+        media = d.get("mediaType") or ""
         if media.endswith("image.index.v1+json") or media.endswith("manifest.list.v2+json"):
-            nested = json.loads(_blob_member(tar, members, d).read())
-            out += _oci_manifests(tar, members, nested, dname)
+            what = f"index {d['digest']}"
+            nested = _checked(OCI_INDEX, _json_doc(_blob_member(tar, members, d).read(), what), what)
+            out += _oci_manifests(tar, members, nested, dname, depth + 1)
             continue
         platform = d.get("platform")
         if platform and (platform.get("architecture") != host_arch() or platform.get("os", "linux") != "linux"):
@@ -302,3 +309,45 @@ def _verify(data: bytes, desc: dict) -> None:
 
     if f"sha256:{hashlib.sha256(data).hexdigest()}" != desc.get("digest"):
         raise InvalidArgument(f"blob {desc.get('digest')} of the image archive does not match its digest")
+
+
+# -- archive documents: their shapes checked before anything reads a field -----------
+
+
+def _archive_shapes():
+    from ..proto.jsonshape import Anything, Int, List, Map, Obj, Str, Strs
+
+    desc = Obj({"mediaType": Str(256), "digest": Str(256), "size": Int(0),
+                "annotations": Map(Str()), "platform": Obj({"architecture": Str(64), "os": Str(64)})},
+               required=("digest",))
+    return (
+        List(Obj({"Config": Str(4096), "RepoTags": Strs(), "Layers": Strs()}, required=("Config",)), max_items=4096),
+        Obj({"manifests": List(desc, max_items=4096)}),
+        Obj({"config": desc, "layers": List(desc, max_items=4096), "annotations": Anything()}, required=("config",)),
+        Obj({"rootfs": Obj({"diff_ids": Strs(4096)})}),
+    )
+
+
+DOCKER_MANIFEST, OCI_INDEX, OCI_IMAGE_MANIFEST, IMAGE_CONFIG = _archive_shapes()
+
+
+def _checked(schema, doc, what: str):
+    from ..proto.jsonshape import check
+
+    return check(schema, doc, f"{what} in the image archive")
+
+
+def _json_doc(data: bytes, what: str):
+    from ..proto.jsonshape import parse_json
+
+    return parse_json(data, f"{what} of the image archive")
+
+
+def _config_diff_ids(config: bytes, what: str) -> list[str]:
+    """The layers an image config lists (its rootfs.diff_ids), checked."""
+    doc = _checked(IMAGE_CONFIG, _json_doc(config, f"image config {what}"), f"image config {what}")
+    diff_ids = list((doc.get("rootfs") or {}).get("diff_ids") or [])
+    for d in diff_ids:
+        if not (d.startswith("sha256:") and len(d) == 71 and HEX_RE.match(d[7:])):
+            raise InvalidArgument(f"invalid image config {what} in the image archive: {d!r} is not a sha256 digest")
+    return diff_ids

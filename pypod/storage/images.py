@@ -20,7 +20,9 @@ import os
 import re
 import threading
 
+from .. import private
 from ..errors import InvalidArgument, NoSuchImage
+from ..failpoints import failpoint
 from ..record import field, record
 from ..sqlitedb import connect
 from .layers import (
@@ -189,8 +191,10 @@ class ImageStore:
         self.dir = storage_dir
         self.blobs = os.path.join(storage_dir, "blobs", "sha256")
         self.layers_dir = os.path.join(storage_dir, "layers")
-        os.makedirs(self.blobs, exist_ok=True)
-        os.makedirs(self.layers_dir, exist_ok=True)
+        private.open_root(storage_dir, "storage directory")
+        private.makedirs(self.blobs)
+        private.makedirs(self.layers_dir)
+        private.create_file(os.path.join(storage_dir, "images.db"))
         self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "layers")
         # One connection serves every thread of the REST service: a
         # transaction's BEGIN..COMMIT must not interleave with another's.
@@ -316,15 +320,108 @@ class ImageStore:
             self._db.execute("COMMIT")
 
     @contextlib.contextmanager
-    def locked(self, exclusive: bool) -> Iterator[None]:
+    def locked(self, exclusive: bool, sweep: bool = True) -> Iterator[None]:
+        """The storage lock: shared while adding, exclusive while deleting.
+        Whoever holds it alone first sweeps what crashed adders and removers
+        left (half-unpacked layers, incoming blobs, spools): nobody else can
+        be writing them then.  An adder gets that chance when it finds the
+        store idle, so a crash's leftovers go with the next load or import."""
         import fcntl
 
         fd = os.open(os.path.join(self.dir, "storage.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            if exclusive:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if sweep:
+                    self._sweep_leftovers()
+            else:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass
+                else:
+                    self._sweep_leftovers()
+                fcntl.flock(fd, fcntl.LOCK_SH)
             yield
         finally:
             os.close(fd)  # closing drops the lock
+
+    def _leftover_places(self) -> list[tuple[str, str]]:
+        """Where a crash leaves what nobody owns: (directory, name prefix)."""
+        return [(self.layers_dir, ".unpack-"), (self.layers_dir, ".removing-"), (self.blobs, ".incoming-"),
+                (self.dir, ".load-")]
+
+    def leftovers(self) -> list[str]:
+        """Temporary files and half-removed layers (nobody's, once the
+        storage lock is held exclusively)."""
+        out = []
+        for d, prefix in self._leftover_places():
+            try:
+                out += [os.path.join(d, n) for n in os.listdir(d) if n.startswith(prefix)]
+            except FileNotFoundError:
+                pass
+        return out
+
+    def _sweep_leftovers(self) -> None:
+        from .tree import remove_tree
+
+        for path in self.leftovers():
+            remove_tree(path, ignore_errors=True)
+
+    def orphans(self) -> list[str]:
+        """Blobs and layer dirs no record names: what an adder or a removal
+        killed between its files and its records left.  (Only meaningful
+        with the storage lock held exclusively: an adder writes its files
+        before its records.)"""
+        used_blobs = {r[0] for r in self._db.execute("SELECT blob FROM layers")}
+        for iid, digest in self._db.execute("SELECT id, digest FROM images"):
+            used_blobs.add(iid)
+            used_blobs.add(digest.split(":", 1)[-1])
+        used_layers = {r[0].split(":", 1)[-1] for r in self._db.execute("SELECT diff_id FROM layers")}
+        out = [os.path.join(self.blobs, n) for n in os.listdir(self.blobs) if not n.startswith(".") and n not in used_blobs]
+        out += [os.path.join(self.layers_dir, n) for n in os.listdir(self.layers_dir)
+                if not n.startswith(".") and n not in used_layers]
+        return out
+
+    def damage(self, img: "Image", verify: bool = True) -> str:
+        """What is wrong with an image's files, or "" when nothing is: its
+        config blob, and each layer's record, blob and unpacked dir (and,
+        with verify, the blobs' digests)."""
+        import hashlib
+
+        def digest_of(path: str) -> str:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+            return h.hexdigest()
+
+        config = self.blob_path(img.id)
+        if not os.path.isfile(config):
+            return "its config blob is missing"
+        if verify and digest_of(config) != img.id:
+            return "its config blob does not match its digest"
+        for d in img.layers:
+            row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (d,)).fetchone()
+            if not row:
+                return f"layer {d[7:19]} has no record"
+            if not os.path.isdir(os.path.join(self.layers_dir, d.split(":", 1)[1], "diff")):
+                return f"layer {d[7:19]} is not unpacked"
+            blob = self.blob_path(row[0])
+            if not os.path.isfile(blob):
+                return f"the blob of layer {d[7:19]} is missing"
+            if verify and digest_of(blob) != row[0]:
+                return f"the blob of layer {d[7:19]} does not match its digest"
+        return ""
+
+    def remove_orphans(self) -> list[str]:
+        from .tree import remove_tree
+
+        with self.locked(exclusive=True):
+            gone = self.orphans()
+            for path in gone:
+                remove_tree(path, ignore_errors=True)
+        return gone
 
     # -- blobs and layers ------------------------------------------------------------
 
@@ -351,6 +448,8 @@ class ImageStore:
         import hashlib
         import tempfile
 
+        from .archive import decompression_errors
+
         fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
         try:
             blob_hash = hashlib.sha256()
@@ -372,10 +471,11 @@ class ImageStore:
                     with open_decompressed(tmp, compression) as g:
                         while chunk := g.read(1 << 20):
                             diff.update(chunk)
-                except (OSError, EOFError, ValueError) as e:
+                except decompression_errors() as e:
                     raise InvalidArgument(f"corrupt compressed layer: {e}") from None
                 diff_id = diff.hexdigest()
             os.replace(tmp, self.blob_path(blob))
+            failpoint("layer.after-blob")
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -389,11 +489,13 @@ class ImageStore:
 
     def _unpack(self, diff_id: str, blob: str, compression: int) -> None:
         """Unpack a layer once; of two processes unpacking the same layer,
-        the second loses the rename and uses the first's."""
-        import shutil
+        the second loses the rename and uses the first's.  A layer dir is
+        only ever whole: it is unpacked beside and renamed into place, and
+        removal renames it away before deleting it (remove())."""
         import tempfile
 
         from .archive import extract_layer
+        from .tree import remove_tree
 
         hexd = diff_id.split(":", 1)[1]
         final = os.path.join(self.layers_dir, hexd)
@@ -402,13 +504,14 @@ class ImageStore:
             try:
                 with open(self.blob_path(blob), "rb") as f:
                     size = extract_layer(f, os.path.join(tmp, "diff"))
-                with open(os.path.join(tmp, "size"), "w") as f:
-                    f.write(str(size))
+                private.write_file(os.path.join(tmp, "size"), str(size))
+                failpoint("layer.after-unpack")
                 try:
                     os.rename(tmp, final)
                 except OSError:
                     if not os.path.isdir(final):
                         raise
+                failpoint("layer.after-rename")
             except BaseException:
                 if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
                     with contextlib.suppress(FileNotFoundError):
@@ -416,9 +519,10 @@ class ImageStore:
                 raise
             finally:
                 if os.path.isdir(tmp):
-                    shutil.rmtree(tmp, ignore_errors=True)
+                    remove_tree(tmp, ignore_errors=True)
         self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
                          (diff_id, blob, compression, _layer_size(final)))
+        failpoint("layer.after-record")
 
     def add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None) -> str:
         blob, diff_id, compression = self._store_layer_stream(src, expected_blob)
@@ -528,7 +632,9 @@ class ImageStore:
                 "rootfs": {"type": "layers", "diff_ids": [diff_id]},
                 "history": [{"created": when, "created_by": created_by}],
             }
-            return self.register(json.dumps(doc, sort_keys=True).encode(), names)
+            img = self.register(json.dumps(doc, sort_keys=True).encode(), names)
+            failpoint("import.after-image")
+            return img
 
     # -- archives (image_archive.py) --------------------------------------------------------
 
@@ -588,8 +694,6 @@ class ImageStore:
         """podman rmi: a name that is one of several is only untagged; by id,
         or by its last name, the image goes, with every blob and layer no
         other image uses.  Whether containers use it is the engine's check."""
-        import shutil
-
         iid, by_name = self._resolve(ref)
         img = self.get(iid)
         if img is None:
@@ -614,11 +718,29 @@ class ImageStore:
                     self._db.execute("DELETE FROM layers WHERE diff_id = ?", (d,))
                     if row and not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (row[0],)).fetchone():
                         blobs.append(row[0])
+            failpoint("rmi.after-records-removed")
+            # Renamed away first, then deleted: a crash midway leaves a
+            # .removing- dir (swept later), never a half layer at its name
+            # that a later load of the same layer would take as whole.
+            from .tree import remove_tree
+
+            doomed = []
             for d in orphans:
-                shutil.rmtree(os.path.join(self.layers_dir, d.split(":", 1)[1]), ignore_errors=True)
+                hexd = d.split(":", 1)[1]
+                aside = os.path.join(self.layers_dir, f".removing-{hexd}")
+                with contextlib.suppress(FileNotFoundError):
+                    remove_tree(aside)
+                    os.rename(os.path.join(self.layers_dir, hexd), aside)
+                    doomed.append(aside)
+            failpoint("rmi.after-layers-renamed")
+            for aside in doomed:
+                remove_tree(aside)
             for b in blobs:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.blob_path(b))
+            # and what an earlier crash left without a record
+            for path in self.orphans():
+                remove_tree(path, ignore_errors=True)
         return [*(f"Untagged: {n}" for n in names), f"Deleted: {iid}"]
 
     # -- inspect ----------------------------------------------------------------------

@@ -16,10 +16,11 @@ import ctypes
 import errno
 import os
 import re
-import shutil
 import threading
 
+from .. import private
 from ..errors import InvalidArgument, PypodError
+from .tree import remove_tree
 
 TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 MS_RDONLY = 0x1
 MS_NODEV = 0x4
 MNT_DETACH = 0x2
+#: mount options that are mount(2) flags, not overlayfs options
+MOUNT_FLAGS = {"ro": 0x1, "nosuid": 0x2, "nodev": 0x4, "noexec": 0x8, "sync": 0x10, "dirsync": 0x80,
+               "noatime": 0x400, "nodiratime": 0x800, "relatime": 0x200000, "strictatime": 0x1000000}
 #: the kernel copies at most one page of mount options, NUL included
 _MAX_OPTIONS = os.sysconf("SC_PAGESIZE") - 1
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -85,8 +89,17 @@ def _is_mountpoint(path: str) -> bool:
 
 
 class ContainerStorage:
-    def __init__(self, storage_dir: str):
+    def __init__(self, storage_dir: str, mount_options: str = ""):
         self.storage_dir = storage_dir
+        #: extra overlay mount options (--storage-opt overlay.mountopt=...)
+        flags, data = 0, []
+        for opt in filter(None, mount_options.split(",")):
+            if opt in MOUNT_FLAGS:
+                flags |= MOUNT_FLAGS[opt]
+            else:
+                data.append(opt)
+        self.mount_flags = MS_NODEV | flags
+        self.mount_options = ",".join(data)
         self.dir = os.path.join(storage_dir, "overlay-containers")
         self.links = os.path.join(storage_dir, "l")
         self.empty_layer = os.path.join(storage_dir, "empty-layer")
@@ -114,7 +127,7 @@ class ContainerStorage:
         import fcntl
 
         base = self._base(cid)
-        os.makedirs(base, mode=0o700, exist_ok=True)
+        private.makedirs(base)
         fd = os.open(os.path.join(base, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -125,7 +138,7 @@ class ContainerStorage:
     def create(self, container_id: str, image) -> None:
         """The container's upper, work and merged dirs (upper and work side by
         side: overlayfs needs them on one filesystem)."""
-        os.makedirs(self._base(container_id), mode=0o700, exist_ok=True)
+        private.makedirs(self._base(container_id))
         for p in self._paths(container_id):
             with contextlib.suppress(FileExistsError):
                 os.mkdir(p, 0o755)
@@ -152,11 +165,11 @@ class ContainerStorage:
         lowers = list(reversed(layer_dirs)) or [self._empty_layer()]
         if not upper and len(lowers) < 2:
             lowers.append(self._empty_layer())
-        tail = f",upperdir={upper},workdir={work}" if upper else ""
+        tail = self._upper_options(upper, work)
         opts = f"lowerdir={':'.join(lowers)}{tail}"
         try:
             if len(opts) <= _MAX_OPTIONS:
-                mount("overlay", target, "overlay", MS_NODEV | (0 if upper else MS_RDONLY), opts)
+                mount("overlay", target, "overlay", self._flags(upper), opts)
             else:
                 self._mount_long(lowers, upper, work, target)
         except OSError as e:
@@ -165,12 +178,22 @@ class ContainerStorage:
                 raise PypodError(f"mounting {what or target}: image layer {missing[0]} is missing") from None
             raise PypodError(f"mounting {what or target}: {e.strerror or e}") from None
 
+    def _upper_options(self, upper: str, work: str) -> str:
+        """A container's writable layer, and the options --storage-opt
+        overlay.mountopt adds to container mounts."""
+        if not upper:
+            return ""
+        return f",upperdir={upper},workdir={work}" + (f",{self.mount_options}" if self.mount_options else "")
+
+    def _flags(self, upper: str) -> int:
+        return self.mount_flags if upper else MS_NODEV | MS_RDONLY
+
     def _mount_long(self, lowers: list[str], upper: str, work: str, merged: str) -> None:
         """A lowerdir list over a page: short links under l/, as containers/storage
         does, and if even those are too long, the links relative to the storage dir."""
         names = [self._short_link(d) for d in lowers]
-        tail = f",upperdir={upper},workdir={work}" if upper else ""
-        flags = MS_NODEV | (0 if upper else MS_RDONLY)
+        tail = self._upper_options(upper, work)
+        flags = self._flags(upper)
         opts = "lowerdir=" + ":".join(os.path.join(self.links, n) for n in names) + tail
         if len(opts) <= _MAX_OPTIONS:
             mount("overlay", merged, "overlay", flags, opts)
@@ -194,7 +217,7 @@ class ContainerStorage:
         import base64
         import hashlib
 
-        os.makedirs(self.links, mode=0o700, exist_ok=True)
+        private.makedirs(self.links)
         name = base64.b32encode(hashlib.sha256(os.fsencode(layer_dir)).digest()).decode()[:12]
         link = os.path.join(self.links, name)
         try:
@@ -229,6 +252,13 @@ class ContainerStorage:
                 except OSError as e:
                     raise PypodError(f"unmounting the rootfs of {container_id}: {e.strerror or e}") from None
 
+    def ids(self) -> list[str]:
+        """The containers that have a writable layer here."""
+        try:
+            return sorted(n for n in os.listdir(self.dir) if _ID_RE.match(n) and n not in (".", ".."))
+        except FileNotFoundError:
+            return []
+
     def remove(self, container_id: str) -> None:
         """Unmount and delete the container's writable layer."""
         base = self._base(container_id)
@@ -236,4 +266,4 @@ class ContainerStorage:
         if _is_mountpoint(self._paths(container_id)[2]):
             # rmtree would descend into the mounted image and delete through it.
             raise PypodError(f"removing the rootfs of {container_id}: it is still mounted")
-        shutil.rmtree(base, ignore_errors=True)
+        remove_tree(base, ignore_errors=True)

@@ -189,8 +189,8 @@ def test_sigkill_during_rm_then_rm_again(pypod):
     time.sleep(0.05)
     p.send_signal(signal.SIGKILL)
     p.wait()
-    out = pypod.out("ps", "-a", "--format", "{{.Names}} {{.State}}")
-    assert out in ("", "victim running", "victim exited", "victim removing", "victim stopped"), out
+    listed = json.loads(pypod.out("ps", "-a", "--format", "json"))
+    assert [c["State"] for c in listed] in ([], ["running"], ["exited"], ["removing"], ["stopped"]), listed
     pypod("rm", "-a", "-f", "-t", "0")
     assert_nothing_left(pypod)
 
