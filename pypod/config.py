@@ -7,6 +7,7 @@ Precedence, lowest first: built-in defaults, the config file
 from __future__ import annotations
 
 import os
+
 from .record import field, record, replace
 
 DEFAULT_ROOT = "/var/lib/pypod"
@@ -21,6 +22,26 @@ DEFAULT_RUNTIME_PATHS = {
     "crun": ["/usr/bin/crun", "/usr/local/bin/crun"],
 }
 DEFAULT_CONMON_PATHS = ["/usr/libexec/podman/conmon", "/usr/local/libexec/podman/conmon", "/usr/bin/conmon", "/usr/sbin/conmon", "/usr/local/bin/conmon"]
+
+
+@record(frozen=True)
+class RegistriesConfig:
+    """The `[registries]` table: where pull, push and login look for their
+    files, and how they talk to registries.  Empty paths mean podman's
+    (and $CONTAINERS_REGISTRIES_CONF, $REGISTRY_AUTH_FILE)."""
+
+    #: registries.conf (v2): search registries, [[registry]], aliases; read alone when set
+    registries_conf: str = ""
+    #: credentials file for pull, push, login, logout
+    auth_file: str = ""
+    #: per-registry TLS material: <certs_dir>/HOST:PORT/{*.crt, *.cert, *.key}
+    certs_dir: str = ""
+    #: seconds to wait for a registry to connect or answer
+    timeout: float = 30.0
+    #: layers fetched at once by one pull
+    parallel_downloads: int = 3
+    #: bytes per PATCH of a chunked blob upload
+    upload_chunk_size: int = 64 << 20
 
 
 @record(frozen=True)
@@ -60,6 +81,7 @@ class EngineConfig:
     namespace: str = ""
     #: where named volumes are kept ("" = under the root)
     volume_path: str = ""
+    registries: RegistriesConfig = field(default_factory=RegistriesConfig)
 
     @property
     def db_path(self) -> str:
@@ -120,6 +142,26 @@ STORAGE_OPTS = ("overlay.mountopt",)
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 
 
+def _registries_config(table, path: str) -> RegistriesConfig:
+    from .errors import InvalidArgument
+    from .record import fields
+
+    if not isinstance(table, dict):
+        raise InvalidArgument(f"config file {path}: [registries] must be a table")
+    known = {f.name: type(f.default) for f in fields(RegistriesConfig)}
+    unknown = set(table) - set(known)
+    if unknown:
+        raise InvalidArgument(f"config file {path}: unknown keys in [registries]: {', '.join(sorted(unknown))}")
+    for k, v in table.items():
+        want = (int, float) if known[k] is float else known[k]
+        if isinstance(v, bool) or not isinstance(v, want):
+            raise InvalidArgument(f"config file {path}: [registries] {k} must be a {known[k].__name__}")
+    cfg = RegistriesConfig(**table)
+    if cfg.timeout <= 0 or cfg.parallel_downloads < 1 or cfg.upload_chunk_size < 1:
+        raise InvalidArgument(f"config file {path}: [registries] timeout, parallel_downloads and upload_chunk_size must be positive")
+    return cfg
+
+
 def load_config(path: str | None = None, **overrides) -> EngineConfig:
     """Build the config from the file (if any) and explicit overrides (None = unset)."""
     from .errors import InvalidArgument
@@ -134,11 +176,12 @@ def load_config(path: str | None = None, **overrides) -> EngineConfig:
                 data = tomllib.load(f)
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise InvalidArgument(f"reading config file {path}: {e}") from None
-        section = data.get("engine", data)
+        section = dict(data.get("engine", data))
+        registries = data.get("registries", {}) if "engine" in data else section.pop("registries", {})
         unknown = set(section) - _FILE_KEYS
         if unknown:
             raise InvalidArgument(f"config file {path}: unknown keys {', '.join(sorted(unknown))}")
-        cfg = replace(cfg, **section)
+        cfg = replace(cfg, **section, registries=_registries_config(registries, path))
     set_now = {k: v for k, v in overrides.items() if v is not None}
     if set_now:
         cfg = replace(cfg, **set_now)

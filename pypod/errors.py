@@ -126,3 +126,19 @@ def runtime_error_from_text(text: str) -> OCIRuntimeError:
     if "permission denied" in lower or "is a directory" in lower:
         return CommandPermissionDenied(f"{msg}: OCI permission denied")
     return OCIRuntimeError(f"{msg}: OCI runtime error")
+
+
+class RegistryError(PypodError):
+    """A registry refused or failed a request, or could not be reached."""
+
+    http_status = 500
+
+
+class RegistryUnauthorized(RegistryError):
+    http_status = 401
+
+
+class ManifestUnknown(RegistryError):
+    """The registry has no such repository, tag or digest."""
+
+    http_status = 404

@@ -4,15 +4,27 @@ parallel and beside a real podman or another pypod, never touching
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
 PYPOD = os.path.join(os.path.dirname(sys.executable), "pypod")
+
+# Registry files of the tests' own, never the host's: an image that is not
+# local is pulled, and a short name must then find no registry to reach for.
+_REGISTRY_FILES = tempfile.mkdtemp(prefix="pypod-tests-registries-")
+open(os.path.join(_REGISTRY_FILES, "registries.conf"), "w").close()
+os.environ["CONTAINERS_REGISTRIES_CONF"] = os.path.join(_REGISTRY_FILES, "registries.conf")
+os.environ["REGISTRY_AUTH_FILE"] = os.path.join(_REGISTRY_FILES, "auth.json")
+with open(os.environ["REGISTRY_AUTH_FILE"], "w") as _f:
+    _f.write("{}\n")  # podman refuses a named auth file that is not there
+atexit.register(shutil.rmtree, _REGISTRY_FILES, True)
 
 
 def _needs_root_and_runtime() -> str | None:

@@ -706,19 +706,17 @@ def images_get(req: Request) -> Response:
 
 
 @validated(query={"fromImage": Q.str(1024), "fromSrc": Q.str(4096), "repo": Q.str(1024), "tag": Q.str(128), "message": Q.str(4096), "platform": Q.str(256)})
-@with_engine
-def images_create(req: Request, eng) -> Response:
-    src = req.q("fromSrc")
-    if src == "-":
-        img = eng.images.import_tarball(req.body_stream(), req.q("repo") or None)
+def images_create(req: Request) -> Response:
+    """fromSrc=-: import the body; fromImage: pull (registry_routes.py)."""
+    if req.q("fromSrc") == "-":
+        with EngineScope(req) as eng:
+            img = eng.images.import_tarball(req.body_stream(), req.q("repo") or None)
         return Response(200, {"status": f"sha256:{img.id}"})
-    ref = req.q("fromImage")
-    if not ref:
+    if not req.q("fromImage"):
         raise InvalidArgument("fromImage or fromSrc is required")
-    tag = req.q("tag")
-    full = f"{ref}:{tag}" if tag and ":" not in ref.rsplit("/", 1)[-1] else ref
-    img = eng.images.lookup(full)  # no registry is reachable: only local images "pull"
-    return Response(200, {"status": f"Image is up to date for {full}", "id": f"sha256:{img.id}"})
+    from .registry_routes import docker_pull
+
+    return docker_pull(req)
 
 
 # -- system -------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ libpod's list, inspect and delete bodies."""
 
 from __future__ import annotations
 
-import json
 
 from ..engine.container import ContainerConfig, Mount
 from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchImage
@@ -246,32 +245,12 @@ def images_remove(req: Request, eng) -> Response:
     return Response(200, {"Deleted": deleted, "Untagged": untagged, "Errors": [], "ExitCode": 0})
 
 
-@validated(query={"reference": Q.str(1024), "policy": Q.str(16), "quiet": Q.bool(), "tlsVerify": Q.bool(), "allTags": Q.bool(), "arch": Q.str(64), "os": Q.str(64), "variant": Q.str(64)})
-@with_engine
-def images_pull(req: Request, eng) -> Response:
-    """No registry is reachable from here: a pull succeeds for images that
-    are already local (podman's remote client pulls with policy "missing"
-    before every run) and says so plainly otherwise."""
-    ref = req.q("reference")
-    if not ref:
-        raise InvalidArgument("reference parameter cannot be empty")
-    try:
-        img = eng.images.lookup(ref)
-    except NoSuchImage:
-        raise NoSuchImage(f"{ref}: image not known locally, and pypod's service pulls from no registry: "
-                          "load it with `pypod load` or POST /images/load") from None
-    # Nothing to report but the result: podman's pull is this quiet when the
-    # policy finds the image present.
-    return Response(200, json.dumps({"images": [img.id], "id": img.id}) + "\n")
-
-
 def register(router: Router) -> None:
     router.add("POST", "/libpod/containers/create", containers_create)
     router.add("GET", "/libpod/containers/{id}/exists", container_exists)
     router.add("POST", "/libpod/containers/{id}/init", container_init)
     router.add("GET", "/libpod/images/{name*}/exists", image_exists)
     router.add("DELETE", "/libpod/images/remove", images_remove)
-    router.add("POST", "/libpod/images/pull", images_pull)
     # libpod's own shapes win over the shared Docker routes registered
     # before them (equal patterns: the first in the list wins)
     for method, pattern, handler in (("POST", "libpod/containers/{id}/wait", libpod_container_wait),

@@ -151,11 +151,12 @@ class EnginePool:
 
 
 def build_router():
-    from . import docker
+    from . import docker, registry_routes
     from .http import Router
 
     router = Router()
     docker.register(router)
+    registry_routes.register(router)
     return router
 
 

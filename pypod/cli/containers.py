@@ -39,6 +39,10 @@ def _create(engine, a):
     cidfile = cfg.process.cidfile
     if cidfile and os.path.exists(cidfile):
         raise InvalidArgument(f"container id file exists. Ensure another container is not using it or delete {cidfile}")
+    if cfg.image:
+        from .registry import image_for_run
+
+        image_for_run(engine, a)
     if a.replace and cfg.name:
         try:
             engine.container(cfg.name).remove(force=True)

@@ -105,6 +105,15 @@ def cmd_rmi(engine, a) -> int:
     return rc
 
 
+def add_exists_args(p) -> None:
+    p.add_argument("image", metavar="IMAGE")
+
+
+def cmd_exists(engine, a) -> int:
+    """podman image exists: 0 when the image is in local storage, 1 when not."""
+    return 0 if engine.images.exists(a.image) else 1
+
+
 def add_tag_args(p) -> None:
     p.add_argument("image")
     p.add_argument("names", nargs="+", metavar="TARGET_NAME")

@@ -39,6 +39,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "load": ("images", "load", "Load image(s) from a tar archive"),
     "save": ("images", "save", "Save image(s) to an archive"),
     "import": ("images", "import", "Import a tarball to create a filesystem image"),
+    "pull": ("registry", "pull", "Pull an image from a registry"),
+    "push": ("registry", "push", "Push an image to a specified destination"),
+    "login": ("registry", "login", "Log in to a container registry"),
+    "logout": ("registry", "logout", "Log out of a container registry"),
+    "search": ("registry", "search", "Search a registry for an image"),
+    "manifest": ("registry", "manifest", "Inspect manifests and manifest lists in registries"),
+    "image-exists": ("images", "exists", "Check if an image exists in local storage"),
     "info": ("system", "info", "Display pypod system information"),
     "events": ("events", "events", "Show pypod events"),
     "version": ("system", "version", "Display the pypod version information"),
@@ -57,13 +64,14 @@ GROUPS = {
         "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
         "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "exists")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
-              "import": "import", "inspect": "inspect"},
+              "import": "import", "inspect": "inspect", "pull": "pull", "push": "push", "exists": "image-exists",
+              "search": "search"},
     "system": {"info": "info", "service": "service", "events": "events", "check": "check"},
     "healthcheck": {"run": "healthcheck-run"},
 }
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "service", "exists", "check", "healthcheck-run")
+GROUP_ONLY = ("cleanup", "service", "exists", "image-exists", "check", "healthcheck-run")
 
 GROUP_SUMMARIES = {
     "container": "Manage containers",

@@ -137,7 +137,11 @@ def add_create_flags(p) -> None:
     add_mount_flags(g)
     g.add_argument("--rootfs", action="store_true", help="the first argument is an exploded rootfs directory, not an image")
     g.add_argument("--network", "--net", default="private", help="network mode: private (default), none or host")
-    g.add_argument("--pull", default="missing", choices=("missing", "never", "always", "newer"), help="pull policy (only local images are used)")
+
+    g = p.add_argument_group("image (pulled as --pull says)")
+    from .registry import add_run_pull_flags
+
+    add_run_pull_flags(g)
 
     g = p.add_argument_group("logging and attaching")
     g.add_argument("--log-driver", default="k8s-file", metavar="DRIVER", help="k8s-file (default), json-file, journald, none, passthrough")

@@ -330,6 +330,32 @@ class Engine:
         self.events.write("image", "remove", image.id, ref)
         return lines
 
+    # -- registries (pypod/registry/operations.py) ----------------------------
+
+    def pull(self, ref: str, progress=None, *, platform=None, **registry):
+        """Pull an image and return it.  progress(event) sees each step
+        (pypod.registry.pull.Event).  registry keywords: tls_verify, creds
+        ("user:password"), authfile, cert_dir, retries, retry_delay;
+        platform: "os/arch[/variant]"."""
+        from ..registry import operations as ops
+
+        return ops.pull(self, ref, progress, args=ops.registry_args(**registry), platform=ops.platform_arg(platform))[0]
+
+    def pull_all_tags(self, ref: str, progress=None, *, platform=None, **registry) -> list:
+        from ..registry import operations as ops
+
+        return ops.pull(self, ref, progress, args=ops.registry_args(**registry), platform=ops.platform_arg(platform),
+                        all_tags=True)
+
+    def push(self, image: str, destination: str = "", progress=None, *, format: str = "", compression: str = "",
+             **registry) -> str:
+        """Push a local image (to its own name, or destination); returns
+        the manifest digest.  format: "oci" or "v2s2"; compression: "gzip" or "zstd"."""
+        from ..registry import operations as ops
+
+        return ops.push(self, image, destination, progress, args=ops.registry_args(**registry), fmt=format,
+                        compression=compression)
+
     def exit_command(self, ctr_id: str, auto_remove: bool) -> list[str]:
         """What conmon runs when the container exits: `pypod container cleanup`."""
         c = self.config

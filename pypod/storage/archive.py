@@ -108,9 +108,10 @@ def check_complete(tar: tarfile.TarFile, what: str = "archive") -> None:
     raise InvalidArgument(f"{what} is truncated or damaged after {tar.offset} bytes: {end}")
 
 
-def open_stream(fileobj: BinaryIO) -> tarfile.TarFile:
-    """A tar stream, plain or compressed, whose end check_complete() can judge."""
-    return tarfile.open(fileobj=fileobj, mode="r|*", tarinfo=CheckedTarInfo)
+def open_stream(fileobj: BinaryIO, compressed: bool = True) -> tarfile.TarFile:
+    """A tar stream whose end check_complete() can judge: plain, or with
+    compressed=True gzip, bzip2 or xz found by magic."""
+    return tarfile.open(fileobj=fileobj, mode="r|*" if compressed else "r|", tarinfo=CheckedTarInfo)
 
 
 def _parts(name: str) -> list[str]:
@@ -206,14 +207,15 @@ def _set_mtime(dir_fd: int, name: str, mtime: float) -> None:
         pass  # a time we cannot set is not worth failing a layer for
 
 
-def extract_layer(fileobj: BinaryIO, dest: str) -> int:
-    """Unpack a layer tar stream (plain, gzip, bzip2 or xz: found by magic)
-    into dest.  Returns the bytes of regular-file content written."""
+def extract_layer(fileobj: BinaryIO, dest: str, compressed: bool = True) -> int:
+    """Unpack a layer tar stream into dest: plain, or with compressed=True
+    gzip, bzip2 or xz found by magic.  Returns the bytes of regular-file
+    content written."""
     os.makedirs(dest, exist_ok=True)
     u = _Unpacker(os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
     try:
         try:
-            tar = open_stream(fileobj)
+            tar = open_stream(fileobj, compressed)
         except tarfile.TarError as e:
             raise InvalidArgument(f"not a tar archive: {e}") from None
         with tar:

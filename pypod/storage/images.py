@@ -27,11 +27,6 @@ from ..record import field, record
 from ..sqlitedb import connect
 from .layers import (
     MEDIA_SUFFIX,
-    PLAIN,
-    SNIFF_BYTES,
-    open_decompressed,
-    read_exactly,
-    sniff,
 )
 
 TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
@@ -59,6 +54,10 @@ CREATE TABLE IF NOT EXISTS layers (
     blob TEXT NOT NULL,
     compressed INTEGER NOT NULL,
     size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repo_digests (
+    ref TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL
 );
 """
 
@@ -191,11 +190,14 @@ class ImageStore:
         self.dir = storage_dir
         self.blobs = os.path.join(storage_dir, "blobs", "sha256")
         self.layers_dir = os.path.join(storage_dir, "layers")
+        #: layers being added, renamed into place when whole (the same file system)
+        self.tmp_dir = os.path.join(storage_dir, "tmp")
+        self.locks_dir = os.path.join(storage_dir, "locks")
         private.open_root(storage_dir, "storage directory")
-        private.makedirs(self.blobs)
-        private.makedirs(self.layers_dir)
+        for d in (self.blobs, self.layers_dir, self.tmp_dir, self.locks_dir):
+            private.makedirs(d)
         private.create_file(os.path.join(storage_dir, "images.db"))
-        self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "layers")
+        self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "repo_digests")
         # One connection serves every thread of the REST service: a
         # transaction's BEGIN..COMMIT must not interleave with another's.
         self._tx_lock = threading.RLock()
@@ -254,6 +256,14 @@ class ImageStore:
 
     def _resolve_digest(self, ref: str) -> str:
         name, _, digest = ref.partition("@")
+        if name:
+            short, _tag = split_reference(name)
+            rows = self._db.execute("SELECT image_id, ref FROM repo_digests WHERE substr(ref, -?) = ?",
+                                    (len(digest) + 1, f"@{digest}")).fetchall()
+            for iid, recorded in rows:
+                repo = recorded.rpartition("@")[0]
+                if repo == short or repo.endswith("/" + short):
+                    return iid
         for (iid,) in self._db.execute("SELECT id FROM images WHERE digest = ?", (digest,)).fetchall():
             if not name:
                 return iid
@@ -349,7 +359,7 @@ class ImageStore:
     def _leftover_places(self) -> list[tuple[str, str]]:
         """Where a crash leaves what nobody owns: (directory, name prefix)."""
         return [(self.layers_dir, ".unpack-"), (self.layers_dir, ".removing-"), (self.blobs, ".incoming-"),
-                (self.dir, ".load-")]
+                (self.dir, ".load-"), (self.tmp_dir, "layer-"), (self.tmp_dir, "push-")]
 
     def leftovers(self) -> list[str]:
         """Temporary files and half-removed layers (nobody's, once the
@@ -442,97 +452,86 @@ class ImageStore:
             os.replace(tmp, path)
         return hexd
 
-    def _store_layer_stream(self, src: BinaryIO, expected_blob: str | None = None) -> tuple[str, str, int]:
-        """Copy a layer tar stream into a blob: (blob hex, diff id, compression).
-        A blob whose digest is known is checked before anything reads inside it."""
-        import hashlib
-        import tempfile
-
-        from .archive import decompression_errors
-
-        fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
-        try:
-            blob_hash = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out:
-                head = read_exactly(src, SNIFF_BYTES)
-                blob_hash.update(head)
-                out.write(head)
-                while chunk := src.read(1 << 20):
-                    blob_hash.update(chunk)
-                    out.write(chunk)
-            compression = sniff(head)
-            blob = blob_hash.hexdigest()
-            if expected_blob and blob != expected_blob:
-                raise InvalidArgument(f"layer sha256:{expected_blob} does not match its digest (got sha256:{blob})")
-            diff_id = blob
-            if compression != PLAIN:
-                diff = hashlib.sha256()
-                try:
-                    with open_decompressed(tmp, compression) as g:
-                        while chunk := g.read(1 << 20):
-                            diff.update(chunk)
-                except decompression_errors() as e:
-                    raise InvalidArgument(f"corrupt compressed layer: {e}") from None
-                diff_id = diff.hexdigest()
-            os.replace(tmp, self.blob_path(blob))
-            failpoint("layer.after-blob")
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        return blob, f"sha256:{diff_id}", compression
-
     def layer_present(self, diff_id: str) -> bool:
         row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
         return bool(row) and os.path.isdir(os.path.join(self.layers_dir, diff_id.split(":", 1)[1], "diff")) \
             and os.path.exists(self.blob_path(row[0]))
 
-    def _unpack(self, diff_id: str, blob: str, compression: int) -> None:
-        """Unpack a layer once; of two processes unpacking the same layer,
-        the second loses the rename and uses the first's.  A layer dir is
-        only ever whole: it is unpacked beside and renamed into place, and
-        removal renames it away before deleting it (remove())."""
+    @contextlib.contextmanager
+    def layer_lock(self, diff_id: str) -> Iterator[None]:
+        """Held while one process fetches and unpacks a layer: another that
+        wants the same layer waits, then finds it present."""
+        import fcntl
+
+        hexd = diff_id.split(":", 1)[-1]
+        if not HEX_RE.match(hexd):
+            raise InvalidArgument(f"invalid diff ID {diff_id!r}")
+        fd = os.open(os.path.join(self.locks_dir, hexd), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None,
+                  *, size: int | None = None, progress=None) -> str:
+        """Add a layer from its blob stream in one pass: the blob is kept as
+        it came and its tar unpacked, both hashed on the way; then the
+        digests are checked and, only if they match, the blob and the layer
+        dir are renamed into place and recorded.  Returns the diff ID.  A
+        mismatch stores nothing and names the blob.  Of two processes adding
+        the same layer, the second loses the rename and uses the first's.
+        Called with the storage lock held (shared): what a crash leaves in
+        tmp/ is swept by the next holder that finds the store idle."""
         import tempfile
 
-        from .archive import extract_layer
+        from .layers import BlobTooLarge, CorruptLayer, unpack_stream
         from .tree import remove_tree
 
-        hexd = diff_id.split(":", 1)[1]
-        final = os.path.join(self.layers_dir, hexd)
-        if not os.path.isdir(final):
-            tmp = tempfile.mkdtemp(dir=self.layers_dir, prefix=".unpack-")
+        tmp = tempfile.mkdtemp(dir=self.tmp_dir, prefix="layer-")
+        blob_tmp = os.path.join(tmp, "blob")
+        try:
+            want = expected_blob.split(":", 1)[-1] if expected_blob else ""
+            blob_fd = os.open(blob_tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
-                with open(self.blob_path(blob), "rb") as f:
-                    size = extract_layer(f, os.path.join(tmp, "diff"))
-                private.write_file(os.path.join(tmp, "size"), str(size))
-                failpoint("layer.after-unpack")
                 try:
-                    os.rename(tmp, final)
-                except OSError:
-                    if not os.path.isdir(final):
-                        raise
-                failpoint("layer.after-rename")
-            except BaseException:
-                if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(self.blob_path(blob))
-                raise
+                    got = unpack_stream(src, blob_fd, os.path.join(tmp, "diff"), size, progress)
+                except BlobTooLarge as e:
+                    raise InvalidArgument(f"layer {what}: {e}") from None
+                except CorruptLayer as e:
+                    if want and e.blob != want:
+                        raise InvalidArgument(_mismatch(what, want, e.blob)) from None
+                    raise InvalidArgument(f"layer {what}: {e}") from None
             finally:
-                if os.path.isdir(tmp):
-                    remove_tree(tmp, ignore_errors=True)
-        self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
-                         (diff_id, blob, compression, _layer_size(final)))
-        failpoint("layer.after-record")
-
-    def add_layer(self, src: BinaryIO, expected_diff: str | None, what: str, expected_blob: str | None = None) -> str:
-        blob, diff_id, compression = self._store_layer_stream(src, expected_blob)
-        if expected_diff and diff_id != expected_diff:
-            if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.blob_path(blob))
-            raise InvalidArgument(f"layer {what} does not match its digest in the image (got {diff_id})")
-        self._unpack(diff_id, blob, compression)
-        return diff_id
+                os.close(blob_fd)
+            if want and got.blob != want:
+                raise InvalidArgument(_mismatch(what, want, got.blob))
+            if size is not None and got.blob_size != size:
+                raise InvalidArgument(f"layer {what}: {got.blob_size} bytes where its descriptor says {size}")
+            diff_id = f"sha256:{got.diff_id}"
+            if expected_diff and diff_id != expected_diff:
+                raise InvalidArgument(f"layer {what} does not match its digest in the image: diff ID {expected_diff} "
+                                      f"expected, {diff_id} unpacked")
+            private.write_file(os.path.join(tmp, "size"), str(got.size))
+            failpoint("layer.after-unpack")
+            # The blob goes first: a layer's row never names a missing blob.
+            os.replace(blob_tmp, self.blob_path(got.blob))
+            failpoint("layer.after-blob")
+            final = os.path.join(self.layers_dir, got.diff_id)
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if not os.path.isdir(os.path.join(final, "diff")):
+                    raise
+            failpoint("layer.after-rename")
+            with self._tx_lock:  # never inside another thread's transaction on this connection
+                self._db.execute("INSERT OR IGNORE INTO layers (diff_id, blob, compressed, size) VALUES (?, ?, ?, ?)",
+                                 (diff_id, got.blob, got.compression, _layer_size(final)))
+            failpoint("layer.after-record")
+            return diff_id
+        finally:
+            if os.path.isdir(tmp):
+                remove_tree(tmp, ignore_errors=True)
 
     def layer_blob(self, diff_id: str) -> tuple[str, int]:
         row = self._db.execute("SELECT blob, compressed FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
@@ -555,7 +554,10 @@ class ImageStore:
             "layers": layers,
         }, sort_keys=True, separators=(",", ":")).encode()
 
-    def register(self, config_bytes: bytes, names: list[str], manifest: bytes | None = None) -> Image:
+    def register(self, config_bytes: bytes, names: list[str], manifest: bytes | None = None,
+                 repo_digests: list[str] | tuple[str, ...] = ()) -> Image:
+        """Record an image whose layers are all present, with names
+        ("repo:tag") and the "repo@digest" references it was pulled by."""
         iid = self._write_blob(config_bytes)
         try:
             doc = json.loads(config_bytes)
@@ -584,6 +586,8 @@ class ImageStore:
                 # A name belongs to one image: tagging moves it, as in podman.
                 self._db.execute("DELETE FROM names WHERE name = ?", (n,))
                 self._db.execute("INSERT INTO names (name, image_id) VALUES (?, ?)", (n, iid))
+            for r in repo_digests:
+                self._db.execute("INSERT OR REPLACE INTO repo_digests (ref, image_id) VALUES (?, ?)", (r, iid))
         img = self.get(iid)
         if img is None:
             raise NoSuchImage(f"sha256:{iid}: image removed while it was being added")
@@ -705,6 +709,7 @@ class ImageStore:
             with self._transaction():
                 names = self._names_of(iid)
                 self._db.execute("DELETE FROM names WHERE image_id = ?", (iid,))
+                self._db.execute("DELETE FROM repo_digests WHERE image_id = ?", (iid,))
                 self._db.execute("DELETE FROM images WHERE id = ?", (iid,))
                 still_used: set[str] = set()
                 for (layers,) in self._db.execute("SELECT layers FROM images"):
@@ -745,11 +750,18 @@ class ImageStore:
 
     # -- inspect ----------------------------------------------------------------------
 
+    def repo_digests(self, img: Image) -> list[str]:
+        """"repo@digest" for the image's digest under each of its repositories,
+        and every reference it was pulled by (a manifest list's digest too)."""
+        repos = dict.fromkeys(split_reference(n)[0] for n in img.names)
+        out = [f"{r}@{img.digest}" for r in repos]
+        rows = self._db.execute("SELECT ref FROM repo_digests WHERE image_id = ? ORDER BY rowid", (img.id,))
+        return list(dict.fromkeys([*out, *(r for (r,) in rows)]))
+
     def inspect_dict(self, img: Image) -> dict:
         """podman image inspect's JSON for one image."""
         cfg = img.config
         dirs = img.layer_dirs
-        repos = list(dict.fromkeys(split_reference(n)[0] for n in img.names))
         graph: dict = {}
         if dirs:
             graph = {"UpperDir": dirs[-1], "WorkDir": os.path.join(os.path.dirname(dirs[-1]), "work")}
@@ -759,7 +771,7 @@ class ImageStore:
             "Id": img.id,
             "Digest": img.digest,
             "RepoTags": list(img.names),
-            "RepoDigests": [f"{r}@{img.digest}" for r in repos],
+            "RepoDigests": self.repo_digests(img),
             "Parent": "",
             "Comment": "",
             "Created": img.created,
@@ -873,6 +885,10 @@ def _merge_env(base: list[str], extra: list[str]) -> list[str]:
 
 
 
+
+
+def _mismatch(what: str, want: str, got: str) -> str:
+    return f"layer {what} does not match its digest: sha256:{want} expected, sha256:{got} received"
 
 
 def _layer_size(layer_dir: str) -> int:

@@ -121,6 +121,46 @@ def _gone_volume(name: str):
     return check
 
 
+_REGISTRY = None
+
+
+def _registry_host() -> str:
+    """One docker-registry (tests/registry/helpers.py) per test process, for
+    the pull and push walks; each walk uses a repository of its own."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        import atexit
+        import tempfile
+
+        from tests.registry.helpers import Registry
+
+        _REGISTRY = Registry(tempfile.mkdtemp(prefix="pypod-fp-registry-"))
+        atexit.register(_REGISTRY.stop)
+    return _REGISTRY.host
+
+
+def _pulls_and_runs(ref: str):
+    def check(pypod):
+        assert pypod.out("run", "--rm", ref, "echo", "whole") == "whole"
+    return check
+
+
+def _registry_scenarios(tmp: str) -> dict[str, Scenario]:
+    import hashlib
+
+    if not os.path.exists("/usr/bin/docker-registry"):
+        return {}
+    repo = f"{_registry_host()}/fp/r{hashlib.sha256(tmp.encode()).hexdigest()[:12]}:1"
+    pull = ["pull", "-q", "--tls-verify=false", repo]
+    push = ["push", "-q", "--tls-verify=false", "busybox", repo]
+    return {
+        # busybox goes up first, then away: the pull fetches every layer
+        "pull": Scenario(setup=[push, ["rmi", "-af"]], run=pull, repeat=[pull], verify=_pulls_and_runs(repo), images=True),
+        "push": Scenario(run=push, repeat=[push],
+                         verify=lambda p: p("manifest", "inspect", "--tls-verify=false", repo).returncode == 0, images=True),
+    }
+
+
 def scenarios(tmp: str) -> dict[str, Scenario]:
     layer = os.path.join(tmp, "layer.tar")
     _layer_tar(layer, b"fp")
@@ -162,11 +202,12 @@ def scenarios(tmp: str) -> dict[str, Scenario]:
                                      ["volume", "mount", "fpvol"]],
                               run=["volume", "rm", "fpvol"], repeat=[["volume", "rm", "fpvol"]],
                               verify=_gone_volume("fpvol"), volumes=True),
+        **_registry_scenarios(tmp),
     }
 
 
 #: steps reached by more than one operation's scenario are walked with each
-EXTRA_RUNS = {"layer": ("load",)}
+EXTRA_RUNS = {"layer": ("load", "pull")}
 
 STEPS = failpoints.discover()
 
