@@ -23,7 +23,6 @@ conmon runs later.  Unarmed, a failpoint costs one truth test.
 from __future__ import annotations
 
 import os
-import re
 
 ENV = "PYPOD_FAILPOINT"
 
@@ -47,12 +46,17 @@ def failpoint(name: str) -> None:
             os.kill(os.getpid(), 9)
 
 
-#: how a failpoint is written in the source (a literal name, so it can be found)
-CALL_RE = re.compile(r"""\bfailpoint\(\s*["']([a-z0-9_-]+\.[a-z0-9_.-]+)["']\s*\)""")
+#: how a failpoint is written in the source (a literal name, so it can be
+#: found); compiled by discover(), the tests' tool: every command imports
+#: this module, and `re` is not for free
+CALL_PATTERN = r"""\bfailpoint\(\s*["']([a-z0-9_-]+\.[a-z0-9_.-]+)["']\s*\)"""
 
 
 def discover(package_dir: str | None = None) -> list[str]:
     """Every failpoint name in pypod's source, sorted: what the crash tests walk."""
+    import re
+
+    call_re = re.compile(CALL_PATTERN)
     package_dir = package_dir or os.path.dirname(os.path.abspath(__file__))
     names: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(package_dir):
@@ -60,5 +64,5 @@ def discover(package_dir: str | None = None) -> list[str]:
         for fn in filenames:
             if fn.endswith(".py") and fn != "failpoints.py":
                 with open(os.path.join(dirpath, fn), encoding="utf-8") as f:
-                    names.update(CALL_RE.findall(f.read()))
+                    names.update(call_re.findall(f.read()))
     return sorted(names)

@@ -521,7 +521,7 @@ def exec_start(req: Request) -> Response:
     """Seed 003's ExecHTTPStartAndAttach: answer what can be an HTTP error
     first, then hijack, start, pump; later errors go onto the stream."""
     from ..engine import execs
-    from .stream import HTTPStreams, exec_start_attached
+    from .stream import HTTPStreams, can_pipe, exec_start_attached, exec_start_piped
 
     with EngineScope(req) as eng:
         sess = execs.lookup(eng, req.params["id"])
@@ -548,7 +548,10 @@ def exec_start(req: Request) -> Response:
         if _console_size(body):
             pending.setdefault(sess.id, _console_size(body))
         try:
-            exec_start_attached(sess, streams, lambda: pending.pop(sess.id, None))
+            if can_pipe(sess, streams):
+                exec_start_piped(sess, streams)
+            else:
+                exec_start_attached(sess, streams, lambda: pending.pop(sess.id, None))
         finally:
             pending.pop(sess.id, None)
     return Hijacked()

@@ -220,3 +220,70 @@ def exec_start_attached(sess, streams: HTTPStreams, size=None) -> int | None:
         mon.close()  # the session runs on; the next reap records its end
         return None
     return sess._finish(mon)
+
+
+# -- exec without a terminal: pipes instead of conmon's attach socket -------------------
+
+
+def can_pipe(sess, streams: HTTPStreams) -> bool:
+    """Whether exec_start_piped serves this session: no terminal, no detach
+    keys to watch for (both need pypod between client and process)."""
+    return not streams.tty and not streams.detach_keys
+
+
+def exec_start_piped(sess, streams: HTTPStreams) -> int | None:
+    """A non-terminal exec whose output pypod reads from pipes and frames
+    onto the client's socket, each pipeful one Docker frame whose payload
+    the kernel splices from pipe to socket (engine/execpipe.py); stdin goes
+    from the client (h11's buffer first) into a third pipe.  The exit code,
+    or None when the client went away first (the session runs on; the next
+    reap records its end)."""
+    import os
+
+    from ..engine.execpipe import ExecPipes
+
+    want_in = streams.stdin and sess.config.attach_stdin
+    pipes = ExecPipes(stdout=streams.stdout, stderr=streams.stderr, stdin_pipe=want_in)
+    try:
+        mon = sess.begin_passthrough(pipes.stdio)
+        pipes.started()
+        stdin_w = pipes.take_stdin() if want_in else -1
+    except BaseException:
+        pipes.close()
+        raise
+    done = threading.Event()
+
+    def stdin_loop() -> None:
+        try:
+            while not done.is_set():
+                data = streams.rfile.read1(STDIN_CHUNK)
+                if not data:
+                    break
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(stdin_w, view):]
+        except OSError:
+            pass
+        finally:
+            os.close(stdin_w)  # EOF for the process
+
+    reader = None
+    if stdin_w >= 0:
+        reader = threading.Thread(target=stdin_loop, name="api-stdin", daemon=True)
+        reader.start()
+    conn = streams.conn
+    gone = False
+    try:
+        pipes.forward(mon.sync, {1: conn.fileno(), 2: conn.fileno()}, frames=True)
+    except OSError:
+        gone = True
+    finally:
+        done.set()
+        if reader is not None:
+            _shutdown(conn, socket.SHUT_RD)  # wakes the stdin reader
+            reader.join(5)
+        pipes.close()
+    if gone:
+        mon.close()
+        return None
+    return sess._finish(mon)

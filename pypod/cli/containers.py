@@ -267,11 +267,11 @@ def after_attach(ctr, code: int | None) -> int:
 
 
 def add_top_args(p) -> None:
-    import argparse
+    from .args import REMAINDER
 
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container")
     p.add_argument("container", nargs="?", default="")
-    p.add_argument("descriptors", nargs=argparse.REMAINDER, metavar="DESCRIPTORS",
+    p.add_argument("descriptors", nargs=REMAINDER, metavar="DESCRIPTORS",
                    help="what to show: ps format descriptors (pid user args ...) or ps options (-o pid,comm)")
 
 

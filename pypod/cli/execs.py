@@ -9,7 +9,7 @@ from ..errors import InvalidArgument, NoSuchUser
 
 
 def add_exec_args(p) -> None:
-    import argparse
+    from .args import REMAINDER
 
     from ..specgen.numbers import uint_arg
 
@@ -24,7 +24,7 @@ def add_exec_args(p) -> None:
     p.add_argument("--preserve-fds", type=uint_arg("--preserve-fds"), default=0, help="pass N additional file descriptors to the process")
     p.add_argument("--detach-keys", default=None, help="select the key sequence for detaching a container")
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container pypod is aware of")
-    p.add_argument("args", nargs=argparse.REMAINDER, metavar="CONTAINER COMMAND [ARG...]")
+    p.add_argument("args", nargs=REMAINDER, metavar="CONTAINER COMMAND [ARG...]")
 
 
 def cmd_exec(engine, a) -> int:

@@ -170,7 +170,7 @@ def split_globals(argv: list[str]) -> tuple[dict, list[str]]:
 def add_global_flags(parser) -> None:
     """The long global flags, accepted after the command too (as podman's
     persistent flags are), unless the command has a flag of that name."""
-    import argparse
+    from .args import SUPPRESS
 
     taken = parser._option_string_actions
     for flag, (kind, _short, _h) in GLOBAL_FLAGS.items():
@@ -178,11 +178,11 @@ def add_global_flags(parser) -> None:
             continue
         dest = "global_" + flag[2:].replace("-", "_")
         if kind == "bool":
-            parser.add_argument(flag, dest=dest, action="store_true", default=None, help=argparse.SUPPRESS)
+            parser.add_argument(flag, dest=dest, action="store_true", default=None, help=SUPPRESS)
         elif kind == "list":
-            parser.add_argument(flag, dest=dest, action="append", default=None, help=argparse.SUPPRESS)
+            parser.add_argument(flag, dest=dest, action="append", default=None, help=SUPPRESS)
         else:
-            parser.add_argument(flag, dest=dest, default=None, help=argparse.SUPPRESS)
+            parser.add_argument(flag, dest=dest, default=None, help=SUPPRESS)
 
 
 def _merge_late_globals(gopts: dict, ns) -> None:
@@ -202,17 +202,23 @@ class UsageError(Exception):
 
 
 def make_parser(prog: str, description: str, add_help: bool = True):
-    import argparse
+    """argparse's API; argparse itself only when a command line needs it (cli/args.py)."""
+    from .args import LeanParser
 
-    class Parser(argparse.ArgumentParser):
-        def error(self, message):
-            # a flag's own value error already names the flag, in podman's words
-            head, sep, rest = message.partition(": ")
-            if head.startswith("argument ") and sep and rest.startswith("invalid argument \""):
-                message = rest
-            raise UsageError(f"{message}\nSee '{self.prog} --help'")
+    def full():
+        import argparse
 
-    return Parser(prog=prog, description=description, add_help=add_help)
+        class Parser(argparse.ArgumentParser):
+            def error(self, message):
+                # a flag's own value error already names the flag, in podman's words
+                head, sep, rest = message.partition(": ")
+                if head.startswith("argument ") and sep and rest.startswith("invalid argument \""):
+                    message = rest
+                raise UsageError(f"{message}\nSee '{self.prog} --help'")
+
+        return Parser(prog=prog, description=description, add_help=add_help)
+
+    return LeanParser(full, add_help=add_help, prog=prog)
 
 
 def resolve_command(rest: list[str]) -> tuple[str, list[str], str]:

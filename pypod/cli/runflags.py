@@ -15,7 +15,7 @@ from ..errors import InvalidArgument
 
 
 def add_create_flags(p) -> None:
-    import argparse
+    from .args import REMAINDER, SUPPRESS
 
     from ..specgen.numbers import arg_type, uint_arg
 
@@ -95,7 +95,7 @@ def add_create_flags(p) -> None:
     g.add_argument("--memory-reservation", default="", metavar="SIZE", help="memory soft limit")
     g.add_argument("--memory-swap", default="", metavar="SIZE", help="memory plus swap limit (-1: unlimited swap)")
     g.add_argument("--memory-swappiness", type=num("--memory-swappiness"), default=-1, metavar="0-100", help="how readily pages are swapped out")
-    g.add_argument("--kernel-memory", default="", metavar="SIZE", help=argparse.SUPPRESS)
+    g.add_argument("--kernel-memory", default="", metavar="SIZE", help=SUPPRESS)
     g.add_argument("--oom-kill-disable", action="store_true", help="do not let the OOM killer kill the container")
     g.add_argument("--oom-score-adj", type=num("--oom-score-adj"), default=None, metavar="N", help="the process's OOM score adjustment")
     g.add_argument("--cpus", default="", metavar="N", help="CPUs the container may use (e.g. 1.5)")
@@ -150,7 +150,7 @@ def add_create_flags(p) -> None:
 
     p.add_argument("--help", action="help", help="show this help message and exit")
     p.add_argument("image", help="image or, with --rootfs, directory")
-    p.add_argument("command", nargs=argparse.REMAINDER, help="command and arguments")
+    p.add_argument("command", nargs=REMAINDER, help="command and arguments")
 
 
 def add_run_only_flags(p) -> None:

@@ -97,9 +97,10 @@ class ExecSession:
 
     # -- starting ---------------------------------------------------------
 
-    def _launch(self, exit_command: list[str]):
+    def _launch(self, exit_command: list[str], passthrough: tuple[int, int, int] | None = None):
         """With the container lock held: write the process spec and start
-        conmon; returns the monitor waiting for its attach."""
+        conmon; returns the monitor waiting for its attach (or, passthrough,
+        already starting the process on those fds)."""
         ctr = self.container
         ctr.sync()
         from .container import Status
@@ -123,6 +124,7 @@ class ExecSession:
                 stdin=self.config.attach_stdin,
                 preserve_fds=self.config.preserve_fds,
                 exit_command=exit_command,
+                passthrough=passthrough,
             )
         except BaseException:
             self._remove_files()
@@ -186,6 +188,26 @@ class ExecSession:
             return None
         return self._finish(mon)
 
+    def begin_passthrough(self, stdio: tuple[int, int, int]):
+        """Start with stdio as the process's own stdin, stdout and stderr
+        (conmon's passthrough log driver; engine/execpipe.py gives it pipes);
+        returns the monitor whose sync pipe tells the exit (_finish)."""
+        ctr = self.container
+        with ctr.locked():
+            mon = self._launch(exit_command=[], passthrough=stdio)
+            try:
+                pid = mon.read_pid(mon.oci_log, "exec")
+                trace.step(f"conmon: runtime exec started pid {pid}, stdio passed through (sync pipe)")
+            except OCIRuntimeError as e:
+                self._failed_start(mon, e)
+                raise
+            except BaseException:
+                mon.close()
+                self._remove_files()
+                raise
+            self._running(pid)
+        return mon
+
     def start_detached(self) -> int:
         """Start without attaching (left unimplemented in the seed): conmon's
         exit command records the end.  Returns the pid."""
@@ -207,10 +229,11 @@ class ExecSession:
             self._running(pid)
             return pid
 
-    def _finish(self, mon) -> int:
-        """After the output closed: conmon reports the exit code on the sync pipe."""
+    def _finish(self, mon, timeout: float | None = 60) -> int:
+        """After the output closed (or, passthrough, while the process runs):
+        conmon reports the exit code on the sync pipe."""
         try:
-            msg = mon.read_message(mon.sync, timeout=60)
+            msg = mon.read_message(mon.sync, timeout=timeout)
         except OCIRuntimeError:
             msg = None
         finally:
@@ -541,18 +564,58 @@ def cleanup_session(ctr, session_id: str) -> None:
             sess._record_exit(None)
 
 
+def can_pipe(cfg: ExecConfig, streams) -> bool:
+    """Whether a one-shot exec's output may go through pipes (engine/execpipe.py)
+    rather than conmon's attach socket: not with a terminal, and not when
+    detach keys must be watched for in stdin, which then is pypod's to read
+    (without them the process reads it itself: conmon refuses a terminal
+    there, as a process could push keystrokes into it)."""
+    if cfg.terminal or getattr(streams, "frames", False):
+        return False
+    stdin = streams.stdin if cfg.attach_stdin else None
+    if stdin is not None:
+        keys = cfg.detach_keys if cfg.detach_keys is not None else streams.detach_keys
+        if keys or os.isatty(stdin):
+            return False
+    return True
+
+
 def run(ctr, cfg: ExecConfig, streams, size: tuple[int, int] | None = None) -> int | None:
-    """The one-shot exec: create, start attached, remove; the exit code."""
+    """The one-shot exec: create, start attached (or through pipes, where
+    that is allowed), remove; the exit code."""
     cfg.auto_remove = True
     sess = create(ctr, cfg)
     try:
-        code = sess.start_attached(streams, size=size)
+        code = _run_piped(sess, streams) if can_pipe(cfg, streams) else sess.start_attached(streams, size=size)
     except BaseException:
         _remove_quiet(sess)
         raise
     if code is not None:
         _remove_quiet(sess)
     return code
+
+
+def _run_piped(sess: ExecSession, streams) -> int:
+    from .execpipe import ExecPipes
+
+    cfg = sess.config
+    out = streams.stdout if cfg.attach_stdout else None
+    err = streams.stderr if cfg.attach_stderr else None
+    pipes = ExecPipes(stdout=out is not None, stderr=err is not None,
+                      stdin=streams.stdin if cfg.attach_stdin else None)
+    try:
+        mon = sess.begin_passthrough(pipes.stdio)
+        pipes.started()
+        try:
+            pipes.forward(mon.sync, {1: out, 2: err})
+        except BaseException:
+            mon.close()
+            raise
+        failpoint("exec.after-output")
+        trace.step("exec: output forwarded")
+        return sess._finish(mon)
+    finally:
+        pipes.close()
 
 
 def _remove_quiet(sess: ExecSession) -> None:

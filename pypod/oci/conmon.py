@@ -196,17 +196,17 @@ class ConmonOCIRuntime(OCIRuntime):
         pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr),
                                   preserve_fds=preserve, notify=cfg.process.sdnotify == "container",
                                   cgroup=cfg.resources.cgroup_parent if own_cgroup else None,
-                                  passthrough=cfg.log_driver == "passthrough")
+                                  stdio=(0, 1, 2) if cfg.log_driver == "passthrough" else None)
         for written in (paths.pidfile, paths.conmon_pidfile, oci_log):
             if written:
                 private.tighten(written)  # made with conmon's umask, which containers inherit
         return pid, _read_pidfile(paths.conmon_pidfile)
 
     def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, preserve_fds: int = 0,
-                       notify: bool = True, cgroup: str | None = "", passthrough: bool = False) -> int:
+                       notify: bool = True, cgroup: str | None = "", stdio: tuple[int, int, int] | None = None) -> int:
         """Run conmon for a container; return the container pid it reports.
         cgroup: the parent to put conmon under ("" the engine's; None: leave it)."""
-        mon = self._spawn(args, cwd, preserve_fds=preserve_fds, notify=notify, passthrough=passthrough)
+        mon = self._spawn(args, cwd, preserve_fds=preserve_fds, notify=notify, stdio=stdio)
         try:
             mon.begin(self, into_cgroup=cgroup is not None, cgroup_parent=cgroup or "")
             pid = mon.read_pid(oci_log)
@@ -220,10 +220,11 @@ class ConmonOCIRuntime(OCIRuntime):
             mon.close()
 
     def _spawn(self, args: list[str], cwd: str, attach_pipe: bool = False, preserve_fds: int = 0,
-               notify: bool = True, passthrough: bool = False) -> "Monitor":
+               notify: bool = True, stdio: tuple[int, int, int] | None = None) -> "Monitor":
         """Start conmon with its sync and start (and, for exec, attach)
         socketpairs; conmon finds them by the fd numbers in its environment.
-        notify: hand NOTIFY_SOCKET on to the container (--sdnotify container)."""
+        notify: hand NOTIFY_SOCKET on to the container (--sdnotify container).
+        stdio: conmon's own stdin, stdout, stderr (the passthrough log driver)."""
         pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(3 if attach_pipe else 2)]
         env, listen_fds = self._conmon_env()
         if not notify:
@@ -238,12 +239,11 @@ class ConmonOCIRuntime(OCIRuntime):
                 args,
                 cwd=cwd,
                 env=env,
-                # passthrough logging: our stdio become the container's, through conmon
-                stdin=None if passthrough else subprocess.DEVNULL,
-                stdout=None if debug or passthrough else subprocess.DEVNULL,
+                stdin=stdio[0] if stdio else subprocess.DEVNULL,
+                stdout=stdio[1] if stdio else None if debug else subprocess.DEVNULL,
                 # conmon's own complaints (bad arguments, ...) come here; read
                 # without waiting for EOF, which its daemon child would delay.
-                stderr=None if debug or passthrough else subprocess.PIPE,
+                stderr=stdio[2] if stdio else None if debug else subprocess.PIPE,
                 # Preserved fds keep their numbers (3..3+N-1), as runc expects.
                 pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds)),
                 process_group=0,
@@ -394,27 +394,36 @@ class ConmonOCIRuntime(OCIRuntime):
     # -- exec sessions (seeds 001, 000) -------------------------------------
 
     def exec_container(self, ctr: RuntimeContainer, session_id: str, bundle: str, spec_path: str, *,
-                       terminal: bool, stdin: bool, preserve_fds: int, exit_command: list[str]) -> "Monitor":
+                       terminal: bool, stdin: bool, preserve_fds: int, exit_command: list[str],
+                       passthrough: tuple[int, int, int] | None = None) -> "Monitor":
         """Start conmon in exec mode and let it set up; the caller then waits
-        for the attach pipe, attaches, and sends the second start byte."""
+        for the attach pipe, attaches, and sends the second start byte.
+
+        passthrough: (stdin, stdout, stderr) file descriptors that become the
+        process's own (conmon's passthrough log driver): its output goes
+        straight where the caller's goes, past conmon's 8 KiB messages and
+        every copy; there is no attach socket, the process starts at once,
+        and the exit code comes on the sync pipe.  Never terminals: conmon
+        refuses them (a process could push keystrokes into a host terminal)."""
         oci_log = os.path.join(bundle, "oci-log") if self.supports_json_errors and self.cfg.log_level != "debug" else ""
         exit_dir = os.path.join(bundle, "exit")
         private.makedirs(exit_dir)
-        args = self._shared_args(ctr, session_id, bundle, os.path.join(bundle, "exec_pid"), exit_dir, oci_log, "none:")
+        log_spec = "passthrough" if passthrough else "none:"
+        args = self._shared_args(ctr, session_id, bundle, os.path.join(bundle, "exec_pid"), exit_dir, oci_log, log_spec)
         if preserve_fds:
             args += ["--runtime-opt", "--preserve-fds", "--runtime-opt", str(preserve_fds)]
         if terminal:
             args.append("-t")
-        if stdin:
+        if stdin and not passthrough:
             args.append("-i")
-        args += ["-e", "--exec-attach", "--exec-process-spec", spec_path]
+        args += ["-e", *([] if passthrough else ["--exec-attach"]), "--exec-process-spec", spec_path]
         if exit_command:
             args += ["--exit-command", exit_command[0]]
             for a in exit_command[1:]:
                 args += ["--exit-command-arg", a]
             if self.cfg.exit_command_delay:
                 args += ["--exit-delay", str(self.cfg.exit_command_delay)]
-        mon = self._spawn(args, bundle, attach_pipe=True, preserve_fds=preserve_fds)
+        mon = self._spawn(args, bundle, attach_pipe=not passthrough, preserve_fds=preserve_fds, stdio=passthrough)
         mon.oci_log = oci_log
         try:
             # An exec's conmon lives as long as one process and its host is
@@ -551,17 +560,18 @@ class Monitor:
         """For exec: the second start byte runs the process (after attach)."""
         self.start.send(b"\0")
 
-    def read_message(self, sock: socket.socket, timeout: float = CREATE_TIMEOUT) -> tuple[int, str | None] | None:
-        """The next (data, message) conmon sends on sock, or None at EOF."""
+    def read_message(self, sock: socket.socket, timeout: float | None = CREATE_TIMEOUT) -> tuple[int, str | None] | None:
+        """The next (data, message) conmon sends on sock, or None at EOF
+        (timeout None: however long the process runs)."""
         from ..proto.conmon_sync import SyncReader
 
         reader = self._readers.setdefault(sock.fileno(), SyncReader())
-        deadline = time.monotonic() + timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             if self._pending.get(sock.fileno()):
                 return self._pending[sock.fileno()].pop(0)
-            left = deadline - time.monotonic()
-            if left <= 0:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 raise OCIRuntimeError("container creation timeout: internal libpod error")
             sock.settimeout(left)
             try:

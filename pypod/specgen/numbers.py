@@ -27,13 +27,17 @@ def parse_int(text: str, what: str, lo: int = INT64_MIN, hi: int = INT64_MAX) ->
 
 
 def arg_type(flag: str, lo: int = INT64_MIN, hi: int = INT64_MAX):
-    """An argparse type: parse_int for one flag (its errors become usage errors)."""
-    import argparse
+    """An argparse type: parse_int for one flag (its errors become usage errors).
+    argparse is imported only on an error: the CLI parses good values
+    without it (cli/args.py), and hands a bad one to argparse, which calls
+    this again."""
 
     def convert(text: str) -> int:
         try:
             return parse_int(text, flag, lo, hi)
         except InvalidArgument as e:
+            import argparse
+
             raise argparse.ArgumentTypeError(str(e)) from None
 
     convert.__name__ = "integer"

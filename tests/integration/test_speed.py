@@ -26,7 +26,7 @@ def test_trace_names_every_step_of_run_and_exec(pypod):
     p = pypod("--log-level", "debug", "exec", "t", "true")
     steps = _steps(p.stderr)
     for want in ("imports: pypod.cli.execs", "store: exec session recorded", "exec: process spec written",
-                 "exec: attached to conmon", "conmon: runtime exec started", "conmon: exit code 0",
+                 "conmon: runtime exec started", "exec: output forwarded", "conmon: exit code 0",
                  "store: exec session removed", "exec: done"):
         assert any(s.startswith(want) for s in steps), (want, steps)
     # off: not one line
@@ -40,9 +40,10 @@ HEAVY = {
     "urllib", "uuid", "random", "tarfile", "gzip", "zipfile", "tempfile", "decimal", "logging", "ssl",
     "xml", "pickle", "multiprocessing", "hashlib", "secrets", "platform", "pypod.api", "pypod.storage.archive",
     "pypod.storage.image_archive", "pypod.proto.gotemplate", "pypod.specgen.volumes_plugins",
+    "argparse",  # cli/args.py parses these command lines itself
 }
 #: ps lists from the store: it builds no runtime, mounts nothing, spawns nothing
-HEAVY_FOR_PS = HEAVY | {"subprocess", "socket", "ctypes", "threading", "argparse", "pypod.oci", "pypod.storage.overlay",
+HEAVY_FOR_PS = HEAVY | {"subprocess", "socket", "ctypes", "threading", "pypod.oci", "pypod.storage.overlay",
                         "pypod.engine.lifecycle", "pypod.engine.attach"}
 
 MODULES_AFTER = """
@@ -154,3 +155,48 @@ def test_foreground_run_cleans_up_itself_and_the_exit_command_only_when_it_is_go
     assert sum("runtime: runc delete" in ln for lines in procs.values() for ln in lines) == 1, procs
     assert _left_behind(pypod) == foreground_state == {
         "mounts": [], "run dirs": [], "sockets": [], "exit files": [], "locks": [], "listed": ""}
+
+
+def test_exec_output_through_pipes_keeps_every_guarantee(pypod, tmp_path):
+    """Without a terminal, an exec's output goes through pypod's pipes
+    (engine/execpipe.py): still separate streams, exact bytes, the exit
+    code; a file opened for appending (no splice there) still gets it all;
+    and a background child that keeps the pipes open does not keep the
+    exec attached, through the CLI or the API."""
+    import subprocess
+
+    pypod("run", "-d", "--name", "pipes", "busybox", "sleep", "100000")
+    p = pypod("exec", "pipes", "sh", "-c", "echo out; echo err >&2; exit 5", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (5, b"out\n", b"err\n")
+    data = os.urandom(3 * 1024 * 1024)
+    p = pypod("exec", "-i", "pipes", "sh", "-c", "cat; echo done >&2", input=data)
+    assert p.stdout == data and p.stderr == b"done\n"
+    target = tmp_path / "appended"
+    target.write_bytes(b"before\n")
+    with open(target, "ab") as f:  # O_APPEND: splice(2) refuses it, pypod copies
+        rc = subprocess.run([*pypod.argv, "exec", "pipes", "sh", "-c", "seq 1 20000"], stdout=f, timeout=60).returncode
+    assert rc == 0 and target.read_bytes() == b"before\n" + b"".join(b"%d\n" % i for i in range(1, 20001))
+    # the exec ends with its process, not with the last holder of its pipes
+    p = pypod("exec", "pipes", "sh", "-c", "sleep 1000 & echo started", timeout=60)
+    assert p.stdout == b"started\n"
+
+    sock = str(tmp_path / "api.sock")
+    svc = subprocess.Popen([*pypod.argv, "system", "service", "--time", "0", f"unix://{sock}"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from tests.conftest import wait_for
+
+        assert wait_for(lambda: os.path.exists(sock), timeout=15)
+        import docker
+
+        ctr = docker.DockerClient(base_url=f"unix://{sock}", version="1.41", timeout=60).containers.get("pipes")
+        assert ctr.exec_run(["sh", "-c", "sleep 1000 & echo bg; exit 2"]) == (2, b"bg\n")
+        out = ctr.exec_run(["sh", "-c", "head -c 5000000 /dev/urandom | tee /dev/stderr | md5sum >&2"], demux=True)
+        import hashlib
+
+        assert out.exit_code == 0 and out.output[0] is None
+        stderr = out.output[1]
+        assert hashlib.md5(stderr[:5000000]).hexdigest().encode() in stderr[5000000:]
+    finally:
+        svc.terminate()
+        svc.wait(15)
