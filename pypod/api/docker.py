@@ -52,7 +52,7 @@ def info(req: Request, eng) -> Response:
     return Response(200, {
         "ID": "pypod", "Containers": cs["number"], "ContainersRunning": cs["running"], "ContainersPaused": cs["paused"],
         "ContainersStopped": cs["stopped"], "Images": i["store"]["imageStore"]["number"], "Driver": "overlay",
-        "DockerRootDir": eng.config.root, "OperatingSystem": "linux", "OSType": "linux", "Architecture": i["host"]["arch"],
+        "DockerRootDir": eng.config.root, "OperatingSystem": "linux", "OSType": "linux", "Architecture": os.uname().machine,
         "KernelVersion": i["host"]["kernel"], "NCPU": i["host"]["cpus"], "MemTotal": i["host"]["memTotal"],
         "Name": i["host"]["hostname"], "ServerVersion": LIBPOD_API_VERSION, "CgroupDriver": "cgroupfs",
         "CgroupVersion": "2" if i["host"]["cgroupVersion"] == "v2" else "1", "LoggingDriver": "k8s-file",

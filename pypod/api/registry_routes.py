@@ -404,7 +404,7 @@ def _libpod_report(quiet: bool, done):
             return _line(done(v))
         if quiet:
             return b""
-        from ..cli.registry import ProgressDisplay
+        from ..registry.progress import ProgressDisplay
 
         lines.clear()
         ProgressDisplay(_Lines(lines), tty=False)(v)

@@ -225,6 +225,8 @@ class Server:
         self.head_timeout = head_timeout
         self.io_timeout = io_timeout
         self.debug = False
+        #: headers every answer carries (`system service --cors`)
+        self.extra_headers: list[tuple[str, str]] = []
         self.stopping = False
         self.new_engine = None
         #: exec id -> (height, width) asked for before the session started
@@ -242,6 +244,7 @@ class Server:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._stop = threading.Event()
         self._loop_done = threading.Event()
+        self._loop_closed = False
 
     @property
     def active(self) -> int:
@@ -277,6 +280,12 @@ class Server:
         finally:
             for conn in list(self._waiting):
                 self._drop(conn)
+            with self._cv:
+                # a worker may hand a connection back while the loop ends: it
+                # is closed here or, after this, by _give_back itself
+                self._loop_closed = True
+                while self._returned:
+                    self._returned.popleft().close()
             self._loop_done.set()
 
     def _accept(self) -> None:
@@ -403,12 +412,13 @@ class Server:
 
     def _give_back(self, conn: Connection) -> None:
         """From a worker: the connection waits for its next request in the loop."""
-        if self._stop.is_set():
-            conn.close()
-            return
         conn.request = conn.body = None
-        conn.connection.setblocking(False)
-        self._returned.append(conn)
+        with self._cv:
+            if self._stop.is_set() or self._loop_closed:
+                conn.close()
+                return
+            conn.connection.setblocking(False)
+            self._returned.append(conn)
         try:
             os.write(self._wake_w, b"!")
         except BlockingIOError:
@@ -484,7 +494,7 @@ class Server:
             else:
                 body.drain()
         headers = [("Api-Version", DOCKER_API_VERSION), ("Libpod-Api-Version", LIBPOD_API_VERSION),
-                   ("Server", "pypod"), ("Date", _http_date())]
+                   ("Server", "pypod"), ("Date", _http_date()), *self.extra_headers]
         status = resp.status
         try:
             if isinstance(resp, Streamed):

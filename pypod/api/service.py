@@ -182,7 +182,7 @@ def _file_id(path: str) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def serve(config, uri: str = "", idle_time: int = 5, group: str = "") -> int:
+def serve(config, uri: str = "", idle_time: int = 5, group: str = "", cors: str = "") -> int:
     """Serve both APIs for the engine config until idle for idle_time seconds
     (0: until SIGTERM or SIGINT)."""
     from .server import Server
@@ -199,6 +199,10 @@ def serve(config, uri: str = "", idle_time: int = 5, group: str = "") -> int:
     server = Server(sock, build_router())
     pool = EnginePool(config)
     server.new_engine = pool.get
+    if cors:
+        # browsers on that origin may call the API (podman's --cors)
+        server.extra_headers = [("Access-Control-Allow-Origin", cors), ("Access-Control-Allow-Headers", "*"),
+                                ("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, HEAD, OPTIONS")]
     server.debug = config.log_level == "debug"
     stop = threading.Event()
 

@@ -195,11 +195,11 @@ def exec_start_attached(sess, streams: HTTPStreams, size=None) -> int | None:
             # exists, so not one byte of output is missed.
             if mon.read_message(mon.attach) is None:
                 raise OCIRuntimeError(f"conmon failed to set up exec session {sess.id} attach socket")
-            sock = connect_attach(ctr.engine.runtime.exec_attach_socket_path(sess.bundle))
+            sock = connect_attach(ctr.runtime.exec_attach_socket_path(sess.bundle))
             try:
                 hw = size() if size is not None and sess.config.terminal else None
                 if hw and hw[0] > 0 and hw[1] > 0:
-                    ctr.engine.runtime.exec_resize(sess.bundle, *hw)
+                    ctr.runtime.exec_resize(sess.bundle, *hw)
                 mon.signal_start()
                 pid = mon.read_pid(mon.oci_log, "exec")
             except BaseException:
@@ -215,7 +215,7 @@ def exec_start_attached(sess, streams: HTTPStreams, size=None) -> int | None:
         sess._running(pid)
         hw = size() if size is not None and sess.config.terminal else None
         if hw and hw[0] > 0 and hw[1] > 0:
-            ctr.engine.runtime.exec_resize(sess.bundle, *hw)
+            ctr.runtime.exec_resize(sess.bundle, *hw)
     if pump(sock, streams, stdin_open=sess.config.attach_stdin):
         mon.close()  # the session runs on; the next reap records its end
         return None

@@ -39,6 +39,7 @@ def _create(engine, a):
     cidfile = cfg.process.cidfile
     if cidfile and os.path.exists(cidfile):
         raise InvalidArgument(f"container id file exists. Ensure another container is not using it or delete {cidfile}")
+    cfg.create_command, cfg.create_command_tail = list(sys.argv), 1 + len(a.command)
     if cfg.image:
         from .registry import image_for_run
 
@@ -164,7 +165,7 @@ class proxied_signals:
 
     def _forward(self, signum, _frame) -> None:
         try:
-            self.ctr.engine.runtime.kill_container(self.ctr, signum)
+            self.ctr.runtime.kill_container(self.ctr, signum)
         except PypodError:
             pass  # the container is gone: nothing left to signal
 

@@ -309,3 +309,34 @@ def cmd_exists(engine, a) -> int:
     if a.external and a.container in engine.external_containers():
         return 0
     return 1
+
+
+# -- rename / prune -------------------------------------------------------------------------------
+
+
+def add_rename_args(p) -> None:
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("name", metavar="NAME")
+
+
+def cmd_rename(engine, a) -> int:
+    engine.rename_container(engine.container(a.container), a.name)
+    return 0
+
+
+def add_container_prune_args(p) -> None:
+    p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help="only containers that match: label=, label!=, until= (repeatable)")
+    p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+
+
+def cmd_container_prune(engine, a) -> int:
+    from ..engine.filters import parse_filters
+    from .images import confirm
+
+    filters = parse_filters(a.filter)
+    if not a.force and not confirm("WARNING! This will remove all non running containers.\nAre you sure you want to continue?"):
+        return 0
+    for cid, _size in engine.prune_containers(filters):
+        print(cid)
+    return 0

@@ -25,7 +25,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rm": ("lifecycle", "rm", "Remove one or more containers"),
     "init": ("lifecycle", "init", "Initialize one or more containers"),
     "wait": ("lifecycle", "wait", "Block on one or more containers"),
-    "exists": ("lifecycle", "exists", "Check if a container exists in local storage"),
+    "container-exists": ("lifecycle", "exists", "Check if a container exists in local storage"),
+    "rename": ("lifecycle", "rename", "Rename an existing container"),
+    "container-prune": ("lifecycle", "container_prune", "Remove all non running containers"),
+    "mount": ("containerfs", "mount", "Mount a working container's root filesystem"),
+    "unmount": ("containerfs", "unmount", "Unmount working container's root filesystem"),
+    "export": ("containerfs", "export", "Export container's filesystem contents as a tar archive"),
+    "diff": ("images", "diff", "Display the changes to the object's file system"),
+    "generate": ("generate", "generate", "Generate structured data (systemd units, specs) from containers"),
+    "unshare": ("unshare", "unshare", "Run a command in a modified user namespace"),
     "ps": ("ps", "ps", "List containers"),
     "inspect": ("inspect", "inspect", "Display the configuration of object denoted by ID"),
     "logs": ("logs", "logs", "Fetch the logs of one or more containers"),
@@ -39,6 +47,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "load": ("images", "load", "Load image(s) from a tar archive"),
     "save": ("images", "save", "Save image(s) to an archive"),
     "import": ("images", "import", "Import a tarball to create a filesystem image"),
+    "untag": ("images", "untag", "Remove a name from a local image"),
+    "history": ("images", "history", "Show history of a specified image"),
+    "image-tree": ("images", "tree", "Prints layer hierarchy of an image in a tree format"),
+    "image-prune": ("images", "prune", "Remove unused images"),
+    "image-diff": ("images", "image_diff", "Inspect changes to the image's file systems"),
+    "image-mount": ("images", "image_mount", "Mount an image's root filesystem"),
+    "image-unmount": ("images", "image_unmount", "Unmount an image's root filesystem"),
     "pull": ("registry", "pull", "Pull an image from a registry"),
     "push": ("registry", "push", "Push an image to a specified destination"),
     "login": ("registry", "login", "Log in to a container registry"),
@@ -53,6 +68,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "volume": ("volumes", "volume", "Manage volumes"),
     "service": ("system", "service", "Run an API service (Docker and libpod APIs)"),
     "check": ("check", "check", "Check (and with --repair fix) what a crash left in the storage and state"),
+    "system-df": ("system", "df", "Show pypod disk usage"),
+    "system-prune": ("system", "system_prune", "Remove unused data"),
+    "system-reset": ("system", "reset", "Reset pypod storage"),
+    "system-migrate": ("system", "migrate", "Migrate containers (to another OCI runtime)"),
+    "system-renumber": ("system", "renumber", "Drop the locks of containers that are gone"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
     "healthcheck-run": ("health", "healthcheck_run", "Run a container's health check now"),
@@ -60,18 +80,29 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 # `pypod container X` / `pypod image X` spell the same commands.
 GROUPS = {
-    "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", **{c: c for c in (
-        "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
-        "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "exists")}},
-    "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "load": "load", "save": "save",
-              "import": "import", "inspect": "inspect", "pull": "pull", "push": "push", "exists": "image-exists",
-              "search": "search"},
-    "system": {"info": "info", "service": "service", "events": "events", "check": "check"},
+    "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", "exists": "container-exists", "prune": "container-prune",
+                  "umount": "unmount", **{c: c for c in (
+                      "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
+                      "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "rename", "mount",
+                      "unmount", "export", "diff")}},
+    "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "untag": "untag", "load": "load",
+              "save": "save", "import": "import", "inspect": "inspect", "history": "history", "tree": "image-tree",
+              "prune": "image-prune", "exists": "image-exists", "diff": "image-diff", "mount": "image-mount",
+              "unmount": "image-unmount", "umount": "image-unmount", "pull": "pull",
+              "push": "push", "search": "search"},
+    "system": {"info": "info", "service": "service", "events": "events", "check": "check", "df": "system-df",
+               "prune": "system-prune", "reset": "system-reset", "migrate": "system-migrate",
+               "renumber": "system-renumber"},
     "healthcheck": {"run": "healthcheck-run"},
 }
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "service", "exists", "image-exists", "check", "healthcheck-run")
+GROUP_ONLY = ("cleanup", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
+              "image-exists", "image-diff", "image-mount", "image-unmount", "system-df", "system-prune", "system-reset",
+              "system-migrate", "system-renumber", "healthcheck-run")
+
+#: other spellings of top-level commands
+ALIASES = {"umount": "unmount"}
 
 GROUP_SUMMARIES = {
     "container": "Manage containers",
@@ -233,6 +264,7 @@ def resolve_command(rest: list[str]) -> tuple[str, list[str], str]:
         return GROUPS[word][sub], rest[2:], f"pypod {word} {sub}"
     if word == "help":
         raise GroupHelp(rest[1] if len(rest) > 1 and rest[1] in GROUPS else "")
+    word = ALIASES.get(word, word)
     if word not in COMMANDS or word in GROUP_ONLY:
         raise UsageError(f"unrecognized command `pypod {word}`\nTry 'pypod --help' for more information")
     return word, rest[1:], f"pypod {word}"

@@ -98,6 +98,12 @@ class ContainerConfig:
     depends_on: list[str] = field(default_factory=list)
     #: libpod namespace it was made in (--namespace); "" = none
     namespace: str = ""
+    #: the OCI runtime it was made with (--runtime, `system migrate --new-runtime`); "" = the engine's
+    runtime: str = ""
+    #: the command line that made it (podman's CreateCommand), and how many of
+    #: its last words are the image and the command (`generate systemd --new`)
+    create_command: list[str] = field(default_factory=list)
+    create_command_tail: int = 0
     security: SecurityConfig = field(default_factory=SecurityConfig)
     resources: Resources = field(default_factory=Resources)
     namespaces: NamespaceConfig = field(default_factory=NamespaceConfig)
@@ -162,6 +168,8 @@ class ContainerState(StateRecord):
     stopped_by_user: bool = False
     #: the pypod process waiting for a stop to finish (state 'stopping')
     stopping_pid: int = 0
+    #: `pypod mount`s not yet undone: the rootfs stays mounted after the process stops
+    user_mounts: int = 0
 
 
 @record

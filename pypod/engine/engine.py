@@ -70,6 +70,19 @@ class Engine:
         trace.step(f"runtime: {rt.name} found")
         return rt
 
+    def runtime_for(self, name: str):
+        """The runtime a container was made with: the engine's own unless
+        it names another (each found once per engine)."""
+        if not name or name == self.config.runtime:
+            return self.runtime
+        cache = self.__dict__.setdefault("_other_runtimes", {})
+        if name not in cache:
+            from ..config import replace
+            from ..oci.conmon import select_runtime
+
+            cache[name] = select_runtime(replace(self.config, runtime=name), fallback=False)
+        return cache[name]
+
     @cached_property
     def images(self):
         from ..storage.images import ImageStore
@@ -141,6 +154,7 @@ class Engine:
                 self.store.lookup_secret(secret)
         cfg.hostname = cfg.hostname or cfg.id[:12]
         cfg.namespace = self.config.namespace
+        cfg.runtime = cfg.runtime or self.config.runtime
         cfg.created = time.time()
         state = ContainerState()
         attempt = 0
@@ -289,6 +303,36 @@ class Engine:
             raise NoSuchContainer("no containers to use as latest: no such container")
         return max(ctrs, key=lambda c: c.config.created)
 
+    def rename_container(self, ctr: Container, name: str) -> None:
+        from .naming import validate_name
+
+        validate_name(name)
+        with ctr.locked():
+            self.store.rename_container(ctr.id, name)
+            old, ctr.config.name = ctr.config.name, name
+        self.events.container(ctr, "rename", oldName=old)
+
+    def prune_containers(self, filters: dict[str, list[str]] | None = None) -> list[tuple[str, int]]:
+        """Remove every container that is not running (and matches the prune
+        filters: label, label!, until); returns (ID, bytes freed) of each."""
+        from .filters import container_predicate
+        from .listing import container_size
+
+        keep = container_predicate(self, filters or {}, prune=True)
+        removed = []
+        for ctr in self.containers():
+            if ctr.state.status not in (Status.CONFIGURED, Status.CREATED, Status.STOPPED, Status.EXITED):
+                continue
+            if not keep(ctr):
+                continue
+            try:
+                size = container_size(ctr)["rwSize"]
+                ctr.remove(force=False)
+            except PypodError:
+                continue  # started or removed meanwhile: not ours to prune any more
+            removed.append((ctr.id, size))
+        return removed
+
     def dependents(self, cid: str) -> list[Container]:
         """The containers that name cid in their depends_on."""
         return [c for c in self.containers(sync=False) if cid in c.config.depends_on]
@@ -367,43 +411,10 @@ class Engine:
         return [*cmd, ctr_id]
 
     def info(self) -> dict:
-        import platform
+        """podman's Info as JSON (engine/sysinfo.py)."""
+        from .sysinfo import as_json, info
 
-        conmon, rt = self.runtime.info()
-        ctrs = self.containers()
-        counts = {s: sum(1 for c in ctrs if c.state.status == s) for s in Status}
-        uname = platform.uname()
-        cg2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
-        return {
-            "host": {
-                "arch": uname.machine,
-                "hostname": uname.node,
-                "kernel": uname.release,
-                "os": "linux",
-                "cgroupManager": self.config.cgroup_manager,
-                "cgroupVersion": "v2" if cg2 else "v1",
-                "conmon": {"package": conmon.package, "path": conmon.path, "version": conmon.version},
-                "ociRuntime": {"name": rt.name, "package": rt.package, "path": rt.path, "version": rt.version},
-                "cpus": os.cpu_count(),
-                "memTotal": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
-                "security": {"rootless": os.geteuid() != 0, "capabilities": "", "selinuxEnabled": False},
-                "logDriver": "k8s-file",
-                "eventLogger": "file",
-            },
-            "store": {
-                "graphRoot": self.config.root,
-                "runRoot": self.config.runroot,
-                "graphDriverName": "overlay",
-                "containerStore": {
-                    "number": len(ctrs),
-                    "running": counts[Status.RUNNING],
-                    "paused": counts[Status.PAUSED],
-                    "stopped": len(ctrs) - counts[Status.RUNNING] - counts[Status.PAUSED],
-                },
-                "imageStore": {"number": len(self.images.list())},
-            },
-            "version": {"APIVersion": "4.3.1", "Version": _version(), "GoVersion": "python" + platform.python_version(), "OsArch": f"linux/{uname.machine}"},
-        }
+        return as_json(info(self))
 
 
 def storage_driver_of(storage_dir: str, wanted: str) -> str:
@@ -451,12 +462,6 @@ def global_flags(c: EngineConfig) -> list[str]:
     if tuple(c.hooks_dirs) != DEFAULT_HOOKS_DIRS:
         out += [f"--hooks-dir={d}" for d in c.hooks_dirs] or ["--hooks-dir="]
     return out
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
 
 
 def _pypod_program() -> list[str]:

@@ -118,7 +118,7 @@ class ExecSession:
         private.write_file(spec_path, json.dumps(process_spec(ctr, self.config)))
         trace.step("exec: process spec written")
         try:
-            mon = ctr.engine.runtime.exec_container(
+            mon = ctr.runtime.exec_container(
                 ctr, self.id, self.bundle, spec_path,
                 terminal=self.config.terminal,
                 stdin=self.config.attach_stdin,
@@ -164,10 +164,10 @@ class ExecSession:
                 # process exists, so not one byte of output is missed.
                 if mon.read_message(mon.attach) is None:
                     raise OCIRuntimeError(f"conmon failed to set up exec session {self.id} attach socket")
-                sock = connect_attach(ctr.engine.runtime.exec_attach_socket_path(self.bundle))
+                sock = connect_attach(ctr.runtime.exec_attach_socket_path(self.bundle))
                 trace.step("exec: attached to conmon")
                 if size and self.config.terminal:
-                    ctr.engine.runtime.exec_resize(self.bundle, *size)
+                    ctr.runtime.exec_resize(self.bundle, *size)
                 mon.signal_start()
                 pid = mon.read_pid(mon.oci_log, "exec")
                 trace.step(f"conmon: runtime exec started pid {pid} (sync pipe)")
@@ -254,7 +254,7 @@ class ExecSession:
 
     def _record_exit(self, code: int | None) -> None:
         """Mark stopped with the real exit code; remove the session's files."""
-        rt = self.container.engine.runtime
+        rt = self.container.runtime
         file_code = rt.exec_read_exit(self.container, self.bundle)
         if file_code is not None:
             code = file_code
@@ -277,7 +277,7 @@ class ExecSession:
         after reaping it, so give it a moment before calling the code lost."""
         from ..oci.procs import conmon_pids, pid_alive, wait_pid_exit
 
-        rt = self.container.engine.runtime
+        rt = self.container.runtime
         wait_pid_exit(self.state.pid, 5)
         deadline = time.monotonic() + timeout
         while True:
@@ -307,7 +307,7 @@ class ExecSession:
             raise InvalidState(f"cannot resize exec session {self.id} as it is not running: exec session state improper")
         if not self.config.terminal:
             return
-        self.container.engine.runtime.exec_resize(self.bundle, height, width)
+        self.container.runtime.exec_resize(self.bundle, height, width)
 
     def stop(self, timeout: int = 10) -> None:
         ctr = self.container
@@ -317,7 +317,7 @@ class ExecSession:
             if self.state.status != ExecStatus.RUNNING:
                 raise InvalidState(f"exec session {self.id} is not running: exec session state improper")
             pid = self.state.pid
-        ctr.engine.runtime.exec_stop(pid, timeout)
+        ctr.runtime.exec_stop(pid, timeout)
         with ctr.locked():
             self.reload()
             if self.state.status == ExecStatus.RUNNING:
@@ -334,7 +334,7 @@ class ExecSession:
             if self.state.status == ExecStatus.RUNNING:
                 if not force:
                     raise InvalidState(f"cannot remove exec session {self.id} as it is running: exec session state improper")
-                ctr.engine.runtime.exec_stop(self.state.pid, 0)
+                ctr.runtime.exec_stop(self.state.pid, 0)
                 self._record_exit(None)
             self._remove_files()
             ctr.engine.store.remove_exec(self.id)
@@ -454,7 +454,7 @@ def reap(ctr) -> None:
 def _reap_one(ctr, sess: "ExecSession") -> None:
     from ..oci.procs import pid_alive
 
-    rt = ctr.engine.runtime
+    rt = ctr.runtime
     st = sess.state
     if st.status == ExecStatus.STOPPED:
         if _abandoned(sess):
@@ -493,7 +493,7 @@ def stale(ctr) -> bool:
     exit file, a dead process, an abandoned launch or one-shot session.)"""
     from ..oci.procs import pid_alive
 
-    rt = ctr.engine.runtime
+    rt = ctr.runtime
     for sess in sessions(ctr):
         st = sess.state
         if st.status == ExecStatus.STOPPED:
@@ -546,7 +546,7 @@ def on_container_stopped(ctr) -> None:
 def remove_all(ctr) -> None:
     for sess in sessions(ctr):
         if sess.state.status == ExecStatus.RUNNING:
-            ctr.engine.runtime.exec_stop(sess.state.pid, 0)
+            ctr.runtime.exec_stop(sess.state.pid, 0)
             sess._record_exit(None)
         sess._remove_files()
         ctr.engine.store.remove_exec(sess.id)

@@ -220,7 +220,7 @@ def _exec_with_timeout(ctr, command: list[str], timeout: float) -> tuple[int, st
             try:
                 sess.reload()
                 if sess.state.pid:
-                    ctr.engine.runtime.exec_stop(sess.state.pid, 0)
+                    ctr.runtime.exec_stop(sess.state.pid, 0)
             except PypodError:
                 pass
             worker.join(10)

@@ -85,7 +85,7 @@ def inspect_container(ctr) -> dict:
             "AttachStderr": False,
             "StopSignal": signal_name(cfg.stop_signal),
             "StopTimeout": cfg.stop_timeout,
-            "CreateCommand": [],
+            "CreateCommand": cfg.create_command or None,
         },
         "HostConfig": {
             "Binds": [f"{m.source}:{m.destination}" + (":" + ",".join(m.options) if m.options else "") for m in cfg.mounts],

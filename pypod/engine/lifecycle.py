@@ -61,6 +61,11 @@ class Container:
     def name(self) -> str:
         return self.config.name
 
+    @property
+    def runtime(self):
+        """The OCI runtime this container was made with."""
+        return self.engine.runtime_for(self.config.runtime)
+
     @cached_property
     def paths(self) -> ContainerPaths:
         c = self.engine.config
@@ -116,7 +121,7 @@ class Container:
             return
         if st.status not in ACTIVE:
             return
-        rt = self.engine.runtime
+        rt = self.runtime
         if rt.read_exit(self) is not None:
             self._mark_exited()
             if not self._monitor_alive():
@@ -162,7 +167,7 @@ class Container:
         if st.status in (Status.RUNNING, Status.PAUSED) and before in (Status.CONFIGURED, Status.CREATED):
             from ..oci.procs import process_start_time
 
-            st.started_at = self.engine.runtime.started_at(self) or process_start_time(st.pid) or time.time()
+            st.started_at = self.runtime.started_at(self) or process_start_time(st.pid) or time.time()
             st.finished_at = 0.0
             st.exit_code = 0
         self.save()
@@ -185,11 +190,11 @@ class Container:
         st = self.state
         if os.path.exists(self.paths.conmon_pidfile):
             st.conmon_pid = _read_int(self.paths.conmon_pidfile)
-            rs = self.engine.runtime.container_status(self)
+            rs = self.runtime.container_status(self)
             if rs.status in ("created", "running", "paused"):
                 self._adopt_runtime_status(rs)
                 return
-            if rs.status == "stopped" or self.engine.runtime.read_exit(self) is not None:
+            if rs.status == "stopped" or self.runtime.read_exit(self) is not None:
                 self._mark_exited(missing_code=True)
                 if not self._monitor_alive():
                     self._after_lost_monitor()
@@ -197,7 +202,7 @@ class Container:
             if self._monitor_alive():
                 return  # conmon is still setting it up (or tearing it down)
         # Nothing runs: undo the half-made init so that nothing stays mounted.
-        self.engine.runtime.delete_container(self)
+        self.runtime.delete_container(self)
         self._teardown_storage()
         self.state.conmon_pid = 0
         _unlink(self.paths.conmon_pidfile)
@@ -221,7 +226,7 @@ class Container:
         if st.status in ACTIVE or st.status == Status.STOPPED:
             stale = (os.path.exists(os.path.join(self.engine.config.exits_dir, self.id))
                      or not self._monitor_alive()
-                     or (st.status == Status.CREATED and self.engine.runtime.start_pending(self) is not True)
+                     or (st.status == Status.CREATED and self.runtime.start_pending(self) is not True)
                      or (st.status == Status.STOPPING and not _alive(st.stopping_pid)))
         else:
             stale = st.status == Status.CONFIGURED and bool(st.mountpoint)
@@ -235,7 +240,7 @@ class Container:
 
     def _mark_exited(self, missing_code: bool = False) -> None:
         st = self.state
-        ex = self.engine.runtime.read_exit(self)
+        ex = self.runtime.read_exit(self)
         if ex is not None:
             st.exit_code, st.finished_at, st.oom_killed = ex
         elif missing_code:
@@ -266,7 +271,7 @@ class Container:
         private.makedirs(paths.run_dir)
         for stale in (paths.pidfile, paths.conmon_pidfile, paths.oci_log):
             _unlink(stale)
-        eng.runtime.remove_runtime_files(self)
+        self.runtime.remove_runtime_files(self)
         if cfg.rootfs:
             rootfs = cfg.rootfs
             self.state.mountpoint = rootfs
@@ -321,7 +326,7 @@ class Container:
             private.write_file(paths.spec_file, json.dumps(spec))
             failpoint("init.after-spec")
             trace.step("spec: written")
-            pid, conmon_pid = eng.runtime.create_container(self, restore_from)
+            pid, conmon_pid = self.runtime.create_container(self, restore_from)
             failpoint("init.after-runtime-create")
         except BaseException:
             self._release_mounts()
@@ -386,7 +391,7 @@ class Container:
 
     def _start_locked(self) -> None:
         try:
-            self.engine.runtime.start_container(self)
+            self.runtime.start_container(self)
         except PypodError:
             self.sync()
             raise
@@ -427,7 +432,7 @@ class Container:
             if st != Status.CREATED:
                 self._prepare_for_init()
                 self._init()
-            sock = connect_attach(self.engine.runtime.attach_socket_path(self))
+            sock = connect_attach(self.runtime.attach_socket_path(self))
             try:
                 if claim_exit:
                     claim.take()  # before the start: the process cannot have exited yet
@@ -472,7 +477,7 @@ class Container:
             self.sync()
             if self.state.status not in (Status.RUNNING, Status.CREATED):
                 raise InvalidState("can only attach to created or running containers: container state improper")
-            sock = connect_attach(self.engine.runtime.attach_socket_path(self))
+            sock = connect_attach(self.runtime.attach_socket_path(self))
         if self._pump(sock, streams):
             return None
         return self.wait()
@@ -484,7 +489,7 @@ class Container:
                                 detach_keys=None, resize=self._resize_quiet)
 
     def _resize_quiet(self, height: int, width: int) -> None:
-        self.engine.runtime.attach_resize(self, height, width)
+        self.runtime.attach_resize(self, height, width)
 
     # -- signals and stopping ----------------------------------------------
 
@@ -494,7 +499,7 @@ class Container:
             # A stopping container may be killed: the user got tired of waiting.
             if self.state.status not in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
                 raise InvalidState(f"can only kill running containers. {self.id} is in state {self.state.status.value}: container state improper")
-            self.engine.runtime.kill_container(self, signal)
+            self.runtime.kill_container(self, signal)
             self.engine.events.container(self, "kill", signal=signal)
 
     def stop(self, timeout: int | None = None) -> None:
@@ -514,14 +519,14 @@ class Container:
             self.save()
             if st == Status.PAUSED:
                 # A frozen process cannot act on the stop signal.
-                self.engine.runtime.kill_container(self, 9)
-                self.engine.runtime.unpause_container(self)
+                self.runtime.kill_container(self, 9)
+                self.runtime.unpause_container(self)
             pid, conmon_pid = self.state.pid, self.state.conmon_pid
             self.state.status = Status.STOPPING
             self.state.stopping_pid = os.getpid()
             self.save()
             with lock.suspended():
-                killed = self.engine.runtime.stop_container(self, timeout, pid)
+                killed = self.runtime.stop_container(self, timeout, pid)
                 failpoint("stop.after-signal")
                 if killed:
                     from .. import diag
@@ -529,7 +534,7 @@ class Container:
 
                     diag.warn(f"StopSignal {signal_name(self.config.stop_signal)} failed to stop container "
                               f"{self.name} in {timeout} seconds, resorting to SIGKILL")
-                self.engine.runtime.wait_exit(self, pid, conmon_pid, timeout=10)
+                self.runtime.wait_exit(self, pid, conmon_pid, timeout=10)
             try:
                 self.sync()
             except NoSuchContainer:
@@ -548,7 +553,7 @@ class Container:
                 raise InvalidState(f"{self.id} is already paused: container state improper")
             if self.state.status != Status.RUNNING:
                 raise InvalidState(f"{self.id} is not running, can't pause: container state improper")
-            self.engine.runtime.pause_container(self)
+            self.runtime.pause_container(self)
             self.state.status = Status.PAUSED
             self.save()
             self.engine.events.container(self, "pause")
@@ -558,7 +563,7 @@ class Container:
             self.sync()
             if self.state.status != Status.PAUSED:
                 raise InvalidState(f"{self.id} is not paused, can't unpause: container state improper")
-            self.engine.runtime.unpause_container(self)
+            self.runtime.unpause_container(self)
             self.state.status = Status.RUNNING
             self.save()
             self.engine.events.container(self, "unpause")
@@ -607,7 +612,7 @@ class Container:
                 raise TimeoutError(f"timed out waiting for container {self.id}")
             if only_exit and st in ACTIVE and self.state.conmon_pid:
                 # Sleep on the monitor itself: it exits right after recording the exit.
-                self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=left if left is not None else 1.0)
+                self.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=left if left is not None else 1.0)
             elif interval is not None or not only_exit:
                 step = 0.25 if interval is None else interval
                 time.sleep(step if left is None else max(0.0, min(step, left)))
@@ -650,17 +655,17 @@ class Container:
             from . import healthtimer
 
             healthtimer.stop(self)
-        if self.state.status in (Status.STOPPED, Status.CREATED) or self.state.mountpoint:
+        if self.state.status in (Status.STOPPED, Status.CREATED) or (self.state.mountpoint and not self.state.user_mounts):
             from . import execs
 
             execs.on_container_stopped(self)
-            self.engine.runtime.delete_container(self)
+            self.runtime.delete_container(self)
             failpoint("cleanup.after-runtime-delete")
             self._release_mounts()
             self._teardown_storage()
             failpoint("cleanup.after-unmount")
             trace.step("storage: unmounted")
-            self.engine.runtime.remove_runtime_files(self)
+            self.runtime.remove_runtime_files(self)
             if self.config.namespaces.ipc == "shareable":
                 bundle.unmount_shareable_shm(self.engine, self.id)
             shutil.rmtree(self.paths.run_dir, ignore_errors=True)
@@ -668,7 +673,8 @@ class Container:
                 _unlink(os.path.join(self.paths.userdata, leftover))
             if self.state.status in (Status.STOPPED, Status.CREATED):
                 self.state.status = Status.EXITED
-            self.state.mountpoint = ""
+            if not self.state.user_mounts:
+                self.state.mountpoint = ""
             self.save()
             self.engine.events.container(self, "cleanup")
 
@@ -679,9 +685,45 @@ class Container:
             mounts.release(self)
 
     def _teardown_storage(self) -> None:
+        if self.state.user_mounts:
+            return  # `pypod mount` holds it until `pypod umount`
         if not self.config.rootfs:
             self.engine.container_storage.unmount(self.id)
         self.state.mountpoint = ""
+
+    # -- the user's mounts of the rootfs (pypod mount / umount) ----------------
+
+    def mount(self) -> str:
+        """Mount the container's root filesystem for the user and return where
+        it is; it stays mounted, running or not, until as many unmounts."""
+        with self.locked():
+            self.sync()
+            if self.config.rootfs:
+                return self.config.rootfs
+            if not self.state.mountpoint:
+                image = self.engine.images.lookup(self.config.image_id)
+                self.state.mountpoint = self.engine.container_storage.mount(self.id, image)
+            self.state.user_mounts += 1
+            self.save()
+            self.engine.events.container(self, "mount")
+            return self.state.mountpoint
+
+    def unmount(self, force: bool = False) -> None:
+        """Undo one `mount` (all of them with force); the rootfs itself is
+        unmounted once no mount is left and no process runs in it."""
+        with self.locked():
+            self.sync()
+            st = self.state
+            running = st.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING)
+            if running and st.user_mounts <= 1 and st.mountpoint and not self.config.rootfs and not force:
+                if not st.user_mounts:
+                    raise InvalidState(f"cannot unmount storage for container {self.id} as it is running or paused: "
+                                       "container state improper")
+            st.user_mounts = 0 if force else max(0, st.user_mounts - 1)
+            if not st.user_mounts and not running and st.status != Status.CREATED and st.mountpoint:
+                self._teardown_storage()
+            self.save()
+            self.engine.events.container(self, "unmount")
 
     def remove(self, force: bool = False, timeout: int | None = None, volumes: bool = False) -> None:
         with self.locked():
@@ -723,7 +765,7 @@ class Container:
         from . import execs
 
         execs.remove_all(self)
-        self.engine.runtime.delete_container(self)
+        self.runtime.delete_container(self)
         failpoint("rm.after-runtime-delete")
         self._release_mounts()
         anonymous = []
@@ -735,7 +777,7 @@ class Container:
             self.engine.container_storage.remove(self.id)
             trace.step("storage: removed")
         failpoint("rm.after-storage-remove")
-        self.engine.runtime.remove_runtime_files(self)
+        self.runtime.remove_runtime_files(self)
         if self.config.namespaces.ipc == "shareable":
             bundle.unmount_shareable_shm(self.engine, self.id)
         shutil.rmtree(self.paths.run_dir, ignore_errors=True)
@@ -762,17 +804,17 @@ class Container:
         """Dump the running container with CRIU (through the runtime)."""
         from ..errors import CheckpointUnsupported
 
-        ok, why = self.engine.runtime.supports_checkpoint()
+        ok, why = self.runtime.supports_checkpoint()
         if not ok:
             raise CheckpointUnsupported(why)
         with self.locked():
             self.sync()
             if self.state.status != Status.RUNNING:
                 raise InvalidState(f"{self.id} is not running, cannot checkpoint: container state improper")
-            self.engine.runtime.checkpoint_container(self, self.checkpoint_dir, keep_running, tcp_established)
+            self.runtime.checkpoint_container(self, self.checkpoint_dir, keep_running, tcp_established)
             self.engine.events.container(self, "checkpoint")
             if not keep_running:
-                self.engine.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
+                self.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
                 self.sync()
                 if self.state.status in ACTIVE:
                     self._mark_exited(missing_code=True)
@@ -783,7 +825,7 @@ class Container:
         """Start the container again from its last checkpoint."""
         from ..errors import CheckpointUnsupported
 
-        ok, why = self.engine.runtime.supports_checkpoint()
+        ok, why = self.runtime.supports_checkpoint()
         if not ok:
             raise CheckpointUnsupported(why)
         with self.locked():
@@ -844,7 +886,7 @@ class Container:
             self.sync()
             if self.state.status not in (Status.RUNNING, Status.PAUSED):
                 raise InvalidState("top can only be used on running containers: container state improper")
-            pids = self.engine.runtime.container_pids(self)
+            pids = self.runtime.container_pids(self)
         fields = ps_args or ["-o", "user,pid,ppid,pcpu,etime,tty,time,args"]
         for arg in fields:
             if not arg.replace(",", "").replace("-", "").replace("=", "").replace("%", "").isalnum():
@@ -864,7 +906,7 @@ class Container:
             self.sync()
             if self.state.status not in (Status.RUNNING, Status.CREATED, Status.PAUSED):
                 raise InvalidState("can only resize created or running containers: container state improper")
-        self.engine.runtime.attach_resize(self, height, width)
+        self.runtime.attach_resize(self, height, width)
 
     def inspect(self) -> dict:
         from .inspect import inspect_container

@@ -120,6 +120,30 @@ class Store:
         if cur.rowcount == 0:
             raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
 
+    def update_config(self, cid: str, config: dict) -> None:
+        """Replace a container's stored config (its name stays what the row says)."""
+        cur = self._db.execute("UPDATE containers SET config = ? WHERE id = ?", (json.dumps(config), cid))
+        if cur.rowcount == 0:
+            raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
+
+    def rename_container(self, cid: str, name: str) -> None:
+        """A new name, in the row and in the stored config, in one transaction."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT config FROM containers WHERE id = ?", (cid,)).fetchone()
+            if not row:
+                raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
+            if self._db.execute("SELECT 1 FROM containers WHERE name = ? AND id != ?", (name, cid)).fetchone():
+                raise NameInUse(f'the container name "{name}" is already in use by {self.lookup_id(name)}. '
+                                "You have to remove that container to be able to reuse that name: that name is already in use")
+            config = json.loads(row[0])
+            config["name"] = name
+            self._db.execute("UPDATE containers SET name = ?, config = ? WHERE id = ?", (name, json.dumps(config), cid))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     def remove_container(self, cid: str, exit_code: int | None = None) -> None:
         """Delete a container; its exit code stays a while for a `wait` that
         raced the removal (conmon's `cleanup --rm` beside a foreground run)."""

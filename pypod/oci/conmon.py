@@ -643,13 +643,14 @@ def _package_of(path: str) -> str:
     return "Unknown"
 
 
-def select_runtime(config) -> ConmonOCIRuntime:
-    """The configured runtime if it is there, else the first other one found."""
+def select_runtime(config, fallback: bool = True) -> ConmonOCIRuntime:
+    """The configured runtime if it is there, else (with fallback) the first
+    other one found."""
     conmon = find_binary("conmon", config.conmon_paths)
     if not conmon:
         raise OCIRuntimeError("could not find a working conmon binary (configured options: "
                               f"{config.conmon_paths}): invalid argument")
-    order = [config.runtime] + [n for n in config.runtime_paths if n != config.runtime]
+    order = [config.runtime] + ([n for n in config.runtime_paths if n != config.runtime] if fallback else [])
     for name in order:
         path = find_binary(name, config.runtime_paths.get(name, []))
         if path:

@@ -159,8 +159,13 @@ def _blob_member(tar, members: dict, desc: dict):
 # -- save -------------------------------------------------------------------------------
 
 
-def save(store: ImageStore, refs: list[str], dest: str | os.PathLike | BinaryIO, fmt: str = "docker-archive") -> None:
-    """Write the images as a docker-archive (for `docker load` and `podman load`) or an oci-archive."""
+def save(store: ImageStore, refs: list[str], dest: str | os.PathLike | BinaryIO, fmt: str = "docker-archive", *,
+         extra_names: list[str] = (), compress_oci: bool = False) -> None:
+    """Write the images as a docker-archive (for `docker load` and `podman load`) or an oci-archive.
+
+    extra_names: more names the first image carries in the archive (podman's
+    `save IMAGE NAME...` without -m); compress_oci: gzip the layers stored
+    uncompressed when writing OCI (podman does unless --uncompressed)."""
     import tarfile
 
     if fmt not in ("docker-archive", "oci-archive"):
@@ -174,13 +179,21 @@ def save(store: ImageStore, refs: list[str], dest: str | os.PathLike | BinaryIO,
         if img is None:
             raise NoSuchImage(f"{ref}: image not known")
         images.append((img, by_name))
+    if extra_names and images:
+        from .images import normalize_name
+
+        images += [(images[0][0], normalize_name(n)) for n in extra_names]
+    import contextlib
+
     out = open(dest, "wb") if isinstance(dest, (str, os.PathLike)) else dest
+    # gzipping writes temporary files in the store: hold the lock a sweep of leftovers waits for
+    held = store.locked(exclusive=False) if compress_oci else contextlib.nullcontext()
     try:
-        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        with held, tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             if fmt == "docker-archive":
                 _save_docker(store, tar, images)
             else:
-                _save_oci(store, tar, images)
+                _save_oci(store, tar, images, compress_oci)
     finally:
         if out is not dest:
             out.close()
@@ -250,33 +263,76 @@ def _save_docker(store, tar, images: list[tuple[Image, str | None]]) -> None:
     _add(tar, "manifest.json", data=json.dumps(manifest, separators=(",", ":")).encode())
     _add(tar, "repositories", data=json.dumps(repos, separators=(",", ":")).encode())
 
-def _save_oci(store, tar, images: list[tuple[Image, str | None]]) -> None:
+def _save_oci(store, tar, images: list[tuple[Image, str | None]], compress: bool = False) -> None:
+    import hashlib
+
     _add(tar, "oci-layout", data=b'{"imageLayoutVersion":"1.0.0"}')
     written: set[str] = set()
     index: list[dict] = []
+    gzipped: dict[str, tuple[str, str]] = {}  # plain blob hex -> (gzip temp file, its hex)
 
     def blob(hexd: str, data: bytes | None = None) -> None:
         if hexd not in written:
-            _add(tar, f"blobs/sha256/{hexd}", data=data, path=None if data is not None else store.blob_path(hexd))
+            if data is None:
+                temps = {ghex: path for path, ghex in gzipped.values()}
+                _add(tar, f"blobs/sha256/{hexd}", path=temps.get(hexd) or store.blob_path(hexd))
+            else:
+                _add(tar, f"blobs/sha256/{hexd}", data=data)
             written.add(hexd)
 
-    for img, by_name in images:
-        manifest = store.stored_manifest(img)
-        if manifest is None:
-            manifest = store.manifest_for(img.id, img.layers)
-        import hashlib
+    try:
+        for img, by_name in images:
+            manifest = store.stored_manifest(img)
+            if manifest is None:
+                manifest = store.manifest_for(img.id, img.layers)
+            if compress:
+                manifest = _gzip_plain_layers(store, manifest, gzipped)
+            mhex = hashlib.sha256(manifest).hexdigest()
+            blob(img.id)
+            for layer in json.loads(manifest)["layers"]:
+                blob(layer["digest"].split(":", 1)[1])
+            blob(mhex, manifest)
+            for name in ([by_name] if by_name else img.names) or [None]:
+                desc = {"mediaType": OCI_MANIFEST, "digest": f"sha256:{mhex}", "size": len(manifest)}
+                if name:
+                    desc["annotations"] = {REF_NAME_ANNOTATION: name}
+                index.append(desc)
+        _add(tar, "index.json", data=json.dumps({"schemaVersion": 2, "manifests": index}, separators=(",", ":")).encode())
+    finally:
+        for path, _hexd in gzipped.values():
+            os.unlink(path)
 
-        mhex = hashlib.sha256(manifest).hexdigest()
-        blob(img.id)
-        for layer in json.loads(manifest)["layers"]:
-            blob(layer["digest"].split(":", 1)[1])
-        blob(mhex, manifest)
-        for name in ([by_name] if by_name else img.names) or [None]:
-            desc = {"mediaType": OCI_MANIFEST, "digest": f"sha256:{mhex}", "size": len(manifest)}
-            if name:
-                desc["annotations"] = {REF_NAME_ANNOTATION: name}
-            index.append(desc)
-    _add(tar, "index.json", data=json.dumps({"schemaVersion": 2, "manifests": index}, separators=(",", ":")).encode())
+
+def _gzip_plain_layers(store, manifest: bytes, gzipped: dict) -> bytes:
+    """The manifest with each uncompressed layer replaced by a gzip of it
+    (written once to a temp file under the store, removed after the save)."""
+    import gzip
+    import hashlib
+    import shutil
+    import tempfile
+
+    doc = json.loads(manifest)
+    changed = False
+    for layer in doc.get("layers") or []:
+        media = layer.get("mediaType") or ""
+        hexd = layer["digest"].split(":", 1)[1]
+        if not media.endswith(".tar") and hexd not in gzipped:
+            continue
+        if hexd not in gzipped:
+            fd, tmp = tempfile.mkstemp(dir=store.dir, prefix=".save-gz-")  # a crash's is swept as a leftover
+            with os.fdopen(fd, "wb") as out, open(store.blob_path(hexd), "rb") as src:
+                with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+                    shutil.copyfileobj(src, gz, 1 << 20)
+            digest = hashlib.sha256()
+            with open(tmp, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+            gzipped[hexd] = (tmp, digest.hexdigest())
+        tmp, ghex = gzipped[hexd]
+        layer.update({"mediaType": OCI_MANIFEST.replace("manifest.v1+json", "layer.v1.tar+gzip"),
+                      "digest": f"sha256:{ghex}", "size": os.path.getsize(tmp)})
+        changed = True
+    return json.dumps(doc, separators=(",", ":")).encode() if changed else manifest
 
 
 # -- helpers ---------------------------------------------------------------------------

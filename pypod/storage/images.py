@@ -359,7 +359,7 @@ class ImageStore:
     def _leftover_places(self) -> list[tuple[str, str]]:
         """Where a crash leaves what nobody owns: (directory, name prefix)."""
         return [(self.layers_dir, ".unpack-"), (self.layers_dir, ".removing-"), (self.blobs, ".incoming-"),
-                (self.dir, ".load-"), (self.tmp_dir, "layer-"), (self.tmp_dir, "push-")]
+                (self.dir, ".load-"), (self.dir, ".save-"), (self.tmp_dir, "layer-"), (self.tmp_dir, "push-")]
 
     def leftovers(self) -> list[str]:
         """Temporary files and half-removed layers (nobody's, once the
@@ -575,6 +575,8 @@ class ImageStore:
         digest = ""
         if not self._db.execute("SELECT 1 FROM images WHERE id = ?", (iid,)).fetchone():
             digest = "sha256:" + self._write_blob(manifest if manifest is not None else self.manifest_for(iid, diff_ids))
+        if names:
+            self._ensure_history()
         with self._transaction():
             if digest:
                 # OR IGNORE: a concurrent loader of the same image may have won; its record stands.
@@ -588,6 +590,7 @@ class ImageStore:
                 self._db.execute("INSERT INTO names (name, image_id) VALUES (?, ?)", (n, iid))
             for r in repo_digests:
                 self._db.execute("INSERT OR REPLACE INTO repo_digests (ref, image_id) VALUES (?, ?)", (r, iid))
+            self._remember_names(iid, names)
         img = self.get(iid)
         if img is None:
             raise NoSuchImage(f"sha256:{iid}: image removed while it was being added")
@@ -596,15 +599,17 @@ class ImageStore:
     # -- import ----------------------------------------------------------------------
 
     def import_tarball(self, src: str | os.PathLike | BinaryIO, reference: str | None = None,
-                       changes: dict | None = None) -> Image:
+                       changes: dict | None = None, *, arch: str = "", os_name: str = "", variant: str = "",
+                       message: str = "") -> Image:
         """A rootfs tarball (path or binary stream) becomes a one-layer image, as with `podman import`.
 
         changes may set Cmd, Entrypoint, Env (added to the default PATH, by
         variable name), WorkingDir, User, Labels, StopSignal, ExposedPorts, Volumes."""
-        return self._import(src, reference, changes)
+        return self._import(src, reference, changes, platform=(arch, os_name, variant), comment=message)
 
     def _import(self, src, reference: str | None, changes: dict | None, created: str | None = None,
-                created_by: str = "pypod import") -> Image:
+                created_by: str = "pypod import", platform: tuple[str, str, str] = ("", "", ""),
+                comment: str = "") -> Image:
         names = [normalize_name(reference)] if reference else []
         config: dict = {"Env": [DEFAULT_PATH_ENV]}
         for k, v in (changes or {}).items():
@@ -628,14 +633,22 @@ class ImageStore:
                 if f is not src:
                     f.close()
             when = created or _now()
+            arch, os_name, variant = platform
+            step = {"created": when, "created_by": created_by}
+            if comment:
+                step["comment"] = comment
             doc = {
                 "created": when,
-                "architecture": host_arch(),
-                "os": "linux",
+                "architecture": arch or host_arch(),
+                "os": os_name or "linux",
                 "config": config,
                 "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-                "history": [{"created": when, "created_by": created_by}],
+                "history": [step],
             }
+            if variant:
+                doc["variant"] = variant
+            if comment:
+                doc["comment"] = comment
             img = self.register(json.dumps(doc, sort_keys=True).encode(), names)
             failpoint("import.after-image")
             return img
@@ -649,11 +662,12 @@ class ImageStore:
 
         return load(self, src)
 
-    def save(self, refs: list[str], dest: str | os.PathLike | BinaryIO, fmt: str = "docker-archive") -> None:
-        """Write the images as a docker-archive (for `docker load` and `podman load`) or an oci-archive."""
+    def save(self, refs: list[str], dest: str | os.PathLike | BinaryIO, fmt: str = "docker-archive", **options) -> None:
+        """Write the images as a docker-archive (for `docker load` and `podman load`) or an oci-archive
+        (options: image_archive.save's extra_names and compress_oci)."""
         from .image_archive import save
 
-        save(self, refs, dest, fmt)
+        save(self, refs, dest, fmt, **options)
 
     def stored_manifest(self, img: Image) -> bytes | None:
         """The manifest the image came with, when every blob it names is still here."""
@@ -673,9 +687,37 @@ class ImageStore:
     def tag(self, ref: str, new_name: str) -> None:
         full = normalize_name(new_name)
         iid, _ = self.find(ref)
+        self._ensure_history()
         with self._transaction():
             self._db.execute("DELETE FROM names WHERE name = ?", (full,))
             self._db.execute("INSERT INTO names (name, image_id) VALUES (?, ?)", (full, iid))
+            self._remember_names(iid, [full])
+
+    #: every name an image has had, newest last (podman's NamesHistory)
+    _HISTORY_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS names_history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        image_id TEXT NOT NULL,
+        name TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS names_history_by_image ON names_history(image_id);
+    """
+
+    def _ensure_history(self) -> None:
+        """The history table (outside any transaction: creating it commits)."""
+        from ..sqlitedb import ensure_tables
+
+        ensure_tables(self._db, self._HISTORY_SCHEMA, "names_history_by_image")
+
+    def _remember_names(self, iid: str, names: list[str]) -> None:
+        for n in names:
+            self._db.execute("INSERT INTO names_history (image_id, name) VALUES (?, ?)", (iid, n))
+
+    def names_history(self, iid: str) -> list[str]:
+        """The names the image has had, most recent first, each once."""
+        self._ensure_history()
+        rows = self._db.execute("SELECT name FROM names_history WHERE image_id = ? ORDER BY seq DESC", (iid,))
+        return list(dict.fromkeys(n for (n,) in rows))
 
     def untag(self, ref: str, name: str | None = None) -> list[str]:
         """Remove one name of the image (every name when name is None);
