@@ -298,7 +298,7 @@ def _security(cfg: ContainerConfig, a, parse_security_opts) -> None:
 
 
 def _namespaces(cfg: ContainerConfig, a) -> None:
-    from ..proto.oci_namespaces import parse_id_map, parse_sysctls
+    from ..specgen.namespaces import parse_id_map, parse_sysctls
     from ..specgen.limits import subordinate_map
 
     ns = cfg.namespaces

@@ -73,22 +73,6 @@ def id_mappings(maps) -> list[dict]:
     return [{"containerID": m.container_id, "hostID": m.host_id, "size": m.size} for m in maps]
 
 
-def parse_id_map(text: str, flag: str) -> list:
-    """--uidmap/--gidmap CONTAINER_ID:HOST_ID:SIZE (several may be joined with commas)."""
-    from ..engine.namespaces import IDMap
-
-    out = []
-    for item in text.split(","):
-        parts = item.split(":")
-        if len(parts) != 3 or not all(p.isdigit() for p in parts):
-            raise InvalidArgument(f"invalid {flag} {item!r}: must be CONTAINER_ID:HOST_ID:SIZE")
-        c, h, n = (int(p) for p in parts)
-        if n == 0:
-            raise InvalidArgument(f"invalid {flag} {item!r}: the size must be at least 1")
-        out.append(IDMap(container_id=c, host_id=h, size=n))
-    return out
-
-
 def check_sysctl(name: str, ns, network: str) -> None:
     """podman's rule: only namespaced sysctls, and only in a namespace of
     the container's own."""
@@ -105,13 +89,3 @@ def check_sysctl(name: str, ns, network: str) -> None:
             raise InvalidArgument(f"sysctl {name!r} is not allowed in the hosts uts namespace")
         return
     raise InvalidArgument(f"sysctl {name!r} is not allowed")
-
-
-def parse_sysctls(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidArgument(f"sysctl {item!r} is not in the format key=value")
-        out[key.strip()] = value
-    return out
