@@ -58,15 +58,23 @@ def build_image(d: str, small_files: int = 1500, big_layers: int = 3, big_size: 
     return layout
 
 
-def timed(cmd: list[str]) -> tuple[float, int]:
-    """(seconds, peak RSS in KiB) of one command, through GNU time."""
+CPU: dict[str, list[float]] = {}
+
+
+def timed(cmd: list[str], cpu_key: str = "") -> tuple[float, int]:
+    """(seconds, peak RSS in KiB) of one command, through GNU time; its CPU
+    seconds (user + system, children included) go to CPU[cpu_key]: on a
+    shared machine they drift less than the wall clock."""
     t = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *cmd], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - t
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{p.stderr.decode(errors='replace')}")
-    return elapsed, int(p.stderr.decode().strip().splitlines()[-1])
+    rss, user, system = p.stderr.decode().strip().splitlines()[-1].split()
+    if cpu_key:
+        CPU.setdefault(cpu_key, []).append(float(user) + float(system))
+    return elapsed, int(rss)
 
 
 def quiet(cmd: list[str]) -> None:
@@ -128,7 +136,7 @@ def main() -> int:
             res["pull"]["skopeo"].append(secs)
             order = engines if i % 2 == 0 else engines[::-1]
             for eng in order:
-                secs, rss = timed([*cmds[eng], "pull", "-q", "--tls-verify=false", ref])
+                secs, rss = timed([*cmds[eng], "pull", "-q", "--tls-verify=false", ref], f"pull-{eng}")
                 res["pull"][eng].append(secs)
                 res["rss"][eng].append(rss / 1024)
             for eng in order:
@@ -138,7 +146,8 @@ def main() -> int:
                 dest = Registry(os.path.join(t, f"dest-{eng}"))
                 regs.append(dest)
                 try:
-                    secs, _ = timed([*cmds[eng], "push", "-q", "--tls-verify=false", ref, f"{dest.host}/pushed/app:1"])
+                    secs, _ = timed([*cmds[eng], "push", "-q", "--tls-verify=false", ref, f"{dest.host}/pushed/app:1"],
+                                    f"push-{eng}")
                     res["push"][eng].append(secs)
                 finally:
                     dest.stop()
@@ -157,6 +166,12 @@ def main() -> int:
             ratio = f"{p / q:.2f}" if q else "-"
             print(f"{label:<34} {p:>8.3f} {q if q is not None else float('nan'):>8.3f} {ratio:>7}")
         print(f"{'floor: skopeo copy to dir (s)':<34} {med['pull']['skopeo']:>8.3f}")
+        for op in ("pull", "push"):
+            p = statistics.median(CPU[f"{op}-pypod"])
+            q = statistics.median(CPU[f"{op}-podman"]) if f"{op}-podman" in CPU else None
+            label = f"{op}: CPU seconds (user+sys)"
+            print(f"{label:<34} {p:>8.3f} {q if q is not None else float('nan'):>8.3f} {p / q if q else float('nan'):>7.2f}")
+        print(f"(load average while measuring: {os.getloadavg()[0]:.1f})")
         return 0
     finally:
         for r in regs:

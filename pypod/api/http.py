@@ -60,12 +60,22 @@ class Request:
         self.hijack_tty = False
         self._json: dict | None = None
 
-    # query parameters, the way Docker reads them
+    # query parameters, the way Docker reads them; libpod's decoder also
+    # takes a name in any case (podman's remote client sends "alltags",
+    # "compressionformat", "listtags")
+    def _get(self, name: str) -> str | None:
+        v = self.query.get(name)
+        if v is None:
+            folded = name.lower()
+            v = next((val for key, val in self.query.items() if key.lower() == folded), None)
+        return v
+
     def q(self, name: str, default: str = "") -> str:
-        return self.query.get(name, default)
+        v = self._get(name)
+        return default if v is None else v
 
     def qbool(self, name: str, default: bool = False) -> bool:
-        v = self.query.get(name)
+        v = self._get(name)
         if v is None or v == "":
             return default
         if v.lower() in ("1", "true", "yes"):
@@ -75,7 +85,7 @@ class Request:
         raise InvalidArgument(f"invalid boolean value {v!r} for query parameter {name}")
 
     def qint(self, name: str, default: int | None = None) -> int | None:
-        v = self.query.get(name)
+        v = self._get(name)
         if v is None or v == "":
             return default
         try:

@@ -25,8 +25,10 @@ from .http import Request, Response, Router, Streamed
 # -- credentials from the request ---------------------------------------------------------------
 
 
-def registry_auth(req: Request):
-    """X-Registry-Auth: base64url JSON {"username", "password", "identitytoken"}."""
+def registry_auth(req: Request, registry: str = ""):
+    """X-Registry-Auth: base64url JSON, Docker's {"username", "password",
+    "identitytoken"} or podman's map of registry -> those (its remote client
+    sends every login of its auth file); the map's entry for `registry`."""
     from ..registry.auth import Credentials
 
     raw = req.headers.get("X-Registry-Auth", "").strip()
@@ -38,6 +40,8 @@ def registry_auth(req: Request):
         raise InvalidArgument("invalid X-Registry-Auth header: not base64url-encoded JSON") from None
     if not isinstance(doc, dict):
         return None
+    if doc and all(isinstance(v, dict) for v in doc.values()):
+        doc = _auth_for(doc, registry)
     user, password, token = doc.get("username") or "", doc.get("password") or "", doc.get("identitytoken") or ""
     if token:
         return Credentials("<token>", "", str(token))
@@ -46,16 +50,48 @@ def registry_auth(req: Request):
     return None
 
 
-def _args(req: Request, tls_param: str = "tlsVerify", host: str = ""):
+def _auth_for(by_registry: dict, registry: str) -> dict:
+    """The entry of a registry -> credentials map for one registry (keys
+    may be "host", "host/repo" or URLs, as auth files hold them)."""
+    if not registry:
+        return {}
+    from ..registry.operations import login_key
+
+    for key, value in by_registry.items():
+        try:
+            if login_key(key).split("/", 1)[0] == registry:
+                return value
+        except InvalidArgument:
+            continue
+    return {}
+
+
+def _args(req: Request, tls_param: str = "tlsVerify", host: str = "", registry: str = ""):
     """The request's registry options.  Docker's routes pass the registry
     host: as Docker's daemon does, a loopback registry (127.0.0.0/8,
-    localhost, ::1) may be plain HTTP without being told."""
+    localhost, ::1) may be plain HTTP without being told.  registry (else
+    host) picks the credentials from a map of them."""
+    from ..registry.auth import Credentials
     from ..registry.operations import RegistryArgs
 
     tls = req.qbool(tls_param, True) if req.q(tls_param) else None
     if tls is None and host and _loopback(host):
         tls = False
-    return RegistryArgs(tls_verify=tls, creds=registry_auth(req))
+    creds = registry_auth(req, registry or host)
+    if creds is None and req.q("username"):  # libpod's pull also takes them as parameters
+        creds = Credentials(req.q("username"), req.q("password"))
+    return RegistryArgs(tls_verify=tls, creds=creds)
+
+
+def _domain_of(ref: str) -> str:
+    """The registry a reference names ("" for a short name or a bad one:
+    the operation itself reports that)."""
+    from ..registry.reference import parse
+
+    try:
+        return parse(ref).domain
+    except InvalidArgument:
+        return ""
 
 
 def _loopback(host: str) -> bool:
@@ -168,7 +204,7 @@ def docker_pull(req: Request) -> Response:
     state = {"downloaded": False, "progress": {}}
 
     def op(eng, progress):
-        from ..errors import NoSuchImage
+        from ..errors import NoSuchImage, RegistryError, RegistryUnauthorized
         from ..registry.shortnames import ShortNameError
 
         try:
@@ -176,6 +212,10 @@ def docker_pull(req: Request) -> Response:
         except ShortNameError as e:
             # Docker's clients read a 404 as "no such image" (docker-py's run gives up then).
             raise NoSuchImage(f"{ref}: {e}") from None
+        except RegistryUnauthorized as e:
+            # A 401 from this API means "the daemon wants a login": the docker CLI
+            # would prompt for one; Docker's daemon answers a registry's refusal with 500.
+            raise RegistryError(str(e)) from None
 
     def render(kind, v) -> bytes:
         if kind == "done":
@@ -235,6 +275,8 @@ def _push_render(state: dict, tag_of):
         sid = _short(ev.digest)
         if ev.state == "exists":
             return _line({"status": "Layer already exists", "progressDetail": {}, "id": sid})
+        if ev.state == "mounted":
+            return _line({"status": f"Mounted from {ev.text}", "progressDetail": {}, "id": sid})
         if ev.state == "start":
             return _line({"status": "Preparing", "progressDetail": {}, "id": sid})
         if ev.state == "progress":
@@ -301,8 +343,9 @@ def _search_rows(req: Request, eng, docker: bool = False) -> list[dict]:
         raise InvalidArgument("term is required")
     limit = req.qint("limit", 0) or 0
     first, sep, _ = term.partition("/")
-    host = first if docker and sep and ("." in first or ":" in first or first == "localhost") else ""
-    rows = ops.search(eng, term, limit=limit, list_tags=req.qbool("listTags"), args=_args(req, host=host))
+    domain = first if sep and ("." in first or ":" in first or first == "localhost") else ""
+    args = _args(req, host=domain if docker else "", registry=domain)
+    rows = ops.search(eng, term, limit=limit, list_tags=req.qbool("listTags"), args=args)
     filters = {}
     if req.q("filters"):
         try:
@@ -358,6 +401,20 @@ def distribution(req: Request, eng) -> Response:
     return Response(200, {"Descriptor": desc, "Platforms": platforms})
 
 
+@with_engine
+def libpod_manifest_inspect(req: Request, eng) -> Response:
+    """GET /libpod/manifests/{name}/json: pypod keeps no local manifest
+    lists, so as podman does for a name it has none of, the registry's
+    manifest (or list) for it."""
+    from ..registry import operations as ops
+
+    data = ops.inspect_manifest(eng, req.params["name"], _args(req, registry=_domain_of(req.params["name"])))
+    try:
+        return Response(200, json.loads(data))
+    except ValueError:
+        raise PypodError(f"the registry's manifest for {req.params['name']} is not JSON") from None
+
+
 # -- libpod: pull, push ------------------------------------------------------------------------------
 
 
@@ -379,7 +436,7 @@ def libpod_pull(req: Request) -> Response:
 
         hos, harch, _ = host_platform()
         platform = (os_name or hos, arch or harch, variant)
-    args = _args(req)
+    args = _args(req, registry=_domain_of(ref))
 
     def op(eng, progress):
         if policy != "always" and not all_tags:
@@ -401,7 +458,8 @@ def _libpod_report(quiet: bool, done):
 
     def render(kind, v) -> bytes:
         if kind == "done":
-            return _line(done(v))
+            last = done(v)
+            return _line(last) if last is not None else b""
         if quiet:
             return b""
         from ..registry.progress import ProgressDisplay
@@ -437,17 +495,32 @@ def libpod_push(req: Request) -> Response:
 
     source = req.params["name"]
     destination = req.q("destination")
-    args = _args(req)
+    args = _args(req, registry=_domain_of(destination or source))
     fmt = {"docker": "v2s2"}.get(req.q("format"), req.q("format"))
     compression = req.q("compressionFormat")
-    quiet = req.qbool("quiet")
+    quiet = req.qbool("quiet", True)  # libpod's default: older clients expect no progress
 
     def op(eng, progress):
         eng.images.lookup(source)
-        return ops.push(eng, source, destination, progress, args=args, fmt=fmt, compression=compression)
+        return ops.push(eng, source, destination, progress, args=args, fmt=fmt, compression=compression,
+                        remove_signatures=req.qbool("removeSignatures"))
 
-    render, error = _libpod_report(quiet, lambda digest: {"manifestdigest": digest})
+    # podman 4.x's remote client takes any line without "stream" or "error"
+    # for a broken stream (its push fails on it); podman 5's reads the digest.
+    old_client = (_api_version(req) or (5,)) < (5,)
+    render, error = _libpod_report(quiet, lambda digest: None if old_client else {"manifestdigest": digest})
     return _streamed(req, op, render, error)
+
+
+def _api_version(req: Request) -> tuple[int, ...] | None:
+    """The version in the request's path prefix (/v4.3.1/...), if any."""
+    first = req.path.lstrip("/").split("/", 1)[0]
+    if first[:1] != "v":
+        return None
+    try:
+        return tuple(int(x) for x in first[1:].split("."))
+    except ValueError:
+        return None
 
 
 def register(router: Router) -> None:
@@ -459,6 +532,7 @@ def register(router: Router) -> None:
     router.add("GET", "/images/search", docker_search)
     router.add("GET", "/libpod/images/search", libpod_search)
     router.add("POST", "/libpod/images/{name*}/push", libpod_push)
+    router.add("GET", "/libpod/manifests/{name*}/json", libpod_manifest_inspect)
     # Before the libpod module's and the Docker module's own (local-only) routes for the same paths.
     router.routes.insert(0, ("POST", "libpod/images/pull".split("/"), libpod_pull))
 

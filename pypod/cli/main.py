@@ -298,9 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             print(_group_usage(str(g)) if str(g) else _usage())
             return 0 if rest[0] == "help" or len(rest) > 1 else 125
         mod_name, func, summary = COMMANDS[name]
-        import importlib
-
-        mod = importlib.import_module(f"pypod.cli.{mod_name}")
+        __import__(f"pypod.cli.{mod_name}")  # importlib's package would cost an import of its own
+        mod = sys.modules[f"pypod.cli.{mod_name}"]
         trace.step(f"imports: pypod.cli.{mod_name}")
         parser = make_parser(prog, summary, add_help=func not in getattr(mod, "OWN_HELP", ()))
         getattr(mod, f"add_{func}_args")(parser)

@@ -8,7 +8,6 @@ offers, json, --quiet, and --watch.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -86,6 +85,8 @@ def present(gather, a) -> int:
         return sort_entries(got, a.sort) if a.sort else got
 
     if a.format in ("json", "{{json .}}"):
+        import json
+
         print(json.dumps([json_entry(e) for e in entries()], indent=2))
         return 0
     if a.quiet and not a.format:

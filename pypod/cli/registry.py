@@ -139,6 +139,7 @@ def add_run_pull_flags(p) -> None:
     p.add_argument("--tls-verify", nargs="?", const="true", default=None, metavar="BOOL",
                    help="require HTTPS and verify certificates when contacting registries")
     p.add_argument("--authfile", default="", help="path of the authentication file")
+    p.add_argument("--disable-content-trust", action="store_true", help="this is a Docker-specific option and is a NOOP")
 
 
 def image_for_run(engine, a) -> None:
@@ -171,6 +172,10 @@ def add_push_args(p) -> None:
     p.add_argument("--digestfile", default="", help="write the digest of the pushed image to the specified file")
     p.add_argument("--disable-content-trust", action="store_true", help="this is a Docker-specific option and is a NOOP")
     p.add_argument("--sign-by", default="", help="sign the image (not supported: an error)")
+    p.add_argument("--sign-by-sigstore-private-key", default="", metavar="PATH",
+                   help="sign the image with a sigstore private key (not supported: an error)")
+    p.add_argument("--sign-passphrase-file", default="", metavar="PATH",
+                   help="read a passphrase for signing an image from PATH (not supported: an error)")
     _add_registry_flags(p, retry=True)
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("destination", nargs="?", default="", metavar="DESTINATION")
@@ -179,8 +184,10 @@ def add_push_args(p) -> None:
 def cmd_push(engine, a) -> int:
     from ..registry import operations as ops
 
-    if a.sign_by:
+    if a.sign_by or a.sign_by_sigstore_private_key:
         raise InvalidArgument("signing images is not supported by pypod")
+    if a.sign_passphrase_file:
+        raise InvalidArgument("--sign-passphrase-file is only relevant with --sign-by-sigstore-private-key")
     fmt = {"docker": "v2s2"}.get(a.format, a.format)
     digest = ops.push(engine, a.image, a.destination, _progress(a.quiet), args=_registry_args(a), fmt=fmt,
                       compression=a.compression_format, remove_signatures=a.remove_signatures)

@@ -242,14 +242,13 @@ def joined_namespaces(engine, cfg: ContainerConfig) -> tuple[dict[str, str], str
 def init_binary(cfg: ContainerConfig) -> str:
     """The host's init for --init: the one asked for, else catatonit where
     podman (or Debian's catatonit package) puts it."""
-    import shutil
-
     if not cfg.process.init:
         return ""
     from ..errors import InvalidArgument
 
+    on_path = [os.path.join(d, "catatonit") for d in os.environ.get("PATH", "").split(os.pathsep) if d]
     candidates = [cfg.process.init_path] if cfg.process.init_path else [
-        "/usr/libexec/podman/catatonit", "/usr/libexec/catatonit/catatonit", shutil.which("catatonit") or ""]
+        "/usr/libexec/podman/catatonit", "/usr/libexec/catatonit/catatonit", *on_path]
     for path in candidates:
         if path and os.path.isfile(path) and os.access(path, os.X_OK):
             return path
@@ -275,12 +274,11 @@ def zoneinfo_file(tz: str) -> str:
 def write_localtime(userdata: str, tz: str) -> str:
     """A copy of the zone file in the container's directory, as podman makes,
     so a change on the host does not move the container's clock."""
-    import shutil
-
     if not tz:
         return ""
     dest = os.path.join(userdata, "localtime")
-    shutil.copyfile(zoneinfo_file(tz), dest)
+    with open(zoneinfo_file(tz), "rb") as src, open(dest, "wb") as out:
+        out.write(src.read())
     return dest
 
 

@@ -22,7 +22,10 @@ from ..errors import (
     PypodError,
 )
 from .container import ContainerConfig, ContainerState, Status
-from .lifecycle import Container
+
+TYPE_CHECKING = False  # typing's import would cost every command ~5 ms
+if TYPE_CHECKING:
+    from .lifecycle import Container
 
 
 class Engine:
@@ -171,6 +174,8 @@ class Engine:
                     attempt += 1
         failpoint("create.after-record")
         trace.step("store: container recorded")
+        from .lifecycle import Container
+
         ctr = Container(self, cfg, state)
         self.events.container(ctr, "create")
         return ctr
@@ -238,13 +243,19 @@ class Engine:
         return ctr
 
     def _load(self, cid: str) -> Container:
+        from .lifecycle import Container
+
         cfg, st = self.store.get_container(cid)
         return Container(self, ContainerConfig.from_dict(cfg), ContainerState.from_dict(st))
 
     def containers(self, sync: bool = True) -> list[Container]:
         ns = self.config.namespace
-        out = [Container(self, ContainerConfig.from_dict(c), ContainerState.from_dict(s)) for c, s in self.store.all_containers()
-               if not ns or c.get("namespace", "") == ns]
+        rows = [(c, s) for c, s in self.store.all_containers() if not ns or c.get("namespace", "") == ns]
+        if not rows:
+            return []  # `ps` of an empty store imports no container lifecycle
+        from .lifecycle import Container
+
+        out = [Container(self, ContainerConfig.from_dict(c), ContainerState.from_dict(s)) for c, s in rows]
         if not sync:
             return out
         alive = []

@@ -12,12 +12,12 @@ from __future__ import annotations
 import enum
 import json
 import os
-import shutil
 import time
 from ..record import asdict, field, fields, record
 
 from ..failpoints import failpoint
 from .. import trace
+from ..storage.tree import remove_what_can_go
 from .container import StateRecord
 from ..errors import (
     InvalidArgument,
@@ -110,7 +110,7 @@ class ExecSession:
         self.reload()
         if self.state.status != ExecStatus.CREATED:
             raise InvalidState(f"exec session {self.id} is in state {self.state.status.value}, only created sessions can be started: exec session state improper")
-        shutil.rmtree(self.bundle, ignore_errors=True)
+        remove_what_can_go(self.bundle)
         from .. import private
 
         private.makedirs(self.bundle)
@@ -290,7 +290,7 @@ class ExecSession:
             time.sleep(0.01)
 
     def _remove_files(self) -> None:
-        shutil.rmtree(self.bundle, ignore_errors=True)
+        remove_what_can_go(self.bundle)
         try:
             os.rmdir(os.path.dirname(self.bundle))  # the last session's takes the exec dir along
         except OSError:
@@ -550,7 +550,7 @@ def remove_all(ctr) -> None:
             sess._record_exit(None)
         sess._remove_files()
         ctr.engine.store.remove_exec(sess.id)
-    shutil.rmtree(os.path.join(ctr.paths.run_dir, "exec"), ignore_errors=True)
+    remove_what_can_go(os.path.join(ctr.paths.run_dir, "exec"))
 
 
 def cleanup_session(ctr, session_id: str) -> None:

@@ -10,7 +10,6 @@ container's inspect data, the one shape every owner fills.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from ..errors import InvalidArgument, PypodError
 from .container import Status
@@ -44,6 +43,8 @@ def has_exited(ctr) -> bool:
 
 def regex_any(patterns: list[str], text: str) -> bool:
     """podman matches ids and names as unanchored regular expressions."""
+    import re  # only a filter needs it: not every ps
+
     for p in patterns:
         try:
             if re.search(p, text):

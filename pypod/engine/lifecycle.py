@@ -11,7 +11,6 @@ pypod killed at any point leaves work the next call can finish.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from functools import cached_property
 
@@ -668,7 +667,9 @@ class Container:
             self.runtime.remove_runtime_files(self)
             if self.config.namespaces.ipc == "shareable":
                 bundle.unmount_shareable_shm(self.engine, self.id)
-            shutil.rmtree(self.paths.run_dir, ignore_errors=True)
+            from ..storage.tree import remove_what_can_go
+
+            remove_what_can_go(self.paths.run_dir)
             for leftover in ("ctl", "winsz", "attach", "oom"):
                 _unlink(os.path.join(self.paths.userdata, leftover))
             if self.state.status in (Status.STOPPED, Status.CREATED):
@@ -780,8 +781,10 @@ class Container:
         self.runtime.remove_runtime_files(self)
         if self.config.namespaces.ipc == "shareable":
             bundle.unmount_shareable_shm(self.engine, self.id)
-        shutil.rmtree(self.paths.run_dir, ignore_errors=True)
-        shutil.rmtree(os.path.dirname(self.paths.userdata), ignore_errors=True)
+        from ..storage.tree import remove_what_can_go
+
+        remove_what_can_go(self.paths.run_dir)
+        remove_what_can_go(os.path.dirname(self.paths.userdata))
         trace.step("files: removed")
         failpoint("rm.after-files")
         finished = self.state.finished_at or status_before in (Status.STOPPED, Status.EXITED)

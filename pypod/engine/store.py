@@ -8,7 +8,6 @@ JSON documents because the dataclasses evolve faster than a schema would.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 
@@ -48,6 +47,18 @@ CREATE TABLE IF NOT EXISTS secrets (
 EXIT_CODE_KEEP = 300
 
 
+
+def _dumps(obj) -> str:
+    import json  # imported on first use: `ps` of an empty store never needs it
+
+    return json.dumps(obj)
+
+
+def _loads(text: str):
+    import json
+
+    return json.loads(text)
+
 class Store:
     def __init__(self, db_path: str):
         from .. import private
@@ -71,7 +82,7 @@ class Store:
         try:
             self._db.execute(
                 "INSERT INTO containers (id, name, config, state, created) VALUES (?, ?, ?, ?, ?)",
-                (cid, name, json.dumps(config), json.dumps(state), created),
+                (cid, name, _dumps(config), _dumps(state), created),
             )
         except sqlite3.IntegrityError:
             if self._db.execute("SELECT 1 FROM containers WHERE name = ?", (name,)).fetchone():
@@ -107,22 +118,22 @@ class Store:
         row = self._db.execute("SELECT config, state FROM containers WHERE id = ?", (cid,)).fetchone()
         if not row:
             raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
-        return json.loads(row[0]), json.loads(row[1])
+        return _loads(row[0]), _loads(row[1])
 
     def get_state(self, cid: str) -> dict:
         row = self._db.execute("SELECT state FROM containers WHERE id = ?", (cid,)).fetchone()
         if not row:
             raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
-        return json.loads(row[0])
+        return _loads(row[0])
 
     def save_state(self, cid: str, state: dict) -> None:
-        cur = self._db.execute("UPDATE containers SET state = ? WHERE id = ?", (json.dumps(state), cid))
+        cur = self._db.execute("UPDATE containers SET state = ? WHERE id = ?", (_dumps(state), cid))
         if cur.rowcount == 0:
             raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
 
     def update_config(self, cid: str, config: dict) -> None:
         """Replace a container's stored config (its name stays what the row says)."""
-        cur = self._db.execute("UPDATE containers SET config = ? WHERE id = ?", (json.dumps(config), cid))
+        cur = self._db.execute("UPDATE containers SET config = ? WHERE id = ?", (_dumps(config), cid))
         if cur.rowcount == 0:
             raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
 
@@ -136,9 +147,9 @@ class Store:
             if self._db.execute("SELECT 1 FROM containers WHERE name = ? AND id != ?", (name, cid)).fetchone():
                 raise NameInUse(f'the container name "{name}" is already in use by {self.lookup_id(name)}. '
                                 "You have to remove that container to be able to reuse that name: that name is already in use")
-            config = json.loads(row[0])
+            config = _loads(row[0])
             config["name"] = name
-            self._db.execute("UPDATE containers SET name = ?, config = ? WHERE id = ?", (name, json.dumps(config), cid))
+            self._db.execute("UPDATE containers SET name = ?, config = ? WHERE id = ?", (name, _dumps(config), cid))
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -168,7 +179,7 @@ class Store:
 
     def all_containers(self) -> list[tuple[dict, dict]]:
         rows = self._db.execute("SELECT config, state FROM containers ORDER BY created").fetchall()
-        return [(json.loads(c), json.loads(s)) for c, s in rows]
+        return [(_loads(c), _loads(s)) for c, s in rows]
 
     def container_ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT id FROM containers ORDER BY created")]
@@ -181,14 +192,14 @@ class Store:
     def add_exec(self, sid: str, cid: str, config: dict, state: dict) -> None:
         self._db.execute(
             "INSERT INTO exec_sessions (id, container_id, config, state) VALUES (?, ?, ?, ?)",
-            (sid, cid, json.dumps(config), json.dumps(state)),
+            (sid, cid, _dumps(config), _dumps(state)),
         )
 
     def get_exec(self, sid: str) -> tuple[str, dict, dict]:
         row = self._db.execute("SELECT container_id, config, state FROM exec_sessions WHERE id = ?", (sid,)).fetchone()
         if not row:
             raise NoSuchExecSession(f"no exec session with ID {sid} found: no such exec session")
-        return row[0], json.loads(row[1]), json.loads(row[2])
+        return row[0], _loads(row[1]), _loads(row[2])
 
     def lookup_exec_id(self, sid_or_prefix: str) -> str:
         rows = self._db.execute(
@@ -200,7 +211,7 @@ class Store:
         raise NoSuchExecSession(f"no exec session with ID {sid_or_prefix} found: no such exec session")
 
     def save_exec_state(self, sid: str, state: dict) -> None:
-        self._db.execute("UPDATE exec_sessions SET state = ? WHERE id = ?", (json.dumps(state), sid))
+        self._db.execute("UPDATE exec_sessions SET state = ? WHERE id = ?", (_dumps(state), sid))
 
     def remove_exec(self, sid: str) -> None:
         self._db.execute("DELETE FROM exec_sessions WHERE id = ?", (sid,))
@@ -209,14 +220,14 @@ class Store:
         rows = self._db.execute(
             "SELECT id, config, state FROM exec_sessions WHERE container_id = ?", (cid,)
         ).fetchall()
-        return [(i, json.loads(c), json.loads(s)) for i, c, s in rows]
+        return [(i, _loads(c), _loads(s)) for i, c, s in rows]
 
     # secrets
 
     def add_secret(self, sid: str, name: str, data: bytes, meta: dict) -> None:
         try:
             self._db.execute(
-                "INSERT INTO secrets (id, name, data, meta) VALUES (?, ?, ?, ?)", (sid, name, data, json.dumps(meta))
+                "INSERT INTO secrets (id, name, data, meta) VALUES (?, ?, ?, ?)", (sid, name, data, _dumps(meta))
             )
         except sqlite3.IntegrityError:
             raise NameInUse(f"{name}: secret name in use") from None
@@ -230,10 +241,10 @@ class Store:
         ).fetchone()
         if not row:
             raise NoSuchSecret(f"{name_or_id}: no such secret")
-        return row[0], row[1], row[2], json.loads(row[3])
+        return row[0], row[1], row[2], _loads(row[3])
 
     def all_secrets(self) -> list[tuple[str, str, dict]]:
-        return [(i, n, json.loads(m)) for i, n, m in self._db.execute("SELECT id, name, meta FROM secrets ORDER BY name")]
+        return [(i, n, _loads(m)) for i, n, m in self._db.execute("SELECT id, name, meta FROM secrets ORDER BY name")]
 
     def remove_secret(self, sid: str) -> None:
         self._db.execute("DELETE FROM secrets WHERE id = ?", (sid,))

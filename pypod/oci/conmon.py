@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal as _signal
 import socket
 import subprocess
@@ -32,6 +31,8 @@ def find_binary(name: str, paths: list[str]) -> str | None:
     for p in paths:
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p
+    import shutil  # shutil brings zlib, bz2 and lzma: only for this fallback
+
     return shutil.which(name)
 
 
@@ -115,12 +116,28 @@ class ConmonOCIRuntime(OCIRuntime):
             args += ["--runtime-arg", "--cgroup-manager", "--runtime-arg", "disabled"]
         return args
 
-    def _move_to_cgroup(self, pid: int, parent: str = "") -> None:
-        """Put conmon under the cgroup parent (the engine's, or the container's
-        --cgroup-parent), so the container's resources and its monitor's are
-        accounted together, before conmon forks anything."""
-        if self.cfg.cgroup_manager == "disabled" or os.environ.get("INVOCATION_ID"):
+    def _move_to_cgroup_soon(self, pid: int, parent: str = "") -> None:
+        """Put conmon's daemon under the cgroup parent, so the container's
+        resources and its monitor's are accounted together (as libpod does).
+
+        Moving a process between cgroups (v1) waits for an RCU grace period
+        in the kernel (~10 ms here), and so does runc create (or exec) when
+        it moves the container's first process (or the exec's) into the
+        container's cgroups.  Started in a thread as soon as conmon has
+        daemonized, this move overlaps the runtime's, which then finds the
+        grace period passed: a run is ~10 ms faster than with the move done
+        before conmon goes on (what libpod does), an exec ~15 ms faster than
+        with no move at all.  What the
+        daemon forks afterwards (the runtime, the exit command) starts in
+        its cgroup.  Not a daemon thread: the interpreter waits for it.
+        parent: the container's --cgroup-parent ("" the engine's)."""
+        if not pid or self.cfg.cgroup_manager == "disabled" or os.environ.get("INVOCATION_ID"):
             return
+        import threading
+
+        threading.Thread(target=self._move_to_cgroup, args=(pid, parent), name="conmon-cgroup").start()
+
+    def _move_to_cgroup(self, pid: int, parent: str = "") -> None:
         rel = (parent or self.cfg.cgroup_parent).strip("/") + "/conmon"
         base = "/sys/fs/cgroup"
         if os.path.exists(os.path.join(base, "cgroup.controllers")):
@@ -137,8 +154,10 @@ class ConmonOCIRuntime(OCIRuntime):
                 with open(os.path.join(d, "cgroup.procs"), "w") as f:
                     f.write(str(pid))
             except OSError:
-                # As libpod: a monitor outside the sandbox cgroup is a warning, not a failure.
+                # As libpod: a monitor outside the sandbox cgroup is a warning, not a
+                # failure (and a conmon already gone has nothing to move).
                 pass
+        trace.step("conmon: moved into its cgroup")
 
     # -- lifecycle -------------------------------------------------------
 
@@ -147,6 +166,8 @@ class ConmonOCIRuntime(OCIRuntime):
     def supports_checkpoint(self) -> tuple[bool, str]:
         if self.name not in ("runc", "crun"):
             return False, f"the {self.name} runtime does not support checkpointing"
+        import shutil
+
         criu = shutil.which("criu")
         if not criu:
             return False, "checkpoint/restore requires CRIU, which is not installed"
@@ -194,7 +215,8 @@ class ConmonOCIRuntime(OCIRuntime):
         # --cgroups no-conmon or disabled: conmon stays in our own cgroup
         own_cgroup = cfg.resources.cgroups in ("", "enabled")
         pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr),
-                                  preserve_fds=preserve, notify=cfg.process.sdnotify == "container",
+                                  conmon_pidfile=paths.conmon_pidfile, preserve_fds=preserve,
+                                  notify=cfg.process.sdnotify == "container",
                                   cgroup=cfg.resources.cgroup_parent if own_cgroup else None,
                                   stdio=(0, 1, 2) if cfg.log_driver == "passthrough" else None)
         for written in (paths.pidfile, paths.conmon_pidfile, oci_log):
@@ -202,13 +224,16 @@ class ConmonOCIRuntime(OCIRuntime):
                 private.tighten(written)  # made with conmon's umask, which containers inherit
         return pid, _read_pidfile(paths.conmon_pidfile)
 
-    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, preserve_fds: int = 0,
-                       notify: bool = True, cgroup: str | None = "", stdio: tuple[int, int, int] | None = None) -> int:
+    def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, conmon_pidfile: str = "",
+                       preserve_fds: int = 0, notify: bool = True, cgroup: str | None = "",
+                       stdio: tuple[int, int, int] | None = None) -> int:
         """Run conmon for a container; return the container pid it reports.
         cgroup: the parent to put conmon under ("" the engine's; None: leave it)."""
         mon = self._spawn(args, cwd, preserve_fds=preserve_fds, notify=notify, stdio=stdio)
         try:
-            mon.begin(self, into_cgroup=cgroup is not None, cgroup_parent=cgroup or "")
+            mon.begin()
+            if conmon_pidfile and cgroup is not None:
+                self._move_to_cgroup_soon(_read_pidfile(conmon_pidfile), cgroup)
             pid = mon.read_pid(oci_log)
             trace.step(f"conmon: {self.name} create done, pid {pid} (sync pipe)")
             return pid
@@ -417,6 +442,8 @@ class ConmonOCIRuntime(OCIRuntime):
         if stdin and not passthrough:
             args.append("-i")
         args += ["-e", *([] if passthrough else ["--exec-attach"]), "--exec-process-spec", spec_path]
+        conmon_pidfile = os.path.join(bundle, "conmon.pid")
+        args += ["--conmon-pidfile", conmon_pidfile]
         if exit_command:
             args += ["--exit-command", exit_command[0]]
             for a in exit_command[1:]:
@@ -426,10 +453,12 @@ class ConmonOCIRuntime(OCIRuntime):
         mon = self._spawn(args, bundle, attach_pipe=not passthrough, preserve_fds=preserve_fds, stdio=passthrough)
         mon.oci_log = oci_log
         try:
-            # An exec's conmon lives as long as one process and its host is
-            # already accounted; moving it would cost every exec a kernel RCU
-            # grace period (~10-25 ms here, most of an exec's own cost).
-            mon.begin(self, into_cgroup=False)
+            mon.begin()
+            # As libpod moves an exec's conmon too.  Done in a thread while
+            # runc exec starts, it makes the exec faster, not slower: runc's
+            # own move of the process into the container's cgroups then finds
+            # the kernel's grace period passed (see _move_to_cgroup_soon).
+            self._move_to_cgroup_soon(_read_pidfile(conmon_pidfile))
         except BaseException:
             mon.close()
             raise
@@ -502,13 +531,9 @@ def _log_tag(ctr: RuntimeContainer) -> str:
 
 def remove_path(path: str) -> None:
     """Remove a file, a symlink (never its target) or a directory tree."""
-    if os.path.islink(path) or os.path.isfile(path):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-    else:
-        shutil.rmtree(path, ignore_errors=True)
+    from ..storage.tree import remove_what_can_go
+
+    remove_what_can_go(path)
 
 
 def _read_pidfile(path: str) -> int:
@@ -531,12 +556,8 @@ class Monitor:
         self._readers: dict = {}
         self._pending: dict = {}
 
-    def begin(self, runtime: ConmonOCIRuntime, into_cgroup: bool = True, cgroup_parent: str = "") -> None:
-        """Place conmon in its cgroup, then let it go on; it forks its
-        daemon and its first process exits."""
-        if into_cgroup:
-            runtime._move_to_cgroup(self.proc.pid, cgroup_parent)
-            trace.step("conmon: moved into its cgroup")
+    def begin(self) -> None:
+        """Let conmon go on: it forks its daemon and its first process exits."""
         try:
             self.start.send(b"\0")
         except OSError:

@@ -16,11 +16,12 @@ def _short(digest: str, n: int) -> str:
 
 
 def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
+    """podman's bar counters: 854.0b, 3.2MiB."""
+    for unit in ("b", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
-            return f"{n:.1f}{unit}" if unit != "B" else f"{int(n)}B"
+            break
         n /= 1024
-    return f"{n:.1f}GiB"
+    return f"{n:.1f}{unit}"
 
 
 class ProgressDisplay:
@@ -60,14 +61,14 @@ class ProgressDisplay:
     def _blob(self, ev) -> None:
         label = "blob" if ev.kind == "blob" else "config"
         if not self.tty:
-            if ev.state in ("start", "exists") or (ev.kind == "config" and ev.state == "done"):
+            if ev.state in ("start", "exists", "mounted") or (ev.kind == "config" and ev.state == "done"):
                 if ev.digest not in self.lines:
                     self.lines[ev.digest] = ""
                     self.out.write(f"Copying {label} {ev.digest}\n")
                     self.out.flush()
             return
         short = _short(ev.digest, 12 if ev.kind == "blob" else 10)
-        if ev.state == "exists":
+        if ev.state in ("exists", "mounted"):
             text = f"Copying {label} {short} skipped: already exists"
         elif ev.state == "done":
             text = f"Copying {label} {short} done"

@@ -39,8 +39,9 @@ class Event:
     """One step of a pull or push, for a progress display.
 
     kind: "trying" (text: the reference), "note" (text), "signatures",
-    "blob" (digest, state: "exists", "start", "progress", "done"; current,
-    total bytes), "config" (digest), "manifest", "storing",
+    "blob" (digest, state: "exists", "mounted" (a push: from the repository
+    in text), "start", "progress", "done"; current, total bytes), "config"
+    (digest), "manifest", "storing",
     "pulled"/"pushed" (digest: image id or manifest digest; text: reference).
     """
 
@@ -211,12 +212,35 @@ class Puller:
         self.emit(Event("pulled", img.id, text=str(ref)))
         return img
 
+    def _retrying(self, reg: Registry, what: str, fetch: Callable[[], object]):
+        """fetch() again (after the back-off) when the connection broke
+        while the body streamed, up to --retry times.  The registry's
+        answers are not retried here: each request already was."""
+        import time
+
+        from .transport import ConnectError
+
+        retries = max(0, self.opts.registry.retries)
+        for attempt in range(retries + 1):
+            try:
+                return fetch()
+            except RegistryError as e:
+                raise type(e)(f"copying {what}: {e}") from None
+            except ConnectError as e:
+                if attempt >= retries:
+                    raise RegistryError(f"copying {what}: {e}") from None
+                time.sleep(reg._delay(attempt))
+
     def _config(self, reg: Registry, repo: str, manifest: mf.ImageManifest) -> bytes:
         desc = manifest.config
         if desc.size > mf.MAX_CONFIG:
             raise InvalidArgument(f"config {desc.digest} of {reg.host}/{repo}: {desc.size} bytes is too large")
-        with reg.get_blob(repo, desc.digest) as resp:
-            data = resp.read(desc.size + 1)
+
+        def fetch() -> bytes:
+            with reg.get_blob(repo, desc.digest) as resp:
+                return resp.read(desc.size + 1)
+
+        data = self._retrying(reg, f"config {desc.digest} of {reg.host}/{repo}", fetch)
         if len(data) != desc.size:
             raise InvalidArgument(f"config {desc.digest} of {reg.host}/{repo}: {len(data)} bytes where the manifest says {desc.size}")
         _verify_bytes(data, desc.digest, f"config {desc.digest} of {reg.host}/{repo}")
@@ -280,26 +304,21 @@ class Puller:
                 raise errors[0]
 
     def _layer(self, reg: Registry, repo: str, desc: mf.Descriptor, diff_id: str) -> None:
-        import time
-
         what = f"{desc.digest} of {reg.host}/{repo}"
+
+        def progress(n: int) -> None:
+            self.emit(Event("blob", desc.digest, "progress", n, desc.size))
+
+        def fetch() -> None:
+            # a broken download is fetched whole again: add_layer dropped what it had unpacked
+            with reg.get_blob(repo, desc.digest) as resp:
+                self.store.add_layer(resp, diff_id, what, desc.digest, size=desc.size, progress=progress)
+
         with self.store.layer_lock(diff_id):
             if self.store.layer_present(diff_id):
                 self.emit(Event("blob", desc.digest, "exists", desc.size, desc.size))
                 return
-            retries = max(0, self.opts.registry.retries)
-            for attempt in range(retries + 1):
-                def progress(n: int, _d=desc) -> None:
-                    self.emit(Event("blob", _d.digest, "progress", n, _d.size))
-
-                try:
-                    with reg.get_blob(repo, desc.digest) as resp:
-                        self.store.add_layer(resp, diff_id, what, desc.digest, size=desc.size, progress=progress)
-                    break
-                except RegistryError as e:
-                    if isinstance(e, (RegistryUnauthorized, ManifestUnknown)) or attempt >= retries:
-                        raise RegistryError(f"copying blob {what}: {e}") from None
-                    time.sleep(reg._delay(attempt))
+            self._retrying(reg, f"blob {what}", fetch)
         self.emit(Event("blob", desc.digest, "done", desc.size, desc.size))
         failpoint("pull.after-layer")
 

@@ -212,7 +212,7 @@ class Pusher:
             return
         for src in sources:
             if reg.mount_blob(repo, b.digest, src):
-                self.emit(Event(kind, b.digest, "exists", b.size, b.size))
+                self.emit(Event(kind, b.digest, "mounted", b.size, b.size, text=src))
                 return
         self.emit(Event(kind, b.digest, "start", 0, b.size))
 

@@ -221,7 +221,7 @@ class Transport:
                 sock.close()
                 if e.reason == "WRONG_VERSION_NUMBER":
                     raise TLSHandshakeError("http: server gave HTTP response to HTTPS client") from None
-                raise TLSHandshakeError(f"tls handshake with {hostport}: {e.reason or e}") from None
+                raise TLSHandshakeError(f"tls handshake with {hostport}: {_tls_words(e)}") from None
             except OSError as e:
                 sock.close()
                 raise TLSHandshakeError(f"tls handshake with {hostport}: {e}") from None
@@ -282,5 +282,22 @@ class Transport:
                 conn.discard()
                 if reused and (body is None or isinstance(body, (bytes, bytearray))):
                     continue  # the server closed an idle connection: try a fresh one
-                raise ProtocolError(f"{method} {url}: {e}") from None
+                raise ProtocolError(f"{method} {url}: {_tls_words(e) if scheme == 'https' else e}") from None
         raise ProtocolError(f"{method} {url}: no response")
+
+
+def _tls_words(e: BaseException) -> str:
+    """A TLS session the server ended after the handshake: with TLS 1.3 a
+    server that wants a client certificate says so only then (an alert, or
+    just a close when it does not wait for the alert to be read)."""
+    import ssl
+
+    if not isinstance(e, ssl.SSLError):
+        return str(e)
+    reason = e.reason or ""
+    if "_ALERT_" in reason:  # the server's alert, in Go's words: "remote error: tls: bad certificate"
+        return "remote error: tls: " + reason.split("_ALERT_", 1)[1].lower().replace("_", " ")
+    if isinstance(e, ssl.SSLEOFError):
+        return ("the registry closed the TLS connection (does it require a client certificate? "
+                "certs.d/HOST:PORT/*.cert with its *.key)")
+    return f"tls: {e.reason or e}"

@@ -37,6 +37,18 @@ def remove_tree(path: str, ignore_errors: bool = False) -> None:
         os.close(pfd)
 
 
+def remove_what_can_go(path: str) -> None:
+    """rm -rf path, going on past what refuses (a busy mount point, a file
+    another process holds open on NFS...) as shutil.rmtree(ignore_errors=True)
+    does; without shutil's import on the common path, where nothing refuses."""
+    try:
+        remove_tree(path)
+    except OSError:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def remove_tree_at(dir_fd: int, name: str) -> None:
     """Remove the entry name of the directory dir_fd, and all below it."""
     try:

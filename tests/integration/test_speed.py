@@ -41,6 +41,7 @@ HEAVY = {
     "xml", "pickle", "multiprocessing", "hashlib", "secrets", "platform", "pypod.api", "pypod.storage.archive",
     "pypod.storage.image_archive", "pypod.proto.gotemplate", "pypod.specgen.volumes_plugins",
     "argparse",  # cli/args.py parses these command lines itself
+    "shutil", "bz2", "lzma",  # shutil imports both compressors: storage/tree.py removes trees
 }
 #: ps lists from the store: it builds no runtime, mounts nothing, spawns nothing
 HEAVY_FOR_PS = HEAVY | {"subprocess", "socket", "ctypes", "threading", "pypod.oci", "pypod.storage.overlay",

@@ -65,6 +65,17 @@ def make_ca(d: str) -> tuple[str, str]:
     return os.path.join(d, "server.crt"), os.path.join(d, "server.key")
 
 
+def make_client_cert(d: str) -> tuple[str, str]:
+    """A client certificate (client.cert, client.key) signed by make_ca's CA in d."""
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
+             "-subj", "/CN=pypod test client", cwd=d)
+    with open(os.path.join(d, "client-ext.cnf"), "w") as f:
+        f.write("extendedKeyUsage=clientAuth\n")
+    _openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "client.cert", "-days", "2", "-extfile", "client-ext.cnf", cwd=d)
+    return os.path.join(d, "client.cert"), os.path.join(d, "client.key")
+
+
 # -- the token server ---------------------------------------------------------------------------
 
 
@@ -149,7 +160,9 @@ class TokenServer:
 
 class Registry:
     def __init__(self, d: str, *, basic: bool = False, tls: bool = False, token: TokenServer | None = None,
-                 access_log: bool = False):
+                 access_log: bool = False, client_certs: bool = False):
+        """client_certs (with tls): the registry requires a client
+        certificate signed by its CA; client_cert/client_key are one."""
         self.dir = d
         os.makedirs(d, exist_ok=True)
         self.port = free_port()
@@ -164,6 +177,9 @@ class Registry:
         if tls:
             crt, key = make_ca(os.path.join(d, "ca"))
             lines += ["  tls:", f"    certificate: {crt}", f"    key: {key}"]
+            if client_certs:
+                self.client_cert, self.client_key = make_client_cert(os.path.join(d, "ca"))
+                lines += ["    clientcas:", f"      - {os.path.join(d, 'ca', 'ca.crt')}"]
             host_dir = os.path.join(self.certs_dir, self.host)
             os.makedirs(host_dir)
             shutil.copy(os.path.join(d, "ca", "ca.crt"), os.path.join(host_dir, "ca.crt"))
@@ -337,14 +353,14 @@ def push_layout(reg: Registry, layout: OCILayout, tag: str, repo: str, all_: boo
     assert p.returncode == 0, p.stderr.decode()
 
 
-class RedirectingFront:
-    """A registry front on its own port: passes every request through to
-    the registry, except blob downloads, which it redirects there (307), as
-    registries backed by object storage do."""
+class Front:
+    """A registry front on its own port that passes every request through
+    to the registry, except where `intercept` takes it: intercept(front,
+    handler) returns True when it answered the request itself.  Subclasses
+    say what they intercept (redirects, failures)."""
 
     def __init__(self, backend: str):
         self.backend = backend
-        self.redirects = 0
         front = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -354,17 +370,11 @@ class RedirectingFront:
                 pass
 
             def _pass(self):
-                path = self.path
-                if self.command == "GET" and "/blobs/sha256:" in path:
-                    front.redirects += 1
-                    self.send_response(307)
-                    self.send_header("Location", f"http://{front.backend}{path}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                if front.intercept(self):
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                req = urllib.request.Request(f"http://{front.backend}{path}", data=body, method=self.command,
+                req = urllib.request.Request(f"http://{front.backend}{self.path}", data=body, method=self.command,
                                              headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
                 try:
                     resp = urllib.request.urlopen(req, timeout=30)
@@ -378,7 +388,7 @@ class RedirectingFront:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(data)
+                    front.write_body(self, data)
 
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _pass
 
@@ -386,6 +396,77 @@ class RedirectingFront:
         self.host = f"127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
+    def intercept(self, handler) -> bool:
+        return False
+
+    def write_body(self, handler, data: bytes) -> None:
+        handler.wfile.write(data)
+
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class RedirectingFront(Front):
+    """Redirects blob downloads to the registry (307), as registries backed
+    by object storage do."""
+
+    def __init__(self, backend: str):
+        self.redirects = 0
+        super().__init__(backend)
+
+    def intercept(self, handler) -> bool:
+        if handler.command == "GET" and "/blobs/sha256:" in handler.path:
+            self.redirects += 1
+            handler.send_response(307)
+            handler.send_header("Location", f"http://{self.backend}{handler.path}")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return True
+        return False
+
+
+class FlakyFront(Front):
+    """Fails the first `failures` downloads of each blob: "503" answers
+    Service Unavailable, "cut" sends half the body and closes the
+    connection.  Counts the attempts per blob."""
+
+    def __init__(self, backend: str, failures: int, mode: str = "503"):
+        self.failures = failures
+        self.mode = mode
+        self.attempts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        super().__init__(backend)
+
+    def _blob(self, handler) -> str:
+        if handler.command != "GET" or "/blobs/sha256:" not in handler.path:
+            return ""
+        return handler.path.rsplit("/", 1)[-1]
+
+    def _failing(self, handler) -> bool:
+        blob = self._blob(handler)
+        if not blob:
+            return False
+        with self._lock:
+            n = self.attempts[blob] = self.attempts.get(blob, 0) + 1
+        return n <= self.failures
+
+    def intercept(self, handler) -> bool:
+        if self.mode == "503" and self._failing(handler):
+            body = b'{"errors":[{"code":"UNAVAILABLE","message":"try again later"}]}'
+            handler.send_response(503)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+            return True
+        return False
+
+    def write_body(self, handler, data: bytes) -> None:
+        if self.mode == "cut" and self._failing(handler):
+            handler.wfile.write(data[: len(data) // 2])
+            handler.wfile.flush()
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return
+        handler.wfile.write(data)

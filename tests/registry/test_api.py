@@ -89,7 +89,7 @@ def test_docker_py_pull_push_login(service, basic_registry, rp):
     host = basic_registry.host
     with pytest.raises(docker.errors.APIError) as e:
         c.images.pull(f"{host}/sec/app", tag="1")
-    assert e.value.response.status_code == 401
+    assert e.value.response.status_code == 500 and "unauthorized" in str(e.value)
     with pytest.raises(docker.errors.APIError) as e:
         c.login(USER, "wrong", registry=host)
     assert e.value.response.status_code == 401
@@ -102,7 +102,7 @@ def test_docker_py_pull_push_login(service, basic_registry, rp):
     out = [json.loads(x) for x in c.images.push(f"{host}/sec/pushed", tag="v2", auth_config=creds).splitlines()]
     assert out[0] == {"status": f"The push refers to repository [{host}/sec/pushed]"}
     assert out[-1]["aux"]["Tag"] == "v2" and out[-1]["aux"]["Digest"].startswith("sha256:")
-    assert any(o.get("status") in ("Layer already exists", "Pushed") for o in out)
+    assert [o["status"] for o in out if o.get("id")] == ["Mounted from sec/app"] * 4  # its blobs are in sec/app
     # a client without the login (docker-py keeps it for the next calls): as from Docker's daemon,
     # the refusal comes in the stream
     anon = docker.DockerClient(base_url=f"unix://{service}", version="1.41")
@@ -136,10 +136,16 @@ def test_podman_py_pull_and_libpod_stream(service, registry, rp):
 
 def test_libpod_push(service, fresh_registry, rp):
     auth = base64.urlsafe_b64encode(json.dumps({}).encode())
-    resp = _post(service, f"/v4.3.1/libpod/images/busybox/push?destination={fresh_registry.host}/lp/bb:1&tlsVerify=false",
+    # podman 5's clients read the digest from the last line; quiet unless told (libpod's default)
+    resp = _post(service, f"/v5.0.0/libpod/images/busybox/push?destination={fresh_registry.host}/lp/bb:1&tlsVerify=false",
                  b"X-Registry-Auth: " + auth + b"\r\n")
     lines = _lines(resp)
-    assert lines[-1]["manifestdigest"].startswith("sha256:")
-    assert "Writing manifest" in "".join(ln.get("stream", "") for ln in lines)
+    assert lines == [{"manifestdigest": lines[-1]["manifestdigest"]}] and lines[-1]["manifestdigest"].startswith("sha256:")
+    # podman 4's take any other line for a broken stream: "stream" lines only
+    resp = _post(service, f"/v4.3.1/libpod/images/busybox/push?destination={fresh_registry.host}/lp/bb:2&tlsVerify=false"
+                          "&quiet=false")
+    lines = _lines(resp)
+    assert lines and all(list(ln) == ["stream"] for ln in lines)
+    assert "Writing manifest" in "".join(ln["stream"] for ln in lines)
     resp = _post(service, f"/v4.3.1/libpod/images/nosuch/push?destination={fresh_registry.host}/lp/x:1")
     assert status_of(resp) == 404

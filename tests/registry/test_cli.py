@@ -149,9 +149,12 @@ def test_push_roundtrip_with_skopeo_and_podman(rp, registry, fresh_registry, tmp
     assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest
     # pulled blobs go unchanged: the manifest is the one pulled
     assert digest == json.loads(rp.out("image", "inspect", src))[0]["Digest"]
-    # again, to another repository of the same registry: blobs are mounted or found, nothing uploaded
-    p = rp("push", "--tls-verify=false", src, f"{fresh_registry.host}/other/app:v2")
-    assert "skipped: already exists" not in p.stderr.decode() or True
+    # again, named in that registry, to another repository there: every blob mounted
+    rp("tag", src, dest)
+    p = rp("push", "--tls-verify=false", dest, f"{fresh_registry.host}/other/app:v2")
+    assert p.stderr.decode().count("Copying blob sha256:") == 4
+    assert json.loads(fresh_registry.skopeo("inspect", "--raw", "--tls-verify=false",
+                                            f"docker://{fresh_registry.host}/other/app:v2").stdout) == json.loads(raw)
     # skopeo copies it back and it is the same image
     fresh_registry.skopeo("copy", "--quiet", "--src-tls-verify=false", f"docker://{dest}", f"oci:{tmp_path}/copied:x")
     # podman pulls and runs it, in its own root
@@ -207,6 +210,11 @@ def test_push_local_image_formats_and_compression(rp, fresh_registry, tmp_path):
             other.teardown()
     p = rp("push", "--tls-verify=false", "nosuchimage", f"{dest}:x", check=False)
     assert p.returncode == 125 and "image not known" in p.stderr.decode()
+    for flags in (["--sign-by", "me@example.com"], ["--sign-by-sigstore-private-key", str(tmp_path / "k")]):
+        p = rp("push", "--tls-verify=false", *flags, "busybox", f"{dest}:signed", check=False)
+        assert p.returncode == 125 and "signing images is not supported" in p.stderr.decode()
+    p = rp("manifest", "inspect", "--tls-verify=false", f"{dest}:signed", check=False)
+    assert p.returncode == 125 and "manifest unknown" in p.stderr.decode()  # nothing went up
 
 
 # -- credentials -----------------------------------------------------------------------------------
@@ -234,8 +242,8 @@ def test_login_basic_auth(rp, basic_registry):
     assert rp.out("pull", "-q", "--tls-verify=false", ref) == iid
     # push with the stored login, then logout
     rp("push", "--tls-verify=false", ref, f"{host}/sec/copy:2")
-    assert "sec/copy" in basic_registry.skopeo("inspect", "--raw", "--tls-verify=false", f"--creds={USER}:{PASSWORD}",
-                                                f"docker://{host}/sec/copy:2").stdout.decode() or True
+    assert basic_registry.skopeo("inspect", "--raw", "--tls-verify=false", f"--creds={USER}:{PASSWORD}",
+                                 f"docker://{host}/sec/copy:2").returncode == 0
     assert rp.out("logout", host) == f"Removed login credentials for {host}"
     p = rp("logout", host, check=False)
     assert p.returncode == 125 and f"not logged into {host}" in p.stderr.decode()
@@ -343,6 +351,33 @@ def test_tls_registry(rp, tmp_path, test_layout):
         reg.stop()
 
 
+def test_tls_client_certificate(rp, tmp_path, test_layout):
+    from .helpers import Registry, push_layout
+
+    reg = Registry(str(tmp_path / "mtls-registry"), tls=True, client_certs=True)
+    try:
+        host_dir = os.path.join(reg.certs_dir, reg.host)
+        shutil.copy(reg.client_cert, os.path.join(host_dir, "client.cert"))
+        shutil.copy(reg.client_key, os.path.join(host_dir, "client.key"))
+        push_layout(reg, test_layout, "app", "mtls/app:1")  # skopeo reads the pair from the same directory
+        ref = f"{reg.host}/mtls/app:1"
+        certs = rp.tmp / "certs.d" / reg.host
+        certs.mkdir(parents=True)
+        shutil.copy(os.path.join(host_dir, "ca.crt"), certs / "ca.crt")
+        p = rp("pull", "--retry", "0", ref, check=False)  # the CA alone: the registry wants a certificate
+        assert p.returncode == 125 and "certificate" in p.stderr.decode(), p.stderr.decode()
+        shutil.copy(reg.client_cert, certs / "client.cert")
+        p = rp("pull", "--retry", "0", ref, check=False)
+        assert p.returncode == 125 and "missing key client.key for client certificate" in p.stderr.decode()
+        shutil.copy(reg.client_key, certs / "client.key")
+        iid = rp.out("pull", "-q", ref)
+        assert rp.out("run", "--rm", iid) == "hello from the registry"
+        rp("push", iid, f"{reg.host}/mtls/copy:1")
+        assert reg.skopeo("inspect", "--raw", f"--cert-dir={host_dir}", f"docker://{reg.host}/mtls/copy:1").returncode == 0
+    finally:
+        reg.stop()
+
+
 # -- names, search, policies ------------------------------------------------------------------------
 
 
@@ -422,3 +457,68 @@ def test_run_pull_policies(rp, registry, fresh_registry, test_layout):
     # "newer" with the registry gone: the local image
     assert rp.out("run", "--rm", "--pull", "newer", "--tls-verify=false", f"{registry.host}/test/app") == \
         "hello from the registry"
+
+
+def test_pull_retries_failed_downloads(rp, registry):
+    from .helpers import FlakyFront
+
+    ref_path = "test/app"
+    # 503 twice for every blob: the requests are retried (--retry 2), with the delay asked for
+    front = FlakyFront(registry.host, failures=2, mode="503")
+    try:
+        iid = rp.out("pull", "-q", "--tls-verify=false", "--retry", "2", "--retry-delay", "50ms", f"{front.host}/{ref_path}")
+        assert len(front.attempts) == 5 and set(front.attempts.values()) == {3}  # config and 4 layers
+    finally:
+        front.stop()
+    rp("rmi", iid)
+    # one retry is not enough: the registry's words, nothing stored, nothing left behind
+    front = FlakyFront(registry.host, failures=2, mode="503")
+    try:
+        p = rp("pull", "--tls-verify=false", "--retry", "1", "--retry-delay", "10ms", f"{front.host}/{ref_path}", check=False)
+        assert p.returncode == 125 and "try again later" in p.stderr.decode(), p.stderr.decode()
+    finally:
+        front.stop()
+    assert _images(rp) == [] and _leftovers(rp) == []
+    # a download cut halfway: the whole blob is fetched again, and what was half unpacked goes
+    front = FlakyFront(registry.host, failures=1, mode="cut")
+    try:
+        assert rp.out("pull", "-q", "--tls-verify=false", "--retry-delay", "10ms", f"{front.host}/{ref_path}") == iid
+        assert set(front.attempts.values()) == {2}
+    finally:
+        front.stop()
+    assert _leftovers(rp) == []
+    assert rp.out("run", "--rm", iid) == "hello from the registry"
+    p = rp("pull", "--tls-verify=false", "--retry", "-1", f"{registry.host}/{ref_path}", check=False)
+    assert p.returncode == 125
+
+
+def test_pull_progress_on_a_terminal(rp, registry):
+    """stderr a terminal: live bars redrawn in place, each ending "done"."""
+    import pty
+    import select
+
+    from tests.unit.test_registry_pure import _screen
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*rp.argv, "pull", "--tls-verify=false", f"{registry.host}/test/app"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    raw = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        assert ready, "no output for 60 s"
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the pulling process closed its side
+            break
+        if not data:
+            break
+        raw += data
+    os.close(master)
+    iid = proc.stdout.read().decode().strip()
+    assert proc.wait(60) == 0 and len(iid) == 64
+    screen = [ln.rstrip() for ln in _screen(raw.decode().replace("\r\n", "\n"))]
+    blobs = [ln for ln in screen if ln.startswith("Copying blob ")]
+    assert len(blobs) == 4 and all(ln.endswith(" done") and len(ln.split()[2]) == 12 for ln in blobs), screen
+    assert screen[-3:] == [f"Copying config {iid[:10]} done", "Writing manifest to image destination", "Storing signatures"]
+    assert "\x1b[" in raw.decode()  # drawn in place, not line after line

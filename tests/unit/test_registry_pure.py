@@ -362,3 +362,76 @@ def test_unpack_stream_output_is_bounded(tmp_path):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 16 << 20
+
+
+# -- the progress display ---------------------------------------------------------------------
+
+
+def _screen(text: str) -> list[str]:
+    """What a terminal shows after `text`: the display's escapes (cursor
+    up, carriage return, clear line) applied to a grid of lines."""
+    import re
+
+    lines, row, col = [""], 0, 0
+    for tok in re.findall(r"\x1b\[\d*[AK]|\r|\n|[^\x1b\r\n]+", text):
+        if tok == "\n":
+            row, col = row + 1, 0
+            if row == len(lines):
+                lines.append("")
+        elif tok == "\r":
+            col = 0
+        elif tok.endswith("A"):
+            row -= int(tok[2:-1] or 1)
+            assert row >= 0, "cursor moved above the display"
+        elif tok.endswith("K"):
+            lines[row] = lines[row][:col]
+        else:
+            lines[row] = lines[row][:col] + tok + lines[row][col + len(tok):]
+            col += len(tok)
+    return [ln for ln in lines if ln] if lines[-1] == "" else lines
+
+
+def _pull_events(Event):
+    a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    cfg = "sha256:" + "c" * 64
+    return [Event("trying", text="reg:5000/x:latest"), Event("signatures"),
+            Event("blob", a, "exists", 10, 10),
+            Event("blob", b, "start", 0, 3 << 20), Event("blob", b, "progress", 1 << 20, 3 << 20),
+            Event("blob", b, "progress", 3 << 20, 3 << 20), Event("blob", b, "done", 3 << 20, 3 << 20),
+            Event("config", cfg, "done", 854, 854), Event("manifest"), Event("storing")]
+
+
+def test_progress_display_on_a_terminal():
+    from pypod.registry.progress import ProgressDisplay
+    from pypod.registry.pull import Event
+
+    out = io.StringIO()
+    show = ProgressDisplay(out, tty=True)
+    events = _pull_events(Event)
+    for ev in events[:5]:
+        show(ev)
+        show.last_draw = 0.0  # no throttling: every step drawn
+    mid = _screen(out.getvalue())
+    assert mid[:3] == ["Trying to pull reg:5000/x:latest...", "Getting image source signatures",
+                       "Copying blob aaaaaaaaaaaa skipped: already exists"]
+    assert mid[3].startswith("Copying blob bbbbbbbbbbbb [=========>") and mid[3].endswith("] 1.0MiB / 3.0MiB")
+    for ev in events[5:]:
+        show(ev)
+    assert _screen(out.getvalue()) == [
+        "Trying to pull reg:5000/x:latest...", "Getting image source signatures",
+        "Copying blob aaaaaaaaaaaa skipped: already exists", "Copying blob bbbbbbbbbbbb done",
+        "Copying config cccccccccc done", "Writing manifest to image destination", "Storing signatures"]
+
+
+def test_progress_display_off_a_terminal():
+    from pypod.registry.progress import ProgressDisplay
+    from pypod.registry.pull import Event
+
+    out = io.StringIO()
+    show = ProgressDisplay(out, tty=False)
+    for ev in _pull_events(Event):
+        show(ev)
+    assert out.getvalue().splitlines() == [
+        "Trying to pull reg:5000/x:latest...", "Getting image source signatures",
+        "Copying blob sha256:" + "a" * 64, "Copying blob sha256:" + "b" * 64,
+        "Copying config sha256:" + "c" * 64, "Writing manifest to image destination", "Storing signatures"]
