@@ -235,6 +235,10 @@ class Engines:
             wait_processes_gone(self.tmp)
             unmount_under(self.tmp)
             shutil.rmtree(self.tmp, ignore_errors=True)
+        # a late `podman container cleanup` may mount podman's overlay dir
+        # again after that: its mount outlives the removed directory
+        wait_processes_gone(self.tmp)
+        unmount_under(self.tmp)
         if os.path.exists(self.tmp):
             print(f"warning: could not remove {self.tmp}", file=sys.stderr)
 

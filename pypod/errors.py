@@ -102,15 +102,18 @@ class OCIRuntimeError(PypodError):
 
 
 class CommandNotFound(OCIRuntimeError):
-    """The command does not exist in the container (podman exits 127)."""
+    """The command does not exist in the container (podman exits 127).
+    Docker answers it as the caller's bad input: 400."""
 
     exit_code = 127
+    http_status = 400
 
 
 class CommandPermissionDenied(OCIRuntimeError):
-    """The command exists but cannot be invoked (podman exits 126)."""
+    """The command exists but cannot be invoked (podman exits 126); 400 as Docker."""
 
     exit_code = 126
+    http_status = 400
 
 
 class CheckpointUnsupported(PypodError):

@@ -58,11 +58,24 @@ def open_root(path: str, what: str) -> None:
 
 def create_file(path: str) -> None:
     """Make sure path exists as a private file (before SQLite opens it: its
-    -wal and -shm files take the database file's mode)."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, FILE_MODE))
-    except OSError as e:
-        raise InvalidArgument(f"creating {path}: {(e.strerror or str(e)).lower()}") from None
+    -wal and -shm files take the database file's mode).
+
+    Never by opening the file itself: closing any descriptor of a file
+    drops every POSIX lock this process holds on it, SQLite's included
+    (another engine of the same service may have the database open).  A
+    new file is made under another name, closed, and linked into place."""
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.{id(path)}.new"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # made meanwhile by another process or thread
+            finally:
+                os.unlink(tmp)
+        except OSError as e:
+            raise InvalidArgument(f"creating {path}: {(e.strerror or str(e)).lower()}") from None
     for p in (path, path + "-wal", path + "-shm", path + "-journal"):
         tighten(p)
 

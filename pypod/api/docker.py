@@ -686,14 +686,17 @@ def images_get(req: Request) -> Response:
     import threading
 
     r, w = os.pipe()
-    errors = []
 
     def writer():
-        with EngineScope(req) as eng2, os.fdopen(w, "wb") as out:
-            try:
+        try:
+            with EngineScope(req) as eng2, os.fdopen(w, "wb") as out:
                 eng2.images.save(names, out)
-            except Exception as e:  # reported by the reader as a truncated body
-                errors.append(e)
+        except OSError:
+            pass  # the client went away, and the reader closed its end: nothing to save for
+        except Exception as e:  # the client sees a truncated body; the service log says why
+            log = getattr(req.handler.server, "log_bug", None)
+            if log:
+                log("image save", e)
 
     threading.Thread(target=writer, daemon=True).start()
 

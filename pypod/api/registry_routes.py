@@ -21,6 +21,10 @@ import threading
 from ..errors import InvalidArgument, PypodError
 from .common import EngineScope, with_engine
 from .http import Request, Response, Router, Streamed
+from .validate import FILTERS, INT64_MAX, Obj, Q, Str, validated
+
+#: what every registry route may carry: TLS verification, and (libpod) credentials
+_REGISTRY_QUERY = {"tlsVerify": Q.bool(), "username": Q.str(), "password": Q.str()}
 
 # -- credentials from the request ---------------------------------------------------------------
 
@@ -289,6 +293,7 @@ def _push_render(state: dict, tag_of):
     return render
 
 
+@validated(query={**_REGISTRY_QUERY, "tag": Q.str(128)})
 def docker_push(req: Request) -> Response:
     from ..registry import operations as ops
     from ..registry.reference import parse_qualified
@@ -310,6 +315,8 @@ def docker_push(req: Request) -> Response:
 # -- Docker: auth, search, distribution ---------------------------------------------------------
 
 
+@validated(body=Obj({k: Str() for k in ("username", "password", "serveraddress", "email", "auth",
+                                         "identitytoken", "registrytoken")}))
 @with_engine
 def docker_auth(req: Request, eng) -> Response:
     from ..errors import RegistryUnauthorized
@@ -355,6 +362,8 @@ def _search_rows(req: Request, eng, docker: bool = False) -> list[dict]:
     for key, values in (filters or {}).items():
         for v in values if isinstance(values, list) else list(values):
             if key == "stars":
+                if not str(v).isdigit():
+                    raise InvalidArgument(f"invalid filter 'stars={v}', must be a number")
                 rows = [r for r in rows if r["Stars"] >= int(v)]
             elif key in ("is-official", "is-automated"):
                 want = str(v).lower() == "true"
@@ -365,6 +374,11 @@ def _search_rows(req: Request, eng, docker: bool = False) -> list[dict]:
     return rows
 
 
+_SEARCH_QUERY = {**_REGISTRY_QUERY, "term": Q.str(1024), "limit": Q.int(0, INT64_MAX), "listTags": Q.bool(),
+                 "filters": Q.json(FILTERS)}
+
+
+@validated(query=_SEARCH_QUERY)
 @with_engine
 def docker_search(req: Request, eng) -> Response:
     rows = _search_rows(req, eng, docker=True)
@@ -373,6 +387,7 @@ def docker_search(req: Request, eng) -> Response:
                           for r in rows])
 
 
+@validated(query=_SEARCH_QUERY)
 @with_engine
 def libpod_search(req: Request, eng) -> Response:
     return Response(200, _search_rows(req, eng))
@@ -401,6 +416,7 @@ def distribution(req: Request, eng) -> Response:
     return Response(200, {"Descriptor": desc, "Platforms": platforms})
 
 
+@validated(query=_REGISTRY_QUERY)
 @with_engine
 def libpod_manifest_inspect(req: Request, eng) -> Response:
     """GET /libpod/manifests/{name}/json: pypod keeps no local manifest
@@ -418,6 +434,8 @@ def libpod_manifest_inspect(req: Request, eng) -> Response:
 # -- libpod: pull, push ------------------------------------------------------------------------------
 
 
+@validated(query={**_REGISTRY_QUERY, "reference": Q.str(1024), "policy": Q.str(16), "quiet": Q.bool(),
+                 "allTags": Q.bool(), **{k: Q.str(64) for k in ("OS", "os", "Arch", "arch", "Variant", "variant")}})
 def libpod_pull(req: Request) -> Response:
     from ..registry import operations as ops
 
@@ -490,6 +508,8 @@ class _Lines:
         return False
 
 
+@validated(query={**_REGISTRY_QUERY, "destination": Q.str(1024), "format": Q.str(32),
+                 "compressionFormat": Q.str(32), "quiet": Q.bool(), "removeSignatures": Q.bool()})
 def libpod_push(req: Request) -> Response:
     from ..registry import operations as ops
 

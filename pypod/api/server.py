@@ -472,6 +472,7 @@ class Server:
         except PypodError as e:
             resp = error_response(e.http_status, docker_words(e, parsed.path))
         except Exception as e:  # a bug of ours: report it, keep serving
+            self.log_bug(f"{method} {parsed.path}", e)
             resp = error_response(500, f"internal error: {type(e).__name__}: {e}")
         if conn.hijacked:
             if isinstance(resp, Response) and resp.status >= 400 and isinstance(resp.body, dict):
@@ -531,14 +532,27 @@ class Server:
             ok = True
         except (OSError, h11.LocalProtocolError):
             pass
-        except Exception:
-            pass  # a failure halfway: the client sees the stream end without its last chunk
+        except Exception as e:
+            # A failure halfway: the client sees the stream end without its last chunk.
+            self.log_bug("a streamed answer", e)
         finally:
             close = getattr(resp.chunks, "close", None)
             if close:
                 close()
         if ok:
             sock.sendall(h.send(h11.EndOfMessage()))
+
+    def log_bug(self, where: str, e: Exception) -> None:
+        """An exception nobody classified is a bug of ours: one line on the
+        service's stderr (the traceback too at --log-level debug), so it is
+        seen, while the client gets its 500 and the service keeps serving."""
+        import sys
+
+        print(f"pypod service: internal error in {where}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        if self.debug:
+            import traceback
+
+            traceback.print_exception(e, file=sys.stderr)
 
     # -- stopping --------------------------------------------------------------------
 

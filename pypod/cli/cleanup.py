@@ -22,17 +22,25 @@ def add_cleanup_args(p) -> None:
     p.add_argument("--exec", default="", help="clean up the given exec session instead of the container")
 
 
-def cmd_cleanup(engine, a) -> int:
-    """Quiet and idempotent: another pypod may be doing the same work."""
+def early_cleanup(config, a) -> int | None:
+    """Before the engine is loaded (cli/main.py): 0 when a foreground pypod
+    claimed every exit named and finished it.  conmon names the container by
+    its full ID, so its claim is found from the config alone; the engine's
+    imports would be most of this process's cost (runs the exit command of
+    every container, most often for nothing)."""
+    if a.exec or a.all or a.latest:
+        return None
     from ..engine.exitclaim import finished_by_claimant
 
-    if not a.exec and not a.all and not a.latest:
-        # conmon names the container by its full ID: its claim is found without the store
-        a.containers = [t for t in a.containers
-                        if not (_is_full_id(t) and finished_by_claimant(engine.config.container_run_dir(t)))]
-        if not a.containers:
-            trace.step("cleanup: the foreground pypod finished this exit")
-            return 0
+    a.containers = [t for t in a.containers if not (_is_full_id(t) and finished_by_claimant(config.container_run_dir(t)))]
+    if a.containers:
+        return None
+    trace.step("cleanup: the foreground pypod finished this exit")
+    return 0
+
+
+def cmd_cleanup(engine, a) -> int:
+    """Quiet and idempotent: another pypod may be doing the same work."""
     from .containers import _targets
 
     rc = 0

@@ -4,6 +4,7 @@ and `image tree|prune|exists|diff|mount|unmount`."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -268,6 +269,9 @@ def cmd_save(engine, a) -> int:
     if rest and a.multi_image_archive and a.format != "docker-archive":
         raise InvalidArgument(f"unsupported format {a.format!r} for saving multiple images (only docker-archive)")
     img = engine.images.lookup(first)
+    if a.output and not a.format.endswith("-dir") and not os.path.isdir(os.path.dirname(os.path.abspath(a.output))):
+        # podman opens the archive before it copies anything
+        raise InvalidArgument(f'opening file "{a.output}": open {a.output}: no such file or directory')
     if not a.quiet:
         for layer in img.layers:
             print(f"Copying blob {layer}", file=sys.stderr)

@@ -309,7 +309,16 @@ def main(argv: list[str] | None = None) -> int:
         if gopts.pop("noout", False):
             sys.stdout = open(os.devnull, "w")
         trace.step("arguments parsed")
-        engine = _engine(gopts)
+        cfg = _config(gopts)
+        early = getattr(mod, f"early_{func}", None)
+        if early is not None:
+            # a command that may have nothing to do finds out before the engine's imports
+            code = early(cfg, ns)
+            if code is not None:
+                return code
+        from ..engine.engine import Engine
+
+        engine = Engine(cfg)
         trace.step("engine configured")
         try:
             return getattr(mod, f"cmd_{func}")(engine, ns) or 0
@@ -351,10 +360,9 @@ def describe_unexpected(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
-def _engine(gopts: dict):
+def _config(gopts: dict):
     from .. import diag
     from ..config import load_config
-    from ..engine.engine import Engine
 
     overrides = {
         "root": gopts.get("root"),
@@ -387,7 +395,7 @@ def _engine(gopts: dict):
         trace.enable()
     if gopts.get("syslog"):
         diag.enable_syslog()
-    return Engine(cfg)
+    return cfg
 
 
 if __name__ == "__main__":

@@ -132,12 +132,14 @@ def default_columns(a) -> list[str]:
 def default_table(entries: list[dict], a) -> str:
     """The table ps prints without --format (no template engine needed)."""
     from ..proto.tabwriter import tabwrite
+    from .output import printable
 
     cols = default_columns(a)
     lines = [] if a.noheading else ["\t".join(PS_HEADERS.get(c, c.upper()) for c in cols)]
     for e in entries:
         row = template_row(e, a.no_trunc, plain=True)
-        lines.append("\t".join(str(row[c]) for c in cols))
+        # a command's newlines, tabs and escape sequences never reach the terminal raw
+        lines.append("\t".join(printable(str(row[c])) for c in cols))
     return tabwrite("\n".join(lines) + "\n") if lines else ""
 
 

@@ -139,9 +139,10 @@ SKIPPED = object()
 def in_parallel(targets: list, action, *, skip=()) -> list:
     """[(label, None | the PypodError | SKIPPED)] for action over (container,
     label) targets, in their order.  podman's --parallel workers: several at
-    once (3 per CPU), each worker with its own engine, since a SQLite
-    connection serves one thread at a time; so 20 containers that ignore
-    SIGTERM stop in one timeout, not in twenty after each other."""
+    once (3 per CPU, at least 8: most of a stop is waiting), each worker
+    with its own engine, since a SQLite connection serves one thread at a
+    time; so 20 containers that ignore SIGTERM stop in one timeout, not in
+    twenty after each other."""
 
     def one(ctr, label):
         try:
@@ -179,7 +180,7 @@ def in_parallel(targets: list, action, *, skip=()) -> list:
         return one(mine, label)
 
     try:
-        with ThreadPoolExecutor(max_workers=min(len(targets), 3 * (os.cpu_count() or 1))) as pool:
+        with ThreadPoolExecutor(max_workers=min(len(targets), max(8, 3 * (os.cpu_count() or 1)))) as pool:
             return list(pool.map(work, targets))
     finally:
         for eng in made:

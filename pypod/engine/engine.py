@@ -438,10 +438,11 @@ def storage_driver_of(storage_dir: str, wanted: str) -> str:
     except FileNotFoundError:
         recorded = ""
     if not recorded:
-        os.makedirs(storage_dir, mode=0o700, exist_ok=True)
+        from .. import private
+
+        private.makedirs(storage_dir)
         tmp = f"{path}.{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write((wanted or "overlay") + "\n")
+        private.write_file(tmp, (wanted or "overlay") + "\n")
         try:
             os.link(tmp, path)  # the first writer wins; a loser reads what it wrote
         except FileExistsError:

@@ -517,9 +517,17 @@ class Container:
             self.state.stopped_by_user = True
             self.save()
             if st == Status.PAUSED:
-                # A frozen process cannot act on the stop signal.
-                self.runtime.kill_container(self, 9)
-                self.runtime.unpause_container(self)
+                # A frozen process cannot act on the stop signal: SIGKILL, then
+                # thaw.  The kernel may let the kill through the freezer (then
+                # there is nothing left to resume: runc says "not paused").
+                from ..errors import OCIRuntimeError
+
+                for step in (lambda: self.runtime.kill_container(self, 9),
+                             lambda: self.runtime.unpause_container(self)):
+                    try:
+                        step()
+                    except OCIRuntimeError:
+                        pass
             pid, conmon_pid = self.state.pid, self.state.conmon_pid
             self.state.status = Status.STOPPING
             self.state.stopping_pid = os.getpid()

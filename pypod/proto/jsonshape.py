@@ -43,28 +43,36 @@ def _bad(path: str, want: str, v) -> InvalidArgument:
 
 
 class Schema:
-    """A JSON value's expected shape; check() returns it or raises a 400."""
+    """A JSON value's expected shape; check() returns it or raises a 400.
+    null passes (it means "not set"); a value of the wrong JSON type is
+    refused here; the rest is each shape's _check()."""
 
     want = "a value"
+    #: the Python type(s) the JSON value must have (None: any)
+    kind: type | tuple | None = None
 
     def check(self, v, path: str):
-        raise NotImplementedError
+        if v is None:
+            return v
+        if self.kind is not None and (not isinstance(v, self.kind) or (isinstance(v, bool) and bool not in _kinds(self.kind))):
+            raise _bad(path, self.want, v)
+        return self._check(v, path)
+
+    def _check(self, v, path: str):
+        return v
+
+
+def _kinds(kind) -> tuple:
+    return kind if isinstance(kind, tuple) else (kind,)
 
 
 class Anything(Schema):
     """Any JSON value (its depth is bounded when the body is parsed)."""
 
-    def check(self, v, path: str):
-        return v
-
 
 class Bool(Schema):
     want = "a boolean"
-
-    def check(self, v, path: str):
-        if v is not None and not isinstance(v, bool):
-            raise _bad(path, self.want, v)
-        return v
+    kind = bool
 
 
 class Int(Schema):
@@ -72,13 +80,13 @@ class Int(Schema):
         self.lo, self.hi = lo, hi
         self.want = f"an integer from {lo} to {hi}"
 
-    def check(self, v, path: str):
-        if v is None:
-            return v
-        if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+    kind = (int, float)
+
+    def _check(self, v, path: str):
+        if isinstance(v, float):
+            if not (v.is_integer() and abs(v) < 2**53):
+                raise _bad(path, self.want, v)
             v = int(v)  # JSON has one number type: 10.0 is 10 to Go's decoder too
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise _bad(path, self.want, v)
         if not self.lo <= v <= self.hi:
             raise InvalidArgument(f"{path} must be {self.want}, not {v}")
         return v
@@ -89,11 +97,14 @@ class Str(Schema):
         self.max_len, self.choices = max_len, choices
         self.want = "one of " + ", ".join(map(repr, choices)) if choices else "a string"
 
+    kind = str
+
     def check(self, v, path: str):
-        if v is None:
-            return v
-        if not isinstance(v, str):
-            raise _bad(path, "a string", v)
+        if v is not None and not isinstance(v, str):
+            raise _bad(path, "a string", v)  # not "one of ...": the type is what is wrong
+        return super().check(v, path)
+
+    def _check(self, v, path: str):
         if len(v) > self.max_len:
             raise InvalidArgument(f"{path} is longer than {self.max_len} characters")
         if "\0" in v:
@@ -108,11 +119,9 @@ class List(Schema):
         self.item, self.max_items, self.exact = item, max_items, exact
         self.want = "a list"
 
-    def check(self, v, path: str):
-        if v is None:
-            return v
-        if not isinstance(v, list):
-            raise _bad(path, self.want, v)
+    kind = list
+
+    def _check(self, v, path: str):
         if len(v) > self.max_items or (self.exact is not None and len(v) != self.exact):
             n = self.exact if self.exact is not None else f"at most {self.max_items}"
             raise InvalidArgument(f"{path} must hold {n} entries, not {len(v)}")
@@ -126,11 +135,9 @@ class Map(Schema):
         self.value, self.max_items = value, max_items
         self.want = "an object"
 
-    def check(self, v, path: str):
-        if v is None:
-            return v
-        if not isinstance(v, dict):
-            raise _bad(path, self.want, v)
+    kind = dict
+
+    def _check(self, v, path: str):
         if len(v) > self.max_items:
             raise InvalidArgument(f"{path} holds more than {self.max_items} entries")
         for k in v:
@@ -146,11 +153,9 @@ class Obj(Schema):
         self.fields, self.required = fields, required
         self.want = "an object"
 
-    def check(self, v, path: str):
-        if v is None:
-            return v
-        if not isinstance(v, dict):
-            raise _bad(path, self.want, v)
+    kind = dict
+
+    def _check(self, v, path: str):
         for name in self.required:
             if v.get(name) is None:
                 raise InvalidArgument(f"{_join(path, name)} is required")
@@ -168,9 +173,7 @@ class OneOf(Schema):
         self.options = options
         self.want = " or ".join(o.want for o in options)
 
-    def check(self, v, path: str):
-        if v is None:
-            return v
+    def _check(self, v, path: str):
         for o in self.options:
             try:
                 return o.check(v, path)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from pypod import failpoints
+from pypod.oci.procs import pid_alive
 from tests.conftest import _mounts_under, conmon_pids_for, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs real containers: needs root")
@@ -281,16 +282,6 @@ def runc_entries(pypod) -> dict[str, str]:
     return {c["id"]: c["status"] for c in json.loads(p.stdout or b"null") or []}
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def assert_truth(pypod) -> None:
     """pypod's record of each container equals runc's and the process table's."""
     listed = {c["Id"]: c for c in json.loads(pypod.out("ps", "-a", "--format", "json"))}
@@ -305,9 +296,9 @@ def assert_truth(pypod) -> None:
         status, rs = st["status"], runc.get(cid)
         if status in ("running", "paused", "created"):
             assert rs == status, f"{cid[:12]}: pypod says {status}, runc says {rs}"
-            assert _alive(st["conmon_pid"]), f"{cid[:12]} is {status} but its conmon is gone"
+            assert pid_alive(st["conmon_pid"]), f"{cid[:12]} is {status} but its conmon is gone"
             if status != "created":
-                assert _alive(st["pid"]), f"{cid[:12]} is {status} but its process is gone"
+                assert pid_alive(st["pid"]), f"{cid[:12]} is {status} but its process is gone"
                 assert st["started_at"] > 0
         elif status in ("stopped", "exited", "configured"):
             assert rs in (None, "stopped"), f"{cid[:12]}: pypod says {status}, runc says {rs}"

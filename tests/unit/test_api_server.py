@@ -211,3 +211,51 @@ def test_shutdown_closes_idle_connections(server, tmp_path):
     assert s.recv(65536) == b""  # the idle keep-alive connection is closed, not left hanging
     s.close()
     assert not os.path.exists(str(tmp_path / "never"))
+
+
+def test_a_client_that_stops_reading_holds_up_nobody_and_its_stream_is_closed(tmp_path):
+    """A client that asks for a long stream and reads none of it: the worker
+    sending it waits io_timeout at most, then closes the connection and the
+    stream's producer (as `logs -f` and `events` are closed when their
+    client goes); everyone else is served meanwhile."""
+    closed = threading.Event()
+
+    def big(req: Request) -> Response:
+        def chunks():
+            try:
+                for _ in range(1024):  # 1 GiB if anybody read it
+                    yield b"x" * (1 << 20)
+            finally:
+                closed.set()
+        return Streamed(chunks(), "application/octet-stream")
+
+    r = Router()
+    r.add("GET", "/_ping", lambda req: Response(200, "OK", "text/plain"))
+    r.add("GET", "/big", big)
+    path = str(tmp_path / "t.sock")
+    lsock = socket.socket(socket.AF_UNIX)
+    lsock.bind(path)
+    lsock.listen(64)
+    srv = Server(lsock, r, max_connections=50, idle_timeout=300, head_timeout=5, io_timeout=1)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    try:
+        stalled = connect(path)
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(b"GET /big HTTP/1.1\r\nHost: d\r\n\r\n")
+        time.sleep(0.2)  # its worker is blocked on a full socket by now
+        for _ in range(5):
+            assert status_and_body(exchange(path, b"GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"))[0] == 200
+        assert closed.wait(30), "the stream's producer was never closed"
+        deadline = time.monotonic() + 30
+        while srv.active and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert srv.active == 0  # the stalled connection is gone too
+        # what the stalled client can still read ends: no hanging half-answer
+        stalled.settimeout(30)
+        while stalled.recv(1 << 20):
+            pass
+        stalled.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
