@@ -50,10 +50,11 @@ def containers_table(cache_dir: str) -> dict:
         pass
     table = _parse(files)
     try:
-        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+        from . import private
+
+        private.makedirs(cache_dir)
         tmp = f"{cache}.{os.getpid()}"
-        with open(tmp, "w") as f:
-            json.dump({"sources": sig, "containers": table}, f)
+        private.write_file(tmp, json.dumps({"sources": sig, "containers": table}))
         os.replace(tmp, cache)
     except OSError:
         pass  # a read-only run root: parse each time

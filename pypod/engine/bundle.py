@@ -359,7 +359,9 @@ def shm_dir(engine, ctr_id: str) -> str:
 def mount_shareable_shm(path: str, size: int) -> str:
     from ..storage.overlay import _is_mountpoint, mount
 
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    from .. import private
+
+    private.makedirs(path)
     if not _is_mountpoint(path):
         ms_nosuid, ms_nodev, ms_noexec = 0x2, 0x4, 0x8
         mount("shm", path, "tmpfs", ms_nosuid | ms_nodev | ms_noexec, f"mode=1777,size={size or 65536000}")

@@ -125,9 +125,10 @@ def _write_results(ctr, data: dict) -> None:
     import os
 
     path = log_path(ctr)
+    from .. import private
+
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f)
+    private.write_file(tmp, json.dumps(data))
     os.replace(tmp, path)
 
 

@@ -44,10 +44,11 @@ def start(ctr) -> None:
     proc = subprocess.Popen(["/bin/sh", "-c", _LOOP, "pypod-healthcheck", *cmd],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True, close_fds=True, env=env)
-    os.makedirs(ctr.paths.run_dir, mode=0o700, exist_ok=True)
+    from .. import private
+
+    private.makedirs(ctr.paths.run_dir)
     tmp = pid_file(ctr) + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(proc.pid))
+    private.write_file(tmp, str(proc.pid))
     os.replace(tmp, pid_file(ctr))
     # The CLI may exit now: the loop is reparented to init, which reaps it.
     proc.returncode = 0  # keep Popen's destructor from warning about a running child
