@@ -43,6 +43,12 @@ class NoSuchVolume(PypodError):
     http_status = 404
 
 
+class NoSuchPath(PypodError):
+    """A path that is not in a container (cp, archive) or on the host."""
+
+    http_status = 404
+
+
 class NameInUse(PypodError):
     http_status = 409
 

@@ -15,7 +15,7 @@ from .. import __version__
 from ..engine.container import ContainerConfig, Status
 from ..engine.inspect import status_word
 from ..errors import AlreadyInState, InvalidArgument, InvalidState, NoSuchContainer, PypodError
-from .common import EngineScope, engine_for, int_field, strdict, strlist, with_engine
+from .common import EngineScope, engine_for, int_field, piped, strdict, strlist, with_engine
 from .http import DOCKER_API_VERSION, LIBPOD_API_VERSION, Hijacked, Request, Response, Router, Streamed
 from .validate import (
     FILTERS, INT64_MAX, UINT64_MAX, Bool, Int, List, Map, Obj, Q, Str, StrOrList, Strs, validated,
@@ -683,32 +683,7 @@ def images_get(req: Request) -> Response:
     with EngineScope(req) as eng:
         for n in names:
             eng.images.lookup(n)
-    import threading
-
-    r, w = os.pipe()
-
-    def writer():
-        try:
-            with EngineScope(req) as eng2, os.fdopen(w, "wb") as out:
-                eng2.images.save(names, out)
-        except OSError:
-            pass  # the client went away, and the reader closed its end: nothing to save for
-        except Exception as e:  # the client sees a truncated body; the service log says why
-            log = getattr(req.handler.server, "log_bug", None)
-            if log:
-                log("image save", e)
-
-    threading.Thread(target=writer, daemon=True).start()
-
-    def chunks():
-        with os.fdopen(r, "rb") as f:
-            while True:
-                data = f.read(1 << 20)
-                if not data:
-                    return
-                yield data
-
-    return Streamed(chunks(), "application/x-tar")
+    return piped(req, lambda eng, out: eng.images.save(names, out))
 
 
 @validated(query={"fromImage": Q.str(1024), "fromSrc": Q.str(4096), "repo": Q.str(1024), "tag": Q.str(128), "message": Q.str(4096), "platform": Q.str(256)})

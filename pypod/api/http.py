@@ -93,6 +93,12 @@ class Request:
         except ValueError:
             raise InvalidArgument(f"invalid integer value {v!r} for query parameter {name}") from None
 
+    def qlist(self, name: str) -> list[str]:
+        """Every value of a repeated parameter (`changes=..&changes=..`), in order."""
+        target = self.handler.request.target.decode("latin-1")
+        query = urllib.parse.urlsplit(target).query
+        return [v for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True) if k == name]
+
     def body_stream(self):
         """The request body as a file object (Content-Length or chunked)."""
         return self.handler.body_reader()

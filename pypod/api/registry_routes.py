@@ -184,7 +184,9 @@ def _short(digest: str) -> str:
 # -- Docker: pull ------------------------------------------------------------------------------------
 
 
-def _docker_pull_ref(req: Request) -> str:
+def _docker_pull_ref(req: Request) -> tuple[str, bool]:
+    """(reference, all tags): with no tag anywhere, Docker pulls every tag
+    of the repository (its CLI sends tag=latest for a plain `docker pull`)."""
     from ..registry.reference import parse
 
     image = req.q("fromImage")
@@ -196,13 +198,16 @@ def _docker_pull_ref(req: Request) -> str:
             raise InvalidArgument(f"invalid reference: both fromImage {image!r} and tag {tag!r} name a version")
         image = f"{image}{sep}{tag}"
     # A short name is resolved as the CLI resolves it (registries.conf: aliases, search registries).
-    return str(parse(image).tagged())
+    ref = parse(image)
+    if not ref.tag and not ref.digest:
+        return str(ref), True
+    return str(ref), False
 
 
 def docker_pull(req: Request) -> Response:
     from ..registry import operations as ops
 
-    ref = _docker_pull_ref(req)
+    ref, all_tags = _docker_pull_ref(req)
     args = _args(req, "tlsVerify", ref.split("/", 1)[0])
     platform = ops.platform_arg(req.q("platform")) if req.q("platform") else None
     state = {"downloaded": False, "progress": {}}
@@ -212,7 +217,7 @@ def docker_pull(req: Request) -> Response:
         from ..registry.shortnames import ShortNameError
 
         try:
-            return ops.pull(eng, ref, progress, args=args, platform=platform)[0]
+            return ops.pull(eng, ref, progress, args=args, platform=platform, all_tags=all_tags)
         except ShortNameError as e:
             # Docker's clients read a 404 as "no such image" (docker-py's run gives up then).
             raise NoSuchImage(f"{ref}: {e}") from None
@@ -223,10 +228,9 @@ def docker_pull(req: Request) -> Response:
 
     def render(kind, v) -> bytes:
         if kind == "done":
-            img = v
             status = (f"Status: Downloaded newer image for {ref}" if state["downloaded"]
                       else f"Status: Image is up to date for {ref}")
-            return _line({"status": f"Digest: {img.digest}"}) + _line({"status": status})
+            return b"".join(_line({"status": f"Digest: {img.digest}"}) for img in v) + _line({"status": status})
         ev = v
         if ev.kind == "trying":
             from ..registry.reference import parse
@@ -260,20 +264,22 @@ def docker_pull(req: Request) -> Response:
 # -- Docker: push ------------------------------------------------------------------------------------
 
 
-def _push_render(state: dict, tag_of):
+def _push_render(state: dict):
     def render(kind, v) -> bytes:
         if kind == "done":
-            digest = v
-            tag = tag_of()
-            size = state.get("size", 0)
-            return (_line({"status": f"{tag}: digest: {digest} size: {size}"})
-                    + _line({"progressDetail": {}, "aux": {"Tag": tag, "Digest": digest, "Size": size}}))
+            return b""
         ev = v
         if ev.kind == "signatures":
+            if state.get("said"):
+                return b""  # once for the repository, whatever the number of tags
+            state["said"] = True
             return _line({"status": f"The push refers to repository [{state['repo']}]"})
         if ev.kind == "pushed":
-            state["size"] = ev.current
-            return b""
+            from ..registry.reference import parse
+
+            tag = parse(ev.text).tag or "latest"
+            return (_line({"status": f"{tag}: digest: {ev.digest} size: {ev.current}"})
+                    + _line({"progressDetail": {}, "aux": {"Tag": tag, "Digest": ev.digest, "Size": ev.current}}))
         if ev.kind != "blob":
             return b""
         sid = _short(ev.digest)
@@ -293,23 +299,48 @@ def _push_render(state: dict, tag_of):
     return render
 
 
+def _local_tags(eng, repository: str) -> list[str]:
+    """The local names in a repository ("host/path"), sorted."""
+    from ..registry.reference import parse
+
+    out = []
+    for img in eng.images.list():
+        for n in img.names:
+            try:
+                r = parse(n)
+            except InvalidArgument:
+                continue
+            if r.name == repository and r.tag:
+                out.append(n)
+    return sorted(out)
+
+
 @validated(query={**_REGISTRY_QUERY, "tag": Q.str(128)})
 def docker_push(req: Request) -> Response:
+    from ..errors import NoSuchImage
     from ..registry import operations as ops
     from ..registry.reference import parse_qualified
 
     name = req.params["name"]
     tag = req.q("tag")
-    source = f"{name}:{tag}" if tag and ":" not in name.rsplit("/", 1)[-1] else name
+    last = name.rsplit("/", 1)[-1]
+    # no tag anywhere: every local tag of the repository (docker push --all-tags)
+    all_tags = not tag and ":" not in last and "@" not in name
+    source = f"{name}:{tag}" if tag and ":" not in last else name
     ref = parse_qualified(source).tagged()
     args = _args(req, "tlsVerify", ref.domain)
     state = {"repo": ref.name}
 
     def op(eng, progress):
+        if all_tags:
+            sources = _local_tags(eng, ref.name)
+            if not sources:
+                raise NoSuchImage(f"An image does not exist locally with the tag: {ref.name}")
+            return [ops.push(eng, s, s, progress, args=args) for s in sources][-1]
         eng.images.lookup(source)  # 404 before anything streams
         return ops.push(eng, source, str(ref), progress, args=args)
 
-    return _streamed(req, op, _push_render(state, lambda: ref.tag or "latest"), _docker_error)
+    return _streamed(req, op, _push_render(state), _docker_error)
 
 
 # -- Docker: auth, search, distribution ---------------------------------------------------------

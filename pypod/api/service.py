@@ -151,12 +151,14 @@ class EnginePool:
 
 
 def build_router():
-    from . import docker, registry_routes
+    from . import containerfs_routes, docker, registry_routes, volume_routes
     from .http import Router
 
     router = Router()
     docker.register(router)
     registry_routes.register(router)
+    containerfs_routes.register(router)
+    volume_routes.register(router)
     return router
 
 

@@ -311,47 +311,9 @@ def add_import_args(p) -> None:
     p.add_argument("reference", nargs="?", default=None)
 
 
-def parse_changes(changes: list[str]) -> dict:
-    out: dict = {}
-    for ch in changes:
-        instr, _, value = ch.strip().partition(" ")
-        if not _:
-            instr, _, value = ch.strip().partition("=")
-        instr = instr.upper()
-        value = value.strip()
-
-        def cmdlist(v: str) -> list[str]:
-            if v.startswith("["):
-                try:
-                    return json.loads(v)
-                except ValueError:
-                    raise InvalidArgument(f"invalid JSON in change {ch!r}") from None
-            return ["/bin/sh", "-c", v]
-
-        if instr == "CMD":
-            out["Cmd"] = cmdlist(value)
-        elif instr == "ENTRYPOINT":
-            out["Entrypoint"] = cmdlist(value)
-        elif instr == "ENV":
-            k, sep, v = value.partition("=")
-            if not sep:
-                k, _, v = value.partition(" ")
-            out.setdefault("Env", []).append(f"{k}={v.strip()}")
-        elif instr == "WORKDIR":
-            out["WorkingDir"] = value
-        elif instr == "USER":
-            out["User"] = value
-        elif instr == "LABEL":
-            k, _, v = value.partition("=")
-            out.setdefault("Labels", {})[k] = v.strip('"')
-        elif instr == "STOPSIGNAL":
-            out["StopSignal"] = value
-        else:
-            raise InvalidArgument(f"invalid change {ch!r}: unsupported instruction {instr}")
-    return out
-
-
 def cmd_import(engine, a) -> int:
+    from ..proto.image_changes import parse_changes
+
     changes = parse_changes(a.change)
     src = sys.stdin.buffer if a.source == "-" else a.source
     img = engine.images.import_tarball(src, reference=a.reference, changes=changes or None, arch=a.arch, os_name=a.os,
@@ -424,57 +386,6 @@ def cmd_tree(engine, a) -> int:
     from ..engine.images import tree
 
     print(tree(engine, a.image, a.whatrequires))
-    return 0
-
-
-def add_diff_args(p) -> None:
-    p.add_argument("--format", default="", help="json, or the default lines of a change letter and a path")
-    p.add_argument("-l", "--latest", action="store_true", help="the latest container created")
-    p.add_argument("names", nargs="*", metavar="NAME", help="a container or image (and, for images, another to compare with)")
-
-
-def add_image_diff_args(p) -> None:
-    p.add_argument("--format", default="", help="json, or the default lines of a change letter and a path")
-    p.add_argument("names", nargs="+", metavar="IMAGE", help="the image (and another to compare with)")
-
-
-def cmd_diff(engine, a) -> int:
-    """Changes of a container (or an image: its top layer, or against a second image)."""
-    from ..engine.changes import container_changes, image_changes
-    from ..errors import NoSuchContainer
-
-    if getattr(a, "latest", False):
-        if a.names:
-            raise InvalidArgument("--latest and containers cannot be used together")
-        return present_changes(container_changes(engine.latest_container()), a.format)
-    if not a.names or len(a.names) > 2:
-        raise InvalidArgument("diff takes one container or image, or two images")
-    if len(a.names) == 1 and not getattr(a, "images_only", False):
-        try:
-            return present_changes(container_changes(engine.container(a.names[0])), a.format)
-        except NoSuchContainer:
-            pass
-    try:
-        return present_changes(image_changes(engine, *a.names), a.format)
-    except NoSuchImage:
-        raise InvalidArgument(f"{a.names[0]} not found: no such container or image") from None
-
-
-def cmd_image_diff(engine, a) -> int:
-    a.images_only = True
-    return cmd_diff(engine, a)
-
-
-def present_changes(changes: list[tuple[str, str]], fmt: str) -> int:
-    if fmt in ("json", "{{json .}}"):
-        out = {"changed": [p for k, p in changes if k == "C"], "added": [p for k, p in changes if k == "A"],
-               "deleted": [p for k, p in changes if k == "D"]}
-        print(json.dumps({k: v for k, v in out.items() if v}, indent=5))
-        return 0
-    if fmt:
-        raise InvalidArgument(f"unknown format {fmt!r}: only json is supported")
-    for kind, path in changes:
-        print(f"{kind} {path}")
     return 0
 
 

@@ -311,17 +311,7 @@ def cmd_exists(engine, a) -> int:
     return 1
 
 
-# -- rename / prune -------------------------------------------------------------------------------
-
-
-def add_rename_args(p) -> None:
-    p.add_argument("container", metavar="CONTAINER")
-    p.add_argument("name", metavar="NAME")
-
-
-def cmd_rename(engine, a) -> int:
-    engine.rename_container(engine.container(a.container), a.name)
-    return 0
+# -- prune -------------------------------------------------------------------------------
 
 
 def add_container_prune_args(p) -> None:

@@ -26,12 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": ("lifecycle", "init", "Initialize one or more containers"),
     "wait": ("lifecycle", "wait", "Block on one or more containers"),
     "container-exists": ("lifecycle", "exists", "Check if a container exists in local storage"),
-    "rename": ("lifecycle", "rename", "Rename an existing container"),
     "container-prune": ("lifecycle", "container_prune", "Remove all non running containers"),
-    "mount": ("containerfs", "mount", "Mount a working container's root filesystem"),
-    "unmount": ("containerfs", "unmount", "Unmount working container's root filesystem"),
-    "export": ("containerfs", "export", "Export container's filesystem contents as a tar archive"),
-    "diff": ("images", "diff", "Display the changes to the object's file system"),
     "generate": ("generate", "generate", "Generate structured data (systemd units, specs) from containers"),
     "unshare": ("unshare", "unshare", "Run a command in a modified user namespace"),
     "ps": ("ps", "ps", "List containers"),
@@ -51,7 +46,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "history": ("images", "history", "Show history of a specified image"),
     "image-tree": ("images", "tree", "Prints layer hierarchy of an image in a tree format"),
     "image-prune": ("images", "prune", "Remove unused images"),
-    "image-diff": ("images", "image_diff", "Inspect changes to the image's file systems"),
+    "image-diff": ("filesystem", "image_diff", "Inspect changes to the image's file systems"),
     "image-mount": ("images", "image_mount", "Mount an image's root filesystem"),
     "image-unmount": ("images", "image_unmount", "Unmount an image's root filesystem"),
     "pull": ("registry", "pull", "Pull an image from a registry"),
@@ -76,6 +71,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
     "healthcheck-run": ("health", "healthcheck_run", "Run a container's health check now"),
+    # the container's filesystem (cli/filesystem.py)
+    "cp": ("filesystem", "cp", "Copy files/folders between a container and the local filesystem"),
+    "diff": ("filesystem", "diff", "Display the changes to the object's file system"),
+    "export": ("filesystem", "export", "Export a container's filesystem contents as a tar archive"),
+    "mount": ("filesystem", "mount", "Mount a working container's root filesystem"),
+    "unmount": ("filesystem", "unmount", "Unmount working container's root filesystem"),
+    "rename": ("filesystem", "rename", "Rename an existing container"),
+    "commit": ("filesystem", "commit", "Create new image based on the changed container"),
+    "stats": ("stats", "stats", "Display a live stream of container resource usage statistics"),
 }
 
 # `pypod container X` / `pypod image X` spell the same commands.
@@ -95,6 +99,8 @@ GROUPS = {
                "renumber": "system-renumber"},
     "healthcheck": {"run": "healthcheck-run"},
 }
+
+GROUPS["container"].update({c: c for c in ("cp", "commit", "stats")})
 
 # reachable only through their group, as in podman
 GROUP_ONLY = ("cleanup", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",

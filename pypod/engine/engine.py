@@ -27,6 +27,10 @@ TYPE_CHECKING = False  # typing's import would cost every command ~5 ms
 if TYPE_CHECKING:
     from .lifecycle import Container
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..storage.images import Image
+
 
 class Engine:
     """A pypod engine over one root (persistent) and run root (volatile)."""
@@ -308,20 +312,23 @@ class Engine:
                 lock.release()
         return gone
 
+    def commit(self, container: str, reference: str | None = None, **options) -> "Image":
+        """A new image from the container's changes (engine/commit.py has the options)."""
+        from .commit import commit
+
+        return commit(self, container, reference, **options)
+
+    def stats(self, names: list[str] = (), all_: bool = False) -> list:
+        """One resource sample per container (engine/stats.py's Sample)."""
+        from .stats import collect
+
+        return collect(self, list(names), all_=all_)
+
     def latest_container(self) -> Container:
         ctrs = self.containers(sync=False)
         if not ctrs:
             raise NoSuchContainer("no containers to use as latest: no such container")
         return max(ctrs, key=lambda c: c.config.created)
-
-    def rename_container(self, ctr: Container, name: str) -> None:
-        from .naming import validate_name
-
-        validate_name(name)
-        with ctr.locked():
-            self.store.rename_container(ctr.id, name)
-            old, ctr.config.name = ctr.config.name, name
-        self.events.container(ctr, "rename", oldName=old)
 
     def prune_containers(self, filters: dict[str, list[str]] | None = None) -> list[tuple[str, int]]:
         """Remove every container that is not running (and matches the prune

@@ -919,6 +919,17 @@ class Container:
                 raise InvalidState("can only resize created or running containers: container state improper")
         self.runtime.attach_resize(self, height, width)
 
+    def rename(self, new_name: str) -> None:
+        """podman rename: running or not; the name is checked as at create."""
+        from .naming import validate_name
+
+        validate_name(new_name)
+        with self.locked():
+            self.sync()
+            self.engine.store.rename_container(self.id, new_name)
+            old, self.config.name = self.config.name, new_name
+        self.engine.events.container(self, "rename", oldName=old)
+
     def inspect(self) -> dict:
         from .inspect import inspect_container
 

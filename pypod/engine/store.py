@@ -145,8 +145,8 @@ class Store:
             if not row:
                 raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
             if self._db.execute("SELECT 1 FROM containers WHERE name = ? AND id != ?", (name, cid)).fetchone():
-                raise NameInUse(f'the container name "{name}" is already in use by {self.lookup_id(name)}. '
-                                "You have to remove that container to be able to reuse that name: that name is already in use")
+                raise NameInUse(f"renaming container {cid}: name {name} already in use, cannot rename container {cid}: "
+                                "container already exists")
             config = _loads(row[0])
             config["name"] = name
             self._db.execute("UPDATE containers SET name = ?, config = ? WHERE id = ?", (name, _dumps(config), cid))

@@ -36,14 +36,52 @@ def human_ago(seconds: float) -> str:
     return f"{human_duration(seconds)} ago"
 
 
-def human_size(n: float, sep: str = " ") -> str:
-    """go-units HumanSizeWithPrecision(n, 3) (decimal units): podman's
-    `images` puts a space before the unit, `ps --size` none (sep="")."""
+def human_size(n: float, sep: str = " ", precision: int = 3) -> str:
+    """go-units HumanSizeWithPrecision(n, precision) (decimal units): podman's
+    `images` puts a space before the unit, `ps --size` none (sep=""); `stats`
+    shows 4 digits."""
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if n < 1000:
-            return f"{n:.3g}{sep}{unit}" if unit != "B" else f"{n:.3g}{sep}B"
+            return f"{n:.{precision}g}{sep}{unit}"
         n /= 1000
-    return f"{n:.3g}{sep}PB"
+    return f"{n:.{precision}g}{sep}PB"
+
+
+def iec_size(n: float) -> str:
+    """go-units BytesSize: binary units, 4 digits (`stats`' MemUsageBytes)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024:
+            return f"{n:.4g}{unit}"
+        n /= 1024
+    return f"{n:.4g}PiB"
+
+
+def go_duration(ns: int) -> str:
+    """Go's time.Duration.String(): 35.069978ms, 1.5µs, 1m1.5s, 1h0m0s."""
+    sign, ns = ("-", -ns) if ns < 0 else ("", ns)
+    if ns == 0:
+        return "0s"
+    if ns < 1000:
+        return f"{sign}{ns}ns"
+    if ns < 1_000_000:
+        return f"{sign}{_decimal(ns, 1000)}µs"
+    if ns < 1_000_000_000:
+        return f"{sign}{_decimal(ns, 1_000_000)}ms"
+    minutes, rest = divmod(ns, 60_000_000_000)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{_decimal(rest, 1_000_000_000)}s"
+    if hours or minutes:
+        text = f"{minutes}m" + text
+    if hours:
+        text = f"{hours}h" + text
+    return sign + text
+
+
+def _decimal(value: int, unit: int) -> str:
+    """value/unit exactly, without trailing zeros (Go prints no rounding)."""
+    whole, frac = divmod(value, unit)
+    digits = f"{frac:0{len(str(unit)) - 1}d}".rstrip("0")
+    return f"{whole}.{digits}" if digits else str(whole)
 
 
 class GoTime:

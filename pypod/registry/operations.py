@@ -56,12 +56,16 @@ def registries_conf(engine) -> RegistriesConf:
     return load(engine.config.registries.registries_conf)
 
 
-def options(engine, args: RegistryArgs | None = None) -> Options:
+def options(engine, args: RegistryArgs | None = None, *, new_authfile: bool = False) -> Options:
+    """new_authfile: the named auth file may be made (a login); otherwise,
+    as podman, one named that is not there is an error."""
     a = args or RegistryArgs()
     rc = engine.config.registries
     certs_dirs = (rc.certs_dir,) if rc.certs_dir else Options().certs_dirs
     if a.cert_dir and not os.path.isdir(a.cert_dir):
         raise InvalidArgument(f"--cert-dir {a.cert_dir}: no such directory")
+    if a.authfile and not new_authfile and not os.path.exists(a.authfile):
+        raise InvalidArgument(f"stat {a.authfile}: no such file or directory")
     if a.retries is not None and a.retries < 0:
         raise InvalidArgument(f"invalid retry count {a.retries}: 0 or more")
     return Options(tls_verify=a.tls_verify, creds=a.creds, authfile=a.authfile or rc.auth_file,
@@ -213,7 +217,7 @@ def login(engine, server: str, username: str, password: str, args: RegistryArgs 
     creds = auth.Credentials(username, password)
     a = RegistryArgs(**{**(args.__dict__ if args else {}), "creds": creds})
     conf = registries_conf(engine)
-    opts = options(engine, a)
+    opts = options(engine, a, new_authfile=True)
     opts.insecure_hosts = conf.insecure
     with Session(opts) as session:
         reg = session.registry(host)
@@ -245,6 +249,8 @@ def verify_login(reg, key: str) -> None:
 
 
 def logout(engine, server: str = "", all_registries: bool = False, authfile: str = "") -> str:
+    if authfile and not os.path.exists(authfile):
+        raise InvalidArgument(f"stat {authfile}: no such file or directory")
     path = authfile or engine.config.registries.auth_file
     if all_registries:
         auth.remove_all(path)

@@ -16,8 +16,9 @@ import hashlib
 import json
 import os
 import threading
+import time
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, ManifestUnknown, RegistryError, RegistryUnauthorized
 from ..failpoints import failpoint
 from ..record import field, record
 from ..storage.layers import BZIP2, GZIP, PLAIN, XZ, ZSTD, open_decompressed
@@ -92,6 +93,7 @@ class Pusher:
                     failpoint("push.before-manifest")
                     digest = "sha256:" + hashlib.sha256(data).hexdigest()
                     got = reg.put_manifest(ep.ref.path, ep.ref.version, data, media_type)
+                    failpoint("push.after-manifest")
                     if got and got != digest:
                         raise InvalidArgument(f"writing manifest to {ep.ref}: the registry computed {got}, pypod {digest}")
                     self.emit(Event("storing"))
@@ -219,8 +221,17 @@ class Pusher:
         def progress(n: int) -> None:
             self.emit(Event(kind, b.digest, "progress", n, b.size))
 
-        with open(b.path, "rb") as f:
-            reg.upload_blob(repo, f, b.size, b.digest, progress)
+        retries = max(0, self.opts.registry.retries)
+        for attempt in range(retries + 1):
+            try:
+                with open(b.path, "rb") as f:
+                    reg.upload_blob(repo, f, b.size, b.digest, progress)
+                break
+            except RegistryError as e:
+                # a broken or refused upload starts again from its first byte, in a new session
+                if isinstance(e, (RegistryUnauthorized, ManifestUnknown)) or attempt >= retries:
+                    raise RegistryError(f"copying {kind} {b.digest} to {reg.host}/{repo}: {e}") from None
+                time.sleep(reg._delay(attempt))
         self.emit(Event(kind, b.digest, "done", b.size, b.size))
         failpoint("push.after-blob")
 

@@ -104,7 +104,8 @@ class RegistriesConf:
         if e is None:
             return [Endpoint(ref, False)]
         if e.blocked:
-            raise InvalidArgument(f"registry {ref.domain} is blocked in {self.path} or {SYSTEM_REGISTRIES_CONF_DIR}")
+            raise InvalidArgument(f"initializing source docker://{ref}: registry {ref.domain} is blocked in "
+                                  f"{self.path} or {SYSTEM_REGISTRIES_CONF_DIR}")
         out = []
         for m in e.mirrors:
             if (e.mirror_by_digest_only or m.pull_from_mirror == "digest-only") and not ref.digest:

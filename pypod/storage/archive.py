@@ -406,19 +406,20 @@ def _hardlink(root_fd: int, m: tarfile.TarInfo, pfd: int, base: str) -> None:
 # -- writing ----------------------------------------------------------------------
 
 
-def create_tar(src_dir: str, dest: BinaryIO, *, whiteouts: bool = False, compress: bool = False) -> None:
+def create_tar(src_dir: str, dest: BinaryIO, *, whiteouts: bool = False, compress: bool = False, skip=None) -> None:
     """Write src_dir as a tar stream to dest (which need not be seekable).
 
     Deterministic for a given tree: entries sorted, no user or group names
     (they would come from the host's passwd), integer mtimes, gzip without a
     timestamp.  With whiteouts=True, overlayfs markers (0/0 character
     devices, opaque xattrs) are written back as OCI .wh. entries, which is
-    what turns a container's upper dir into a layer.
+    what turns a container's upper dir into a layer.  skip(relative path,
+    full path, lstat) leaves an entry (and all under it) out.
     """
     gz = gzip.GzipFile(fileobj=dest, mode="wb", mtime=0) if compress else None
     try:
         with tarfile.open(fileobj=gz or dest, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            _add_tree(tar, src_dir, "", whiteouts, {})
+            _add_tree(tar, src_dir, "", whiteouts, {}, skip)
     finally:
         if gz is not None:
             gz.close()
@@ -433,12 +434,14 @@ def _tarinfo(name: str, st: os.stat_result) -> tarfile.TarInfo:
     return info
 
 
-def _add_tree(tar: tarfile.TarFile, path: str, prefix: str, whiteouts: bool, inodes: dict) -> None:
+def _add_tree(tar: tarfile.TarFile, path: str, prefix: str, whiteouts: bool, inodes: dict, skip=None) -> None:
     with os.scandir(path) as it:
         entries = sorted(it, key=lambda e: e.name)
     for entry in entries:
         name = f"{prefix}{entry.name}"
         st = entry.stat(follow_symlinks=False)
+        if skip is not None and skip(name, entry.path, st):
+            continue
         mode = st.st_mode
         if whiteouts and stat.S_ISCHR(mode) and st.st_rdev == 0:
             info = _tarinfo(f"{prefix}{WHITEOUT_PREFIX}{entry.name}", st)
@@ -455,7 +458,7 @@ def _add_tree(tar: tarfile.TarFile, path: str, prefix: str, whiteouts: bool, ino
                 marker.mode = 0o644
                 marker.type = tarfile.REGTYPE
                 tar.addfile(marker)
-            _add_tree(tar, entry.path, name + "/", whiteouts, inodes)
+            _add_tree(tar, entry.path, name + "/", whiteouts, inodes, skip)
         elif stat.S_ISREG(mode):
             key = (st.st_dev, st.st_ino)
             if st.st_nlink > 1 and key in inodes:

@@ -196,6 +196,11 @@ def scenarios(tmp: str) -> dict[str, Scenario]:
         "rmi": Scenario(setup=[["import", layer, "fpimg"]], run=["rmi", "fpimg"],
                         repeat=[["rmi", "fpimg"], ["import", layer, "fpimg"]],
                         verify=_image_whole("fpimg", b"fp"), images=True),
+        # the container writes what _image_whole looks for in the top layer
+        "commit": Scenario(setup=[["run", "--name", "fp", "busybox", "sh", "-c",
+                                   "mkdir /data; for i in $(seq 100); do printf fp; done > /data/a; printf bfp > /data/b"]],
+                           run=["commit", "fp", "fpimg"], repeat=[["commit", "fp", "fpimg"]],
+                           verify=_image_whole("fpimg", b"fp"), images=True),
         "volume.create": Scenario(run=["volume", "create", "fpvol"], repeat=[["volume", "create", "--ignore", "fpvol"]],
                                   verify=_volume_usable("fpvol"), volumes=True),
         # a volume with its own filesystem, mounted: its removal unmounts first

@@ -374,8 +374,9 @@ class Front:
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                # the client's Host goes through: the registry's Location headers then name the front
                 req = urllib.request.Request(f"http://{front.backend}{self.path}", data=body, method=self.command,
-                                             headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                                             headers=dict(self.headers.items()))
                 try:
                     resp = urllib.request.urlopen(req, timeout=30)
                 except urllib.error.HTTPError as e:
@@ -427,9 +428,9 @@ class RedirectingFront(Front):
 
 
 class FlakyFront(Front):
-    """Fails the first `failures` downloads of each blob: "503" answers
-    Service Unavailable, "cut" sends half the body and closes the
-    connection.  Counts the attempts per blob."""
+    """Fails the first `failures` downloads of each blob (and commits of
+    each upload): "503" answers Service Unavailable, "cut" sends half the
+    body and closes the connection.  Counts the attempts per blob."""
 
     def __init__(self, backend: str, failures: int, mode: str = "503"):
         self.failures = failures
@@ -439,9 +440,14 @@ class FlakyFront(Front):
         super().__init__(backend)
 
     def _blob(self, handler) -> str:
-        if handler.command != "GET" or "/blobs/sha256:" not in handler.path:
-            return ""
-        return handler.path.rsplit("/", 1)[-1]
+        """The blob a download (GET .../blobs/DIGEST) or an upload's commit
+        (PUT ...?digest=DIGEST) is about."""
+        if handler.command == "GET" and "/blobs/sha256:" in handler.path:
+            return handler.path.rsplit("/", 1)[-1]
+        if handler.command == "PUT" and "/blobs/uploads/" in handler.path:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(handler.path).query)
+            return query.get("digest", [""])[0]
+        return ""
 
     def _failing(self, handler) -> bool:
         blob = self._blob(handler)

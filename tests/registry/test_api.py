@@ -97,6 +97,8 @@ def test_docker_py_pull_push_login(service, basic_registry, rp):
     creds = {"username": USER, "password": PASSWORD}
     img = c.images.pull(f"{host}/sec/app", tag="1", auth_config=creds)
     assert img.tags == [f"{host}/sec/app:1"]
+    # all_tags: no tag in the request, every tag of the repository
+    assert [i.id for i in c.images.pull(f"{host}/sec/app", all_tags=True, auth_config=creds)] == [img.id]
     assert c.containers.run(img.id, remove=True) == b"hello from the registry\n"
     img.tag(f"{host}/sec/pushed", "v2")
     out = [json.loads(x) for x in c.images.push(f"{host}/sec/pushed", tag="v2", auth_config=creds).splitlines()]

@@ -70,6 +70,24 @@ def test_pull_platforms(rp, registry):
     assert sorted(_images(rp)) == before
 
 
+def test_pull_docker_manifest_list(rp, fresh_registry, test_layout):
+    import hashlib
+
+    ref = f"{fresh_registry.host}/dl/arm:1"
+    p = fresh_registry.skopeo("copy", "--quiet", "--all", "--format", "v2s2", "--dest-tls-verify=false",
+                              f"oci:{test_layout.dir}:armonly", f"docker://{ref}")
+    raw = fresh_registry.skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{ref}").stdout
+    assert json.loads(raw)["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json", p.stderr
+    p = rp("pull", "--tls-verify=false", "--retry", "0", ref, check=False)
+    assert p.returncode == 125 and "no image found in manifest list for architecture amd64" in p.stderr.decode()
+    iid = rp.out("pull", "-q", "--tls-verify=false", "--platform", "linux/arm64", ref)
+    info = json.loads(rp.out("image", "inspect", iid))[0]
+    assert info["Architecture"] == "arm64" and info["RepoTags"] == [ref]
+    # pulled by the list's digest and by the image's own
+    assert f"{fresh_registry.host}/dl/arm@sha256:{hashlib.sha256(raw).hexdigest()}" in info["RepoDigests"]
+    assert len(info["RepoDigests"]) == 2
+
+
 def test_pull_bad_input_stores_nothing(rp, registry, tmp_path):
     import socket
 
@@ -254,6 +272,15 @@ def test_login_basic_auth(rp, basic_registry):
     assert p.returncode == 125 and "unauthorized" in p.stderr.decode()
     rp("login", "--tls-verify=false", "-u", USER, "-p", PASSWORD, host)
     assert rp.out("logout", "--all") == "Removed login credentials for all registries"
+    # a named auth file: made by a login, required by everything else (podman's words)
+    other = rp.tmp / "other-auth.json"
+    for cmd in (["pull", "--tls-verify=false", ref], ["push", "--tls-verify=false", "busybox", f"{host}/sec/x:1"],
+                ["search", "--tls-verify=false", f"{host}/sec"], ["logout", host]):
+        p = rp(cmd[0], "--authfile", str(other), *cmd[1:], check=False)
+        assert p.returncode == 125 and f"stat {other}: no such file or directory" in p.stderr.decode(), cmd
+    rp("login", "--tls-verify=false", "--authfile", str(other), "-u", USER, "-p", PASSWORD, host)
+    assert USER in base64.b64decode(json.loads(other.read_text())["auths"][host]["auth"]).decode()
+    assert len(rp.out("pull", "-q", "--tls-verify=false", "--authfile", str(other), ref)) == 64
     assert json.loads((rp.tmp / "auth.json").read_text())["auths"] == {}
 
 
@@ -297,6 +324,16 @@ elif action == "erase":
     assert len(rp.out("pull", "-q", "--tls-verify=false", f"{host}/sec/app:1", env=env)) == 64
     assert rp.out("logout", host, env=env) == f"Removed login credentials for {host}"
     assert json.loads(store.read_text()) == {}
+    # credsStore: the helper for every registry without one of its own
+    (rp.tmp / "auth.json").write_text(json.dumps({"auths": {}, "credsStore": "pypodtest"}))
+    rp("login", "--tls-verify=false", "-u", USER, "--password-stdin", host, input=PASSWORD.encode(), env=env)
+    assert json.loads(store.read_text()) == {host: [USER, PASSWORD]}
+    assert rp.out("login", "--get-login", host, env=env) == USER
+    assert len(rp.out("pull", "-q", "--tls-verify=false", f"{host}/sec/app:1", env=env)) == 64
+    rp("logout", host, env=env)
+    assert json.loads(store.read_text()) == {}
+    p = rp("pull", "--tls-verify=false", "--retry", "0", f"{host}/sec/missing:1", env=env, check=False)
+    assert p.returncode == 125 and "unauthorized" in p.stderr.decode()
 
 
 def test_token_auth(rp, tmp_path, test_layout):
@@ -490,6 +527,29 @@ def test_pull_retries_failed_downloads(rp, registry):
     assert rp.out("run", "--rm", iid) == "hello from the registry"
     p = rp("pull", "--tls-verify=false", "--retry", "-1", f"{registry.host}/{ref_path}", check=False)
     assert p.returncode == 125
+
+
+def test_push_retries_refused_uploads(rp, fresh_registry):
+    from .helpers import FlakyFront
+
+    # each blob's commit refused once: the upload starts over and the push succeeds
+    front = FlakyFront(fresh_registry.host, failures=1, mode="503")
+    try:
+        dest = f"{front.host}/flaky/bb:1"
+        rp("push", "--tls-verify=false", "--retry-delay", "10ms", "busybox", dest)
+        assert front.attempts and set(front.attempts.values()) == {2}  # the layer and the config
+        assert fresh_registry.skopeo("inspect", "--raw", "--tls-verify=false",
+                                     f"docker://{fresh_registry.host}/flaky/bb:1").returncode == 0
+    finally:
+        front.stop()
+    front = FlakyFront(fresh_registry.host, failures=1, mode="503")
+    try:
+        p = rp("push", "--tls-verify=false", "--retry", "0", "busybox", f"{front.host}/flaky/again:2", check=False)
+        assert p.returncode == 125 and "try again later" in p.stderr.decode()
+        assert fresh_registry.skopeo("inspect", "--raw", "--tls-verify=false",
+                                     f"docker://{fresh_registry.host}/flaky/again:2", check=False).returncode != 0
+    finally:
+        front.stop()
 
 
 def test_pull_progress_on_a_terminal(rp, registry):

@@ -55,6 +55,29 @@ def test_docker_cli_pull_push_login_search(service, registry, basic_registry, fr
     assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest
     p = docker("search", f"{fresh_registry.host}/app")
     assert f"{fresh_registry.host}/dk/app" in p.stdout.decode(), p.stderr.decode()
+    # --all-tags: no tag in the request, every tag of the repository
+    assert docker("tag", ref, f"{fresh_registry.host}/dk/app:v2").returncode == 0
+    assert docker("push", f"{fresh_registry.host}/dk/app:v2").returncode == 0
+    # (the service's engine holds the image store open meanwhile: its writes must stay visible)
+    rp("rmi", f"{fresh_registry.host}/dk/app:v1", f"{fresh_registry.host}/dk/app:v2")
+    p = docker("pull", "--all-tags", f"{fresh_registry.host}/dk/app")
+    assert p.returncode == 0, p.stderr.decode()
+    out = p.stdout.decode()
+    assert "v1: Pulling from dk/app" in out and "v2: Pulling from dk/app" in out and out.count("Digest: ") == 2
+    tags = json.loads(rp.out("image", "inspect", ref))[0]["RepoTags"]
+    assert {f"{fresh_registry.host}/dk/app:v1", f"{fresh_registry.host}/dk/app:v2"} <= set(tags)
+    # push --all-tags: every local tag of the repository, one digest line each
+    for t in ("a", "b"):
+        assert docker("tag", ref, f"{fresh_registry.host}/dk/all:{t}").returncode == 0
+    p = docker("push", "--all-tags", f"{fresh_registry.host}/dk/all")
+    assert p.returncode == 0, p.stderr.decode()
+    out = p.stdout.decode()
+    assert out.count("The push refers to repository") == 1 and "a: digest: sha256:" in out and "b: digest: sha256:" in out
+    for t in ("a", "b"):
+        assert fresh_registry.skopeo("inspect", "--raw", "--tls-verify=false",
+                                     f"docker://{fresh_registry.host}/dk/all:{t}").returncode == 0
+    p = docker("push", "--all-tags", f"{fresh_registry.host}/dk/none")
+    assert p.returncode == 1 and "does not exist locally" in p.stderr.decode()
 
     # credentials: refused without them, a wrong password refused, then the login's
     # credentials go with each request in X-Registry-Auth
