@@ -16,6 +16,7 @@ from ..engine.container import ContainerConfig, Status
 from ..engine.inspect import status_word
 from ..errors import AlreadyInState, InvalidArgument, InvalidState, NoSuchContainer, PypodError
 from .common import EngineScope, engine_for, int_field, piped, strdict, strlist, with_engine
+from .create_settings import DOCKER_CONFIG_FIELDS, DOCKER_HOST_FIELDS, apply_docker
 from .http import DOCKER_API_VERSION, LIBPOD_API_VERSION, Hijacked, Request, Response, Router, Streamed
 from .validate import (
     FILTERS, INT64_MAX, UINT64_MAX, Bool, Int, List, Map, Obj, Q, Str, StrOrList, Strs, validated,
@@ -186,7 +187,9 @@ DOCKER_CREATE = Obj({
         "CapAdd": Strs(), "CapDrop": Strs(), "NetworkMode": Str(256),
         "Ulimits": List(Obj({"Name": Str(64), "Soft": Int(-1, INT64_MAX), "Hard": Int(-1, INT64_MAX)},
                             required=("Name", "Soft", "Hard"))),
+        **DOCKER_HOST_FIELDS,
     }),
+    **DOCKER_CONFIG_FIELDS,
 }, required=("Image",))
 
 
@@ -238,6 +241,7 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
         if not isinstance(u, dict):
             raise InvalidArgument("Ulimits entries must be objects")
         cfg.ulimits.append(parse_ulimit(f"{u.get('Name')}={u.get('Soft')}:{u.get('Hard')}"))
+    apply_docker(cfg, body, hc)
     return cfg
 
 

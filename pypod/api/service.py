@@ -151,7 +151,7 @@ class EnginePool:
 
 
 def build_router():
-    from . import containerfs_routes, docker, registry_routes, volume_routes
+    from . import containerfs_routes, docker, registry_routes, update_routes, volume_routes
     from .http import Router
 
     router = Router()
@@ -159,6 +159,7 @@ def build_router():
     registry_routes.register(router)
     containerfs_routes.register(router)
     volume_routes.register(router)
+    update_routes.register(router)
     return router
 
 

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": ("lifecycle", "init", "Initialize one or more containers"),
     "wait": ("lifecycle", "wait", "Block on one or more containers"),
     "container-exists": ("lifecycle", "exists", "Check if a container exists in local storage"),
+    "update": ("update", "update", "Update an existing container's cgroup limits"),
     "container-prune": ("lifecycle", "container_prune", "Remove all non running containers"),
     "generate": ("generate", "generate", "Generate structured data (systemd units, specs) from containers"),
     "unshare": ("unshare", "unshare", "Run a command in a modified user namespace"),
@@ -88,7 +89,7 @@ GROUPS = {
                   "umount": "unmount", **{c: c for c in (
                       "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
                       "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "rename", "mount",
-                      "unmount", "export", "diff")}},
+                      "unmount", "export", "diff", "update")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "untag": "untag", "load": "load",
               "save": "save", "import": "import", "inspect": "inspect", "history": "history", "tree": "image-tree",
               "prune": "image-prune", "exists": "image-exists", "diff": "image-diff", "mount": "image-mount",

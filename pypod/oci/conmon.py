@@ -327,6 +327,15 @@ class ConmonOCIRuntime(OCIRuntime):
     def unpause_container(self, ctr: RuntimeContainer) -> None:
         self._runtime("resume", ctr.id)
 
+    def update_resources(self, ctr: RuntimeContainer, resources: dict, scratch: str) -> None:
+        from .. import private
+
+        private.write_file(scratch, json.dumps(resources))
+        try:
+            self._runtime("update", "--resources", scratch, ctr.id)
+        finally:
+            os.unlink(scratch)
+
     def container_ids(self) -> list[str]:
         proc = self._runtime("list", "-q", check=False)
         return [line.strip() for line in proc.stdout.decode(errors="replace").splitlines() if line.strip()]

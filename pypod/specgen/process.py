@@ -86,6 +86,21 @@ def parse_health(cmd: str | None, interval: str | None = None, timeout: str | No
     return h
 
 
+def check_health(h: HealthConfig, minimum: float = 0.001) -> HealthConfig:
+    """The bounds of a health check given as numbers (a REST body's, in
+    seconds here): zero leaves a field to the image's HEALTHCHECK or the
+    default; an interval and a timeout, when set, are at least Docker's
+    millisecond."""
+    for what, value in (("interval", h.interval), ("timeout", h.timeout)):
+        if value and value != DISABLED and value < minimum:
+            raise InvalidArgument(f"healthcheck-{what} must be at least {minimum * 1000:g}ms")
+    if h.start_period < 0 or h.retries < 0:
+        raise InvalidArgument("healthcheck start period and retries must not be negative")
+    if h.on_failure not in ON_FAILURE_ACTIONS:
+        raise InvalidArgument(f'invalid healthcheck on-failure action "{h.on_failure}": use none, kill, restart or stop')
+    return h
+
+
 def parse_log_opts(opts: list[str]) -> dict[str, str]:
     """max-size=SIZE, tag=TEMPLATE, path=FILE (podman's log options)."""
     out = {}
