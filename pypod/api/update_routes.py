@@ -12,7 +12,7 @@ from .validate import Obj, validated
 _DOCKER_UPDATE = Obj({k: DOCKER_HOST_FIELDS[k] for k in (
     "Memory", "MemoryReservation", "MemorySwap", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod",
     "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight", "BlkioWeightDevice",
-    "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps")})
+    "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "RestartPolicy")})
 _LIBPOD_UPDATE = SPEC_FIELDS["resource_limits"]
 
 
@@ -66,7 +66,16 @@ def libpod_changes(res: dict) -> dict:
 def docker_update(req: Request, eng) -> Response:
     from ..engine.update import update_resources
 
-    update_resources(eng.container(req.params["id"]), docker_changes(req.json() or {}))
+    from ..specgen.process import parse_restart
+
+    body = req.json() or {}
+    policy = body.get("RestartPolicy") or {}
+    restart = None
+    if policy.get("Name"):
+        restart = parse_restart(policy["Name"])
+        if policy.get("MaximumRetryCount"):
+            restart.max_retries = policy["MaximumRetryCount"]
+    update_resources(eng.container(req.params["id"]), docker_changes(body), restart)
     return Response(200, {"Warnings": []})
 
 

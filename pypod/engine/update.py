@@ -44,13 +44,18 @@ def updated(current: Resources, changes: dict) -> Resources:
     return finish(r, swap_given=swap_given)
 
 
-def update_resources(ctr, changes: dict) -> None:
-    """Apply changes to ctr's cgroup (when it is in the runtime) and config."""
+def update_resources(ctr, changes: dict, restart=None) -> None:
+    """Apply changes to ctr's cgroup (when it is in the runtime) and config;
+    restart: a new RestartPolicy (Docker's update may carry one)."""
     from ..proto.oci_resources import linux_resources
+    from ..specgen.process import check_restart
 
     with ctr.locked():
         ctr.sync()
         r = updated(ctr.config.resources, changes)
+        if restart is not None:
+            check_restart(restart, ctr.config.auto_remove)
+            ctr.config.restart = restart
         if ctr.state.status in (Status.CREATED, Status.RUNNING, Status.PAUSED, Status.STOPPING):
             spec = linux_resources(r, [])
             spec.pop("devices", None)

@@ -55,11 +55,13 @@ def test_update_through_docker_py_and_libpod(service, pypod):  # noqa: F811
     docker = pytest.importorskip("docker")
     c = docker.DockerClient(base_url=f"unix://{service}", version="1.41")
     ctr = c.containers.run("busybox", ["sleep", "1000"], detach=True, name="dup", mem_limit="64m")
-    ctr.update(mem_limit="128m", memswap_limit="256m", cpu_shares=300, cpu_period=100000, cpu_quota=25000)
+    ctr.update(mem_limit="128m", memswap_limit="256m", cpu_shares=300, cpu_period=100000, cpu_quota=25000,
+               restart_policy={"Name": "on-failure", "MaximumRetryCount": 4})
     got = ctr.exec_run(["cat", *(f"/sys/fs/cgroup/{f}" for f in FILES)]).output.decode().split()
     assert got[:4] == [str(128 << 20), str(256 << 20), "25000", "300"]
     ctr.reload()
     assert (ctr.attrs["HostConfig"]["Memory"], ctr.attrs["HostConfig"]["CpuQuota"]) == (128 << 20, 25000)
+    assert ctr.attrs["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 4}
     with pytest.raises(docker.errors.APIError) as e:
         ctr.update(mem_limit=1024)
     assert e.value.status_code == 400 and "6MB" in str(e.value)
