@@ -67,6 +67,9 @@ def main() -> int:
     print("by status: " + ", ".join(f"{k}: {v}" for k, v in sorted(tally.by_status.items())))
     print(f"5xx: {len(tally.failures)}, internal errors logged: {len(bugs)}, "
           f"registry unreachable (Docker's 500, the namespace reaches no registry): {tally.unreachable}")
+    quiet = [u for u in tally.unanswered if not u[0]]
+    print(f"no status line in time: {len(tally.unanswered)} ({len(quiet)} of them not streams: "
+          f"{sorted(set(u[1:] for u in quiet))[:10]})")
     for f in tally.failures[:20]:
         print("5xx:", f)
     for b in bugs[:20]:

@@ -217,9 +217,12 @@ class Service:
             raise AssertionError(f"pypod {' '.join(args)}: {p.stderr.decode(errors='replace')}")
         return p.stdout.decode().strip()
 
-    def start(self) -> None:
+    def make_netns(self) -> None:
         subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True)
         subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"], check=True, capture_output=True)
+
+    def start(self) -> None:
+        self.make_netns()
         self.err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen([*self.argv, "system", "service", "--time", "0", f"unix://{self.sock}"],
                                      stdout=subprocess.DEVNULL, stderr=self.err)
@@ -230,13 +233,14 @@ class Service:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
         self.err.close()
 
     def clean(self) -> None:
@@ -258,8 +262,12 @@ class Service:
         have = set(self.cli("ps", "-a", "--format", "{{.Names}}").split())
         if "fz-run" not in have:
             self.cli("run", "-d", "--name", "fz-run", "busybox", *self.SLEEPER)
-        elif json.loads(self.cli("inspect", "fz-run"))[0]["State"]["Status"] != "running":
-            self.cli("start", "fz-run", check=False)
+        else:
+            status = json.loads(self.cli("inspect", "fz-run"))[0]["State"]["Status"]
+            if status == "paused":
+                self.cli("unpause", "fz-run", check=False)
+            elif status != "running":
+                self.cli("start", "fz-run", check=False)
         if "fz-new" not in have:
             self.cli("create", "--name", "fz-new", "busybox", "true")
         self.cli("volume", "create", "--ignore", "fz-vol", check=False)
@@ -328,10 +336,14 @@ class Tally:
     by_status: dict = field(default_factory=dict)
     failures: list = field(default_factory=list)
     unreachable: int = 0
+    #: requests that got no status line in time: (streaming?, method, path)
+    unanswered: list = field(default_factory=list)
 
     def add(self, req: FuzzRequest, status: int, head: bytes) -> None:
         self.sent += 1
         self.by_status[status] = self.by_status.get(status, 0) + 1
+        if status == 0:
+            self.unanswered.append((req.streaming, req.method, req.path))
         if status == 500 and UNREACHABLE_REGISTRY in head:
             self.unreachable += 1
         elif status >= 500:

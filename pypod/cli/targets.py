@@ -57,8 +57,8 @@ def read_cidfiles(paths: list[str], ignore: bool = False) -> list[str]:
     out = []
     for path in paths:
         try:
-            with open(path) as f:
-                first = f.read().split("\n", 1)[0].strip()
+            with open(path, "rb") as f:  # any bytes: a file that holds no ID names no container
+                first = f.read().split(b"\n", 1)[0].strip().decode(errors="replace")
         except FileNotFoundError:
             if ignore:
                 continue

@@ -498,7 +498,18 @@ class Container:
             # A stopping container may be killed: the user got tired of waiting.
             if self.state.status not in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
                 raise InvalidState(f"can only kill running containers. {self.id} is in state {self.state.status.value}: container state improper")
-            self.runtime.kill_container(self, signal)
+            from ..errors import OCIRuntimeError
+
+            try:
+                self.runtime.kill_container(self, signal)
+            except OCIRuntimeError:
+                if _alive(self.state.pid) and not _zombie(self.state.pid):
+                    raise
+                # The process left between the sync and the signal (runc: "container
+                # not running"): as for any container that is not running.
+                self.sync()
+                word = "exited" if self.state.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING) else self.state.status.value
+                raise InvalidState(f"can only kill running containers. {self.id} is in state {word}: container state improper") from None
             self.engine.events.container(self, "kill", signal=signal)
 
     def stop(self, timeout: int | None = None) -> None:
@@ -940,6 +951,15 @@ def _alive(pid: int) -> bool:
     from ..oci.procs import pid_alive
 
     return bool(pid) and pid_alive(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Exited, not yet reaped by its conmon."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
 
 
 def _read_int(path: str) -> int:

@@ -12,13 +12,16 @@ def read_env_file(path: str) -> list[str]:
     """NAME=VALUE lines; a bare NAME takes its value from our environment,
     as in podman; blank lines and # comments are skipped."""
     try:
-        with open(path) as f:
-            lines = f.read().splitlines()
+        with open(path, "rb") as f:
+            raw = f.read().splitlines()
     except OSError as e:
         raise InvalidArgument(f"open {path}: {e.strerror.lower()}") from None
     out = []
-    for line in lines:
-        line = line.strip()
+    for n, data in enumerate(raw, 1):
+        try:
+            line = data.decode().strip()
+        except UnicodeDecodeError:
+            raise InvalidArgument(f"env file {path} contains invalid utf8 bytes at line {n}") from None
         if not line or line.startswith("#"):
             continue
         if "=" not in line:

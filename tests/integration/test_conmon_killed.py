@@ -53,3 +53,23 @@ def test_conmon_killed_then_process_exits(pypod):
     assert _state(pypod, "kept")["Status"] == "running"
     pypod("rm", "-af", "-t", "0")
     assert_nothing_left(pypod)
+
+
+def test_kill_of_a_process_that_just_exited_is_a_clean_refusal(pypod):
+    """The process exits between kill's look at the state and its signal
+    (held open here: conmon is stopped, so the exit is not yet reaped or
+    recorded): runc says "container not running", and pypod says what
+    podman says of any container that is not running, not an OCI error."""
+    pypod("run", "-d", "--name", "brief", "busybox", "sleep", "1000")
+    st = _state(pypod, "brief")
+    os.kill(st["ConmonPid"], signal.SIGSTOP)
+    try:
+        os.kill(st["Pid"], signal.SIGKILL)
+        p = pypod("kill", "brief", check=False)
+        err = p.stderr.decode().strip()
+        assert p.returncode == 125 and err.startswith("Error: can only kill running containers. "), err
+        assert err.endswith(": container state improper") and "\n" not in err, err
+    finally:
+        os.kill(st["ConmonPid"], signal.SIGCONT)
+    assert wait_for(lambda: _state(pypod, "brief")["Status"] == "exited")
+    assert_truth(pypod)
