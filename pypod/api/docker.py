@@ -402,6 +402,8 @@ def container_logs(req: Request) -> Response:
                     continue
                 data = format_line(rec, ts)
                 yield data if tty else encode_frame(1 if rec[1] == "stdout" else 2, data)
+        except NoSuchContainer:
+            return  # removed (rm, a prune) while its log was followed: the stream ends with it
         finally:
             eng.close()
 
@@ -709,6 +711,12 @@ def images_create(req: Request) -> Response:
 
 @validated(query={"since": Q.time(), "until": Q.time(), "filters": Q.json(FILTERS), "stream": Q.bool()})
 def events(req: Request) -> Response:
+    return stream_events(req, docker_event)
+
+
+def stream_events(req: Request, convert) -> Streamed:
+    """The event log as JSON lines, each made by convert: with stream (the
+    default) and no since, only what happens from now on, as Docker does."""
     from ..proto.k8s_log import parse_time
 
     since = req.q("since")
@@ -729,7 +737,7 @@ def events(req: Request) -> Response:
                                       stop=lambda: server.stopping or req.client_gone()):
                 if filters and not _event_matches(ev, filters):
                     continue
-                yield (json.dumps(docker_event(ev)) + "\n").encode()
+                yield (json.dumps(convert(ev)) + "\n").encode()
         finally:
             eng.close()
 
@@ -789,8 +797,8 @@ def register(router: Router) -> None:
         router.add("DELETE", f"{prefix}/images/{{name*}}", image_delete)
         router.add("POST", f"{prefix}/images/{{name*}}/tag", image_tag)
         router.add("GET", f"{prefix}/images/{{name*}}/get", images_get)
-        router.add("GET", f"{prefix}/events", events)
-        router.add("GET", f"{prefix}/system/df", system_df)
+    router.add("GET", "/events", events)  # libpod's own shapes: libpod_system.py
+    router.add("GET", "/system/df", system_df)
     router.add("GET", "/version", version)
     router.add("GET", "/info", info)
     router.add("POST", "/containers/create", containers_create)

@@ -105,6 +105,13 @@ def pump(sock: socket.socket, streams: HTTPStreams, stdin_open: bool = True) -> 
                 if state["done"]:
                     return
                 eof = not data
+                if not stdin_open:
+                    # Nobody reads it, yet it must leave the connection: a unix
+                    # socket closed with unread input resets, and the client
+                    # loses the output still on its way.
+                    if eof:
+                        return
+                    continue
                 detach = False
                 if matcher is not None:
                     # At EOF a held-back partial detach sequence was just input.
@@ -125,7 +132,7 @@ def pump(sock: socket.socket, streams: HTTPStreams, stdin_open: bool = True) -> 
             _shutdown(sock, socket.SHUT_WR)
 
     reader = None
-    if streams.stdin and stdin_open:
+    if streams.stdin:
         reader = threading.Thread(target=stdin_loop, name="api-stdin", daemon=True)
         reader.start()
     # conmon's stream bytes are one more than Docker's ids (stdout 2, stderr 3)

@@ -19,6 +19,7 @@ def add_cleanup_args(p) -> None:
     p.add_argument("-l", "--latest", action="store_true", help="act on the latest container pypod knows about")
     p.add_argument("containers", nargs="*", metavar="CONTAINER")
     p.add_argument("--rm", action="store_true", help="after cleanup, remove the container entirely")
+    p.add_argument("--rmi", action="store_true", help="after cleanup, remove the container's image (fails while others use it)")
     p.add_argument("--exec", default="", help="clean up the given exec session instead of the container")
 
 
@@ -41,6 +42,10 @@ def early_cleanup(config, a) -> int | None:
 
 def cmd_cleanup(engine, a) -> int:
     """Quiet and idempotent: another pypod may be doing the same work."""
+    if a.exec and (a.rm or a.rmi):
+        from ..errors import InvalidArgument
+
+        raise InvalidArgument("--exec and --rm or --rmi are mutually exclusive")
     from .containers import _targets
 
     rc = 0
@@ -55,6 +60,8 @@ def cmd_cleanup(engine, a) -> int:
                 ctr.remove(force=False, volumes=True)
             else:
                 ctr.cleanup()
+            if a.rmi and not a.exec:
+                engine.remove_image(ctr.config.image_id, force=False)
         except NoSuchContainer:
             continue
         except PypodError as e:

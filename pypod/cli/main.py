@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "container-prune": ("lifecycle", "container_prune", "Remove all non running containers"),
     "generate": ("generate", "generate", "Generate structured data (systemd units, specs) from containers"),
     "unshare": ("unshare", "unshare", "Run a command in a modified user namespace"),
+    "runlabel": ("runlabel", "runlabel", "Run the command an image's label holds"),
+    "container-clone": ("clone", "clone", "Create a copy of an existing container"),
     "ps": ("ps", "ps", "List containers"),
     "inspect": ("inspect", "inspect", "Display the configuration of object denoted by ID"),
     "logs": ("logs", "logs", "Fetch the logs of one or more containers"),
@@ -69,6 +71,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "system-reset": ("system", "reset", "Reset pypod storage"),
     "system-migrate": ("system", "migrate", "Migrate containers (to another OCI runtime)"),
     "system-renumber": ("system", "renumber", "Drop the locks of containers that are gone"),
+    "system-connection": ("connection", "connection", "Manage remote service destinations"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
     "healthcheck-run": ("health", "healthcheck_run", "Run a container's health check now"),
@@ -85,7 +88,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 # `pypod container X` / `pypod image X` spell the same commands.
 GROUPS = {
-    "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", "exists": "container-exists", "prune": "container-prune",
+    "container": {"ls": "ps", "list": "ps", "cleanup": "cleanup", "runlabel": "runlabel", "clone": "container-clone", "exists": "container-exists", "prune": "container-prune",
                   "umount": "unmount", **{c: c for c in (
                       "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
                       "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "rename", "mount",
@@ -97,16 +100,19 @@ GROUPS = {
               "push": "push", "search": "search"},
     "system": {"info": "info", "service": "service", "events": "events", "check": "check", "df": "system-df",
                "prune": "system-prune", "reset": "system-reset", "migrate": "system-migrate",
-               "renumber": "system-renumber"},
+               "renumber": "system-renumber", "connection": "system-connection"},
     "healthcheck": {"run": "healthcheck-run"},
 }
 
 GROUPS["container"].update({c: c for c in ("cp", "commit", "stats")})
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
+GROUP_ONLY = ("cleanup", "runlabel", "container-clone", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
               "image-exists", "image-diff", "image-mount", "image-unmount", "system-df", "system-prune", "system-reset",
-              "system-migrate", "system-renumber", "healthcheck-run")
+              "system-migrate", "system-renumber", "system-connection", "healthcheck-run")
+
+#: what runs here even when --remote is in force (podman's too)
+LOCAL_ONLY = ("system-connection",)
 
 #: other spellings of top-level commands
 ALIASES = {"umount": "unmount"}
@@ -139,6 +145,11 @@ GLOBAL_FLAGS: dict[str, tuple[str, str, str]] = {
     "--syslog": ("bool", "", "send log messages to syslog as well"),
     "--noout": ("bool", "", "do not write to standard output"),
     "--config": ("value", "", "TOML config file (default $PYPOD_CONFIG or /etc/pypod/pypod.toml)"),
+    "--remote": ("bool", "-r", "run the command on a pypod or podman service (default: $CONTAINER_HOST or the default connection)"),
+    "--url": ("value", "", "the service to use: unix:///path or tcp://host:port (implies --remote)"),
+    "--connection": ("value", "-c", "the named service connection to use (`system connection`; implies --remote)"),
+    "--identity": ("value", "", "ssh identity file (ssh destinations are podman's: pypod refuses them)"),
+    "--ssh": ("value", "", "ssh client to use, golang or native (for ssh destinations, which pypod refuses)"),
     "--help": ("bool", "-h", "show this help"),
     "--version": ("bool", "-v", "print the version"),
 }
@@ -316,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
         if gopts.pop("noout", False):
             sys.stdout = open(os.devnull, "w")
         trace.step("arguments parsed")
+        if name not in LOCAL_ONLY and (gopts.get("remote") or gopts.get("url") or gopts.get("connection")
+                                       or os.environ.get("CONTAINER_HOST")):
+            from . import remote
+
+            return remote.run(name, ns, parser, gopts)
         cfg = _config(gopts)
         early = getattr(mod, f"early_{func}", None)
         if early is not None:

@@ -16,10 +16,15 @@ def add_secret_args(p) -> None:
     c = sub.add_parser("create", help="create a new secret from a file or - for standard input")
     c.add_argument("--env", action="store_true", help="read the secret data from the environment variable FILE")
     c.add_argument("-d", "--driver", default="file", help="secret driver (only 'file')")
+    c.add_argument("--driver-opts", action="append", default=[], metavar="KEY=VALUE",
+                   help="options for the driver (shown in inspect's Spec.Driver.Options)")
+    c.add_argument("-l", "--label", action="append", default=[], metavar="KEY=VALUE", help="a label on the secret")
     c.add_argument("--replace", action="store_true", help="replace an existing secret of the same name")
     c.add_argument("name")
     c.add_argument("file")
     ls = sub.add_parser("ls", aliases=["list"], help="list secrets")
+    ls.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                    help="only secrets matching: name=, id= (prefix)")
     ls.add_argument("--format", default="", help="json or a Go template")
     ls.add_argument("-q", "--quiet", action="store_true", help="print IDs only")
     ls.add_argument("--noheading", action="store_true", help="do not print headers")
@@ -28,6 +33,7 @@ def add_secret_args(p) -> None:
     rm.add_argument("names", nargs="*")
     ins = sub.add_parser("inspect", help="inspect secrets (never shows their data)")
     ins.add_argument("-f", "--format", default="", help="json or a Go template")
+    ins.add_argument("--pretty", action="store_true", help="readable lines instead of JSON")
     ins.add_argument("names", nargs="+")
 
 
@@ -58,6 +64,7 @@ def _create(engine, a) -> int:
             raise InvalidArgument(f"open {a.file}: {e.strerror.lower()}") from None
     if not data:
         raise InvalidArgument("secret data must be larger than 0 and less than 512000 bytes")
+    labels, options = _key_values(a.label, "label"), _key_values(a.driver_opts, "driver option")
     if len(data) >= 512000:
         raise InvalidArgument("secret data must be larger than 0 and less than 512000 bytes")
     if a.replace:
@@ -67,20 +74,47 @@ def _create(engine, a) -> int:
         except PypodError:
             pass
     sid = _secrets.token_hex(12)
-    engine.store.add_secret(sid, a.name, data, {"driver": a.driver, "created": time.time()})
+    engine.store.add_secret(sid, a.name, data, {"driver": a.driver, "created": time.time(), "labels": labels,
+                                                "options": options})
     print(sid)
     return 0
 
 
-def _rows(engine):
-    from ..proto.humanize import rfc3339
+def _key_values(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid {what} {item!r}: no key")
+        out[key] = value if eq else ""
+    return out
 
-    return [{"ID": sid, "Name": name, "Driver": meta.get("driver", "file"), "CreatedAt": rfc3339(meta.get("created", 0)),
-             "UpdatedAt": rfc3339(meta.get("created", 0))} for sid, name, meta in engine.store.all_secrets()]
+
+def _rows(engine, filters: list[str] = ()):
+    from ..proto.humanize import human_ago, rfc3339
+
+    wanted = {}
+    for f in filters:
+        key, _, value = f.partition("=")
+        if key not in ("name", "id"):
+            raise InvalidArgument(f'invalid filter "{key}"')
+        wanted.setdefault(key, []).append(value)
+    now = time.time()
+    rows = []
+    for sid, name, meta in engine.store.all_secrets():
+        if "name" in wanted and name not in wanted["name"]:
+            continue
+        if "id" in wanted and not any(sid.startswith(v) for v in wanted["id"]):
+            continue
+        created = meta.get("created", 0)
+        rows.append({"ID": sid, "Name": name, "Driver": meta.get("driver", "file"), "CreatedAt": rfc3339(created),
+                     "UpdatedAt": rfc3339(created), "Created": human_ago(now - created), "Updated": human_ago(now - created),
+                     "Labels": meta.get("labels") or {}})
+    return rows
 
 
 def _ls(engine, a) -> int:
-    rows = _rows(engine)
+    rows = _rows(engine, a.filter)
     if a.quiet:
         for r in rows:
             print(r["ID"])
@@ -93,7 +127,7 @@ def _ls(engine, a) -> int:
     else:
         from .output import print_table
 
-        print_table([("ID", "ID"), ("NAME", "Name"), ("DRIVER", "Driver"), ("CREATED", "CreatedAt"), ("UPDATED", "UpdatedAt")],
+        print_table([("ID", "ID"), ("NAME", "Name"), ("DRIVER", "Driver"), ("CREATED", "Created"), ("UPDATED", "Updated")],
                     rows, noheading=a.noheading)
     return 0
 
@@ -120,7 +154,7 @@ def _rm(engine, a) -> int:
 def _inspect(engine, a) -> int:
     from ..proto.humanize import rfc3339
 
-    out, rc = [], 0
+    out, created, rc = [], [], 0
     for name in a.names:
         try:
             sid, sname, _data, meta = engine.store.lookup_secret(name)
@@ -128,8 +162,24 @@ def _inspect(engine, a) -> int:
             print(f"Error: {e}", file=sys.stderr)
             rc = 125
             continue
+        created.append(meta.get("created", 0))
         out.append({"ID": sid, "CreatedAt": rfc3339(meta.get("created", 0)), "UpdatedAt": rfc3339(meta.get("created", 0)),
-                    "Spec": {"Name": sname, "Driver": {"Name": meta.get("driver", "file"), "Options": {}}}})
+                    "Spec": {"Name": sname, "Driver": {"Name": meta.get("driver", "file"), "Options": meta.get("options") or {}},
+                             "Labels": meta.get("labels") or {}}})
+    if a.pretty and a.format:
+        raise InvalidArgument("--format and --pretty cannot be used together")
+    if a.pretty:
+        from ..proto.humanize import GoTime
+
+        for sec, when in zip(out, created):
+            spec = sec["Spec"]
+            lines = [f"ID:              {sec['ID']}", f"Name:              {spec['Name']}"]
+            if spec["Labels"]:
+                lines += ["Labels:"] + [f" - {k}={v}" for k, v in spec["Labels"].items()]
+            lines += [f"Driver:            {spec['Driver']['Name']}",
+                      f"Created at:        {GoTime(when)}", f"Updated at:        {GoTime(when)}"]
+            print("\n".join(lines))
+        return rc
     if a.format and a.format not in ("json", "{{json .}}"):
         from .output import print_template
 

@@ -206,6 +206,10 @@ def _check_path(path: str) -> None:
         raise InvalidArgument(f"the path {path!r} must be absolute inside the container")
     if "\0" in path:
         raise InvalidArgument("a path may not hold a NUL byte")
+    # what no filesystem can hold (ENAMETOOLONG), refused before a lookup
+    if len(path.encode()) >= 4096 or any(len(part.encode()) > 255 for part in path.split("/")):
+        shown = path if len(path) <= 64 else path[:61] + "..."
+        raise InvalidArgument(f"{shown}: file name too long")
 
 
 def _not_found(ctr: "Container", path: str) -> PypodError:

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 
 def spec_of(ctr) -> dict:
+    return spec_from_config(ctr.config, default_hostname=ctr.id[:12])
+
+
+def spec_from_config(cfg, default_hostname: str = "") -> dict:
+    """A ContainerConfig (made or about to be) as a SpecGenerator; fields
+    left at their defaults are left out."""
     from ..proto.signals import signal_name
 
-    cfg = ctr.config
     env = {}
     for item in cfg.env:
         k, _, v = item.partition("=")
@@ -26,7 +31,7 @@ def spec_of(ctr) -> dict:
         "work_dir": cfg.workdir,
         "user": cfg.user,
         "groups": list(cfg.groups),
-        "hostname": cfg.hostname if cfg.hostname != ctr.id[:12] else "",
+        "hostname": cfg.hostname if cfg.hostname != default_hostname else "",
         "privileged": cfg.privileged,
         "read_only_filesystem": cfg.read_only,
         "cap_add": list(cfg.cap_add),

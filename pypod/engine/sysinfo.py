@@ -62,6 +62,19 @@ def as_json(data: dict, struct: str = "Info") -> dict:
     return out
 
 
+def from_json(data: dict, struct: str = "Info") -> dict:
+    """as_json undone: a service's Info under Go's field names again (for
+    the remote client's templates)."""
+    names = {j: g for g, j in _JSON_NAMES.get(struct, {}).items()}
+    out = {}
+    for key, value in data.items():
+        gkey = names.get(key, key)
+        if isinstance(value, dict) and gkey not in _MAPS and gkey in _JSON_NAMES:
+            value = from_json(value, gkey)
+        out[gkey] = value
+    return out
+
+
 def version_data(engine=None) -> dict:
     """podman's define.Version for this pypod (its JSON names are its Go names)."""
     return {"APIVersion": API_VERSION, "Version": __version__, "GoVersion": "python" + platform.python_version(),

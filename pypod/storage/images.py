@@ -359,7 +359,8 @@ class ImageStore:
     def _leftover_places(self) -> list[tuple[str, str]]:
         """Where a crash leaves what nobody owns: (directory, name prefix)."""
         return [(self.layers_dir, ".unpack-"), (self.layers_dir, ".removing-"), (self.blobs, ".incoming-"),
-                (self.dir, ".load-"), (self.dir, ".save-"), (self.tmp_dir, "layer-"), (self.tmp_dir, "push-")]
+                (self.dir, ".load-"), (self.dir, ".save-"), (self.tmp_dir, "layer-"), (self.tmp_dir, "push-"),
+                (self.tmp_dir, "export-")]
 
     def leftovers(self) -> list[str]:
         """Temporary files and half-removed layers (nobody's, once the

@@ -80,3 +80,14 @@ def test_registry_routes_check_their_input_before_any_registry(svc):
     for method, path, body, field in cases:
         status, doc = call(svc.sock, method, path, body)
         assert status == 400 and field in doc["message"], (path, status, doc)
+
+
+def test_archive_of_a_name_no_filesystem_holds_is_a_400(svc, pypod):
+    """A component over 255 bytes (ENAMETOOLONG) is a bad request, not a 500."""
+    pypod("create", "--name", "fs", "busybox", "true")
+    for method in ("GET", "HEAD"):
+        status, doc = call(svc.sock, method, "/containers/fs/archive?path=/" + "x" * 300)
+        assert status == 400, (method, status, doc)
+    status, doc = call(svc.sock, "GET", "/containers/fs/archive?path=/" + "x" * 300)
+    assert "file name too long" in doc["message"]
+    assert pypod("cp", "fs:/" + "y" * 300, str(svc.sock) + ".out", check=False).returncode == 125

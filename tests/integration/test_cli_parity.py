@@ -335,3 +335,24 @@ def test_vfs_storage_driver(pypod, tmp_path):
         assert run("rm", "v").returncode == 0 and os.listdir(copy) == []
     finally:
         run("rm", "-a", "-f", "-t", "0")
+
+
+def test_container_clone(pypod):
+    orig = pypod.out("run", "-d", "--name", "orig", "-e", "X=1", "-l", "k=v", "--stop-timeout", "3", "busybox", "sleep", "1000")
+    first = pypod.out("container", "clone", "orig")
+    second = pypod.out("container", "clone", "orig")
+    for cid, name in ((first, "orig-clone"), (second, "orig-clone1")):
+        cfg = json.loads(pypod.out("inspect", cid))[0]
+        assert cfg["Name"] == name and cfg["State"]["Status"] == "created" and cfg["Config"]["Labels"]["k"] == "v"
+        assert cfg["Config"]["Env"].count("X=1") == 1 and [e for e in cfg["Config"]["Env"] if e.startswith("PATH=")] \
+            and len([e for e in cfg["Config"]["Env"] if e.startswith("PATH=")]) == 1
+        assert cfg["Config"]["StopTimeout"] == 3 and cfg["Config"]["Hostname"] == cid[:12]
+    run = pypod.out("container", "clone", "--run", "orig", "named")
+    assert _state(pypod, "named") == "running" and pypod.out("exec", "named", "sh", "-c", "echo $X") == "1"
+    p = pypod("container", "clone", "--destroy", "orig", check=False)  # running: not without --force
+    assert p.returncode == 125 and b"cannot remove container" in p.stderr and _state(pypod, "orig") == "running"
+    p = pypod("container", "clone", "-f", "orig", check=False)
+    assert p.returncode == 125 and b"--force can only be used with --destroy" in p.stderr
+    last = pypod.out("container", "clone", "--destroy", "--force", "--name", "moved", "orig")
+    assert _state(pypod, "orig") == "" and _state(pypod, "moved") == "created"
+    assert len({orig, first, second, run, last}) == 5

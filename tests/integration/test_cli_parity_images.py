@@ -142,3 +142,25 @@ def test_save_and_load_in_every_format(pypod, tmp_path):
     assert pypod("run", "--rm", bb, "true").returncode == 0
     p = pypod("load", "-i", str(tmp_path), check=False)
     assert p.returncode == 125 and b"does not match any of the supported image formats" in p.stderr
+
+
+def test_runlabel(pypod, tmp_path):
+    pypod("create", "--name", "src", "busybox", "true")
+    pypod("export", "-o", str(tmp_path / "fs.tar"), "src")
+    pypod("rm", "src")
+    pypod("import", "-q", "-c", 'LABEL run="podman run --rm --name NAME IMAGE echo hi-from-NAME $OPT1"',
+          "-c", f'LABEL note="sh -c \'echo IMAGE > {tmp_path}/note\'"', str(tmp_path / "fs.tar"), "tools/lab:1")
+    shown = pypod.out("container", "runlabel", "--display", "run", "lab:1", "more")
+    assert shown.startswith("command: /") and shown.split()[-8:] == \
+        ["run", "--rm", "--name", "lab", "localhost/tools/lab:1", "echo", "hi-from-lab", "more"]
+    p = pypod("container", "runlabel", "-n", "mine", "run", "lab:1", env={**os.environ, "OPT1": "opt"})
+    assert p.stdout == b"hi-from-mine opt\n"
+    pypod("container", "runlabel", "note", "lab:1")  # a label's command need not be an engine's
+    assert (tmp_path / "note").read_text() == "localhost/tools/lab:1\n"
+    # --replace takes a container of that name out of the way first
+    pypod("create", "--name", "lab", "busybox", "true")
+    p = pypod("container", "runlabel", "run", "lab:1", check=False)
+    assert p.returncode != 0 and b"already in use" in p.stderr
+    assert pypod("container", "runlabel", "--replace", "run", "lab:1").stdout == b"hi-from-lab \n"  # $OPT1 unset: an empty word
+    p = pypod("container", "runlabel", "install", "lab:1", check=False)
+    assert p.returncode == 125 and b"cannot find the value of label: install in image: lab:1" in p.stderr

@@ -138,3 +138,29 @@ def test_service_cors_headers(pypod, tmp_path):
         assert b"access-control" not in raw(sock, PING).lower()
     finally:
         _stop(plain)
+
+
+def test_secret_labels_options_pretty_and_filters(pypod):
+    sid = pypod.out("secret", "create", "--label", "team=db", "--driver-opts", "opt=1", "tok", "-", input=b"s3cr3t")
+    pypod("secret", "create", "other", "-", input=b"x")
+    spec = json.loads(pypod.out("secret", "inspect", "tok"))[0]["Spec"]
+    assert spec["Labels"] == {"team": "db"} and spec["Driver"]["Options"] == {"opt": "1"}
+    pretty = pypod.out("secret", "inspect", "--pretty", "tok").splitlines()
+    assert pretty[0].split() == ["ID:", sid] and " - team=db" in pretty and pretty[-1].startswith("Updated at:")
+    assert pypod.out("secret", "ls", "--filter", "name=other", "--format", "{{.Name}}") == "other"
+    assert pypod.out("secret", "ls", "--filter", f"id={sid[:6]}", "-q") == sid
+    assert "ago" in pypod.out("secret", "ls").splitlines()[1]
+    for args, words in ((["ls", "--filter", "colour=red"], b'invalid filter "colour"'),
+                        (["inspect", "--pretty", "--format", "{{.ID}}", "tok"], b"--format and --pretty cannot be used together")):
+        p = pypod("secret", *args, check=False)
+        assert p.returncode == 125 and words in p.stderr
+
+
+def test_cleanup_rmi(pypod):
+    pypod("run", "--name", "once", "busybox", "true")
+    p = pypod("container", "cleanup", "--rmi", "once", check=False)  # the container itself still uses it
+    assert p.returncode == 125 and b"image is in use by a container" in p.stderr and pypod.out("images", "-q")
+    p = pypod("container", "cleanup", "--exec", "x", "--rmi", "once", check=False)
+    assert p.returncode == 125 and b"mutually exclusive" in p.stderr
+    pypod("container", "cleanup", "--rm", "--rmi", "once")
+    assert pypod.out("ps", "-aq") == "" and pypod.out("images", "-q") == ""

@@ -13,7 +13,7 @@ PKG = Path(__file__).resolve().parents[2] / "pypod"
 RANK = {
     "proto": 0, "record": 0, "errors": 0, "failpoints": 0, "trace": 0, "private": 0,
     "config": 1, "containers_conf": 1, "sqlitedb": 1, "diag": 1,
-    "oci": 2, "storage": 2, "registry": 3, "network": 3,
+    "oci": 2, "storage": 2, "registry": 3, "network": 3, "remote": 3,
     # specgen fills the engine's configs and the engine reuses its parsers
     "engine": 4, "specgen": 4,
     "api": 5, "cli": 5, "__main__": 6,

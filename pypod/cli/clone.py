@@ -1,0 +1,57 @@
+"""`pypod container clone CONTAINER [NAME] [IMAGE]`: a new container with
+another's settings (its own ID, name and writable layer), podman's way."""
+
+from __future__ import annotations
+
+from ..errors import InvalidArgument, NameInUse
+
+
+def add_clone_args(p) -> None:
+    p.add_argument("--destroy", action="store_true", help="remove the original container once the clone exists")
+    p.add_argument("-f", "--force", action="store_true", help="with --destroy: stop the original first if it runs")
+    p.add_argument("--name", default="", help="the clone's name (default: the original's with -clone)")
+    p.add_argument("--run", action="store_true", help="start the clone")
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("new_name", nargs="?", default="", metavar="NAME")
+    p.add_argument("image", nargs="?", default="", metavar="IMAGE")
+
+
+def clone_name(engine, base: str) -> str:
+    """NAME-clone, then NAME-clone1, -clone2, ... whichever is free."""
+    for n in range(0, 10000):
+        name = f"{base}-clone{n or ''}"
+        try:
+            engine.store.lookup_id(name)
+        except Exception:  # noqa: BLE001 - no such container: the name is free
+            return name
+    raise NameInUse(f"no free clone name for {base}")
+
+
+def cmd_clone(engine, a) -> int:
+    from ..engine.container import ContainerConfig
+
+    if a.force and not a.destroy:
+        raise InvalidArgument("--force can only be used with --destroy")
+    if a.name and a.new_name and a.name != a.new_name:
+        raise InvalidArgument("cannot give the clone two names (--name and NAME)")
+    orig = engine.container(a.container)
+    cfg = ContainerConfig.from_dict(orig.config.to_dict())
+    cfg.id = ""
+    cfg.name = a.name or a.new_name or clone_name(engine, orig.name)
+    cfg.created = 0.0
+    cfg.create_command, cfg.create_command_tail = [], 0  # not what made this one
+    if cfg.hostname == orig.id[:12]:
+        cfg.hostname = ""  # the default hostname follows the new ID
+    if a.image:
+        cfg.image = a.image
+    if cfg.image and not cfg.rootfs:
+        # creating fills in the image's environment again: keep only what the user added
+        image_env = (engine.images.lookup(cfg.image).config or {}).get("Env") or []
+        cfg.env = [e for e in cfg.env if e not in image_env]
+    ctr = engine.create_container(cfg)
+    if a.destroy:
+        orig.remove(force=a.force)
+    if a.run:
+        ctr.start()
+    print(ctr.id)
+    return 0
