@@ -24,6 +24,50 @@ DEFAULT_RUNTIME_PATHS = {
 DEFAULT_CONMON_PATHS = ["/usr/libexec/podman/conmon", "/usr/local/libexec/podman/conmon", "/usr/bin/conmon", "/usr/sbin/conmon", "/usr/local/bin/conmon"]
 
 
+#: podman's default_subnet_pools: where `network create` without --subnet looks
+DEFAULT_SUBNET_POOLS = ({"base": "10.89.0.0/16", "size": 24}, {"base": "10.90.0.0/15", "size": 24},
+                        {"base": "10.92.0.0/14", "size": 24}, {"base": "10.96.0.0/11", "size": 24},
+                        {"base": "10.128.0.0/9", "size": 24})
+
+
+@record(frozen=True)
+class NetworkConfig:
+    """containers.conf's [network] table (and [containers] netns), with two
+    pypod keys (default_interface, interface_prefix) that let several pypod
+    roots on one host keep their bridges apart."""
+
+    #: the network of `--network bridge` and of containers given none
+    default_network: str = "podman"
+    default_subnet: str = "10.88.0.0/16"
+    #: the default network's bridge
+    default_interface: str = "podman0"
+    #: bridges of created networks are named PREFIX0, PREFIX1, ...
+    interface_prefix: str = "podman"
+    default_subnet_pools: tuple = DEFAULT_SUBNET_POOLS
+    #: network definitions (netavark JSON); "" = ROOT/networks
+    network_config_dir: str = ""
+    #: [containers] netns: the network mode of a container given none
+    netns: str = "bridge"
+    #: netavark and aardvark-dns are looked for here first
+    helper_binaries_dir: tuple = ("/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman")
+    #: the netavark binary (podman's network_cmd_path); "" = found in helper_binaries_dir
+    network_cmd_path: str = ""
+    #: what a pod's infra container runs (podman's [engine] infra_command)
+    infra_command: str = "/catatonit -P"
+    dns_servers: tuple = ()
+    dns_searches: tuple = ()
+    dns_options: tuple = ()
+
+
+#: config-file table -> the NetworkConfig keys it may set
+_NETWORK_TABLES = {
+    "network": {"default_network", "default_subnet", "default_interface", "interface_prefix", "default_subnet_pools",
+                "network_config_dir", "network_cmd_path", "helper_binaries_dir"},
+    "containers": {"netns", "dns_servers", "dns_searches", "dns_options"},
+    "engine": {"infra_command"},
+}
+
+
 @record(frozen=True)
 class RegistriesConfig:
     """The `[registries]` table: where pull, push and login look for their
@@ -64,6 +108,9 @@ class EngineConfig:
     detach_keys: str = "ctrl-p,ctrl-q"
     #: path of the pypod program conmon calls as its exit command
     pypod_binary: str = ""
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    #: the config file read, if any (the exit command reads it again)
+    config_file: str = ""
     #: where events go: "file" (a log under tmpdir), "none", or "journald" (where a journald runs)
     events_backend: str = "file"
     #: directories of OCI hook files (hooks spec 1.0.0), applied to every container
@@ -111,6 +158,15 @@ class EngineConfig:
     def container_run_dir(self, cid: str) -> str:
         """A container's volatile files (ContainerPaths.run_dir)."""
         return os.path.join(self.runroot, "containers", cid)
+
+    @property
+    def network_config_dir(self) -> str:
+        return self.network.network_config_dir or os.path.join(self.root, "networks")
+
+    @property
+    def network_run_dir(self) -> str:
+        """netavark's --config (aardvark-dns's files) and the network lock."""
+        return os.path.join(self.runroot, "networks")
 
     @property
     def events_file(self) -> str:
@@ -162,6 +218,31 @@ def _registries_config(table, path: str) -> RegistriesConfig:
     return cfg
 
 
+def _read_config_file(path: str) -> dict:
+    """TOML; or JSON, with the same tables, for a file named *.json: every
+    command reads the config, and tomllib's import alone costs one ~9 ms."""
+    from .errors import InvalidArgument
+
+    if path.endswith(".json"):
+        import json
+
+        try:
+            with open(path, "rb") as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            raise InvalidArgument(f"reading config file {path}: {e}") from None
+        if not isinstance(data, dict):
+            raise InvalidArgument(f"reading config file {path}: not an object of tables")
+        return data
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise InvalidArgument(f"reading config file {path}: {e}") from None
+
+
 def load_config(path: str | None = None, **overrides) -> EngineConfig:
     """Build the config from the file (if any) and explicit overrides (None = unset)."""
     from .errors import InvalidArgument
@@ -169,20 +250,29 @@ def load_config(path: str | None = None, **overrides) -> EngineConfig:
     cfg = EngineConfig()
     path = path or os.environ.get("PYPOD_CONFIG") or DEFAULT_CONFIG_FILE
     if os.path.exists(path):
-        import tomllib
-
-        try:
-            with open(path, "rb") as f:
-                data = tomllib.load(f)
-        except (OSError, tomllib.TOMLDecodeError) as e:
-            raise InvalidArgument(f"reading config file {path}: {e}") from None
+        data = _read_config_file(path)
+        tables = {k: data.pop(k) for k in ("network", "containers") if isinstance(data.get(k), dict)}
         section = dict(data.get("engine", data))
         registries = data.get("registries", {}) if "engine" in data else section.pop("registries", {})
+        net = {k: section.pop(k) for k in _NETWORK_TABLES["engine"] if k in section}
+        for table, keys in _NETWORK_TABLES.items():
+            if table == "engine":
+                continue
+            values = tables.get(table, {})
+            unknown = set(values) - keys
+            if unknown:
+                raise InvalidArgument(f"config file {path}: unknown keys in [{table}]: {', '.join(sorted(unknown))}")
+            net.update(values)
         unknown = set(section) - _FILE_KEYS
         if unknown:
             raise InvalidArgument(f"config file {path}: unknown keys {', '.join(sorted(unknown))}")
-        cfg = replace(cfg, **section, registries=_registries_config(registries, path))
+        net = {k: tuple(v) if isinstance(v, list) else v for k, v in net.items()}
+        cfg = replace(cfg, **section, network=replace(cfg.network, **net), config_file=path,
+                      registries=_registries_config(registries, path))
     set_now = {k: v for k, v in overrides.items() if v is not None}
+    net_now = {k: set_now.pop(k) for k in ("network_config_dir", "network_cmd_path") if k in set_now}
+    if net_now:
+        set_now["network"] = replace(cfg.network, **net_now)
     if set_now:
         cfg = replace(cfg, **set_now)
     if cfg.log_level not in LOG_LEVELS:

@@ -33,6 +33,24 @@ class NoSuchSecret(PypodError):
     http_status = 404
 
 
+class NoSuchNetwork(PypodError):
+    http_status = 404
+
+
+class NoSuchPod(PypodError):
+    http_status = 404
+
+
+class NetworkInUse(PypodError):
+    """podman's ErrNetworkInUse: `network rm` without -f (and exit code 2 there)."""
+
+    http_status = 409
+
+
+class PodInUse(PypodError):
+    http_status = 409
+
+
 class NoSuchObject(PypodError):
     """Nothing of any kind has that name (inspect --type all)."""
 

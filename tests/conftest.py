@@ -64,6 +64,7 @@ class Pypod:
         """Remove every container (stopping conmon and unmounting), whatever the test left."""
         if not os.path.exists(self.root):
             return
+        self("pod", "rm", "-a", "-f", "-t", "0", check=False)
         self("rm", "-a", "-f", "-t", "0", check=False)
         subprocess.run(["umount", "-R", "-l", *_mounts_under(self.root)], capture_output=True)
 
@@ -78,6 +79,24 @@ def _mounts_under(path: str) -> list[str]:
     return sorted(out, reverse=True)
 
 
+@pytest.fixture(autouse=True)
+def netblock(tmp_path_factory, monkeypatch):
+    """Every test gets its own addresses and bridge names (tests/hostnet.py)
+    and a config file (PYPOD_CONFIG, inherited by every pypod process the
+    test starts) naming them.  Containers default to `none` networking: a
+    private namespace with loopback only, what the tests that do not test
+    networks need, at no cost to the host.  net_pypod switches to bridge."""
+    from .hostnet import claim
+
+    nb = claim()
+    config = tmp_path_factory.mktemp("config") / "pypod.json"
+    config.write_text(nb.config("none"))
+    monkeypatch.setenv("PYPOD_CONFIG", str(config))
+    nb.config_file = config
+    yield nb
+    nb.release()
+
+
 @pytest.fixture
 def pypod(tmp_path):
     reason = _needs_root_and_runtime()
@@ -86,6 +105,21 @@ def pypod(tmp_path):
     p = Pypod(str(tmp_path))
     yield p
     p.teardown()
+
+
+@pytest.fixture
+def net_pypod(pypod, netblock):
+    """pypod whose containers join the (test's own) default bridge network
+    unless told otherwise; afterwards nothing of the test's may be left on
+    the host, and whatever is, is removed and fails the test."""
+    netblock.config_file.write_text(netblock.config("bridge"))
+    pypod.netblock = netblock
+    yield pypod
+    pypod.teardown()
+    for net in pypod.out("network", "ls", "-q", check=False).split():
+        pypod("network", "rm", "-f", net, check=False)
+    left = netblock.cleanup()
+    assert not left, f"left on the host: {left}"
 
 
 def wait_for(pred, timeout: float = 10.0, interval: float = 0.05):

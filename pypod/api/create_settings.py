@@ -218,7 +218,7 @@ def _spec_ns(ns, key: str) -> str:
 
 
 def _id_maps(cfg: ContainerConfig, maps: dict) -> None:
-    from ..engine.namespaces import IDMap
+    from ..engine.namespace_config import IDMap
 
     ns = cfg.namespaces
     ns.uid_map = [IDMap(m.get("container_id", 0), m.get("host_id", 0), m.get("size", 0)) for m in maps.get("UIDMap") or []]

@@ -92,12 +92,12 @@ def container_summary(ctr) -> dict:
         "ImageID": f"sha256:{cfg.image_id}" if cfg.image_id else "",
         "Command": " ".join(cfg.args),
         "Created": int(cfg.created),
-        "Ports": [],
+        "Ports": docker_ports(cfg),
         "Labels": cfg.labels,
         "State": status_word(st.status),
         "Status": status_text(st, time.time()) + _health_status(ctr),
-        "HostConfig": {"NetworkMode": {"private": "bridge"}.get(cfg.network, cfg.network)},
-        "NetworkSettings": {"Networks": {}},
+        "HostConfig": {"NetworkMode": docker_network_mode(ctr)},
+        "NetworkSettings": {"Networks": _summary_networks(ctr)},
         "Mounts": [{"Type": "bind", "Source": m.source, "Destination": m.destination, "RW": "ro" not in m.options} for m in cfg.mounts],
     }
 
@@ -108,6 +108,38 @@ def _health_status(ctr) -> str:
 
     word = health_word(ctr) if ctr.config.health.enabled else ""
     return f" ({word})" if word else ""
+
+
+def docker_network_mode(ctr) -> str:
+    """What Docker shows: the network the container was made on, else the mode."""
+    cfg = ctr.config
+    if cfg.network == "bridge":
+        nets = [n for n in cfg.networking.networks if n != ctr.engine.config.network.default_network]
+        return nets[0] if len(cfg.networking.networks) == 1 and nets else "bridge"
+    return cfg.network
+
+
+def docker_ports(cfg) -> list[dict]:
+    from ..network.report import expand
+
+    return [{"IP": hip or "0.0.0.0", "PrivatePort": c, "PublicPort": h, "Type": proto}
+            for c, proto, hip, h in expand(cfg.networking.ports)]
+
+
+def _summary_networks(ctr) -> dict:
+    """Each network's endpoint; addresses only while the container runs."""
+    from ..network import report
+
+    if ctr.config.network != "bridge":
+        return {}
+    row = None
+    if ctr.state.status in (Status.RUNNING, Status.PAUSED):
+        from ..network.sandbox import live
+
+        row = live(ctr.engine, ctr.id)
+    status = row[2] if row else {}
+    return {name: {**report.endpoint(status.get(name)), "NetworkID": name, "Aliases": [ctr.id[:12], *att.aliases]}
+            for name, att in ctr.config.networking.networks.items()}
 
 
 def container_inspect(ctr) -> dict:
@@ -125,7 +157,13 @@ def container_inspect(ctr) -> dict:
     # drivers they know; k8s-file answers the same requests json-file does.
     if cfg.log_driver == "k8s-file":
         d["HostConfig"]["LogConfig"] = {"Type": "json-file", "Config": {}}
-    d["NetworkSettings"] = {"Networks": {}, "Ports": {}, "IPAddress": "", "Gateway": "", "MacAddress": "", "SandboxKey": ""}
+    d["HostConfig"]["NetworkMode"] = docker_network_mode(ctr)
+    bindings = d["HostConfig"]["PortBindings"]
+    d["Config"]["ExposedPorts"] = {p: {} for p in bindings} or None
+    d["HostConfig"]["PortBindings"] = {p: b for p, b in bindings.items() if b is not None}
+    # Docker names the wildcard address where podman leaves it empty
+    d["NetworkSettings"]["Ports"] = {p: [{**b, "HostIp": b["HostIp"] or "0.0.0.0"} for b in bs] if bs else bs
+                                     for p, bs in d["NetworkSettings"]["Ports"].items()}
     return d
 
 
@@ -233,10 +271,9 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
     from ..specgen.security import parse_security_opts
 
     cfg.security = parse_security_opts(strlist(hc.get("SecurityOpt"), "HostConfig.SecurityOpt"))
-    net = hc.get("NetworkMode") or "default"
-    cfg.network = {"default": "private", "bridge": "private", "none": "none", "host": "host", "private": "private"}.get(net, "")
-    if not cfg.network:
-        raise InvalidArgument(f"network mode {net!r} is not supported: use none, host or the default")
+    from ..specgen.network import from_docker
+
+    cfg.network, cfg.networking = from_docker(body, hc)
     for u in hc.get("Ulimits") or []:
         if not isinstance(u, dict):
             raise InvalidArgument("Ulimits entries must be objects")

@@ -80,14 +80,13 @@ def config_from_spec(spec: dict) -> ContainerConfig:
         options = strlist(m.get("options"), "mount options")
         cfg.mounts.append(Mount(destination=m["destination"], source=source, type=mtype,
                                 options=[o for o in options if o in ("ro", "rbind", "bind", "nosuid", "nodev", "noexec")]))
-    netns = spec.get("netns") or {}
-    if not isinstance(netns, dict):
-        raise InvalidArgument("netns must be an object")
-    ns = netns.get("nsmode", "")
-    cfg.network = {"": "private", "bridge": "private", "private": "private", "none": "none", "host": "host"}.get(ns, "") \
-        if isinstance(ns, str) else ""
-    if not cfg.network:
-        raise InvalidArgument(f"network mode {ns!r} is not supported")
+    from ..specgen.network import from_libpod
+
+    cfg.network, cfg.networking = from_libpod(spec)
+    pod = spec.get("pod") or ""
+    if not isinstance(pod, str):
+        raise InvalidArgument("pod must be a string")
+    cfg.pod = pod
     apply_spec(cfg, spec)
     return cfg
 

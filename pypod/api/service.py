@@ -164,6 +164,10 @@ def build_router():
     libpod_images.register(router)
     libpod_system.register(router)
     libpod_generate.register(router)
+    from . import networks, pods
+
+    networks.register(router)
+    pods.register(router)
     return router
 
 

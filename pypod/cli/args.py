@@ -188,7 +188,7 @@ class LeanParser:
                     return None  # positionals around an option: argparse's rules differ by nargs
                 if remainder:
                     taken = self._fixed_before_remainder(args[i:])
-                    if taken is None:
+                    if taken is None or any(self._ambiguous(a) for a in args[i:]):
                         return None
                     pos_strings = args[i:]
                     break
@@ -283,6 +283,16 @@ class LeanParser:
         else:
             values[spec.dest] = value
         return True
+
+    def _ambiguous(self, word: str) -> bool:
+        """argparse looks at every word, the command's own after the image
+        too, and refuses one that abbreviates two long flags (`--no`)."""
+        if not word.startswith("--"):
+            return False
+        name = word.partition("=")[0]
+        if name in self._options:
+            return False
+        return sum(1 for f in self._options if f.startswith("--") and f.startswith(name)) > 1
 
     def _fixed_before_remainder(self, rest: list[str]) -> int | None:
         """How many of rest the positionals before a REMAINDER take."""

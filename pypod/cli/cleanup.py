@@ -63,6 +63,10 @@ def cmd_cleanup(engine, a) -> int:
             if a.rmi and not a.exec:
                 engine.remove_image(ctr.config.image_id, force=False)
         except NoSuchContainer:
+            if isinstance(target, str) and _is_full_id(target) and not a.exec:
+                from ..engine.namespaces import release_removed
+
+                release_removed(engine, target)  # `run --rm` left its network (and run dir) to us
             continue
         except PypodError as e:
             print(f"Error: {e}", file=sys.stderr)

@@ -75,6 +75,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
     "healthcheck-run": ("health", "healthcheck_run", "Run a container's health check now"),
+    "port": ("networks", "port", "List port mappings or a specific mapping for the container"),
+    **{f"network {sub}": ("networks", f"network_{sub}", summary) for sub, summary in (
+        ("create", "Create a network"), ("ls", "List networks"), ("inspect", "Display details of networks"),
+        ("rm", "Remove networks"), ("prune", "Remove all networks not used by a container"),
+        ("exists", "Check if a network exists"), ("connect", "Connect a container to a network"),
+        ("disconnect", "Disconnect a container from a network"),
+        ("reload", "Reload the network (firewall rules) of containers"))},
+    **{f"pod {sub}": ("pods", f"pod_{sub}", summary) for sub, summary in (
+        ("create", "Create a new empty pod"), ("start", "Start one or more pods"), ("stop", "Stop one or more pods"),
+        ("restart", "Restart one or more pods"), ("kill", "Send the specified signal or SIGKILL to containers in a pod"),
+        ("pause", "Pause one or more pods"), ("unpause", "Unpause one or more pods"), ("rm", "Remove one or more pods"),
+        ("ps", "List pods"), ("inspect", "Display a pod configuration"), ("exists", "Check if a pod exists"),
+        ("top", "Display the running processes of containers in a pod"), ("prune", "Remove all stopped pods"),
+        ("stats", "Display resource usage statistics of pods"), ("logs", "Fetch logs of the pod's containers"))},
     # the container's filesystem (cli/filesystem.py)
     "cp": ("filesystem", "cp", "Copy files/folders between a container and the local filesystem"),
     "diff": ("filesystem", "diff", "Display the changes to the object's file system"),
@@ -92,7 +106,7 @@ GROUPS = {
                   "umount": "unmount", **{c: c for c in (
                       "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
                       "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "rename", "mount",
-                      "unmount", "export", "diff", "update")}},
+                      "unmount", "export", "diff", "update", "port")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "untag": "untag", "load": "load",
               "save": "save", "import": "import", "inspect": "inspect", "history": "history", "tree": "image-tree",
               "prune": "image-prune", "exists": "image-exists", "diff": "image-diff", "mount": "image-mount",
@@ -102,6 +116,11 @@ GROUPS = {
                "prune": "system-prune", "reset": "system-reset", "migrate": "system-migrate",
                "renumber": "system-renumber", "connection": "system-connection"},
     "healthcheck": {"run": "healthcheck-run"},
+    "network": {"ls": "network ls", "list": "network ls", "rm": "network rm", "remove": "network rm",
+                **{s: f"network {s}" for s in ("create", "inspect", "prune", "exists", "connect", "disconnect", "reload")}},
+    "pod": {"ls": "pod ps", "list": "pod ps", "remove": "pod rm",
+            **{s: f"pod {s}" for s in ("create", "start", "stop", "restart", "kill", "pause", "unpause", "rm", "ps",
+                                         "inspect", "exists", "top", "prune", "stats", "logs")}},
 }
 
 GROUPS["container"].update({c: c for c in ("cp", "commit", "stats")})
@@ -109,7 +128,8 @@ GROUPS["container"].update({c: c for c in ("cp", "commit", "stats")})
 # reachable only through their group, as in podman
 GROUP_ONLY = ("cleanup", "runlabel", "container-clone", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
               "image-exists", "image-diff", "image-mount", "image-unmount", "system-df", "system-prune", "system-reset",
-              "system-migrate", "system-renumber", "system-connection", "healthcheck-run")
+              "system-migrate", "system-renumber", "system-connection", "healthcheck-run",
+              *(c for c in COMMANDS if " " in c))
 
 #: what runs here even when --remote is in force (podman's too)
 LOCAL_ONLY = ("system-connection",)
@@ -122,6 +142,8 @@ GROUP_SUMMARIES = {
     "image": "Manage images",
     "system": "Manage pypod",
     "healthcheck": "Manage health checks on containers",
+    "network": "Manage networks",
+    "pod": "Manage pods",
 }
 
 # -- global flags ------------------------------------------------------------------------
@@ -144,7 +166,9 @@ GLOBAL_FLAGS: dict[str, tuple[str, str, str]] = {
     "--log-level": ("value", "", "log messages at and above: debug, info, warn, error, fatal, panic"),
     "--syslog": ("bool", "", "send log messages to syslog as well"),
     "--noout": ("bool", "", "do not write to standard output"),
-    "--config": ("value", "", "TOML config file (default $PYPOD_CONFIG or /etc/pypod/pypod.toml)"),
+    "--config": ("value", "", "TOML (or JSON) config file (default $PYPOD_CONFIG or /etc/pypod/pypod.toml)"),
+    "--network-config-dir": ("value", "", "directory of network definitions (default ROOT/networks)"),
+    "--network-cmd-path": ("value", "", "path of the netavark binary"),
     "--remote": ("bool", "-r", "run the command on a pypod or podman service (default: $CONTAINER_HOST or the default connection)"),
     "--url": ("value", "", "the service to use: unix:///path or tcp://host:port (implies --remote)"),
     "--connection": ("value", "-c", "the named service connection to use (`system connection`; implies --remote)"),
@@ -398,6 +422,8 @@ def _config(gopts: dict):
         "tmpdir": gopts.get("tmpdir"),
         "namespace": gopts.get("namespace"),
         "volume_path": gopts.get("volumepath"),
+        "network_config_dir": gopts.get("network_config_dir"),
+        "network_cmd_path": gopts.get("network_cmd_path"),
     }
     if "runtime_flag" in gopts:
         overrides["runtime_flags"] = tuple(gopts["runtime_flag"])

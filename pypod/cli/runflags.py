@@ -136,12 +136,16 @@ def add_create_flags(p) -> None:
 
     add_mount_flags(g)
     g.add_argument("--rootfs", action="store_true", help="the first argument is an exploded rootfs directory, not an image")
-    g.add_argument("--network", "--net", default="private", help="network mode: private (default), none or host")
 
     g = p.add_argument_group("image (pulled as --pull says)")
     from .registry import add_run_pull_flags
 
     add_run_pull_flags(g)
+
+    g = p.add_argument_group("network and pods")
+    from .netflags import add_network_flags
+
+    add_network_flags(g)
 
     g = p.add_argument_group("logging and attaching")
     g.add_argument("--log-driver", default="k8s-file", metavar="DRIVER", help="k8s-file (default), json-file, journald, none, passthrough")
@@ -235,10 +239,10 @@ def config_from_args(a) -> ContainerConfig:
     for c in (*cfg.cap_add, *cfg.cap_drop):
         normalize_cap(c)
     cfg.read_only = a.read_only
-    net = {"bridge": "private", "slirp4netns": "private", "pasta": "private", "default": "private", "": "private"}.get(a.network, a.network)
-    if net not in ("private", "none", "host"):
-        raise InvalidArgument(f"network {a.network!r}: only private, none and host networks are supported")
-    cfg.network = net
+    from .netflags import apply_network_flags, pod_ref
+
+    apply_network_flags(cfg, a)
+    cfg.pod = pod_ref(a)
     from .mountflags import apply_mount_flags
 
     apply_mount_flags(a, cfg)

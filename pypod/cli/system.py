@@ -232,7 +232,7 @@ def cmd_system_prune(engine, a) -> int:
         if key not in ("label", "label!", "until"):
             raise InvalidArgument(f"{key} is an invalid filter")
     if not a.force:
-        what = ["all stopped containers", "all dangling images" if not a.all else "all images without at least one container associated to them"]
+        what = ["all stopped containers", "all networks not used by at least one container", "all dangling images" if not a.all else "all images without at least one container associated to them"]
         if a.volumes:
             what.append("all volumes not used by at least one container")
         text = "WARNING! This command removes:\n" + "".join(f"\t- {w}\n" for w in what) + "\nAre you sure you want to continue?"
@@ -240,10 +240,12 @@ def cmd_system_prune(engine, a) -> int:
             return 0
     report = system_prune(engine, all_images=a.all, volumes=a.volumes, filters=filters)
     total = 0
-    for title, key in (("Deleted Containers", "Containers"), ("Deleted Volumes", "Volumes"), ("Deleted Images", "Images")):
+    for title, key in (("Deleted Pods", "Pods"), ("Deleted Containers", "Containers"), ("Deleted Networks", "Networks"),
+                       ("Deleted Volumes", "Volumes"), ("Deleted Images", "Images")):
         if report[key]:
             print(title)
-            for ident, size in report[key]:
+            for item in report[key]:  # pods and networks: names; the rest (ident, size)
+                ident, size = item if isinstance(item, tuple) else (item, 0)
                 print(ident)
                 total += size
     print(f"Total reclaimed space: {human_size(total, '')}")

@@ -1,12 +1,14 @@
 """What goes into a container's bundle besides the image: the user looked
-up in its rootfs, its working directory, the host's limits and devices it
-may inherit, and the generated /etc files."""
+up in its rootfs, its working directory, and the host's limits and devices
+it may inherit.  (The generated /etc files: engine/namespaces.py.)"""
 
 from __future__ import annotations
 
 import os
+TYPE_CHECKING = False  # typing's import would cost every command milliseconds
+if TYPE_CHECKING:
+    from .container import ContainerConfig
 
-from .container import ContainerConfig
 
 
 def lookup_user(rootfs: str, spec: str):
@@ -157,50 +159,6 @@ def requested_devices(specs) -> list[dict]:
     return out
 
 
-def write_etc_files(userdata: str, cfg: ContainerConfig) -> dict[str, str]:
-    """Generate /etc/hosts, /etc/hostname and /etc/resolv.conf for the container."""
-    files = {}
-    if cfg.network == "host":
-        hostname = os.uname().nodename
-        hosts = _read_text("/etc/hosts")
-        resolv = _read_text("/etc/resolv.conf")
-    else:
-        hostname = cfg.hostname
-        hosts = (
-            "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n"
-            "::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n"
-            f"127.0.1.1\t{hostname} {cfg.name}\n"
-        )
-        resolv = resolv_for_private_netns(_read_text("/etc/resolv.conf"))
-    for dest, name, text in (("/etc/hosts", "hosts", hosts), ("/etc/hostname", "hostname", hostname + "\n"),
-                             ("/etc/resolv.conf", "resolv.conf", resolv)):
-        path = os.path.join(userdata, name)
-        with open(path, "w") as f:
-            f.write(text)
-        files[dest] = path
-    return files
-
-
-def resolv_for_private_netns(text: str) -> str:
-    """A localhost resolver of the host is unreachable from another network
-    namespace; drop it as podman does."""
-    lines = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] == "nameserver" and (parts[1].startswith("127.") or parts[1] == "::1"):
-            continue
-        lines.append(line)
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def _read_text(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
 def cgroup_v2() -> bool:
     return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
 
@@ -282,12 +240,14 @@ def write_localtime(userdata: str, tz: str) -> str:
     return dest
 
 
-def container_spec(ctr, rootfs: str, user, extra_gids: list[int], env: list[str], etc_files: dict[str, str],
+def container_spec(ctr, rootfs: str, user, extra_gids: list[int], env: list[str], plan,
                    user_mounts: list[dict] | None = None) -> dict:
     """The OCI spec of a container about to be created in the runtime:
     its configuration plus the facts of this host (caps, limits, devices,
     architecture, namespaces to join, files to mount).  user_mounts: the
-    user's mounts made ready by engine/mounts.py (None: cfg.mounts as binds)."""
+    user's mounts made ready by engine/mounts.py (None: cfg.mounts as binds);
+    plan: engine/namespaces.py's Plan (the network's and the pod's
+    namespaces, the /etc files, the hostname)."""
     from ..proto.oci_spec import build_spec
 
     eng, cfg = ctr.engine, ctr.config
@@ -304,7 +264,7 @@ def container_spec(ctr, rootfs: str, user, extra_gids: list[int], env: list[str]
         gid=user.gid,
         additional_gids=extra_gids,
         hard_limits=hard_limits(),
-        etc_files=etc_files,
+        etc_files=plan.etc_files,
         host_devices=host_devices() if cfg.privileged else [],
         devices=requested_devices(cfg.security.devices),
         bounding=host_bounding_caps(),
@@ -312,8 +272,9 @@ def container_spec(ctr, rootfs: str, user, extra_gids: list[int], env: list[str]
         seccomp_profile=seccomp_profile(cfg),
         goarch=goarch,
         kernel=kernel,
-        hostname=cfg.hostname if cfg.network != "host" else os.uname().nodename,
+        hostname=plan.hostname,
         joined_namespaces=joined,
+        namespace_paths=plan.paths,
         cgroupns_private=v2,
         cgroup_v2=v2,
         shm_source=shm_source,

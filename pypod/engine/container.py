@@ -7,12 +7,14 @@ import os
 from ..record import asdict, field, fields, record
 
 from .health import HealthConfig
-from .namespaces import NamespaceConfig
+from .namespace_config import NamespaceConfig
 from .process import ProcessOptions
 from .record import Record
 from .resources import Resources
 from .restart import RestartPolicy
 from .security import SecurityConfig
+
+from ..network.types import Networking
 
 
 class Status(str, enum.Enum):
@@ -78,8 +80,12 @@ class ContainerConfig:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     read_only: bool = False
-    #: "private" (own netns, loopback only), "none" or "host"
-    network: str = "private"
+    #: network mode: "bridge" (networks in .networking), "none" (own netns,
+    #: loopback only), "host", "container:ID", "ns:PATH"; "" = the engine's default
+    network: str = ""
+    networking: Networking = field(default_factory=Networking)
+    #: the pod's ID, for a container in a pod (its infra container's too)
+    pod: str = ""
     mounts: list[Mount] = field(default_factory=list)
     fs: FilesystemOptions = field(default_factory=FilesystemOptions)
     #: (name, soft, hard), e.g. ("nofile", 1024, 2048)
@@ -113,7 +119,7 @@ class ContainerConfig:
 
     #: fields that hold a typed part of their own (engine/record.py's Record)
     NESTED = {"security": SecurityConfig, "fs": FilesystemOptions, "resources": Resources, "namespaces": NamespaceConfig,
-              "process": ProcessOptions, "restart": RestartPolicy, "health": HealthConfig}
+              "process": ProcessOptions, "restart": RestartPolicy, "health": HealthConfig, "networking": Networking}
 
     @property
     def args(self) -> list[str]:

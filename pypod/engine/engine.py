@@ -122,9 +122,42 @@ class Engine:
         assert self._private_roots
         return EventLog(self.config.events_file, self.config.events_backend)
 
+    @cached_property
+    def networks(self):
+        """Network definitions (network/netdefs.py)."""
+        from ..network.netdefs import NetworkDefs
+
+        from .locks import FileLock
+
+        return NetworkDefs(self.config, FileLock)
+
+    @cached_property
+    def netstore(self):
+        """IP allocations and network sandboxes (network/store.py)."""
+        from ..network.store import NetStore
+
+        self.store  # noqa: B018 -- makes the root and the database file, private, first
+        return NetStore(self.config.db_path)
+
+    @cached_property
+    def netavark(self):
+        from ..network.netavark import Netavark
+
+        from .locks import FileLock
+
+        return Netavark(self.config, FileLock)
+
+    @cached_property
+    def pods(self):
+        from .pods import Pods
+
+        self.store  # noqa: B018 -- makes the root and the database file, private, first
+        return Pods(self)
+
     def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
+        for part in ("store", "netstore", "pods"):
+            if part in self.__dict__:
+                self.__dict__[part].close()
 
     # -- containers --------------------------------------------------------
 
@@ -156,6 +189,11 @@ class Engine:
 
         defaults.apply(cfg, containers_table(self.config.runroot))
         hostcheck.check(self, cfg)
+        if cfg.pod:
+            self.pods.admit(cfg)
+        from . import namespaces
+
+        namespaces.resolve_mode(self, cfg)
         if cfg.secrets:
             for secret, _env in cfg.secrets:
                 self.store.lookup_secret(secret)
@@ -226,6 +264,10 @@ class Engine:
         cfg.workdir = cfg.workdir or ic.get("WorkingDir") or ""
         cfg.user = cfg.user or ic.get("User") or ""
         cfg.labels = {**(ic.get("Labels") or {}), **cfg.labels}
+        for port in ic.get("ExposedPorts") or {}:
+            port = port if "/" in port else f"{port}/tcp"
+            if port not in cfg.networking.expose:
+                cfg.networking.expose.append(port)
         if ic.get("StopSignal") and cfg.stop_signal == 15:
             from ..proto.signals import parse_signal
 
@@ -473,6 +515,10 @@ def global_flags(c: EngineConfig) -> list[str]:
                                  ("--tmpdir", c.tmpdir, ""), ("--volumepath", c.volume_path, ""),
                                  ("--cgroup-manager", c.cgroup_manager, "cgroupfs")):
         if value != default:
+            out += [flag, value]
+    for flag, value in (("--config", c.config_file), ("--network-config-dir", c.network.network_config_dir),
+                        ("--network-cmd-path", c.network.network_cmd_path)):
+        if value:
             out += [flag, value]
     for opt in c.storage_opts:
         out += ["--storage-opt", opt]

@@ -177,8 +177,11 @@ def _names_image(ctr, value: str) -> bool:
 
 
 def _in_pod(ctr, refs: list[str], cache: dict) -> bool:
-    data = _inspect(ctr, cache)
-    pod_id, pod_name = data.get("Pod") or "", data.get("PodName") or ""
+    pod_id = ctr.config.pod
     if not pod_id:
         return False
+    from .inspect import pod_of
+
+    pod = pod_of(ctr)
+    pod_name = pod.name if pod is not None else ""
     return any(r == pod_name or (r and pod_id.startswith(r)) for r in refs)

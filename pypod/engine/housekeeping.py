@@ -66,11 +66,15 @@ def summary(report: dict) -> list[dict]:
 
 
 def system_prune(engine, all_images: bool = False, volumes: bool = False, filters: dict | None = None) -> dict:
-    """Stopped containers, then dangling (or, with all_images, unused) images,
-    then (with volumes) unused volumes; what went and how many bytes."""
+    """Pods none of whose containers run, stopped containers, networks no
+    container uses, then dangling (or, with all_images, unused) images, then
+    (with volumes) unused volumes; what went and how many bytes."""
     from .images import prune as prune_images
+    from .netmanage import prune as prune_networks
 
-    report = {"Containers": engine.prune_containers(filters or {}), "Images": [], "Volumes": []}
+    report = {"Pods": engine.pods.prune(), "Containers": engine.prune_containers(filters or {}), "Images": [],
+              "Volumes": []}
+    report["Networks"] = prune_networks(engine, {k: v for k, v in (filters or {}).items() if k in ("label", "label!", "until")})
     image_filters = [f"{k}={v}" for k, vs in (filters or {}).items() for v in vs if k in ("until", "label")]
     report["Images"] = prune_images(engine, all_=all_images, filters=image_filters)
     if volumes:

@@ -15,9 +15,30 @@ def status_word(status: Status) -> str:
     return status.value
 
 
+def pod_of(ctr):
+    """The container's pod, or None (also when the pod is gone)."""
+    if not ctr.config.pod:
+        return None
+    from ..errors import NoSuchPod
+
+    try:
+        return ctr.engine.pods.get(ctr.config.pod)
+    except NoSuchPod:
+        return None
+
+
 def inspect_container(ctr) -> dict:
     cfg, st = ctr.config, ctr.state
     from ..proto.signals import signal_name
+    from ..network import report
+
+    net = cfg.networking
+    pod = pod_of(ctr)
+    live = None
+    if cfg.network == "bridge" and st.status in (Status.RUNNING, Status.PAUSED, Status.CREATED):
+        from ..network.sandbox import live as live_sandbox
+
+        live = live_sandbox(ctr.engine, ctr.id)
 
     from .inspect_settings import add_settings
 
@@ -89,7 +110,13 @@ def inspect_container(ctr) -> dict:
         },
         "HostConfig": {
             "Binds": [f"{m.source}:{m.destination}" + (":" + ",".join(m.options) if m.options else "") for m in cfg.mounts],
-            "NetworkMode": {"private": "bridge", "none": "none", "host": "host"}.get(cfg.network, cfg.network),
+            "NetworkMode": f"container:{pod.infra_id}" if cfg.network == "pod" and pod else cfg.network,
+            "PortBindings": report.port_bindings(net.ports, net.expose),
+            "PublishAllPorts": net.publish_all,
+            "Dns": net.dns_servers,
+            "DnsOptions": net.dns_options,
+            "DnsSearch": net.dns_search,
+            "ExtraHosts": net.add_hosts,
             "Privileged": cfg.privileged,
             "ReadonlyRootfs": cfg.read_only,
             "CapAdd": cfg.cap_add,
@@ -99,8 +126,9 @@ def inspect_container(ctr) -> dict:
             "Ulimits": [{"Name": f"RLIMIT_{n.upper()}", "Soft": s, "Hard": h} for n, s, h in cfg.ulimits],
             "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
         },
-        "NetworkSettings": {"Networks": {}, "Ports": {}, "SandboxKey": ""},
-        "IsInfra": False,
+        "NetworkSettings": report.network_settings(ctr, live, ctr.engine.config.network.default_network),
+        "Pod": cfg.pod,
+        "IsInfra": pod is not None and pod.infra_id == ctr.id,
     }
     add_settings(data, ctr)
     return data

@@ -203,6 +203,9 @@ class Container:
         # Nothing runs: undo the half-made init so that nothing stays mounted.
         self.runtime.delete_container(self)
         self._teardown_storage()
+        from . import namespaces
+
+        namespaces.release(self)
         self.state.conmon_pid = 0
         _unlink(self.paths.conmon_pidfile)
         self.save()
@@ -213,6 +216,9 @@ class Container:
         self._cleanup_locked()
         if self.config.auto_remove:
             self._remove_locked(self.state.status, volumes=True)
+            from . import namespaces
+
+            namespaces.release(self)
             raise NoSuchContainer(f'no container with ID "{self.id}" found: no such container')
 
     def sync_cheap(self, with_execs: bool = False) -> None:
@@ -271,28 +277,40 @@ class Container:
         for stale in (paths.pidfile, paths.conmon_pidfile, paths.oci_log):
             _unlink(stale)
         self.runtime.remove_runtime_files(self)
-        if cfg.rootfs:
-            rootfs = cfg.rootfs
-            self.state.mountpoint = rootfs
-        else:
-            image = eng.images.lookup(cfg.image_id)
-            storage = eng.container_storage
-            storage.create(self.id, image)
-            # Recorded before it is made: a crash in between leaves a record
-            # of a mount that is not there (every unmount tolerates that),
-            # never a mount that nothing knows of.
-            trace.step("storage: container layer created")
-            self.state.mountpoint = storage.merged_dir(self.id)
-            self.save()
-            failpoint("init.after-mount-recorded")
-            try:
-                rootfs = storage.mount(self.id, image)
-            except BaseException:
-                self._teardown_storage()
+        from . import namespaces
+
+        # Namespaces first: netavark wires the network while the rootfs is
+        # mounted and the runtime creates the container; finish() waits for
+        # it before the container can start.
+        plan = namespaces.prepare(self)
+        trace.step("namespaces: prepared")
+        try:
+            if cfg.rootfs:
+                rootfs = cfg.rootfs
+                self.state.mountpoint = rootfs
+            else:
+                image = eng.images.lookup(cfg.image_id)
+                storage = eng.container_storage
+                storage.create(self.id, image)
+                # Recorded before it is made: a crash in between leaves a record
+                # of a mount that is not there (every unmount tolerates that),
+                # never a mount that nothing knows of.
+                trace.step("storage: container layer created")
+                self.state.mountpoint = storage.merged_dir(self.id)
                 self.save()
-                raise
-            failpoint("init.after-mount")
-            trace.step("storage: overlay mounted")
+                failpoint("init.after-mount-recorded")
+                try:
+                    rootfs = storage.mount(self.id, image)
+                except BaseException:
+                    self._teardown_storage()
+                    self.save()
+                    raise
+                failpoint("init.after-mount")
+                trace.step("storage: overlay mounted")
+        except BaseException:
+            plan.close_held()
+            namespaces.release(self)
+            raise
         try:
             user = bundle.lookup_user(rootfs, cfg.user)
             extra_gids = list(user.sgids)
@@ -307,15 +325,14 @@ class Container:
                 from . import mounts
 
                 user_mounts = mounts.prepare(self, rootfs, user.uid, user.gid)
-            etc_files = bundle.write_etc_files(paths.userdata, cfg)
             passwd = bundle.write_passwd(self, rootfs, user.uid, user.gid)
             if passwd:
-                etc_files["/etc/passwd"] = passwd
-            env = build_env([], cfg.env, cfg.tty, cfg.hostname if cfg.network != "host" else os.uname().nodename, user.home,
+                plan.etc_files["/etc/passwd"] = passwd
+            env = build_env([], cfg.env, cfg.tty, plan.hostname, user.home,
                             self._secret_env(), cfg.process.unsetenv, cfg.process.unsetenv_all)
             if cfg.process.env_merge:
                 env = merge_env(env, cfg.process.env_merge)
-            spec = bundle.container_spec(self, rootfs, user, extra_gids, env, etc_files, user_mounts)
+            spec = bundle.container_spec(self, rootfs, user, extra_gids, env, plan, user_mounts)
             if eng.config.hooks_dirs:
                 from ..proto.oci_hooks import add_hooks, read_hook_dirs
 
@@ -325,11 +342,20 @@ class Container:
             private.write_file(paths.spec_file, json.dumps(spec))
             failpoint("init.after-spec")
             trace.step("spec: written")
-            pid, conmon_pid = self.runtime.create_container(self, restore_from)
+            pid, conmon_pid = self.runtime.create_container(self, restore_from, held_fds=plan.held_fds())
+            plan.close_held()
             failpoint("init.after-runtime-create")
+            try:
+                namespaces.finish(self, plan)
+                trace.step("namespaces: network set up")
+            except BaseException:
+                self.runtime.delete_container(self)
+                raise
         except BaseException:
+            plan.close_held()
             self._release_mounts()
             self._teardown_storage()
+            namespaces.release(self)
             try:
                 self.save()
             except PypodError:
@@ -455,9 +481,12 @@ class Container:
         """After start_attached(claim_exit=True) returned an exit code: the exit
         command's work (cleanup, or removal with --rm), then the claim goes."""
         claim = self._exit_claim
+        left = False
         try:
             if self.config.auto_remove:
-                self.remove(force=True, volumes=True)  # --rm takes its anonymous volumes along
+                # --rm takes its anonymous volumes along; the network's
+                # teardown is the exit command's, which waits for us anyway
+                left = self.remove(force=True, volumes=True, defer_network=claim is not None)
             else:
                 self.cleanup()
         except (NoSuchContainer, AlreadyInState):
@@ -467,7 +496,7 @@ class Container:
                 claim.release(done=False)  # not done: the exit command tries again
             raise
         if claim is not None:
-            claim.release(done=True)
+            claim.release(done=not left)
 
     def attach(self, streams: "AttachStreams") -> int | None:
         from .attach import connect_attach
@@ -680,6 +709,9 @@ class Container:
             self.runtime.delete_container(self)
             failpoint("cleanup.after-runtime-delete")
             self._release_mounts()
+            from . import namespaces
+
+            namespaces.release(self)
             self._teardown_storage()
             failpoint("cleanup.after-unmount")
             trace.step("storage: unmounted")
@@ -745,12 +777,21 @@ class Container:
             self.save()
             self.engine.events.container(self, "unmount")
 
-    def remove(self, force: bool = False, timeout: int | None = None, volumes: bool = False) -> None:
+    def remove(self, force: bool = False, timeout: int | None = None, volumes: bool = False,
+               defer_network: bool = False) -> bool:
+        """defer_network: leave the network's teardown to conmon's exit command,
+        which is waiting on this process's exit claim anyway (`run --rm`
+        returns without waiting for netavark); the run dir, where the claim
+        lives, stays for it.  Returns True when the network was left so."""
+        from . import namespaces
+
         with self.locked():
             try:
                 self.sync()
             except NoSuchContainer:
-                return
+                if not defer_network:
+                    namespaces.release(self)  # what a remover that deferred it left
+                return False
             st = self.state.status
             dependents = [c.id for c in self.engine.dependents(self.id)]
             if dependents:
@@ -768,14 +809,22 @@ class Container:
                 except AlreadyInState:
                     pass
                 except NoSuchContainer:
-                    return  # a --rm container whose monitor was gone: stopping removed it
+                    return False  # a --rm container whose monitor was gone: stopping removed it
                 try:
                     self.reload()
                 except NoSuchContainer:
-                    return  # removed by someone else (a `--rm` cleanup) while it stopped
-            self._remove_locked(st, volumes)
+                    return False  # removed by someone else (a `--rm` cleanup) while it stopped
+            deferred = defer_network and namespaces.has_sandbox(self)
+            self._remove_locked(st, volumes, keep_run_dir=deferred)
+        # Outside the lock, as podman's cleanup: whoever waits for this
+        # container need not wait for netavark.  The sandbox outlives the
+        # container's record, so a crash here leaves it for the next teardown.
+        if not deferred:
+            namespaces.release(self)
+            trace.step("network: torn down")
+        return deferred
 
-    def _remove_locked(self, status_before: Status, volumes: bool = False) -> None:
+    def _remove_locked(self, status_before: Status, volumes: bool = False, keep_run_dir: bool = False) -> None:
         """Delete everything of the container, the record last; call with
         the lock held and the process gone.  Each step tolerates its piece
         being gone already: a crash anywhere here is finished by the next rm."""
@@ -802,7 +851,8 @@ class Container:
             bundle.unmount_shareable_shm(self.engine, self.id)
         from ..storage.tree import remove_what_can_go
 
-        remove_what_can_go(self.paths.run_dir)
+        if not keep_run_dir:
+            remove_what_can_go(self.paths.run_dir)
         remove_what_can_go(os.path.dirname(self.paths.userdata))
         trace.step("files: removed")
         failpoint("rm.after-files")

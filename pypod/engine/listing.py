@@ -26,6 +26,13 @@ NAMESPACES = {"Cgroup": "cgroup", "Ipc": "ipc", "Mnt": "mnt", "Net": "net", "Pid
 def container_entry(ctr, *, size: bool = False, namespaces: bool = False) -> dict:
     cfg, st = ctr.config, ctr.state
     exited = has_exited(ctr)
+    from ..network.report import network_names
+
+    pod = None
+    if cfg.pod:
+        from .inspect import pod_of
+
+        pod = pod_of(ctr)
     entry = {
         "AutoRemove": cfg.auto_remove,
         "Command": cfg.args,
@@ -37,16 +44,16 @@ def container_entry(ctr, *, size: bool = False, namespaces: bool = False) -> dic
         "Id": ctr.id,
         "Image": cfg.image or cfg.rootfs,
         "ImageID": cfg.image_id,
-        "IsInfra": False,
+        "IsInfra": pod is not None and pod.infra_id == ctr.id,
         "Labels": cfg.labels or None,
         "Mounts": [m.destination for m in cfg.mounts],
         "Names": [cfg.name],
         "Namespaces": {},
-        "Networks": [],
+        "Networks": network_names(cfg),
         "Pid": st.pid if st.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING) else 0,
-        "Pod": "",
-        "PodName": "",
-        "Ports": None,
+        "Pod": cfg.pod,
+        "PodName": pod.name if pod is not None else "",
+        "Ports": [p.to_json() for p in cfg.networking.ports] or None,
         "Size": None,
         "StartedAt": int(st.started_at) if st.started_at else ZERO_TIME,
         "State": state_word(st.status),

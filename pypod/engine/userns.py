@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 from ..errors import InvalidArgument
-from .namespaces import IDMap
+from .namespace_config import IDMap
 
 #: the user whose subordinate ranges --userns auto draws from (podman's)
 AUTO_USER = "containers"

@@ -185,7 +185,7 @@ class ConmonOCIRuntime(OCIRuntime):
             args.append("--tcp-established")
         self._runtime(*args, ctr.id)
 
-    def create_container(self, ctr: RuntimeContainer, restore_from: str = "") -> tuple[int, int]:
+    def create_container(self, ctr: RuntimeContainer, restore_from: str = "", held_fds: list[int] = ()) -> tuple[int, int]:
         paths = ctr.paths
         private.makedirs(paths.persist_dir)
         oci_log = paths.oci_log if self.supports_json_errors and self.cfg.log_level != "debug" else ""
@@ -218,7 +218,8 @@ class ConmonOCIRuntime(OCIRuntime):
                                   conmon_pidfile=paths.conmon_pidfile, preserve_fds=preserve,
                                   notify=cfg.process.sdnotify == "container",
                                   cgroup=cfg.resources.cgroup_parent if own_cgroup else None,
-                                  stdio=(0, 1, 2) if cfg.log_driver == "passthrough" else None)
+                                  stdio=(0, 1, 2) if cfg.log_driver == "passthrough" else None,
+                                  held_fds=held_fds)
         for written in (paths.pidfile, paths.conmon_pidfile, oci_log):
             if written:
                 private.tighten(written)  # made with conmon's umask, which containers inherit
@@ -226,10 +227,10 @@ class ConmonOCIRuntime(OCIRuntime):
 
     def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, conmon_pidfile: str = "",
                        preserve_fds: int = 0, notify: bool = True, cgroup: str | None = "",
-                       stdio: tuple[int, int, int] | None = None) -> int:
+                       stdio: tuple[int, int, int] | None = None, held_fds: list[int] = ()) -> int:
         """Run conmon for a container; return the container pid it reports.
         cgroup: the parent to put conmon under ("" the engine's; None: leave it)."""
-        mon = self._spawn(args, cwd, preserve_fds=preserve_fds, notify=notify, stdio=stdio)
+        mon = self._spawn(args, cwd, preserve_fds=preserve_fds, notify=notify, stdio=stdio, held_fds=held_fds)
         try:
             mon.begin()
             if conmon_pidfile and cgroup is not None:
@@ -245,11 +246,15 @@ class ConmonOCIRuntime(OCIRuntime):
             mon.close()
 
     def _spawn(self, args: list[str], cwd: str, attach_pipe: bool = False, preserve_fds: int = 0,
-               notify: bool = True, stdio: tuple[int, int, int] | None = None) -> "Monitor":
+               notify: bool = True, stdio: tuple[int, int, int] | None = None,
+               held_fds: list[int] = ()) -> "Monitor":
         """Start conmon with its sync and start (and, for exec, attach)
         socketpairs; conmon finds them by the fd numbers in its environment.
         notify: hand NOTIFY_SOCKET on to the container (--sdnotify container).
-        stdio: conmon's own stdin, stdout, stderr (the passthrough log driver)."""
+        stdio: conmon's own stdin, stdout, stderr (the passthrough log driver,
+        passthrough exec).  held_fds are inherited by conmon and kept (podman
+        leaks its port sockets to conmon the same way); runc closes them for
+        the container."""
         pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(3 if attach_pipe else 2)]
         env, listen_fds = self._conmon_env()
         if not notify:
@@ -270,7 +275,7 @@ class ConmonOCIRuntime(OCIRuntime):
                 # without waiting for EOF, which its daemon child would delay.
                 stderr=stdio[2] if stdio else None if debug else subprocess.PIPE,
                 # Preserved fds keep their numbers (3..3+N-1), as runc expects.
-                pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds)),
+                pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds), *held_fds),
                 process_group=0,
             )
         except OSError as e:

@@ -45,9 +45,11 @@ class OCIRuntime(abc.ABC):
     path: str
 
     @abc.abstractmethod
-    def create_container(self, ctr: RuntimeContainer, restore_from: str = "") -> tuple[int, int]:
+    def create_container(self, ctr: RuntimeContainer, restore_from: str = "", held_fds: list[int] = ()) -> tuple[int, int]:
         """Create the container through its monitor (from a checkpoint's
-        image directory when restore_from is set); return (pid, conmon pid)."""
+        image directory when restore_from is set); return (pid, conmon pid).
+        held_fds (published ports' sockets) stay open in the monitor for the
+        container's life, never reaching the container."""
 
     @abc.abstractmethod
     def start_container(self, ctr: RuntimeContainer) -> None: ...

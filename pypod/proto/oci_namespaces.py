@@ -41,10 +41,15 @@ def joins(mode: str) -> bool:
     return mode.startswith(("container:", "ns:"))
 
 
-def namespace_list(ns, network: str, cgroupns_default_private: bool, joined: dict[str, str]) -> list[dict]:
-    """ns: engine.namespaces.NamespaceConfig; network: the network mode
+def namespace_list(ns, network: str, cgroupns_default_private: bool, joined: dict[str, str],
+                   shared: dict[str, str] | None = None) -> list[dict]:
+    """ns: engine.namespace_config.NamespaceConfig; network: the network mode
     (with "host" the container still gets a UTS namespace of its own, named
-    after the host, as in podman); joined: OCI type -> path for modes that join."""
+    after the host, as in podman); joined: OCI type -> path for modes that join;
+    shared: OCI type -> path of the namespaces the network mode or the pod
+    hands the container (a netns pypod made, the infra container's), taken
+    where the container asks for nothing else."""
+    shared = shared or {}
     out = []
 
     def add(oci_type: str, mode: str, default_own: bool = True) -> None:
@@ -52,16 +57,18 @@ def namespace_list(ns, network: str, cgroupns_default_private: bool, joined: dic
             out.append({"type": oci_type, "path": joined[oci_type]})
         elif mode == "host":
             return
+        elif not mode and oci_type in shared:
+            out.append({"type": oci_type, "path": shared[oci_type]})
         elif mode in ("", "private", "shareable", "none") and (mode or default_own):
             out.append({"type": oci_type})
 
     add("pid", ns.pid)
     if network != "host":
-        out.append({"type": "network"})
+        out.append({"type": "network", **({"path": shared["network"]} if "network" in shared else {})})
     add("ipc", ns.ipc)
     add("uts", ns.uts)
     out.append({"type": "mount"})
-    add("cgroup", ns.cgroupns, default_own=cgroupns_default_private)
+    add("cgroup", ns.cgroupns, default_own=cgroupns_default_private or "cgroup" in shared)
     if ns.userns.startswith(("ns:", "container:")):
         out.append({"type": "user", "path": joined["user"]})
     elif ns.uid_map:

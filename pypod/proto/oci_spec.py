@@ -238,6 +238,7 @@ def build_spec(
     init_binary: str = "",
     localtime: str = "",
     mounts: list[dict] | None = None,
+    namespace_paths: dict[str, str] | None = None,
 ) -> dict:
     """The OCI spec for cfg (an engine ContainerConfig).
 
@@ -252,6 +253,9 @@ def build_spec(
     init_binary and localtime are host files to mount (--init, --tz).
     mounts are the user's mounts as OCI entries, made ready by
     engine/mounts.py (when None, cfg.mounts are taken as plain binds).
+    namespace_paths maps namespace types (network, ipc, uts, pid, cgroup)
+    to namespaces to join: a network namespace pypod made, another
+    container's, a pod's infra container's.
     """
     from . import oci_namespaces, oci_process
     from .oci_resources import device_cgroup_rules, linux_resources
@@ -287,7 +291,8 @@ def build_spec(
 
     all_devices = [*host_devices, *devices]
     linux: dict = {
-        "namespaces": oci_namespaces.namespace_list(ns, cfg.network, cgroupns_private, joined_namespaces or {}),
+        "namespaces": oci_namespaces.namespace_list(ns, cfg.network, cgroupns_private, joined_namespaces or {},
+                                                    namespace_paths or {}),
         "resources": linux_resources(res, device_cgroup_rules(cfg.privileged, list(devices), sec.device_cgroup_rules)),
     }
     if ns.uid_map:
@@ -335,7 +340,7 @@ def build_spec(
                         "org.opencontainers.image.stopSignal": str(stop_signal)},
         "linux": linux,
     }
-    if any(n["type"] == "uts" for n in linux["namespaces"]):
+    if any(n["type"] == "uts" and "path" not in n for n in linux["namespaces"]):
         spec["hostname"] = hostname or cfg.hostname
     return spec
 

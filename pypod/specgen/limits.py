@@ -27,7 +27,7 @@ def host_ulimits() -> list[tuple[str, int, int]]:
 def subordinate_map(path: str, name: str) -> list:
     """The container's IDs 0.. mapped onto name's ranges in /etc/subuid or
     /etc/subgid, one after the other."""
-    from ..engine.namespaces import IDMap
+    from ..engine.namespace_config import IDMap
     from ..engine.userns import subordinate_ranges
 
     ranges = subordinate_ranges(path, name)

@@ -3,7 +3,7 @@ shared by the CLI and the REST service."""
 
 from __future__ import annotations
 
-from ..engine.namespaces import IDMap
+from ..engine.namespace_config import IDMap
 from ..errors import InvalidArgument
 
 

@@ -122,6 +122,39 @@ def _gone_volume(name: str):
     return check
 
 
+def _network_gone(name: str):
+    """After the repeat: exited, and its network torn down (the host side is
+    checked by the walk itself, through the test's address block)."""
+    def check(pypod):
+        _exited(name)(pypod)
+        assert _sandbox_rows(pypod) == (0, 0)
+        assert not os.listdir(os.path.join(pypod.runroot, "netns"))
+    return check
+
+
+def _sandbox_rows(pypod) -> tuple[int, int]:
+    eng = pypod.engine()
+    try:
+        db = eng.netstore._db
+        return (db.execute("SELECT COUNT(*) FROM net_sandboxes").fetchone()[0],
+                db.execute("SELECT COUNT(*) FROM net_allocations").fetchone()[0])
+    finally:
+        eng.close()
+
+
+def _pod_with_infra(name: str):
+    def check(pypod):
+        pod = json.loads(pypod.out("pod", "inspect", name))
+        pod = pod[0] if isinstance(pod, list) else pod
+        assert [c["Id"] for c in pod["Containers"]] == [pod["InfraContainerID"]]
+        pypod("pod", "rm", "-f", name)
+    return check
+
+
+def _no_pods(pypod):
+    assert pypod.out("pod", "ps", "-q") == "" and pypod.out("ps", "-aq") == ""
+
+
 _REGISTRY = None
 
 
@@ -208,6 +241,19 @@ def scenarios(tmp: str) -> dict[str, Scenario]:
                                      ["volume", "mount", "fpvol"]],
                               run=["volume", "rm", "fpvol"], repeat=[["volume", "rm", "fpvol"]],
                               verify=_gone_volume("fpvol"), volumes=True),
+        # setup in the foreground run, teardown in its cleanup after the exit
+        # (the test root's own bridge and subnet: tests/hostnet.py)
+        "network": Scenario(run=["run", "--network", "bridge", "--name", "fp", "-p", "127.0.0.1::80", "busybox", "true"],
+                            repeat=[["rm", "-f", "fp"], ["run", "--network", "bridge", "--name", "fp", "-p",
+                                                         "127.0.0.1::80", "busybox", "true"]],
+                            verify=_network_gone("fp")),
+        # a pod: its record, then its infra container; removed members first, the record last
+        "pod": Scenario(run=["pod", "create", "--name", "fpp"],
+                        repeat=[["pod", "rm", "-f", "-i", "fpp"], ["pod", "create", "--name", "fpp"]],
+                        verify=_pod_with_infra("fpp")),
+        "podrm": Scenario(setup=[["pod", "create", "--name", "fpp"], ["run", "-d", "--pod", "fpp", "--name", "fpm", *SLEEPER]],
+                          run=["pod", "rm", "-f", "-t", "0", "fpp"], repeat=[["pod", "rm", "-f", "-i", "-t", "0", "fpp"]],
+                          verify=_no_pods),
         **_registry_scenarios(tmp),
     }
 
@@ -240,7 +286,7 @@ def _walk_cases():
 
 
 @pytest.mark.parametrize("step,op", _walk_cases(), ids=[f"{s}~{o}" for s, o in _walk_cases()])
-def test_failpoint_walk(pypod, tmp_path, step, op):
+def test_failpoint_walk(pypod, netblock, tmp_path, step, op):
     sc = scenarios(str(tmp_path))[op]
     for cmd in sc.setup:
         pypod(*cmd)
@@ -272,6 +318,11 @@ def test_failpoint_walk(pypod, tmp_path, step, op):
     if sc.volumes:
         pypod("volume", "rm", "-af")
     assert_nothing_left(pypod, images=sc.images, volumes=sc.volumes)
+    # nothing of the network either: no sandbox, address, bridge, rule or DNS entry
+    assert _sandbox_rows(pypod) == (0, 0)
+    assert netblock.bridges() == [] and netblock.iptables_rules() == []
+    dns = os.path.join(pypod.runroot, "networks", "aardvark-dns")
+    assert not os.path.isdir(dns) or not [f for f in os.listdir(dns) if not f.startswith("aardvark")]
 
 
 # -- the invariants ---------------------------------------------------------------------

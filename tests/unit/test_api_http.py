@@ -36,7 +36,7 @@ def test_docker_create_body_maps_to_config():
 
 @pytest.mark.parametrize("body", [
     {}, {"Image": 5}, {"Image": "b", "Cmd": {"a": 1}}, {"Image": "b", "Cmd": [1]}, {"Image": "b", "HostConfig": []},
-    {"Image": "b", "Labels": []}, {"Image": "b", "HostConfig": {"NetworkMode": "weird"}}, {"Image": "b", "StopTimeout": "x"},
+    {"Image": "b", "Labels": []}, {"Image": "b", "HostConfig": {"NetworkMode": 5}}, {"Image": "b", "StopTimeout": "x"},
 ])
 def test_bad_docker_bodies_are_400s(body):
     with pytest.raises(InvalidArgument):

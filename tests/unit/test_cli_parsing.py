@@ -57,7 +57,9 @@ def test_config_from_args():
 
 
 @pytest.mark.parametrize("argv", [
-    ("--network", "weird", "busybox"),
+    ("--network", "container:", "busybox"),
+    ("-p", "abc", "busybox"),
+    ("--dns", "1.2.3.x", "busybox"),
     ("--cap-add", "CAP_NOPE", "busybox"),
     ("--ulimit", "nofile=x", "busybox"),
     ("-v", "relative", "busybox"),

@@ -1,0 +1,175 @@
+"""/libpod/pods: what podman-py's pods and `podman --remote pod ...` call."""
+
+from __future__ import annotations
+
+from ..errors import InvalidArgument, NoSuchPod
+from .common import strdict, strlist, with_engine
+from .http import Request, Response, Router
+
+
+def _spec_to_pod(spec: dict):
+    """podman's PodSpecGenerator (the part pypod runs) to a PodConfig and the
+    infra container's network request."""
+    from ..engine.pods import DEFAULT_SHARE, SHAREABLE, PodConfig
+    from ..specgen.network import from_libpod
+
+    if not isinstance(spec, dict):
+        raise InvalidArgument("the body must be a pod spec object")
+    name = spec.get("name") or ""
+    if not isinstance(name, str):
+        raise InvalidArgument("name must be a string")
+    share = spec.get("shared_namespaces")
+    share = list(DEFAULT_SHARE) if share is None else strlist(share, "shared_namespaces")
+    for k in share:
+        if k not in SHAREABLE:
+            raise InvalidArgument(f"invalid kernel namespace to share: {k}")
+    cmd = spec.get("infra_command")
+    pc = PodConfig(name=name, hostname=str(spec.get("hostname") or ""), labels=strdict(spec.get("labels"), "labels"),
+                   share=share, infra=not spec.get("no_infra"), infra_image=str(spec.get("infra_image") or ""),
+                   infra_name=str(spec.get("infra_name") or ""),
+                   infra_command=strlist(cmd, "infra_command") if cmd else [],
+                   exit_policy=str(spec.get("exit_policy") or "continue"),
+                   create_command=strlist(spec.get("pod_create_command"), "pod_create_command"))
+    # The infra container's network: the same keys as a container's, but
+    # podman spells the networks map "Networks" here.
+    net_spec = dict(spec)
+    if "Networks" in spec and "networks" not in spec:
+        net_spec["networks"] = spec["Networks"]
+    static_ip, static_mac = spec.get("static_ip"), spec.get("static_mac")
+    mode, networking = from_libpod(net_spec)
+    if static_ip or static_mac:
+        from ..network import specs
+        from ..network.types import Attachment
+
+        att = next(iter(networking.networks.values())) if networking.networks else networking.networks.setdefault("", Attachment())
+        if static_ip:
+            att.static_ips.append(specs.check_ip(str(static_ip)))
+        if static_mac:
+            att.static_mac = specs.check_mac(str(static_mac))
+    if spec.get("no_manage_hosts"):
+        networking.no_hosts = True
+    return pc, mode, networking
+
+
+@with_engine
+def pod_create(req: Request, eng) -> Response:
+    pc, mode, networking = _spec_to_pod(req.json())
+    pod = eng.pods.create(pc, mode, networking)
+    return Response(201, {"Id": pod.id})
+
+
+def _pod(eng, req: Request):
+    return eng.pods.get(req.params["name"])
+
+
+@with_engine
+def pods_list(req: Request, eng) -> Response:
+    from ..engine.pods import pod_entry, pod_matches
+    from .docker import _list_filters
+
+    filters = [f"{k}={v}" for k, vs in _list_filters(req).items() for v in vs]
+    all_ctrs = eng.containers()
+    out = []
+    for pod in eng.pods.list():
+        ctrs = sorted((c for c in all_ctrs if c.config.pod == pod.id), key=lambda c: (c.id != pod.infra_id, c.config.created))
+        entry = pod_entry(pod, ctrs)
+        if filters and not pod_matches(pod, entry, ctrs, filters):
+            continue
+        out.append(entry)
+    return Response(200, out)
+
+
+@with_engine
+def pod_inspect(req: Request, eng) -> Response:
+    return Response(200, _pod(eng, req).inspect())
+
+
+@with_engine
+def pod_exists(req: Request, eng) -> Response:
+    try:
+        _pod(eng, req)
+    except NoSuchPod as e:
+        return Response(404, {"message": str(e), "cause": "no such pod", "response": 404})
+    return Response(204)
+
+
+def _report(pod, errors: list[str]) -> Response:
+    if errors:
+        return Response(409, {"Errs": errors, "Id": pod.id, "message": "; ".join(errors)})
+    return Response(200, {"Errs": [], "Id": pod.id})
+
+
+def _verb(action, unchanged: str | None = None):
+    """A route for one pod verb; 304 when nothing needed doing (podman's)."""
+
+    @with_engine
+    def route(req: Request, eng) -> Response:
+        from ..engine.container import Status
+
+        pod = _pod(eng, req)
+        if unchanged is not None:
+            statuses = [c.state.status for c in pod.containers()]
+            if statuses and all(s.value == unchanged or (unchanged == "exited" and s in (Status.STOPPED, Status.EXITED, Status.CONFIGURED, Status.CREATED)) for s in statuses):
+                return Response(304)
+        return _report(pod, action(pod, req) or [])
+
+    route.__name__ = f"pod_{getattr(action, '__name__', 'verb')}"
+    return route
+
+
+def _kill(pod, req: Request):
+    from ..proto.signals import parse_signal
+
+    return pod.kill(parse_signal(req.q("signal", "KILL") or "KILL"))
+
+
+pod_start = _verb(lambda pod, req: pod.start(), unchanged="running")
+pod_stop = _verb(lambda pod, req: pod.stop(req.qint("t", req.qint("timeout"))), unchanged="exited")
+pod_restart = _verb(lambda pod, req: pod.stop() + pod.start())
+pod_kill = _verb(_kill)
+pod_pause = _verb(lambda pod, req: pod.pause())
+pod_unpause = _verb(lambda pod, req: pod.unpause())
+
+
+@with_engine
+def pod_delete(req: Request, eng) -> Response:
+    pod = _pod(eng, req)
+    ctrs = [c.id for c in pod.containers(sync=False)]
+    pod.remove(force=req.qbool("force"), timeout=req.qint("t", req.qint("timeout")))
+    return Response(200, {"Err": None, "Id": pod.id, "RemovedCtrs": {c: None for c in ctrs}})
+
+
+@with_engine
+def pods_prune(req: Request, eng) -> Response:
+    return Response(200, [{"Err": None, "Id": pid} for pid in eng.pods.prune()])
+
+
+@with_engine
+def pod_top(req: Request, eng) -> Response:
+    args = req.q("ps_args")
+    titles, rows = _pod(eng, req).top(["-o", args.replace(" ", ",")] if args and not args.startswith("-") else (args.split() or None))
+    return Response(200, {"Titles": titles, "Processes": rows})
+
+
+@with_engine
+def pods_stats(req: Request, eng) -> Response:
+    from ..engine.podstats import pod_stats
+
+    names = [n for n in req.query.get("namesOrIDs", "").split(",") if n]
+    pods = [eng.pods.get(n) for n in names] if names else eng.pods.list()
+    return Response(200, [row for pod in pods for row in pod_stats(pod)])
+
+
+def register(router: Router) -> None:
+    router.add("POST", "/libpod/pods/create", pod_create)
+    router.add("GET", "/libpod/pods/json", pods_list)
+    router.add("GET", "/libpod/pods/stats", pods_stats)
+    router.add("POST", "/libpod/pods/prune", pods_prune)
+    router.add("GET", "/libpod/pods/{name}/json", pod_inspect)
+    router.add("GET", "/libpod/pods/{name}/exists", pod_exists)
+    router.add("GET", "/libpod/pods/{name}/top", pod_top)
+    router.add("DELETE", "/libpod/pods/{name}", pod_delete)
+    for verb, handler in (("start", pod_start), ("stop", pod_stop), ("restart", pod_restart), ("kill", pod_kill),
+                          ("pause", pod_pause), ("unpause", pod_unpause)):
+        router.add("POST", f"/libpod/pods/{{name}}/{verb}", handler)
+
