@@ -119,13 +119,22 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 
 def _build_args(a) -> dict[str, str]:
     out: dict[str, str] = {}
+    from ..errors import InvalidArgument
+
     for path in a.build_arg_file:
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    k, eq, v = line.partition("=")
-                    out[k] = v if eq else os.environ.get(k, "")
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise InvalidArgument(f"reading build args from {path}: {e.strerror}") from None
+        for n, raw in enumerate(data.splitlines(), 1):
+            try:
+                line = raw.decode().strip()
+            except UnicodeDecodeError:
+                raise InvalidArgument(f"{path}: invalid utf8 bytes at line {n}") from None
+            if line and not line.startswith("#"):
+                k, eq, v = line.partition("=")
+                out[k] = v if eq else os.environ.get(k, "")
     for item in a.build_arg:
         k, eq, v = item.partition("=")
         if eq:
