@@ -474,6 +474,8 @@ class Server:
         except Exception as e:  # a bug of ours: report it, keep serving
             self.log_bug(f"{method} {parsed.path}", e)
             resp = error_response(500, f"internal error: {type(e).__name__}: {e}")
+        if self.debug and isinstance(resp, Response) and resp.status >= 400:
+            print(f"API error: {method} {target}: {resp.status} {resp.body}", file=__import__("sys").stderr, flush=True)
         if conn.hijacked:
             if isinstance(resp, Response) and resp.status >= 400 and isinstance(resp.body, dict):
                 from .stream import write_error
