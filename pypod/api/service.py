@@ -162,7 +162,9 @@ def build_router():
     libpod_images.register(router)
     libpod_system.register(router)
     libpod_generate.register(router)
-    from . import networks, pods
+    from . import checkpoint_routes, networks, pods
+
+    checkpoint_routes.register(router)
 
     networks.register(router)
     pods.register(router)

@@ -133,10 +133,11 @@ class PypodService(EngineService):
 
     def __init__(self, pypod, sock_dir: str, workdir: str):
         self.argv = pypod.argv
-        self.env = dict(os.environ)
+        # the trace logs each request, and each error answer
+        self.env = {**os.environ, "PYPOD_TRACE": "1"}
         self.sock = os.path.join(sock_dir, "podman.sock")
         self.log_path = os.path.join(workdir, "pypod-service.log")
-        self._start([*self.argv, "--log-level", "debug", "system", "service", "--time", "0", f"unix://{self.sock}"])
+        self._start([*self.argv, "system", "service", "--time", "0", f"unix://{self.sock}"])
 
 
 class PodmanService(EngineService):
