@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from tests.conftest import wait_for
 from .test_networks import free_port, http_get, netns_files, sandbox_rows
 
 
@@ -82,7 +83,8 @@ def test_pod_lifecycle_commands(net_pypod):
     net_pypod("pod", "unpause", "life")
     assert set(states().values()) == {"running"}
     net_pypod("pod", "kill", "life")
-    assert pod_status() == "life Exited" and set(states().values()) == {"exited"}
+    # kill returns once the signals are sent, as podman's; the exits follow
+    assert wait_for(lambda: pod_status() == "life Exited") and set(states().values()) == {"exited"}
     net_pypod("pod", "restart", "life")
     assert pod_status() == "life Running"
     net_pypod("pod", "stop", "-t", "0", "life")
