@@ -148,13 +148,25 @@ class Browser:
     def click_js(self, find: str, timeout: float = 30, what: str = "") -> None:
         """Click the element a JavaScript expression finds, once it is
         there, enabled and visible: mouse events at its centre."""
-        box = self.wait(f"""(() => {{
+        locate = f"""(() => {{
             const el = {find};
             if (!el || el.disabled || el.getAttribute('aria-disabled') === 'true') return null;
             el.scrollIntoView({{block: 'center', inline: 'center'}});
             const r = el.getBoundingClientRect();
-            return r.width && r.height ? [r.x + r.width / 2, r.y + r.height / 2] : null;
-        }})()""", timeout, what or find)
+            if (!r.width || !r.height) return null;
+            const x = r.x + r.width / 2, y = r.y + r.height / 2;
+            // not under something else (a notification, another dialog)
+            return el.contains(document.elementFromPoint(x, y)) ? [x, y] : null;
+        }})()"""
+        # where it is once the page stops moving (scrolling, a list still filling)
+        deadline = time.monotonic() + timeout
+        box = self.wait(locate, timeout, what or find)
+        while True:
+            time.sleep(0.1)
+            again = self.wait(locate, max(deadline - time.monotonic(), 1), what or find)
+            if again == box or time.monotonic() > deadline:
+                break
+            box = again
         x, y = box
         self.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
         for kind in ("mousePressed", "mouseReleased"):
@@ -164,12 +176,24 @@ class Browser:
         return bool(self.evaluate(f"!!{_find_js(selector, text)}"))
 
     def fill(self, selector: str, value: str, timeout: float = 30) -> None:
-        """Replace an input's value by typing, so the page's handlers see it."""
-        self.wait(f"(() => {{ const el = document.querySelector({json.dumps(selector)});"
-                  f" if (!el) return false; el.focus(); el.select && el.select(); return true; }})()",
-                  timeout, f"input {selector}")
-        self.key("Backspace")
-        self.type(value)
+        """Replace an input's value as a user does: click into it, select
+        what it holds, type (the page's handlers see each key)."""
+        focused = f"document.activeElement === document.querySelector({json.dumps(selector)})"
+        for _ in range(5):
+            self.click(selector, timeout=timeout)
+            # a menu just closed may hand the focus back to its own input a moment later
+            time.sleep(0.2)
+            if self.evaluate(focused):
+                break
+        else:
+            raise PageError(f"input {selector} does not keep the focus")
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).select?.()")
+        # typing replaces the selection; a Backspace would also reach the
+        # page's own key handlers (a typeahead's clears its choice on it)
+        if value:
+            self.type(value)
+        else:
+            self.key("Backspace")
 
     def type(self, text: str) -> None:
         for ch in text:
@@ -196,7 +220,10 @@ class Browser:
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
 
     def screenshot(self, path: str) -> str:
-        data = self.call("Page.captureScreenshot", format="png")["data"]
+        """The whole page, not just the window: expanded rows run long."""
+        size = self.call("Page.getLayoutMetrics")["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 4000), "scale": 1}
+        data = self.call("Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True)["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
         return path

@@ -20,11 +20,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 
 import pytest
 
 from ..conftest import wait_for
-from .cdp import Browser
+from .cdp import Browser, PageError
 
 COCKPIT_WS = "/usr/lib/cockpit/cockpit-ws"
 COCKPIT_BRIDGE = "/usr/bin/cockpit-bridge"
@@ -214,7 +215,10 @@ class Page:
     def row(name: str) -> str:
         """JavaScript: the containers list's row of the container called name."""
         return ("[...document.querySelectorAll('#containers-containers tbody tr')].find(r => "
-                f"(r.querySelector('.container-name') || {{}}).innerText === {json.dumps(name)})")
+                f"r.querySelector('.container-name')?.innerText === {json.dumps(name)})")
+
+    def listed(self, name: str) -> bool:
+        return bool(self.browser.evaluate(f"!!({self.row(name)})"))
 
     def cell(self, name: str, column: str) -> str:
         return self.browser.evaluate(
@@ -224,18 +228,150 @@ class Page:
         self.browser.wait(f"({self.row(name)})?.querySelector('td[data-label=State]')?.innerText.trim()"
                           f" === {json.dumps(state)}", timeout, f"{name} to show {state!r}")
 
+    def wait_gone(self, name: str, timeout: float = 60) -> None:
+        self.browser.wait(f"!({self.row(name)})", timeout, f"{name} to leave the list")
+
+    def _menu(self, toggle: str, scope: str, action: str, what: str) -> None:
+        """Open a kebab menu (unless open) and choose an item."""
+        if self.browser.evaluate(f"({toggle})?.getAttribute('aria-expanded')") != "true":
+            self.browser.click_js(toggle, what=f"{what}'s menu")
+        self.browser.click_js(f"[...(({scope})?.querySelectorAll('.pf-c-dropdown__menu-item') || [])]"
+                              f".find(e => e.innerText.trim() === {json.dumps(action)})",
+                              what=f"{action!r} in {what}'s menu")
+
     def container_action(self, name: str, action: str) -> None:
         """Choose an action from a container's kebab menu."""
-        self.browser.click_js(f"({self.row(name)})?.querySelector('button[aria-label=Actions]')",
-                              what=f"{name}'s actions menu")
-        self.browser.click_js(f"[...(({self.row(name)})?.querySelectorAll('.pf-c-dropdown__menu-item') || [])]"
-                              f".find(e => e.innerText.trim() === {json.dumps(action)})",
-                              what=f"{action!r} in {name}'s actions menu")
+        self._menu(f"({self.row(name)})?.querySelector('button[aria-label=Actions]')", self.row(name), action, name)
+
+    def menu_items(self, name: str) -> list[str]:
+        toggle = f"({self.row(name)})?.querySelector('button[aria-label=Actions]')"
+        if self.browser.evaluate(f"({toggle})?.getAttribute('aria-expanded')") != "true":
+            self.browser.click_js(toggle)
+        items = self.browser.wait(f"(() => {{ const m = [...({self.row(name)}).querySelectorAll("
+                                  f"'.pf-c-dropdown__menu-item')].map(e => e.innerText.trim()); "
+                                  f"return m.length ? m : null; }})()", what=f"{name}'s menu")
+        self.browser.key("Escape")
+        return items
+
+    def tab(self, name: str, tab: str) -> str:
+        """Open a container's details on a tab; JavaScript for the details' element."""
+        toggle = f"({self.row(name)}).querySelector('button[aria-label=Details]')"
+        if self.browser.evaluate(f"{toggle}.getAttribute('aria-expanded')") != "true":
+            self.browser.click_js(toggle, what=f"{name}'s details toggle")
+        details = f"({self.row(name)}).nextElementSibling"
+        self.browser.click_js(f"[...{details}.querySelectorAll('.pf-c-tabs__link')]"
+                              f".find(e => e.innerText.trim() === {json.dumps(tab)})", what=f"{name}'s {tab} tab")
+        return details
+
+    #: JavaScript: what the visible terminal shows (xterm's screen-reader mirror of it)
+    TERMINAL_TEXT = ("[...document.querySelectorAll('.xterm-accessibility-tree')]"
+                     ".filter(e => e.getBoundingClientRect().height > 0).map(e => e.innerText).join('\\n')")
+
+    def terminal_text(self) -> str:
+        return self.browser.evaluate(self.TERMINAL_TEXT)
+
+    def wait_terminal(self, pattern: str, what: str, timeout: float = 30) -> None:
+        """Wait for the visible terminal to match a JavaScript regular expression."""
+        self.browser.wait(f"new RegExp({json.dumps(pattern)}).test({self.TERMINAL_TEXT})", timeout, what)
+
+    # -- dialogs and notifications ---------------------------------------------------
+
+    def dialog_button(self, text: str) -> None:
+        self.browser.click(".pf-c-modal-box button", text)
+
+    def wait_dialog_closed(self, timeout: float = 60) -> None:
+        self.browser.wait("!document.querySelector('.pf-c-modal-box')", timeout, "the dialog to close")
+
+    def dismiss_alerts(self) -> None:
+        """Close the notifications: they sit over the page's top right."""
+        while self.browser.exists(".pf-c-alert-group .pf-c-alert__action button"):
+            self.browser.click(".pf-c-alert-group .pf-c-alert__action button")
+
+    def watch_text(self, text: str) -> None:
+        """Note from now on whether the page ever shows text (even briefly)."""
+        self.browser.evaluate(f"""(() => {{
+            window.__seen = false;
+            const look = () => {{ if (document.body.innerText.includes({json.dumps(text)})) window.__seen = true; }};
+            new MutationObserver(look).observe(document.body, {{subtree: true, childList: true, characterData: true}});
+        }})()""")
+
+    def saw_watched_text(self) -> bool:
+        return bool(self.browser.evaluate("window.__seen"))
+
+    def choose_image(self, search: str, image: str) -> None:
+        """In the Create container dialog: search, pick the image from the
+        results, and see it chosen (results still arriving redraw the menu,
+        so a pick may need doing again)."""
+        box = "#create-image-image-select-typeahead"
+        chosen = "document.querySelector('#create-image-create-run-btn').getAttribute('aria-disabled') === 'false'"
+        for _ in range(3):
+            self.browser.fill(box, search)
+            # the page searches 300 ms after the last key, and that search
+            # forgets any choice made before it: let it run first
+            time.sleep(0.5)
+            self.browser.click(".pf-c-select__menu-item", image, timeout=60)
+            time.sleep(0.5)
+            if self.browser.evaluate(f"document.querySelector('{box}').value === {json.dumps(image)} && {chosen}"):
+                return
+        raise PageError(f"could not choose {image} in the Create container dialog")
+
+    # -- images and pods -------------------------------------------------------------
+
+    def show_images(self) -> None:
+        """Expand the images list, and see it stay so: the page may draw the
+        card anew, collapsed, while its first lists still arrive."""
+        self.browser.wait_text("total", "#containers-images")
+        table = "!!document.querySelector('#containers-images tbody')"
+        for _ in range(5):
+            if "Show images" in self.browser.text("#containers-images"):
+                self.browser.click("#containers-images button", "Show images")
+            self.browser.wait(table, what="the images table")
+            time.sleep(1)
+            if self.browser.evaluate(table):
+                return
+        raise PageError("the images list does not stay expanded")
+
+    @staticmethod
+    def image_row(name: str) -> str:
+        return ("[...document.querySelectorAll('#containers-images tbody tr')].find(r => "
+                f"r.querySelector('td[data-label=Image]')?.innerText === {json.dumps(name)})")
+
+    def image_action(self, name: str, action: str) -> None:
+        self._menu(f"({self.image_row(name)})?.querySelector('button[aria-label=Actions]')", self.image_row(name),
+                   action, name)
+
+    def images_action(self, action: str) -> None:
+        self._menu("document.querySelector('#image-actions-dropdown')", "document.querySelector('#containers-images')",
+                   action, "the images")
+
+    def pod_action(self, pod: str, action: str) -> None:
+        self._menu(f"document.querySelector('#pod-{pod}-system-action-toggle')",
+                   f"document.querySelector('#table-{pod}')", action, f"pod {pod}")
+
+    def wait_pod_state(self, pod: str, state: str, timeout: float = 60) -> None:
+        self.browser.wait(f"document.querySelector('#table-{pod} .pf-c-card__actions .pf-c-badge')?.innerText"
+                          f" === {json.dumps(state)}", timeout, f"pod {pod} to show {state!r}")
 
     def shot(self, flow: str) -> str:
         path = os.path.join(self.shots_dir, f"{len(self.shots):02d}-{flow}.png")
         self.shots.append(self.browser.screenshot(path))
         return path
+
+
+@pytest.fixture(scope="session")
+def cockpit_registry(tmp_path_factory):
+    """A plain-HTTP registry on loopback with test/app:latest and
+    test/other:v2 (the same busybox-based image), for search and pull."""
+    from ..registry.helpers import REGISTRY_BIN, Registry, build_test_images, push_layout
+
+    if not os.path.exists(REGISTRY_BIN) or not shutil.which("skopeo"):
+        pytest.skip("docker-registry and skopeo are needed (scripts/setup.sh installs them)")
+    layout = build_test_images(str(tmp_path_factory.mktemp("cockpit-layout")))
+    reg = Registry(str(tmp_path_factory.mktemp("cockpit-registry")))
+    push_layout(reg, layout, "app", "test/app:latest")
+    push_layout(reg, layout, "app", "test/other:v2")
+    yield reg
+    reg.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -246,10 +382,15 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(params=["pypod", "podman"])
-def page(request, net_pypod, netblock, tmp_path):
+def page(request, net_pypod, netblock, tmp_path, cockpit_registry, monkeypatch):
     reason = _missing()
     if reason:
         pytest.skip(reason)
+    # both engines search and pull from the test's registry only
+    conf = tmp_path / "registries.conf"
+    conf.write_text(f'unqualified-search-registries = ["{cockpit_registry.host}"]\n'
+                    f'[[registry]]\nlocation = "{cockpit_registry.host}"\ninsecure = true\n')
+    monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(conf))
     if request.param == "podman" and not shutil.which("podman"):
         pytest.skip("podman is not installed (scripts/setup.sh installs it, for comparison)")
     sock_dir = tmp_path / "run-podman"
@@ -270,6 +411,7 @@ def page(request, net_pypod, netblock, tmp_path):
         cockpit = CockpitWS(str(tmp_path), str(sock_dir))
         browser = Browser(str(tmp_path))
         pg = Page(browser, cockpit, engine, shots)
+        pg.registry = cockpit_registry
         yield pg
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
