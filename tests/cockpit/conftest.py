@@ -225,7 +225,8 @@ class Page:
             f"({self.row(name)})?.querySelector('td[data-label={column}]')?.innerText.trim() ?? null")
 
     def wait_state(self, name: str, state: str, timeout: float = 60) -> None:
-        self.browser.wait(f"({self.row(name)})?.querySelector('td[data-label=State]')?.innerText.trim()"
+        # the first badge: a health badge may follow it
+        self.browser.wait(f"({self.row(name)})?.querySelector('td[data-label=State] .pf-c-badge')?.innerText.trim()"
                           f" === {json.dumps(state)}", timeout, f"{name} to show {state!r}")
 
     def wait_gone(self, name: str, timeout: float = 60) -> None:
@@ -281,6 +282,14 @@ class Page:
 
     def wait_dialog_closed(self, timeout: float = 60) -> None:
         self.browser.wait("!document.querySelector('.pf-c-modal-box')", timeout, "the dialog to close")
+
+    def add_port(self, dialog: str, host_port: int, container_port: int) -> None:
+        """Add a port mapping on 127.0.0.1 in the create dialog whose ids
+        start with dialog ("run-image-dialog", "create-pod-dialog")."""
+        self.dialog_button("Add port mapping")
+        self.browser.fill(f"#{dialog}-publish-0-ip-address", "127.0.0.1")
+        self.browser.fill(f"#{dialog}-publish-0-host-port", str(host_port))
+        self.browser.fill(f"#{dialog}-publish-0-container-port", str(container_port))
 
     def dismiss_alerts(self) -> None:
         """Close the notifications: they sit over the page's top right."""

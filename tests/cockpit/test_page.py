@@ -196,10 +196,7 @@ def test_create_container_from_the_registry(page, tmp_path):
     page.shot("create-details")
 
     page.click(".pf-c-modal-box .pf-c-tabs__link", "Integration")
-    page.dialog_button("Add port mapping")
-    page.fill("#run-image-dialog-publish-0-ip-address", "127.0.0.1")
-    page.fill("#run-image-dialog-publish-0-host-port", str(port))
-    page.fill("#run-image-dialog-publish-0-container-port", "8080")
+    page.add_port("run-image-dialog", port, 8080)
     page.dialog_button("Add volume")
     page.click_js("document.querySelector('.pf-c-modal-box input[id^=pf-select-toggle-id][id$=-select-typeahead]')",
                   what="the volume's host path")
@@ -280,10 +277,7 @@ def test_pods(page):
     page.open()
     page.click("#containers-containers-create-pod-btn")
     page.fill("#create-pod-dialog-name", "pod1")
-    page.dialog_button("Add port mapping")
-    page.fill("#create-pod-dialog-publish-0-ip-address", "127.0.0.1")
-    page.fill("#create-pod-dialog-publish-0-host-port", str(port))
-    page.fill("#create-pod-dialog-publish-0-container-port", "8080")
+    page.add_port("create-pod-dialog", port, 8080)
     page.click("#create-pod-create-btn")
     page.wait_dialog_closed()
     page.wait_pod_state("pod1", "Created")
