@@ -16,6 +16,7 @@ from ..engine.container import ContainerConfig, Status
 from ..engine.inspect import status_word
 from ..errors import AlreadyInState, InvalidArgument, InvalidState, NoSuchContainer, PypodError
 from .common import EngineScope, engine_for, int_field, piped, strdict, strlist, with_engine
+from .create_settings import DOCKER_CONFIG_FIELDS, DOCKER_HOST_FIELDS, apply_docker
 from .http import DOCKER_API_VERSION, LIBPOD_API_VERSION, Hijacked, Request, Response, Router, Streamed
 from .validate import (
     FILTERS, INT64_MAX, UINT64_MAX, Bool, Int, List, Map, Obj, Q, Str, StrOrList, Strs, validated,
@@ -101,11 +102,19 @@ def container_summary(ctr) -> dict:
         "Ports": docker_ports(cfg),
         "Labels": cfg.labels,
         "State": status_word(st.status),
-        "Status": status_text(st, time.time()),
+        "Status": status_text(st, time.time()) + _health_status(ctr),
         "HostConfig": {"NetworkMode": docker_network_mode(ctr)},
         "NetworkSettings": {"Networks": _summary_networks(ctr)},
         "Mounts": [{"Type": "bind", "Source": m.source, "Destination": m.destination, "RW": "ro" not in m.options} for m in cfg.mounts],
     }
+
+
+def _health_status(ctr) -> str:
+    """Docker's " (healthy)" after the status of a running container with a check."""
+    from ..engine.listing import health_word
+
+    word = health_word(ctr) if ctr.config.health.enabled else ""
+    return f" ({word})" if word else ""
 
 
 def docker_network_mode(ctr) -> str:
@@ -223,7 +232,9 @@ DOCKER_CREATE = Obj({
         "CapAdd": Strs(), "CapDrop": Strs(), "NetworkMode": Str(256),
         "Ulimits": List(Obj({"Name": Str(64), "Soft": Int(-1, INT64_MAX), "Hard": Int(-1, INT64_MAX)},
                             required=("Name", "Soft", "Hard"))),
+        **DOCKER_HOST_FIELDS,
     }),
+    **DOCKER_CONFIG_FIELDS,
 }, required=("Image",))
 
 
@@ -274,6 +285,7 @@ def config_from_docker(body: dict, name: str) -> ContainerConfig:
         if not isinstance(u, dict):
             raise InvalidArgument("Ulimits entries must be objects")
         cfg.ulimits.append(parse_ulimit(f"{u.get('Name')}={u.get('Soft')}:{u.get('Hard')}"))
+    apply_docker(cfg, body, hc)
     return cfg
 
 

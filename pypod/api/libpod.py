@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..engine.container import ContainerConfig, Mount
 from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchImage
 from .common import int_field, strdict, strlist, with_engine
+from .create_settings import SPEC_FIELDS, apply_spec
 from .docker import libpod_container_wait, remove_image
 from .http import Request, Response, Router
 from .validate import FILTERS, INT64_MAX, UINT64_MAX, Bool, Int, List, Map, Obj, OneOf, Q, Str, Strs, validated
@@ -23,6 +24,7 @@ SPEC_GENERATOR = Obj({
     "netns": Obj({"nsmode": Str(64), "value": Str(4096)}),
     "seccomp_profile_path": Str(4096), "seccomp_policy": Str(64), "no_new_privileges": Bool(),
     "apparmor_profile": Str(4096), "selinux_opts": Strs(), "mask": Strs(), "unmask": Strs(), "procfs_opts": Strs(),
+    **SPEC_FIELDS,
 }, required=("image",))
 
 
@@ -85,6 +87,7 @@ def config_from_spec(spec: dict) -> ContainerConfig:
     if not isinstance(pod, str):
         raise InvalidArgument("pod must be a string")
     cfg.pod = pod
+    apply_spec(cfg, spec)
     return cfg
 
 

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-from ..errors import InvalidArgument, NoSuchContainer, NoSuchImage, PypodError
+from ..errors import AlreadyInState, InvalidArgument, NoSuchContainer, NoSuchImage, PypodError
 
 # -- run / create -----------------------------------------------------------------
 
@@ -15,11 +16,10 @@ OWN_HELP = ("run", "create")
 
 
 def add_run_args(p) -> None:
-    from .runflags import add_create_flags
+    from .runflags import add_create_flags, add_run_only_flags
 
     add_create_flags(p)
-    p.add_argument("-d", "--detach", action="store_true", help="run the container in the background and print its ID")
-    p.add_argument("--sig-proxy", default="true", help="proxy received signals to the process")
+    add_run_only_flags(p)
 
 
 def add_create_args(p) -> None:
@@ -36,6 +36,9 @@ def _create(engine, a):
     from .runflags import config_from_args
 
     cfg = config_from_args(a)
+    cidfile = cfg.process.cidfile
+    if cidfile and os.path.exists(cidfile):
+        raise InvalidArgument(f"container id file exists. Ensure another container is not using it or delete {cidfile}")
     cfg.create_command, cfg.create_command_tail = list(sys.argv), 1 + len(a.command)
     if cfg.image:
         from .registry import image_for_run
@@ -47,9 +50,17 @@ def _create(engine, a):
         except NoSuchContainer:
             pass
     try:
-        return engine.create_container(cfg)
+        ctr = engine.create_container(cfg)
     except NoSuchImage as e:
         raise NoSuchImage(f"{cfg.image}: image not known") if "image not known" not in str(e) else e
+    if cidfile:
+        try:
+            with open(cidfile, "x") as f:
+                f.write(ctr.id)
+        except OSError as e:
+            _discard(ctr)
+            raise InvalidArgument(f"opening cidfile {cidfile}: {e.strerror.lower()}") from None
+    return ctr
 
 
 def cmd_create(engine, a) -> int:
@@ -58,10 +69,31 @@ def cmd_create(engine, a) -> int:
     return 0
 
 
-def cmd_run(engine, a) -> int:
+def _run_streams(a):
+    """Which of our stdio the container gets: all (stdin with -i), or those -a names."""
     from ..engine.attach import AttachStreams
 
+    want = set(a.attach) or {"stdin", "stdout", "stderr"}
+    return AttachStreams(stdin=0 if a.interactive and "stdin" in want else None,
+                         stdout=1 if "stdout" in want else None, stderr=2 if "stderr" in want else None,
+                         detach_keys=a.detach_keys)
+
+
+def cmd_run(engine, a) -> int:
+    if a.detach and a.attach:
+        raise InvalidArgument("the --attach and --detach flags cannot be used together")
+    if a.rmi and not a.rm:
+        raise InvalidArgument("the --rmi option does not work without --rm")
+    if a.preserve_fds < 0:
+        raise InvalidArgument("--preserve-fds must be 0 or greater")
+    for fd in range(3, 3 + a.preserve_fds):
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise InvalidArgument(f"file descriptor {fd} is not available - the preserve-fds option requires that "
+                                  "all file descriptors between 3 and 3+N be open") from None
     ctr = _create(engine, a)
+    ctr.preserve_fds = a.preserve_fds
     if a.detach:
         try:
             ctr.start()
@@ -70,17 +102,46 @@ def cmd_run(engine, a) -> int:
             raise
         print(ctr.id)
         return 0
-    streams = AttachStreams(stdin=0 if a.interactive else None, stdout=1, stderr=2, detach_keys=a.detach_keys)
+    if ctr.config.log_driver == "passthrough":
+        return _run_passthrough(ctr, a)
     try:
         with proxied_signals(ctr, enabled=_truthy(a.sig_proxy) and not a.tty):
-            code = ctr.start_attached(streams, claim_exit=True)
+            code = ctr.start_attached(_run_streams(a), claim_exit=True)
     except BaseException:
         _discard(ctr)
         raise
     if code is None:
         return 0  # detached: the container goes on
-    ctr.finish_exit()  # conmon's exit command, run by conmon, then only waits for this
+    # conmon's exit command, done here (a restart policy's restart too); conmon's then only waits for this
+    ctr.finish_exit()
+    if a.rmi:
+        _remove_image(engine, ctr.config.image)
     return code
+
+
+def _run_passthrough(ctr, a) -> int:
+    """--log-driver passthrough: conmon hands our stdio to the container
+    itself, so there is nothing to attach to; wait for the exit."""
+    try:
+        with proxied_signals(ctr, enabled=_truthy(a.sig_proxy)):
+            ctr.start()
+            code = ctr.wait()
+    except BaseException:
+        _discard(ctr)
+        raise
+    if not ctr.config.restart.active:
+        try:
+            ctr.remove(force=True) if ctr.config.auto_remove else ctr.cleanup()
+        except (NoSuchContainer, AlreadyInState):
+            pass
+    return code
+
+
+def _remove_image(engine, ref: str) -> None:
+    try:
+        engine.remove_image(ref)
+    except PypodError as e:
+        print(f"Error: failed removing image {ref}: {e}", file=sys.stderr)
 
 
 def _truthy(text: str) -> bool:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": ("lifecycle", "init", "Initialize one or more containers"),
     "wait": ("lifecycle", "wait", "Block on one or more containers"),
     "container-exists": ("lifecycle", "exists", "Check if a container exists in local storage"),
+    "update": ("update", "update", "Update an existing container's cgroup limits"),
     "container-prune": ("lifecycle", "container_prune", "Remove all non running containers"),
     "generate": ("generate", "generate", "Generate structured data (systemd units, specs) from containers"),
     "unshare": ("unshare", "unshare", "Run a command in a modified user namespace"),
@@ -73,6 +74,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "system-connection": ("connection", "connection", "Manage remote service destinations"),
     "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
     "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
+    "healthcheck-run": ("health", "healthcheck_run", "Run a container's health check now"),
     "port": ("networks", "port", "List port mappings or a specific mapping for the container"),
     **{f"network {sub}": ("networks", f"network_{sub}", summary) for sub, summary in (
         ("create", "Create a network"), ("ls", "List networks"), ("inspect", "Display details of networks"),
@@ -104,7 +106,7 @@ GROUPS = {
                   "umount": "unmount", **{c: c for c in (
                       "run", "create", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "ps", "inspect",
                       "logs", "wait", "attach", "exec", "top", "checkpoint", "restore", "init", "rename", "mount",
-                      "unmount", "export", "diff", "port")}},
+                      "unmount", "export", "diff", "update", "port")}},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "tag": "tag", "untag": "untag", "load": "load",
               "save": "save", "import": "import", "inspect": "inspect", "history": "history", "tree": "image-tree",
               "prune": "image-prune", "exists": "image-exists", "diff": "image-diff", "mount": "image-mount",
@@ -113,6 +115,7 @@ GROUPS = {
     "system": {"info": "info", "service": "service", "events": "events", "check": "check", "df": "system-df",
                "prune": "system-prune", "reset": "system-reset", "migrate": "system-migrate",
                "renumber": "system-renumber", "connection": "system-connection"},
+    "healthcheck": {"run": "healthcheck-run"},
     "network": {"ls": "network ls", "list": "network ls", "rm": "network rm", "remove": "network rm",
                 **{s: f"network {s}" for s in ("create", "inspect", "prune", "exists", "connect", "disconnect", "reload")}},
     "pod": {"ls": "pod ps", "list": "pod ps", "remove": "pod rm",
@@ -125,7 +128,8 @@ GROUPS["container"].update({c: c for c in ("cp", "commit", "stats")})
 # reachable only through their group, as in podman
 GROUP_ONLY = ("cleanup", "runlabel", "container-clone", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
               "image-exists", "image-diff", "image-mount", "image-unmount", "system-df", "system-prune", "system-reset",
-              "system-migrate", "system-renumber", "system-connection", *(c for c in COMMANDS if " " in c))
+              "system-migrate", "system-renumber", "system-connection", "healthcheck-run",
+              *(c for c in COMMANDS if " " in c))
 
 #: what runs here even when --remote is in force (podman's too)
 LOCAL_ONLY = ("system-connection",)
@@ -140,6 +144,7 @@ GROUP_SUMMARIES = {
     "container": "Manage containers",
     "image": "Manage images",
     "system": "Manage pypod",
+    "healthcheck": "Manage health checks on containers",
     "network": "Manage networks",
     "pod": "Manage pods",
 }

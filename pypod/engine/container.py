@@ -6,7 +6,12 @@ import os
 from ..lean import StrEnum
 from ..record import asdict, field, fields, record
 
+from .health import HealthConfig
+from .namespace_config import NamespaceConfig
+from .process import ProcessOptions
 from .record import Record
+from .resources import Resources
+from .restart import RestartPolicy
 from .security import SecurityConfig
 
 from ..network.types import Networking
@@ -106,9 +111,15 @@ class ContainerConfig:
     create_command: list[str] = field(default_factory=list)
     create_command_tail: int = 0
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    resources: Resources = field(default_factory=Resources)
+    namespaces: NamespaceConfig = field(default_factory=NamespaceConfig)
+    process: ProcessOptions = field(default_factory=ProcessOptions)
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    health: HealthConfig = field(default_factory=HealthConfig)
 
     #: fields that hold a typed part of their own (engine/record.py's Record)
-    NESTED = {"security": SecurityConfig, "fs": FilesystemOptions, "networking": Networking}
+    NESTED = {"security": SecurityConfig, "fs": FilesystemOptions, "resources": Resources, "namespaces": NamespaceConfig,
+              "process": ProcessOptions, "restart": RestartPolicy, "health": HealthConfig, "networking": Networking}
 
     @property
     def args(self) -> list[str]:
@@ -159,6 +170,8 @@ class ContainerState(StateRecord):
     #: set when the last runtime error left the container unusable
     error: str = ""
     restart_count: int = 0
+    #: a user's stop ended the process: no restart policy applies
+    stopped_by_user: bool = False
     #: the pypod process waiting for a stop to finish (state 'stopping')
     stopping_pid: int = 0
     #: `pypod mount`s not yet undone: the rootfs stays mounted after the process stops
@@ -173,6 +186,8 @@ class ContainerPaths:
     userdata: str
     #: volatile: runtime files under the run root (attach sockets live elsewhere)
     run_dir: str
+    #: the container's log file when --log-opt path= chose one
+    log_file: str = ""
 
     @property
     def bundle(self) -> str:
@@ -184,7 +199,7 @@ class ContainerPaths:
 
     @property
     def log(self) -> str:
-        return os.path.join(self.userdata, "ctr.log")
+        return self.log_file or os.path.join(self.userdata, "ctr.log")
 
     @property
     def pidfile(self) -> str:

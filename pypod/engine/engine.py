@@ -200,9 +200,11 @@ class Engine:
             from .mounts import resolve
 
             resolve(self, cfg, image_volumes)
-        from . import hostcheck
+        from ..containers_conf import containers_table
+        from . import defaults, hostcheck
 
-        hostcheck.check(cfg)
+        defaults.apply(cfg, containers_table(self.config.runroot))
+        hostcheck.check(self, cfg)
         if cfg.pod:
             self.pods.admit(cfg)
         from . import namespaces
@@ -271,7 +273,10 @@ class Engine:
             cfg.command = list(ic.get("Cmd") or [])
         elif not cfg.entrypoint and cfg.command and ic.get("Entrypoint"):
             cfg.entrypoint = list(ic["Entrypoint"])
-        cfg.env = [*(ic.get("Env") or []), *cfg.env]
+        cfg.env = [*cfg.process.kept_defaults(ic.get("Env") or []), *cfg.env]
+        from .health import complete, from_docker_shape
+
+        cfg.health = complete(cfg.health, from_docker_shape(ic.get("Healthcheck")))
         cfg.workdir = cfg.workdir or ic.get("WorkingDir") or ""
         cfg.user = cfg.user or ic.get("User") or ""
         cfg.labels = {**(ic.get("Labels") or {}), **cfg.labels}

@@ -40,7 +40,7 @@ def inspect_container(ctr) -> dict:
 
         live = live_sandbox(ctr.engine, ctr.id)
 
-    from .inspect_settings import host_config
+    from .inspect_settings import add_settings
 
     data = {
         "Id": ctr.id,
@@ -130,5 +130,5 @@ def inspect_container(ctr) -> dict:
         "Pod": cfg.pod,
         "IsInfra": pod is not None and pod.infra_id == ctr.id,
     }
-    data["HostConfig"].update(host_config(cfg))
+    add_settings(data, ctr)
     return data

@@ -71,6 +71,7 @@ class Container:
         return ContainerPaths(
             userdata=os.path.join(c.containers_dir, self.id, "userdata"),
             run_dir=c.container_run_dir(self.id),
+            log_file=self.config.log_path,
         )
 
     def exit_command(self) -> list[str]:
@@ -261,10 +262,10 @@ class Container:
 
     # -- init / start ------------------------------------------------------
 
-    def _init(self, restore_from: str = "") -> None:
+    def _init(self, restore_from: str = "", keep_exit_code: bool = False) -> None:
         """Mount the rootfs, write the bundle, and create the container in the
         runtime (conmon + `runtime create`, or restore); state becomes 'created'."""
-        from ..proto.oci_spec import build_spec, build_env
+        from ..proto.oci_spec import build_env, merge_env
 
         eng = self.engine
         cfg = self.config
@@ -324,28 +325,14 @@ class Container:
                 from . import mounts
 
                 user_mounts = mounts.prepare(self, rootfs, user.uid, user.gid)
-            env = build_env([], cfg.env, cfg.tty, plan.hostname, user.home, self._secret_env())
-            goarch, kernel = bundle.host_arch_and_kernel()
-            spec = build_spec(
-                cfg,
-                rootfs=rootfs,
-                args=cfg.args,
-                env=env,
-                cwd=cfg.workdir or "/",
-                uid=user.uid,
-                gid=user.gid,
-                additional_gids=extra_gids,
-                hard_limits=bundle.hard_limits(),
-                etc_files=plan.etc_files,
-                host_devices=bundle.host_devices() if cfg.privileged else [],
-                bounding=bundle.host_bounding_caps(),
-                seccomp_profile=bundle.seccomp_profile(cfg),
-                goarch=goarch,
-                kernel=kernel,
-                cgroups_path="" if eng.config.cgroup_manager == "disabled" else f"{eng.config.cgroup_parent}/pypod-{self.id}",
-                mounts=user_mounts,
-                namespace_paths=plan.paths,
-            )
+            passwd = bundle.write_passwd(self, rootfs, user.uid, user.gid)
+            if passwd:
+                plan.etc_files["/etc/passwd"] = passwd
+            env = build_env([], cfg.env, cfg.tty, plan.hostname, user.home,
+                            self._secret_env(), cfg.process.unsetenv, cfg.process.unsetenv_all)
+            if cfg.process.env_merge:
+                env = merge_env(env, cfg.process.env_merge)
+            spec = bundle.container_spec(self, rootfs, user, extra_gids, env, plan, user_mounts)
             if eng.rootless:
                 from .. import rootless
 
@@ -381,11 +368,14 @@ class Container:
         self.state.status = Status.CREATED
         self.state.pid = pid
         self.state.conmon_pid = conmon_pid
-        self.state.exit_code = 0
-        self.state.oom_killed = False
-        self.state.finished_at = 0.0
+        if not keep_exit_code:
+            # (a restart keeps the last run's code: a `wait` that raced it reports that run)
+            self.state.exit_code = 0
+            self.state.oom_killed = False
+            self.state.finished_at = 0.0
         self.save()
         failpoint("init.after-save")
+        bundle.write_pid_files(self)
         eng.events.container(self, "init")
         trace.step("store: state 'created' saved, event written")
 
@@ -411,6 +401,7 @@ class Container:
 
     def start(self) -> None:
         """Create in the runtime if needed, then start the process."""
+        self._start_dependencies()
         with self.locked():
             self.sync()
             st = self.state.status
@@ -421,6 +412,12 @@ class Container:
                 self._init()
             self._start_locked()
 
+    def _start_dependencies(self) -> None:
+        from .depends import dependencies, start_dependencies
+
+        if dependencies(self.config):
+            start_dependencies(self)
+
     def _start_locked(self) -> None:
         try:
             self.runtime.start_container(self)
@@ -430,10 +427,18 @@ class Container:
         failpoint("start.after-runtime-start")
         self.state.status = Status.RUNNING
         self.state.started_at = time.time()
+        self.state.stopped_by_user = False
         self.save()
         failpoint("start.after-save")
         self.engine.events.container(self, "start")
         trace.step("store: state 'running' saved, event written")
+        if self.config.process.sdnotify == "conmon":
+            bundle.notify_ready(self)
+        if self.config.health.enabled:
+            from . import health, healthtimer
+
+            health.reset(self)
+            healthtimer.start(self)
 
     def start_attached(self, streams: "AttachStreams", claim_exit: bool = False) -> int | None:
         """Start and attach (attach first, so no output is missed); return the
@@ -446,6 +451,7 @@ class Container:
         from .attach import connect_attach
         from .exitclaim import ExitClaim
 
+        self._start_dependencies()
         claim = self._exit_claim = ExitClaim(self.paths.run_dir)
         with self.locked():
             self.sync()
@@ -552,6 +558,8 @@ class Container:
                 if st == Status.STOPPED:
                     self._cleanup_locked()
                 raise AlreadyInState(f"container {self.id} is already stopped")
+            self.state.stopped_by_user = True
+            self.save()
             if st == Status.PAUSED:
                 # A frozen process cannot act on the stop signal: SIGKILL, then
                 # thaw.  The kernel may let the kill through the freezer (then
@@ -640,6 +648,8 @@ class Container:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.005
         only_exit = all(c in (Status.STOPPED, Status.EXITED) for c in conditions)
+        runs = self.state.restart_count
+        exits = Status.STOPPED in conditions or Status.EXITED in conditions
         while True:
             try:
                 with self.locked():
@@ -650,6 +660,9 @@ class Container:
                     raise
                 return code
             st = self.state.status
+            if exits and self.state.restart_count != runs:
+                # The run waited on ended and its restart policy started another.
+                return self.state.exit_code
             if st in conditions or (st == Status.CONFIGURED and self.state.finished_at):
                 trace.step(f"wait: exit code {self.state.exit_code}")
                 return self.state.exit_code
@@ -675,9 +688,32 @@ class Container:
             self.sync()
             if self.state.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
                 raise ContainerRunning(f"container {self.id} is running or paused, refusing to clean up: container state improper")
+            if self._restart_by_policy():
+                return
             self._cleanup_locked()
 
+    def _restart_by_policy(self) -> bool:
+        """After the process exited: start again if the restart policy says
+        so (lock held).  True when it did."""
+        from .restart import should_restart
+
+        st = self.state
+        if st.status != Status.STOPPED or not should_restart(self.config.restart, st.exit_code, st.restart_count,
+                                                              st.stopped_by_user):
+            return False
+        st.restart_count += 1
+        self.save()
+        self.engine.events.container(self, "restart")
+        self._cleanup_locked()
+        self._init(keep_exit_code=True)
+        self._start_locked()
+        return True
+
     def _cleanup_locked(self) -> None:
+        if self.config.health.enabled:
+            from . import healthtimer
+
+            healthtimer.stop(self)
         if self.state.status in (Status.STOPPED, Status.CREATED) or (self.state.mountpoint and not self.state.user_mounts):
             from . import execs
 
@@ -692,6 +728,8 @@ class Container:
             failpoint("cleanup.after-unmount")
             trace.step("storage: unmounted")
             self.runtime.remove_runtime_files(self)
+            if self.config.namespaces.ipc == "shareable":
+                bundle.unmount_shareable_shm(self.engine, self.id)
             from ..storage.tree import remove_what_can_go
 
             remove_what_can_go(self.paths.run_dir)
@@ -839,6 +877,8 @@ class Container:
         deleted()
         failpoint("rm.after-runtime-delete")
         failpoint("rm.after-storage-remove")
+        if self.config.namespaces.ipc == "shareable":
+            bundle.unmount_shareable_shm(self.engine, self.id)
         failpoint("rm.after-files")
         finished = self.state.finished_at or status_before in (Status.STOPPED, Status.EXITED)
         self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)

@@ -58,13 +58,22 @@ def container_entry(ctr, *, size: bool = False, namespaces: bool = False) -> dic
         "StartedAt": int(st.started_at) if st.started_at else ZERO_TIME,
         "State": state_word(st.status),
         # podman puts the health check's word here; ps shows it in parentheses
-        "Status": "",
+        "Status": health_word(ctr) if cfg.health.enabled else "",
     }
     if namespaces and entry["Pid"]:
         entry["Namespaces"] = namespace_ids(entry["Pid"])
     if size:
         entry["Size"] = container_size(ctr)
     return entry
+
+
+def health_word(ctr) -> str:
+    """healthy, unhealthy or starting, for a running container with a check."""
+    if ctr.state.status != Status.RUNNING:
+        return ""
+    from .health import read_results
+
+    return read_results(ctr).get("Status") or ""
 
 
 def namespace_ids(pid: int) -> dict[str, str]:

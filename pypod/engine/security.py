@@ -16,6 +16,16 @@ UNCONFINED = "unconfined"
 
 
 @record
+class DeviceSpec(Record):
+    """A host device (or a directory of them) given to the container."""
+
+    host_path: str = ""
+    container_path: str = ""
+    #: cgroup access: some of r, w, m
+    permissions: str = "rwm"
+
+
+@record
 class SecurityConfig(Record):
     #: "" (the default profile), "unconfined", or a profile's path
     seccomp_profile: str = ""
@@ -35,6 +45,11 @@ class SecurityConfig(Record):
     unmask: list[str] = field(default_factory=list)
     #: mount options for the container's /proc (hidepid=2, ...)
     proc_opts: list[str] = field(default_factory=list)
+    devices: list[DeviceSpec] = field(default_factory=list)
+    #: device cgroup rules ('c 1:3 rwm') allowed besides the devices
+    device_cgroup_rules: list[str] = field(default_factory=list)
+
+    NESTED = {"devices": DeviceSpec}
 
     def security_opt(self) -> list[str]:
         """HostConfig.SecurityOpt as podman's inspect lists it."""

@@ -53,14 +53,19 @@ class ConmonOCIRuntime(OCIRuntime):
 
     # -- helpers ---------------------------------------------------------
 
-    def _runtime(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self._runtime_begin(*args, check=check)()
+    def _runtime(self, *args: str, check: bool = True, notify: bool = False) -> subprocess.CompletedProcess:
+        return self._runtime_begin(*args, check=check, notify=notify)()
 
-    def _runtime_begin(self, *args: str, check: bool = True):
+    def _runtime_begin(self, *args: str, check: bool = True, notify: bool = False):
         """Start a runtime call; returns the function that waits for it and
-        gives what _runtime() would, so the caller can work meanwhile."""
+        gives what _runtime() would, so the caller can work meanwhile.
+        NOTIFY_SOCKET goes only where asked: `runc start` with it waits for
+        the container's READY=1 and relays it."""
         argv = [self.path, *self.global_flags, "--root", self.runtime_root, *args]
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env = None
+        if not notify and "NOTIFY_SOCKET" in os.environ:
+            env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
         def finish() -> subprocess.CompletedProcess:
             with proc:
@@ -117,7 +122,7 @@ class ConmonOCIRuntime(OCIRuntime):
             args += ["--runtime-arg", "--cgroup-manager", "--runtime-arg", "disabled"]
         return args
 
-    def _move_to_cgroup_soon(self, pid: int) -> None:
+    def _move_to_cgroup_soon(self, pid: int, parent: str = "") -> None:
         """Put conmon's daemon under the cgroup parent, so the container's
         resources and its monitor's are accounted together (as libpod does).
 
@@ -130,15 +135,16 @@ class ConmonOCIRuntime(OCIRuntime):
         before conmon goes on (what libpod does), an exec ~15 ms faster than
         with no move at all.  What the
         daemon forks afterwards (the runtime, the exit command) starts in
-        its cgroup.  Not a daemon thread: the interpreter waits for it."""
+        its cgroup.  Not a daemon thread: the interpreter waits for it.
+        parent: the container's --cgroup-parent ("" the engine's)."""
         if not pid or self.cfg.cgroup_manager == "disabled" or os.environ.get("INVOCATION_ID"):
             return
         import threading
 
-        threading.Thread(target=self._move_to_cgroup, args=(pid,), name="conmon-cgroup").start()
+        threading.Thread(target=self._move_to_cgroup, args=(pid, parent), name="conmon-cgroup").start()
 
-    def _move_to_cgroup(self, pid: int) -> None:
-        rel = self.cfg.cgroup_parent.strip("/") + "/conmon"
+    def _move_to_cgroup(self, pid: int, parent: str = "") -> None:
+        rel = (parent or self.cfg.cgroup_parent).strip("/") + "/conmon"
         base = "/sys/fs/cgroup"
         if os.path.exists(os.path.join(base, "cgroup.controllers")):
             targets = [os.path.join(base, rel)]
@@ -190,7 +196,7 @@ class ConmonOCIRuntime(OCIRuntime):
         private.makedirs(paths.persist_dir)
         oci_log = paths.oci_log if self.supports_json_errors and self.cfg.log_level != "debug" else ""
         cfg = ctr.config
-        log_spec = {"none": "none:", "journald": "journald:"}.get(cfg.log_driver, f"k8s-file:{paths.log}")
+        log_spec = {"none": "none:", "journald": "journald:", "passthrough": "passthrough:"}.get(cfg.log_driver, f"k8s-file:{paths.log}")
         args = self._shared_args(ctr, ctr.id, paths.bundle, paths.pidfile, self.exits_dir, oci_log, log_spec)
         if cfg.tty:
             args.append("-t")
@@ -206,21 +212,35 @@ class ConmonOCIRuntime(OCIRuntime):
                 args += ["--exit-delay", str(self.cfg.exit_command_delay)]
         if restore_from:
             args += ["--restore", restore_from]
+        if cfg.process.timeout:
+            args += ["--timeout", str(cfg.process.timeout)]
+        # --preserve-fds of `run`: the caller's fds 3.. go through conmon to the runtime
+        preserve = getattr(ctr, "preserve_fds", 0)
+        if preserve:
+            args += ["--runtime-opt", "--preserve-fds", "--runtime-opt", str(preserve)]
+        # --cgroups no-conmon or disabled: conmon stays in our own cgroup
+        own_cgroup = cfg.resources.cgroups in ("", "enabled")
         pid = self._launch_conmon(args, paths.bundle, oci_log, on_fail=lambda: self._delete_quiet(ctr),
-                                  conmon_pidfile=paths.conmon_pidfile, held_fds=held_fds)
+                                  conmon_pidfile=paths.conmon_pidfile, preserve_fds=preserve,
+                                  notify=cfg.process.sdnotify == "container",
+                                  cgroup=cfg.resources.cgroup_parent if own_cgroup else None,
+                                  stdio=(0, 1, 2) if cfg.log_driver == "passthrough" else None,
+                                  held_fds=held_fds)
         for written in (paths.pidfile, paths.conmon_pidfile, oci_log):
             if written:
                 private.tighten(written)  # made with conmon's umask, which containers inherit
         return pid, _read_pidfile(paths.conmon_pidfile)
 
     def _launch_conmon(self, args: list[str], cwd: str, oci_log: str, on_fail=None, conmon_pidfile: str = "",
-                       held_fds: list[int] = ()) -> int:
-        """Run conmon for a container; return the container pid it reports."""
-        mon = self._spawn(args, cwd, held_fds=held_fds)
+                       preserve_fds: int = 0, notify: bool = True, cgroup: str | None = "",
+                       stdio: tuple[int, int, int] | None = None, held_fds: list[int] = ()) -> int:
+        """Run conmon for a container; return the container pid it reports.
+        cgroup: the parent to put conmon under ("" the engine's; None: leave it)."""
+        mon = self._spawn(args, cwd, preserve_fds=preserve_fds, notify=notify, stdio=stdio, held_fds=held_fds)
         try:
             mon.begin()
-            if conmon_pidfile:
-                self._move_to_cgroup_soon(_read_pidfile(conmon_pidfile))
+            if conmon_pidfile and cgroup is not None:
+                self._move_to_cgroup_soon(_read_pidfile(conmon_pidfile), cgroup)
             pid = mon.read_pid(oci_log)
             trace.step(f"conmon: {self.name} create done, pid {pid} (sync pipe)")
             return pid
@@ -232,14 +252,19 @@ class ConmonOCIRuntime(OCIRuntime):
             mon.close()
 
     def _spawn(self, args: list[str], cwd: str, attach_pipe: bool = False, preserve_fds: int = 0,
-               stdio: tuple[int, int, int] | None = None, held_fds: list[int] = ()) -> "Monitor":
+               notify: bool = True, stdio: tuple[int, int, int] | None = None,
+               held_fds: list[int] = ()) -> "Monitor":
         """Start conmon with its sync and start (and, for exec, attach)
         socketpairs; conmon finds them by the fd numbers in its environment.
-        stdio: conmon's own stdin, stdout, stderr (passthrough exec).
-        held_fds are inherited by conmon and kept (podman leaks its port
-        sockets to conmon the same way); runc closes them for the container."""
+        notify: hand NOTIFY_SOCKET on to the container (--sdnotify container).
+        stdio: conmon's own stdin, stdout, stderr (the passthrough log driver,
+        passthrough exec).  held_fds are inherited by conmon and kept (podman
+        leaks its port sockets to conmon the same way); runc closes them for
+        the container."""
         pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(3 if attach_pipe else 2)]
         env, listen_fds = self._conmon_env()
+        if not notify:
+            env.pop("NOTIFY_SOCKET", None)
         env["_OCI_SYNCPIPE"] = str(pairs[0][1].fileno())
         env["_OCI_STARTPIPE"] = str(pairs[1][1].fileno())
         if attach_pipe:
@@ -273,7 +298,7 @@ class ConmonOCIRuntime(OCIRuntime):
         self._runtime("delete", "--force", ctr.id, check=False)
 
     def start_container(self, ctr: RuntimeContainer) -> None:
-        self._runtime("start", ctr.id)
+        self._runtime("start", ctr.id, notify=ctr.config.process.sdnotify == "container")
 
     def kill_container(self, ctr: RuntimeContainer, signal: int, all_processes: bool = False) -> None:
         args = ["kill"] + (["--all"] if all_processes else []) + [ctr.id, str(signal)]
@@ -320,6 +345,15 @@ class ConmonOCIRuntime(OCIRuntime):
 
     def unpause_container(self, ctr: RuntimeContainer) -> None:
         self._runtime("resume", ctr.id)
+
+    def update_resources(self, ctr: RuntimeContainer, resources: dict, scratch: str) -> None:
+        from .. import private
+
+        private.write_file(scratch, json.dumps(resources))
+        try:
+            self._runtime("update", "--resources", scratch, ctr.id)
+        finally:
+            os.unlink(scratch)
 
     def container_ids(self) -> list[str]:
         proc = self._runtime("list", "-q", check=False)

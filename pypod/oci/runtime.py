@@ -99,6 +99,11 @@ class OCIRuntime(abc.ABC):
         or timeout passes (False)."""
 
     @abc.abstractmethod
+    def update_resources(self, ctr: RuntimeContainer, resources: dict, scratch: str) -> None:
+        """Write new limits (OCI linux.resources) to the container's cgroup;
+        scratch: a private file path the call may use."""
+
+    @abc.abstractmethod
     def remove_runtime_files(self, ctr: RuntimeContainer) -> None:
         """Delete what the runtime left for this container (exit file, sockets)."""
 

@@ -83,12 +83,16 @@ def capability_set(privileged: bool, cap_add: list[str], cap_drop: list[str], bo
     return sorted(set(caps))
 
 
-def process_capabilities(bounding: list[str], uid: int) -> dict:
-    """uid 0 holds its whole bounding set; other users start with none effective
-    (they keep the bound, so setuid binaries can still raise them)."""
+def process_capabilities(bounding: list[str], uid: int, cap_add: list[str] = ()) -> dict:
+    """uid 0 holds its whole bounding set.  Other users hold only the
+    capabilities added explicitly (--cap-add), in every set including the
+    ambient one, so they survive the exec of the command, as in podman;
+    they keep the bound, so setuid binaries can still raise the rest."""
     if uid == 0:
         return {"bounding": list(bounding), "effective": list(bounding), "permitted": list(bounding)}
-    return {"bounding": list(bounding), "effective": [], "permitted": []}
+    added = [c for c in (normalize_cap(c) for c in cap_add) if c in bounding]
+    return {"bounding": list(bounding), "effective": list(added), "permitted": list(added),
+            "inheritable": list(added), "ambient": list(added)}
 
 
 def parse_ulimit(spec: str) -> tuple[str, int, int]:
@@ -130,23 +134,53 @@ def rlimits(ulimits: list[tuple[str, int, int]], hard_limits: dict[str, int]) ->
     return [{"type": t, "hard": h, "soft": s} for t, (s, h) in out.items()]
 
 
-def build_env(image_env: list[str], user_env: list[str], tty: bool, hostname: str, home: str, secret_env: list[str]) -> list[str]:
-    """Image env, then pypod's additions, then the user's: later keys win, order kept."""
+def build_env(image_env: list[str], user_env: list[str], tty: bool, hostname: str, home: str, secret_env: list[str],
+              unset: list[str] = (), unset_all: bool = False) -> list[str]:
+    """Image env, then pypod's additions, then the user's: later keys win,
+    order kept.  unset names defaults (PATH, TERM, container, HOSTNAME,
+    HOME, the image's) to leave out; unset_all leaves out every one, so
+    only what the user (and secrets) set remains."""
     merged: dict[str, str] = {}
     base = [DEFAULT_PATH, *image_env]
     extra = ["container=podman", f"HOSTNAME={hostname}"] if hostname else ["container=podman"]
     if tty:
         extra.append("TERM=xterm")
-    for item in [*base, *extra, *secret_env, *user_env]:
+    defaults = [] if unset_all else [*base, *extra]
+    for item in defaults:
+        k, _, v = item.partition("=")
+        if k not in unset:
+            merged.pop(k, None)
+            merged[k] = v
+    for item in [*secret_env, *user_env]:
         k, _, v = item.partition("=")
         merged.pop(k, None)
         merged[k] = v
-    if "HOME" not in merged:
+    if "HOME" not in merged and not unset_all and "HOME" not in unset:
         merged["HOME"] = home or "/"
     return [f"{k}={v}" for k, v in merged.items()]
 
 
-def standard_mounts(privileged: bool, network: str, proc_opts: list[str] = ()) -> list[dict]:
+def merge_env(env: list[str], merges: list[str]) -> list[str]:
+    """--env-merge NAME=VALUE over the finished environment: VALUE may use
+    ${NAME} for a variable's default (the image's), e.g. PATH=/opt/bin:${PATH}."""
+    import re
+
+    from ..errors import InvalidArgument
+
+    current = {k: v for k, _, v in (e.partition("=") for e in env)}
+    out = list(env)
+    for item in merges:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InvalidArgument(f"invalid --env-merge {item!r}: must be NAME=VALUE")
+        value = re.sub(r"\$\{(\w+)\}", lambda m: current.get(m.group(1), ""), value)
+        out = [e for e in out if e.partition("=")[0] != name] + [f"{name}={value}"]
+        current[name] = value
+    return out
+
+
+def standard_mounts(privileged: bool, network: str, proc_opts: list[str] = (), shm: dict | None = None) -> list[dict]:
+    """shm: the /dev/shm mount (None: none, for --ipc none)."""
     sys_opts = ["nosuid", "noexec", "nodev"] + ([] if privileged else ["ro"])
     mounts = [
         {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev", *proc_opts]},
@@ -154,8 +188,9 @@ def standard_mounts(privileged: bool, network: str, proc_opts: list[str] = ()) -
         {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
          "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
         {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536000"]},
     ]
+    if shm is not None:
+        mounts.append(shm)
     if network == "host" and not privileged:
         # sysfs of the host's network namespace cannot be mounted from inside
         # a new user of it; a read-only bind of the host's /sys works.
@@ -165,6 +200,15 @@ def standard_mounts(privileged: bool, network: str, proc_opts: list[str] = ()) -
         mounts.append({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
                        "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime"] + ([] if privileged else ["ro"])})
     return mounts
+
+
+def shm_mount(size: int, source: str = "") -> dict:
+    """/dev/shm: a tmpfs of the given size, or a bind of another IPC
+    namespace's (the host's, another container's)."""
+    if source:
+        return {"destination": "/dev/shm", "type": "bind", "source": source, "options": ["rbind", "nosuid", "noexec", "nodev"]}
+    return {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+            "options": ["nosuid", "noexec", "nodev", "mode=1777", f"size={size}"]}
 
 
 def build_spec(
@@ -180,11 +224,19 @@ def build_spec(
     hard_limits: dict[str, int],
     etc_files: dict[str, str],
     host_devices: list[dict] = (),
+    devices: list[dict] = (),
     cgroups_path: str = "",
     bounding: list[str] | tuple = ALL_CAPS,
     seccomp_profile: dict | None = None,
     goarch: str = "amd64",
     kernel: tuple[int, int] = (99, 0),
+    hostname: str = "",
+    joined_namespaces: dict[str, str] | None = None,
+    cgroupns_private: bool = False,
+    cgroup_v2: bool = False,
+    shm_source: str = "",
+    init_binary: str = "",
+    localtime: str = "",
     mounts: list[dict] | None = None,
     namespace_paths: dict[str, str] | None = None,
 ) -> dict:
@@ -194,14 +246,21 @@ def build_spec(
     /etc/hostname) to the host files pypod generated for them.
     seccomp_profile is the parsed profile to filter with (None: no filter);
     goarch and kernel are the host's, for the profile's conditional rules.
+    devices are the --device entries resolved (bundle.requested_devices);
+    joined_namespaces maps OCI namespace types to the paths to join;
+    cgroupns_private is the default cgroupns mode (private on cgroup v2);
+    shm_source is the /dev/shm to bind for a shared IPC namespace;
+    init_binary and localtime are host files to mount (--init, --tz).
     mounts are the user's mounts as OCI entries, made ready by
     engine/mounts.py (when None, cfg.mounts are taken as plain binds).
     namespace_paths maps namespace types (network, ipc, uts, pid, cgroup)
     to namespaces to join: a network namespace pypod made, another
     container's, a pod's infra container's.
     """
-    sec = cfg.security
-    joined = namespace_paths or {}
+    from . import oci_namespaces, oci_process
+    from .oci_resources import device_cgroup_rules, linux_resources
+
+    sec, ns, res, proc = cfg.security, cfg.namespaces, cfg.resources, cfg.process
     caps = capability_set(cfg.privileged, cfg.cap_add, cfg.cap_drop, bounding)
     if mounts is None:
         mounts = []
@@ -211,22 +270,36 @@ def build_spec(
                 opts.append("rbind")
             mounts.append({"destination": m.destination, "type": m.type, "source": m.source, "options": opts})
     user_mounts = mounts
-    mounts = standard_mounts(cfg.privileged, cfg.network, sec.proc_opts)
+    shm = None if ns.ipc == "none" else shm_mount(res.shm_size or 65536000, shm_source)
+    mounts = standard_mounts(cfg.privileged, cfg.network, sec.proc_opts, shm)
     for dest, src in etc_files.items():
         mounts.append({"destination": dest, "type": "bind", "source": src, "options": ["bind", "rprivate"]})
+        # --chrootdirs: a chroot inside the container gets the same files
+        for chroot in proc.chrootdirs:
+            mounts.append({"destination": chroot.rstrip("/") + dest, "type": "bind", "source": src,
+                           "options": ["bind", "rprivate"]})
+    if localtime:
+        mounts.append({"destination": "/etc/localtime", "type": "bind", "source": localtime, "options": ["bind", "rprivate", "ro"]})
+    if oci_process.systemd_mode(proc.systemd, args):
+        mounts += oci_process.systemd_mounts(cgroup_v2)
+    if init_binary:
+        mounts.append(oci_process.init_mount(init_binary))
+        args = oci_process.init_args(args)
     # A user's mount over a standard one replaces it, as in podman.
     user_dests = {m["destination"] for m in user_mounts}
     mounts = [m for m in mounts if m["destination"] not in user_dests] + list(user_mounts)
 
-    types = ["pid", "ipc", "mount"]
-    if cfg.network != "host":
-        types += ["network", "uts"]
-    types += [t for t in joined if t not in types]
-    namespaces = [{"type": t, "path": joined[t]} if t in joined else {"type": t} for t in types]
+    all_devices = [*host_devices, *devices]
     linux: dict = {
-        "namespaces": namespaces,
-        "resources": {"devices": [{"allow": cfg.privileged, "access": "rwm"}]},
+        "namespaces": oci_namespaces.namespace_list(ns, cfg.network, cgroupns_private, joined_namespaces or {},
+                                                    namespace_paths or {}),
+        "resources": linux_resources(res, device_cgroup_rules(cfg.privileged, list(devices), sec.device_cgroup_rules)),
     }
+    if ns.uid_map:
+        linux["uidMappings"] = oci_namespaces.id_mappings(ns.uid_map)
+        linux["gidMappings"] = oci_namespaces.id_mappings(ns.gid_map or ns.uid_map)
+    if ns.sysctls:
+        linux["sysctl"] = dict(ns.sysctls)
     if cgroups_path:
         linux["cgroupsPath"] = cgroups_path
     if not cfg.privileged:
@@ -235,30 +308,40 @@ def build_spec(
         from .seccomp import translate
 
         linux["seccomp"] = translate(seccomp_profile, caps, goarch, kernel)
-    if host_devices:
-        linux["devices"] = list(host_devices)
+    if all_devices:
+        linux["devices"] = [{k: v for k, v in d.items() if k != "access"} for d in all_devices]
+    if proc.personality:
+        linux["personality"] = {"domain": proc.personality}
 
+    user = {"uid": uid, "gid": gid, "umask": oci_process.umask_value(proc.umask or "0022")}
+    if additional_gids:
+        user["additionalGids"] = list(additional_gids)
+    process = {
+        "terminal": bool(cfg.tty),
+        "user": user,
+        "args": list(args),
+        "env": list(env),
+        "cwd": cwd or "/",
+        "capabilities": process_capabilities(caps, uid, cfg.cap_add),
+        "rlimits": rlimits(cfg.ulimits, hard_limits),
+        "noNewPrivileges": bool(sec.no_new_privileges),
+    }
+    if res.oom_score_adj is not None:
+        process["oomScoreAdj"] = res.oom_score_adj
+    if sec.apparmor_profile and sec.apparmor_profile != "unconfined":
+        process["apparmorProfile"] = sec.apparmor_profile
+    stop_signal = cfg.stop_signal
     spec = {
         "ociVersion": "1.0.2-dev",
-        "process": {
-            "terminal": bool(cfg.tty),
-            "user": {"uid": uid, "gid": gid, **({"additionalGids": list(additional_gids)} if additional_gids else {})},
-            "args": list(args),
-            "env": list(env),
-            "cwd": cwd or "/",
-            "capabilities": process_capabilities(caps, uid),
-            "rlimits": rlimits(cfg.ulimits, hard_limits),
-            "noNewPrivileges": bool(sec.no_new_privileges),
-        },
+        "process": process,
         "root": {"path": rootfs, "readonly": bool(cfg.read_only)},
         "mounts": mounts,
-        "annotations": {"io.container.manager": "pypod", "org.opencontainers.image.stopSignal": str(cfg.stop_signal)},
+        "annotations": {"io.container.manager": "pypod", **oci_process.annotations(cfg),
+                        "org.opencontainers.image.stopSignal": str(stop_signal)},
         "linux": linux,
     }
-    if cfg.network != "host" and "uts" not in joined:
-        spec["hostname"] = cfg.hostname
-    if sec.apparmor_profile and sec.apparmor_profile != "unconfined":
-        spec["process"]["apparmorProfile"] = sec.apparmor_profile
+    if any(n["type"] == "uts" and "path" not in n for n in linux["namespaces"]):
+        spec["hostname"] = hostname or cfg.hostname
     return spec
 
 

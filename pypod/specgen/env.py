@@ -47,3 +47,42 @@ def expand_env(items: list[str]) -> list[str]:
         elif item in os.environ:
             out.append(f"{item}={os.environ[item]}")
     return out
+
+
+#: the proxy variables --http-proxy (on by default) copies from our environment
+PROXY_VARS = ("http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY")
+
+
+def proxy_env() -> list[str]:
+    return [f"{k}={os.environ[k]}" for k in PROXY_VARS if k in os.environ]
+
+
+def host_env() -> list[str]:
+    """--env-host: our whole environment, less what names this host alone."""
+    return [f"{k}={v}" for k, v in os.environ.items() if k not in ("HOSTNAME", "HOME", "PWD", "OLDPWD", "SHLVL", "_")]
+
+
+def read_label_file(path: str) -> dict[str, str]:
+    """KEY=VALUE lines (KEY alone for an empty value); # comments skipped."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise InvalidArgument(f"open {path}: {e.strerror.lower()}") from None
+    out = {}
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            out[key] = value
+    return out
+
+
+def key_values(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid {what} {item!r}: must be KEY=VALUE")
+        out[key] = value
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..engine.security import UNCONFINED, SecurityConfig
+from ..engine.security import UNCONFINED, DeviceSpec, SecurityConfig
 from ..errors import InvalidArgument
 
 _LABEL_KEYS = ("user", "role", "type", "level", "filetype")
@@ -77,3 +77,31 @@ def _abs_paths(value: str, opt: str) -> list[str]:
         raise InvalidArgument(f'invalid --security-opt 2: "{opt}": paths must be absolute')
     return paths
 
+
+
+def _valid_device_mode(mode: str) -> bool:
+    return bool(mode) and len(mode) <= 3 and all(c in "rwm" for c in mode) and len(set(mode)) == len(mode)
+
+
+def parse_device(spec: str) -> DeviceSpec:
+    """HOST[:CONTAINER][:PERMISSIONS], as podman reads --device."""
+    parts = spec.split(":")
+    if len(parts) > 3 or not parts[0]:
+        raise InvalidArgument(f"invalid device specification: {spec}")
+    src, dst, perms = parts[0], "", "rwm"
+    if len(parts) == 3:
+        if not _valid_device_mode(parts[2]):
+            raise InvalidArgument(f"invalid device mode: {parts[2]}")
+        perms = parts[2]
+    if len(parts) >= 2:
+        if _valid_device_mode(parts[1]) and len(parts) == 2:
+            perms = parts[1]
+        elif parts[1] and not parts[1].startswith("/"):
+            raise InvalidArgument(f"invalid device mode: {parts[1]}")
+        else:
+            dst = parts[1]
+    try:
+        os.stat(src)
+    except OSError as e:
+        raise InvalidArgument(f"stat {src}: {e.strerror.lower()}") from None
+    return DeviceSpec(host_path=src, container_path=dst or src, permissions=perms)

@@ -75,3 +75,82 @@ def test_what_the_host_cannot_enforce_is_refused(pypod, opt, words):
     assert p.returncode == 125
     assert p.stderr.decode().strip() == f"Error: {words}"
     assert pypod.out("ps", "-a", "-q") == ""
+
+
+def caps_of(status_text: str, key: str) -> set[str]:
+    from pypod.proto.oci_spec import caps_from_mask
+
+    return set(caps_from_mask(int(status_fields(status_text)[key], 16)))
+
+
+def test_capabilities_groups_and_users(pypod):
+    out = pypod.out("run", "--rm", "--cap-add", "net_admin", "--cap-drop", "chown", "--group-add", "10", "--group-add", "1234",
+                    "busybox", "cat", "/proc/self/status")
+    bnd = caps_of(out, "CapBnd")
+    assert "CAP_NET_ADMIN" in bnd and "CAP_CHOWN" not in bnd and "CAP_KILL" in bnd
+    assert status_fields(out)["Groups"].split() == ["10", "1234"]
+    out = pypod.out("run", "--rm", "--cap-drop", "ALL", "--cap-add", "kill", "busybox", "cat", "/proc/self/status")
+    assert caps_of(out, "CapBnd") == {"CAP_KILL"} == caps_of(out, "CapEff")
+    # a non-root user holds only what was added, in every set (ambient too, so it survives exec)
+    out = pypod.out("run", "--rm", "--user", "1000", "--cap-add", "net_raw", "busybox", "cat", "/proc/self/status")
+    for key in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+        assert caps_of(out, key) == {"CAP_NET_RAW"}, key
+    out = pypod.out("run", "--rm", "--user", "1000", "busybox", "cat", "/proc/self/status")
+    assert caps_of(out, "CapEff") == set()
+
+
+def test_namespaces_shared_with_the_host_and_with_containers(pypod):
+    def ns_of(pid: str, kind: str) -> str:
+        return os.readlink(f"/proc/{pid}/ns/{kind}")
+
+    host = {k: ns_of("self", k) for k in ("pid", "ipc", "uts", "cgroup")}
+    out = pypod.out("run", "--rm", "--pid", "host", "--ipc", "host", "--uts", "host", "--cgroupns", "private",
+                    "busybox", "sh", "-c", "for n in pid ipc uts cgroup; do readlink /proc/self/ns/$n; done; hostname")
+    pid_ns, ipc_ns, uts_ns, cg_ns, hostname = out.splitlines()
+    assert (pid_ns, ipc_ns, uts_ns) == (host["pid"], host["ipc"], host["uts"])
+    assert cg_ns != host["cgroup"] and hostname == os.uname().nodename
+    first = pypod.out("run", "-d", "--name", "first", "--ipc", "shareable", "busybox", "sleep", "1000")
+    pypod("exec", "first", "sh", "-c", "echo shared > /dev/shm/note")
+    first_pid = str(json.loads(pypod.out("inspect", first))[0]["State"]["Pid"])
+    out = pypod.out("run", "--rm", "--pid", "container:first", "--ipc", "container:first", "--uts", f"ns:/proc/{first_pid}/ns/uts",
+                    "busybox", "sh", "-c", "for n in pid ipc uts; do readlink /proc/self/ns/$n; done; cat /dev/shm/note; ps -o args")
+    lines = out.splitlines()
+    assert lines[:4] == [ns_of(first_pid, "pid"), ns_of(first_pid, "ipc"), ns_of(first_pid, "uts"), "shared"]
+    assert any("sleep 1000" in line for line in lines[3:])
+    hc = json.loads(pypod.out("inspect", "--format", "{{json .HostConfig}}", first))
+    assert (hc["PidMode"], hc["IpcMode"], hc["UTSMode"]) == ("private", "shareable", "private")
+    p = pypod("create", "--ipc", "container:" + pypod.out("create", "busybox", "true"), "busybox", "true", check=False)
+    assert p.returncode == 125 and "it is not shareable" in p.stderr.decode()
+    # a container others join cannot be removed from under them
+    dep = pypod.out("create", "--pid", "container:first", "busybox", "true")
+    p = pypod("rm", "-f", "first", check=False)
+    assert p.returncode != 0 and "depend" in p.stderr.decode()
+    pypod("rm", dep)
+
+
+def test_devices_sysctls_and_read_only(pypod):
+    out = pypod.out("run", "--rm", "--device", "/dev/fuse:/dev/myfuse:r", "--device-cgroup-rule", "c 42:42 rw",
+                    "--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.msgmax=4096", "--read-only",
+                    "busybox", "sh", "-c", "ls -l /dev/myfuse; cat /sys/fs/cgroup/devices/devices.list 2>/dev/null;"
+                    "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax; touch /x 2>&1; echo rc=$?", check=False)
+    assert "10, 229" in out and "/dev/myfuse" in out
+    if V1_DEVICES:
+        assert "c 10:229 r" in out.splitlines() and "c 42:42 rw" in out.splitlines()
+    assert "1\n4096" in out
+    assert "Read-only file system" in out and "rc=1" in out
+    for flags, words in ((["--sysctl", "kernel.panic=1"], "sysctl 'kernel.panic' is not allowed"),
+                         (["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"], "is not allowed in the hosts network namespace"),
+                         (["--ipc", "host", "--sysctl", "kernel.msgmax=1"], "is not allowed in the hosts ipc namespace"),
+                         (["--device", "/dev/nonexistent"], "stat /dev/nonexistent: no such file or directory"),
+                         (["--device", "/dev/fuse:/dev/f:xyz"], "invalid device mode: xyz"),
+                         (["--device-cgroup-rule", "bogus"], "invalid device cgroup rule"),
+                         (["--pid", "weird"], 'invalid pid namespace "weird"'),
+                         (["--pid", "host", "--init"], "cannot add init binary as PID 1"),
+                         (["--userns", "keep-id"], "keep-id is only supported in rootless mode"),
+                         (["--ipc", "container:nonexistent"], "no container with name or ID")):
+        p = pypod("create", *flags, "busybox", "true", check=False)
+        assert p.returncode == 125 and words in p.stderr.decode(), (flags, p.stderr)
+    assert pypod.out("ps", "-a", "-q") == ""
+
+
+V1_DEVICES = os.path.exists("/sys/fs/cgroup/devices/devices.list")

@@ -20,9 +20,11 @@ def test_default_caps_are_podmans_and_root_gets_them_all():
     assert "CAP_SYS_ADMIN" not in caps["bounding"]
 
 
-def test_non_root_user_has_no_effective_caps():
+def test_non_root_user_has_only_added_caps():
     caps = oci_spec.process_capabilities(["CAP_CHOWN"], uid=1000)
-    assert caps == {"bounding": ["CAP_CHOWN"], "effective": [], "permitted": []}
+    assert caps == {"bounding": ["CAP_CHOWN"], "effective": [], "permitted": [], "inheritable": [], "ambient": []}
+    caps = oci_spec.process_capabilities(["CAP_CHOWN", "CAP_NET_RAW"], uid=1000, cap_add=["net_raw", "sys_admin"])
+    assert all(caps[k] == ["CAP_NET_RAW"] for k in ("effective", "permitted", "inheritable", "ambient"))
 
 
 def test_cap_add_drop_and_all():
@@ -72,8 +74,7 @@ def test_namespaces_by_network_mode():
     types = lambda s: {n["type"] for n in s["linux"]["namespaces"]}
     assert types(spec_for()) == {"pid", "ipc", "mount", "network", "uts"}
     host = spec_for(network="host")
-    assert "network" not in types(host) and "uts" not in types(host)
-    assert "hostname" not in host
+    assert "network" not in types(host) and "uts" in types(host)  # its own UTS namespace, as podman
     assert spec_for()["hostname"] == "aaaaaaaaaaaa"
 
 
