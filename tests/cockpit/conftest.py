@@ -342,8 +342,13 @@ class Page:
 
     @staticmethod
     def image_row(name: str) -> str:
-        return ("[...document.querySelectorAll('#containers-images tbody tr')].find(r => "
-                f"r.querySelector('td[data-label=Image]')?.innerText === {json.dumps(name)})")
+        """JavaScript: the images list's row of name.  The page may draw the
+        card anew, collapsed, while its lists still arrive (under load, even
+        seconds after the first): finding a row expands the list again."""
+        return ("(() => { const more = [...document.querySelectorAll('#containers-images button')]"
+                ".find(e => e.innerText.trim() === 'Show images'); if (more) more.click(); "
+                "return [...document.querySelectorAll('#containers-images tbody tr')].find(r => "
+                f"r.querySelector('td[data-label=Image]')?.innerText === {json.dumps(name)}); }})()")
 
     def image_action(self, name: str, action: str) -> None:
         self._menu(f"({self.image_row(name)})?.querySelector('button[aria-label=Actions]')", self.image_row(name),
