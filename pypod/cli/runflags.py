@@ -91,28 +91,12 @@ def add_create_flags(p) -> None:
     g.add_argument("--sysctl", **many, metavar="NAME=VALUE", help="set a namespaced kernel parameter")
 
     g = p.add_argument_group("resources")
-    g.add_argument("-m", "--memory", default="", metavar="SIZE", help="memory limit (e.g. 64m)")
-    g.add_argument("--memory-reservation", default="", metavar="SIZE", help="memory soft limit")
-    g.add_argument("--memory-swap", default="", metavar="SIZE", help="memory plus swap limit (-1: unlimited swap)")
-    g.add_argument("--memory-swappiness", type=num("--memory-swappiness"), default=-1, metavar="0-100", help="how readily pages are swapped out")
     g.add_argument("--kernel-memory", default="", metavar="SIZE", help=SUPPRESS)
     g.add_argument("--oom-kill-disable", action="store_true", help="do not let the OOM killer kill the container")
     g.add_argument("--oom-score-adj", type=num("--oom-score-adj"), default=None, metavar="N", help="the process's OOM score adjustment")
-    g.add_argument("--cpus", default="", metavar="N", help="CPUs the container may use (e.g. 1.5)")
-    g.add_argument("-c", "--cpu-shares", type=uint_arg("--cpu-shares"), default=0, metavar="N", help="relative CPU weight (default 1024)")
-    g.add_argument("--cpu-period", type=uint_arg("--cpu-period"), default=0, metavar="US", help="CFS period in microseconds")
-    g.add_argument("--cpu-quota", type=num("--cpu-quota"), default=0, metavar="US", help="CFS quota in microseconds per period")
-    g.add_argument("--cpu-rt-period", type=uint_arg("--cpu-rt-period"), default=0, metavar="US", help="realtime period in microseconds")
-    g.add_argument("--cpu-rt-runtime", type=num("--cpu-rt-runtime"), default=0, metavar="US", help="realtime runtime in microseconds per period")
-    g.add_argument("--cpuset-cpus", default="", metavar="LIST", help="CPUs to run on (0-3, 0,1)")
-    g.add_argument("--cpuset-mems", default="", metavar="LIST", help="memory nodes to allocate from")
-    g.add_argument("--pids-limit", type=num("--pids-limit"), default=None, metavar="N", help="maximum processes (default 2048; 0 or -1: unlimited)")
-    g.add_argument("--blkio-weight", type=num("--blkio-weight", 0, 65535), default=0, metavar="10-1000", help="relative block I/O weight")
-    g.add_argument("--blkio-weight-device", **many, metavar="DEV:W", help="block I/O weight for one device")
-    g.add_argument("--device-read-bps", **many, metavar="DEV:RATE", help="limit reads from a device (bytes/s, e.g. 1mb)")
-    g.add_argument("--device-write-bps", **many, metavar="DEV:RATE", help="limit writes to a device (bytes/s)")
-    g.add_argument("--device-read-iops", **many, metavar="DEV:N", help="limit read operations per second on a device")
-    g.add_argument("--device-write-iops", **many, metavar="DEV:N", help="limit write operations per second on a device")
+    from .resourceflags import add_resource_flags
+
+    add_resource_flags(g)
     g.add_argument("--shm-size", default="", metavar="SIZE", help="size of /dev/shm (default 64m)")
     g.add_argument("--ulimit", **many, metavar="NAME=SOFT[:HARD]", help="a resource limit of the process, or host for ours")
     g.add_argument("--cgroups", default="", choices=("enabled", "disabled", "no-conmon", "split"),
@@ -323,36 +307,15 @@ def _resources(cfg: ContainerConfig, a) -> None:
     from ..specgen import resources as rs
     from ..specgen.units import parse_size
 
+    from .resourceflags import resource_changes
+
     r = cfg.resources
-    if a.memory:
-        r.memory = rs.parse_memory(a.memory, "memory")
-    if a.memory_reservation:
-        r.memory_reservation = rs.parse_memory(a.memory_reservation, "memory-reservation")
-    if a.memory_swap:
-        r.memory_swap = rs.parse_memory(a.memory_swap, "memory-swap")
+    for key, value in resource_changes(a).items():
+        setattr(r, key, value)
     if a.kernel_memory:
         r.kernel_memory = rs.parse_memory(a.kernel_memory, "kernel-memory")
-    r.memory_swappiness = a.memory_swappiness
     r.oom_kill_disable = a.oom_kill_disable
     r.oom_score_adj = a.oom_score_adj
-    if a.cpus:
-        if a.cpu_period:
-            raise InvalidArgument("--cpu-period and --cpus cannot be set together")
-        if a.cpu_quota:
-            raise InvalidArgument("--cpu-quota and --cpus cannot be set together")
-        r.nano_cpus, r.cpu_period, r.cpu_quota = rs.parse_cpus(a.cpus)
-    else:
-        r.cpu_period, r.cpu_quota = a.cpu_period, a.cpu_quota
-    r.cpu_shares = a.cpu_shares
-    r.cpu_rt_period, r.cpu_rt_runtime = a.cpu_rt_period, a.cpu_rt_runtime
-    r.cpuset_cpus, r.cpuset_mems = a.cpuset_cpus, a.cpuset_mems
-    r.pids_limit = a.pids_limit
-    r.blkio_weight = a.blkio_weight
-    r.blkio_weight_device = [rs.parse_device_limit(d, "weight") for d in a.blkio_weight_device]
-    r.device_read_bps = [rs.parse_device_limit(d, "bps") for d in a.device_read_bps]
-    r.device_write_bps = [rs.parse_device_limit(d, "bps") for d in a.device_write_bps]
-    r.device_read_iops = [rs.parse_device_limit(d, "iops") for d in a.device_read_iops]
-    r.device_write_iops = [rs.parse_device_limit(d, "iops") for d in a.device_write_iops]
     if a.shm_size:
         try:
             r.shm_size = parse_size(a.shm_size)
@@ -363,7 +326,7 @@ def _resources(cfg: ContainerConfig, a) -> None:
     r.cgroups = a.cgroups
     r.cgroup_parent = a.cgroup_parent
     r.unified = rs.parse_cgroup_conf(a.cgroup_conf)
-    rs.finish(r, swap_given=bool(a.memory_swap))
+    rs.finish(r, swap_given=a.memory_swap is not None)
 
 
 def _process(cfg: ContainerConfig, a) -> None:
