@@ -33,7 +33,64 @@ def add_pod_create_args(p) -> None:
     p.add_argument("--replace", action="store_true", help="replace an existing pod of the same name")
     p.add_argument("--help", action="help", help="show this help message and exit")
     add_network_flags(p, pod=True)
+    add_pod_settings_flags(p)
     p.add_argument("pod_name", nargs="?", default="", metavar="NAME")
+
+
+def add_pod_settings_flags(p) -> None:
+    """The pod cgroup's limits and what the infra container gets (shared by
+    pod create and pod clone)."""
+    from .resourceflags import POD, add_resource_flags
+    from .runflags import POD_ISOLATION, add_isolation_flags
+
+    g = p.add_argument_group("the pod's cgroup")
+    add_resource_flags(g, POD)
+    g.add_argument("--cgroup-parent", default="", metavar="PATH", help="cgroup to create the pod's cgroup under")
+    g.add_argument("--share-parent", default="true", metavar="BOOL",
+                   help="put the containers' cgroups under the pod's (default true)")
+    g = p.add_argument_group("the infra container (and, for volumes and devices, the pod's containers)")
+    add_isolation_flags(g, POD_ISOLATION)
+    g.add_argument("--shm-size", default="", metavar="SIZE", help="size of the pod's /dev/shm (default 64m)")
+    g.add_argument("-v", "--volume", action="append", default=[], metavar="[SRC:]DEST[:OPTS]",
+                   help="a bind mount or volume every container of the pod gets")
+    g.add_argument("--volumes-from", action="append", default=[], metavar="CTR[:ro|rw]",
+                   help="mount another container's volumes in every container of the pod")
+    g.add_argument("--infra-conmon-pidfile", default="", metavar="FILE", help="write the infra container's conmon PID here")
+
+
+def pod_settings(a):
+    """(the pod cgroup's Resources, the infra container's template) from the
+    flags add_pod_settings_flags declares."""
+    import os
+
+    from ..engine.container import ContainerConfig
+    from ..engine.resources import Resources
+    from ..specgen import resources as rs
+    from ..specgen.volumes import parse_volume, parse_volumes_from
+    from .resourceflags import POD, resource_changes
+    from .runflags import apply_isolation_flags, parse_bool
+
+    r = Resources()
+    for key, value in resource_changes(a, POD).items():
+        setattr(r, key, value)
+    r.cgroup_parent = a.cgroup_parent
+    rs.finish(r, swap_given=a.memory_swap is not None)
+    infra = ContainerConfig()
+    apply_isolation_flags(infra, a)
+    if a.shm_size:
+        from ..specgen.units import parse_size
+
+        try:
+            infra.resources.shm_size = parse_size(a.shm_size)
+        except InvalidArgument as e:
+            raise InvalidArgument(f"unable to translate --shm-size: {e}") from None
+    infra.mounts = [parse_volume(v) for v in a.volume]
+    for spec in a.volumes_from:
+        parse_volumes_from(spec)
+    infra.fs.volumes_from = list(a.volumes_from)
+    share_parent = parse_bool(a.share_parent, "--share-parent")
+    conmon_pidfile = os.path.abspath(a.infra_conmon_pidfile) if a.infra_conmon_pidfile else ""
+    return r, infra, share_parent, conmon_pidfile
 
 
 def cmd_pod_create(engine, a) -> int:
@@ -58,9 +115,12 @@ def cmd_pod_create(engine, a) -> int:
         raise InvalidArgument("cannot specify both --name and a positional name")
     name = a.name or a.pod_name
     infra = a.infra.lower() not in ("false", "0", "no")
+    resources, template, share_parent, conmon_pidfile = pod_settings(a)
     holder = ContainerConfig()
     apply_network_flags(holder, a)
     pc = PodConfig(name=name, labels=labels, hostname=a.hostname, infra=infra,
+                   resources=resources, cgroup_parent=resources.cgroup_parent, share_parent=share_parent,
+                   infra_conmon_pidfile=conmon_pidfile,
                    share=parse_share(a.share) if a.share is not None else list(DEFAULT_SHARE),
                    infra_command=a.infra_command.split() if a.infra_command else [],
                    infra_image=a.infra_image, infra_name=a.infra_name, exit_policy=a.exit_policy,
@@ -70,7 +130,7 @@ def cmd_pod_create(engine, a) -> int:
             engine.pods.get(name).remove(force=True)
         except NoSuchPod:
             pass
-    pod = engine.pods.create(pc, holder.network, holder.networking)
+    pod = engine.pods.create(pc, holder.network, holder.networking, template)
     if a.pod_id_file:
         with open(a.pod_id_file, "w") as f:
             f.write(pod.id)

@@ -72,23 +72,8 @@ def add_create_flags(p) -> None:
     g.add_argument("--privileged", action="store_true", help="give the container every capability, device and path")
     g.add_argument("--cap-add", **many, metavar="CAP", help="add a capability (or ALL)")
     g.add_argument("--cap-drop", **many, metavar="CAP", help="drop a capability (or ALL)")
-    g.add_argument("--security-opt", **many, metavar="OPT",
-                   help="seccomp=PATH|unconfined, no-new-privileges, apparmor=P, label=..., mask=PATHS, unmask=PATHS|ALL, proc-opts=OPTS")
-    g.add_argument("--seccomp-policy", default="default", choices=("default", "image"),
-                   help="image: use the profile the image's io.containers.seccomp.profile label holds")
     g.add_argument("--read-only", action="store_true", help="make the container's root filesystem read-only")
-    g.add_argument("--userns", default="", metavar="MODE", help="user namespace: host, auto[:size=N], container:ID, ns:PATH")
-    g.add_argument("--uidmap", **many, metavar="CID:HID:N", help="map container UIDs to host UIDs (a user namespace)")
-    g.add_argument("--gidmap", **many, metavar="CID:HID:N", help="map container GIDs to host GIDs")
-    g.add_argument("--subuidname", default="", metavar="NAME", help="map UIDs from NAME's range in /etc/subuid")
-    g.add_argument("--subgidname", default="", metavar="NAME", help="map GIDs from NAME's range in /etc/subgid")
-    g.add_argument("--ipc", default="", metavar="MODE", help="IPC namespace: private, shareable, host, none, container:ID, ns:PATH")
-    g.add_argument("--pid", default="", metavar="MODE", help="PID namespace: private, host, container:ID, ns:PATH")
-    g.add_argument("--uts", default="", metavar="MODE", help="UTS namespace: private, host, container:ID, ns:PATH")
-    g.add_argument("--cgroupns", default="", metavar="MODE", help="cgroup namespace: private, host, container:ID, ns:PATH")
-    g.add_argument("--device", **many, metavar="HOST[:CTR][:PERM]", help="give the container a host device")
-    g.add_argument("--device-cgroup-rule", **many, metavar="RULE", help="allow devices by cgroup rule ('c 1:3 rwm')")
-    g.add_argument("--sysctl", **many, metavar="NAME=VALUE", help="set a namespaced kernel parameter")
+    add_isolation_flags(g)
 
     g = p.add_argument_group("resources")
     g.add_argument("--kernel-memory", default="", metavar="SIZE", help=SUPPRESS)
@@ -141,6 +126,49 @@ def add_create_flags(p) -> None:
     p.add_argument("command", nargs=REMAINDER, help="command and arguments")
 
 
+#: security options, namespaces, devices and sysctls: dest -> (options, keywords);
+#: run/create take them all, pod create (for its infra container) a subset
+_ISOLATION: dict[str, tuple[tuple[str, ...], dict]] = {
+    "security_opt": (("--security-opt",), {"action": "append", "default": [], "metavar": "OPT",
+                     "help": "seccomp=PATH|unconfined, no-new-privileges, apparmor=P, label=..., mask=PATHS, unmask=PATHS|ALL, proc-opts=OPTS"}),
+    "seccomp_policy": (("--seccomp-policy",), {"default": "default", "choices": ("default", "image"),
+                       "help": "image: use the profile the image's io.containers.seccomp.profile label holds"}),
+    "userns": (("--userns",), {"default": "", "metavar": "MODE", "help": "user namespace: host, auto[:size=N], container:ID, ns:PATH"}),
+    "uidmap": (("--uidmap",), {"action": "append", "default": [], "metavar": "CID:HID:N", "help": "map container UIDs to host UIDs (a user namespace)"}),
+    "gidmap": (("--gidmap",), {"action": "append", "default": [], "metavar": "CID:HID:N", "help": "map container GIDs to host GIDs"}),
+    "subuidname": (("--subuidname",), {"default": "", "metavar": "NAME", "help": "map UIDs from NAME's range in /etc/subuid"}),
+    "subgidname": (("--subgidname",), {"default": "", "metavar": "NAME", "help": "map GIDs from NAME's range in /etc/subgid"}),
+    "ipc": (("--ipc",), {"default": "", "metavar": "MODE", "help": "IPC namespace: private, shareable, host, none, container:ID, ns:PATH"}),
+    "pid": (("--pid",), {"default": "", "metavar": "MODE", "help": "PID namespace: private, host, container:ID, ns:PATH"}),
+    "uts": (("--uts",), {"default": "", "metavar": "MODE", "help": "UTS namespace: private, host, container:ID, ns:PATH"}),
+    "cgroupns": (("--cgroupns",), {"default": "", "metavar": "MODE", "help": "cgroup namespace: private, host, container:ID, ns:PATH"}),
+    "device": (("--device",), {"action": "append", "default": [], "metavar": "HOST[:CTR][:PERM]", "help": "give the container a host device"}),
+    "device_cgroup_rule": (("--device-cgroup-rule",), {"action": "append", "default": [], "metavar": "RULE",
+                           "help": "allow devices by cgroup rule ('c 1:3 rwm')"}),
+    "sysctl": (("--sysctl",), {"action": "append", "default": [], "metavar": "NAME=VALUE", "help": "set a namespaced kernel parameter"}),
+}
+#: what pod create gives its infra container
+POD_ISOLATION = ("security_opt", "userns", "uidmap", "gidmap", "subuidname", "subgidname", "pid", "uts", "device", "sysctl")
+
+
+def add_isolation_flags(g, names: tuple[str, ...] = tuple(_ISOLATION)) -> None:
+    for name in names:
+        options, kw = _ISOLATION[name]
+        g.add_argument(*options, dest=name, **kw)
+
+
+def apply_isolation_flags(cfg: ContainerConfig, a) -> None:
+    """Security options, devices, namespaces and sysctls onto cfg; flags a
+    command does not take count as not given."""
+    from ..specgen.security import parse_security_opts
+
+    for name, (_options, kw) in _ISOLATION.items():
+        if not hasattr(a, name):
+            setattr(a, name, list(kw["default"]) if isinstance(kw["default"], list) else kw["default"])
+    _security(cfg, a, parse_security_opts)
+    _namespaces(cfg, a)
+
+
 def add_run_only_flags(p) -> None:
     from ..specgen.numbers import uint_arg
 
@@ -166,8 +194,6 @@ def config_from_args(a) -> ContainerConfig:
     from ..proto.oci_spec import normalize_cap, parse_ulimit
     from ..proto.signals import parse_signal
     from ..specgen import env as envs
-    from ..specgen.security import parse_security_opts
-
     cfg = ContainerConfig()
     cfg.name = a.name
     if a.rootfs:
@@ -233,8 +259,7 @@ def config_from_args(a) -> ContainerConfig:
     cfg.ulimits = _ulimits(a.ulimit, parse_ulimit)
     cfg.auto_remove = getattr(a, "rm", False)
     _secrets(cfg, a.secret)
-    _security(cfg, a, parse_security_opts)
-    _namespaces(cfg, a)
+    apply_isolation_flags(cfg, a)
     _resources(cfg, a)
     _process(cfg, a)
     _health_and_restart(cfg, a)

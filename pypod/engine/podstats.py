@@ -28,7 +28,9 @@ def _int(text: str) -> int:
 
 def container_usage(ctr) -> dict:
     """cpu_ns, mem, mem_limit, pids, block in/out bytes, net rx/tx bytes."""
-    rel = f"{ctr.engine.config.cgroup_parent}/pypod-{ctr.id}".lstrip("/")
+    from .bundle import cgroups_path
+
+    rel = cgroups_path(ctr.engine.config, ctr.config).lstrip("/")
     v2 = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
     out = {"cpu_ns": 0, "mem": 0, "mem_limit": 0, "pids": 0, "blk_in": 0, "blk_out": 0, "net_rx": 0, "net_tx": 0}
     if v2:
