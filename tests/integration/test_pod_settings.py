@@ -1,0 +1,159 @@
+"""pod create's limits and infra settings, as podman 4.3 has them: the pod
+gets a cgroup of its own (PARENT/pypod-pod-ID) holding its limits, with
+its containers' cgroups under it; the infra container takes the pod's
+namespaces, security options, sysctls, devices, volumes and /dev/shm, and
+the pod's containers inherit its mounts, devices and /dev/shm.  Bad input
+changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import pytest
+
+from .test_resources import CG, needs_v1, root_block_device
+
+
+def _hierarchies() -> list[str]:
+    return [os.path.join(CG, d) for d in os.listdir(CG) if os.path.isdir(os.path.join(CG, d))
+            and not os.path.islink(os.path.join(CG, d))]
+
+
+def _cgroup_dirs(rel: str) -> list[str]:
+    return [os.path.join(h, rel.strip("/")) for h in _hierarchies() if os.path.isdir(os.path.join(h, rel.strip("/")))]
+
+
+def _remove_parent(parent: str) -> None:
+    for d in _cgroup_dirs(parent):
+        for sub, dirs, _files in os.walk(d, topdown=False):
+            for name in dirs:
+                os.rmdir(os.path.join(sub, name))
+        os.rmdir(d)
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read().strip()
+
+
+@needs_v1
+def test_pod_cgroup_limits_and_infra_settings(pypod, tmp_path):
+    parent = f"/pypod-test-{uuid.uuid4().hex[:8]}"
+    dev = root_block_device()
+    st = os.stat(dev)
+    majmin = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    vol, shared = tmp_path / "vol", tmp_path / "shared"
+    vol.mkdir()
+    shared.mkdir()
+    (vol / "f").write_text("from-the-pod")
+    (shared / "g").write_text("from-volumes-from")
+    pidfile = tmp_path / "infra-conmon.pid"
+    pypod("create", "--name", "holder", "-v", f"{shared}:/shared", "busybox", "true")
+    try:
+        pod_id = pypod.out("pod", "create", "--name", "lim", "--memory", "64m", "--cpus", "1.5", "-c", "512",
+                           "--cpuset-cpus", "0", "--cpuset-mems", "0", "--device-read-bps", f"{dev}:1mb",
+                           "--device-write-bps", f"{dev}:2mb", "--cgroup-parent", parent,
+                           "-v", f"{vol}:/data:ro", "--volumes-from", "holder", "--device", "/dev/zero:/dev/podzero",
+                           "--security-opt", "no-new-privileges", "--sysctl", "net.ipv4.ip_forward=1",
+                           "--shm-size", "10m", "--pid", "host", "--uts", "host",
+                           "--infra-conmon-pidfile", str(pidfile))
+        rel = f"{parent}/pypod-pod-{pod_id}"
+        # The pod's cgroup exists from create on, with the limits in its files.
+        pc = f"{CG}/%s{rel}/%s"
+        assert _read(pc % ("memory", "memory.limit_in_bytes")) == str(64 << 20)
+        if os.path.exists(pc % ("memory", "memory.memsw.limit_in_bytes")):
+            assert _read(pc % ("memory", "memory.memsw.limit_in_bytes")) == str(128 << 20)  # podman's default: twice
+        assert (_read(pc % ("cpu", "cpu.cfs_quota_us")), _read(pc % ("cpu", "cpu.cfs_period_us"))) == ("150000", "100000")
+        assert _read(pc % ("cpu", "cpu.shares")) == "512"
+        assert (_read(pc % ("cpuset", "cpuset.cpus")), _read(pc % ("cpuset", "cpuset.mems"))) == ("0", "0")
+        assert _read(pc % ("blkio", "blkio.throttle.read_bps_device")) == f"{majmin} {1 << 20}"
+        assert _read(pc % ("blkio", "blkio.throttle.write_bps_device")) == f"{majmin} {2 << 20}"
+        # A member: its cgroup under the pod's (so the pod's limits bound it),
+        # the infra's volumes, devices and /dev/shm, the infra's network namespace's sysctl.
+        out = pypod.out("run", "--rm", "--pod", "lim", "busybox", "sh", "-c",
+                        "cat /data/f; echo; cat /shared/g; echo; ls /dev/podzero; df -k /dev/shm | tail -1 | awk '{print $2}'; "
+                        "cat /proc/sys/net/ipv4/ip_forward; grep hierarchical_memory_limit /sys/fs/cgroup/memory/memory.stat; "
+                        "grep :memory: /proc/self/cgroup; touch /data/x 2>/dev/null || echo read-only")
+        f, g, zero, shm, fwd, limit, cgroup, ro = out.splitlines()
+        assert (f, g, zero, shm, fwd, ro) == ("from-the-pod", "from-volumes-from", "/dev/podzero", "10240", "1", "read-only")
+        assert limit.split() == ["hierarchical_memory_limit", str(64 << 20)]
+        assert cgroup.split(":", 2)[2].startswith(f"{rel}/pypod-")
+        # The infra container: host PID and UTS namespaces, no new privileges, conmon's PID written.
+        info = json.loads(pypod.out("pod", "inspect", "lim"))
+        infra = info["InfraContainerID"]
+        ipid = int(pypod.out("inspect", "-f", "{{.State.Pid}}", infra))
+        assert os.readlink(f"/proc/{ipid}/ns/pid") == os.readlink("/proc/self/ns/pid")
+        assert os.readlink(f"/proc/{ipid}/ns/uts") == os.readlink("/proc/self/ns/uts")
+        assert "NoNewPrivs:\t1" in _read(f"/proc/{ipid}/status")
+        assert pidfile.read_text().strip() == pypod.out("inspect", "-f", "{{.State.ConmonPid}}", infra)
+        assert pypod.out("inspect", "-f", "{{.HostConfig.CgroupParent}}", infra) == rel
+        # pod inspect in podman's shape
+        assert (info["CgroupParent"], info["CgroupPath"], info["CreateCgroup"]) == (parent, rel, True)
+        assert (info["memory_limit"], info["memory_swap"], info["cpu_quota"], info["cpu_period"]) == (
+            64 << 20, 128 << 20, 150000, 100000)
+        assert (info["cpu_shares"], info["cpuset_cpus"], info["cpuset_mems"]) == (512, "0", "0")
+        assert info["device_read_bps"] == [{"Path": dev, "Rate": 1 << 20}]
+        assert (info["InfraConfig"]["pid_ns"], info["InfraConfig"]["uts_ns"], info["InfraConfig"]["cpuset_cpus"]) == (
+            "host", "host", "0")
+        assert [(m["Source"], m["Destination"], m["RW"]) for m in info["mounts"]][0] == (str(vol), "/data", False)
+        assert info["volumes_from"] == ["holder"] and info["security_opt"] == ["no-new-privileges"]
+        assert info["devices"] == [{"PathOnHost": "/dev/zero", "PathInContainer": "/dev/podzero", "CgroupPermissions": "rwm"}]
+        # pod rm takes the pod's cgroup away in every hierarchy
+        pypod("pod", "rm", "-f", "-t", "0", "lim")
+        assert _cgroup_dirs(rel) == []
+    finally:
+        pypod("pod", "rm", "-f", "-i", "-t", "0", "lim", check=False)
+        _remove_parent(parent)
+
+
+def test_pod_user_namespace_and_share_parent(pypod):
+    """--uidmap/--gidmap/--userns/--subuidname give the infra container a
+    user namespace; --share-parent=false leaves the members' cgroups beside
+    the pod's."""
+    pypod("pod", "create", "--name", "us", "--uidmap", "0:200000:65536", "--gidmap", "0:300000:65536")
+    eng = pypod.engine()
+    try:
+        ns = eng.container(eng.pods.get("us").infra_id).config.namespaces
+        assert [(m.container_id, m.host_id, m.size) for m in ns.uid_map] == [(0, 200000, 65536)]
+        assert [(m.container_id, m.host_id, m.size) for m in ns.gid_map] == [(0, 300000, 65536)]
+        assert json.loads(pypod.out("pod", "inspect", "us"))["InfraConfig"]["userns"] == "private"
+        pypod("pod", "create", "--name", "hostns", "--userns", "host")
+        assert json.loads(pypod.out("pod", "inspect", "hostns"))["InfraConfig"]["userns"] == "host"
+        with open("/etc/subuid") as f:
+            names = [line.split(":")[0] for line in f if line.count(":") == 2]
+        if names:
+            pypod("pod", "create", "--name", "sub", "--subuidname", names[0], "--subgidname", names[0])
+            sub = eng.container(eng.pods.get("sub").infra_id).config.namespaces
+            assert sub.uid_map and sub.gid_map and sub.uid_map[0].container_id == 0
+        p = pypod("pod", "create", "--name", "bad", "--subuidname", "no-such-user-here", check=False)
+        assert p.returncode == 125 and "no-such-user-here" in p.stderr.decode()
+    finally:
+        eng.close()
+    pod_id = pypod.out("pod", "create", "--name", "flat", "--share-parent=false", "--memory", "32m")
+    info = json.loads(pypod.out("pod", "inspect", "flat"))
+    assert info["CreateCgroup"] is False and "CgroupPath" not in info and info["memory_limit"] == 32 << 20
+    cgroup = pypod.out("run", "--rm", "--pod", "flat", "busybox", "grep", ":memory:", "/proc/self/cgroup")
+    assert f"pypod-pod-{pod_id}" not in cgroup
+    pypod("pod", "rm", "-a", "-f", "-t", "0")
+    assert _cgroup_dirs(f"/pypod_parent/pypod-pod-{pod_id}") == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--memory", "lots"], "invalid value for memory"),
+    (["--memory", "64m", "--memory-swap", "32m"], "minimum memoryswap limit should be larger than memory limit"),
+    (["--cpus", "x"], 'invalid argument "x" for "--cpus" flag'),
+    (["--cpu-shares", "1"], "the minimum allowed cpu-shares is 2"),
+    (["--cpuset-cpus", "4096"], "CPUs"),
+    (["--device-read-bps", "/dev/null:1mb"], "/dev/null is not a block device"),
+    (["--share-parent", "maybe"], 'invalid argument "maybe" for "--share-parent" flag'),
+    (["--sysctl", "kernel.nope=1"], "sysctl"),
+    (["--infra=false", "-v", "/tmp:/t"], "on a pod without an infra container"),
+    (["--volume", "/nonexistent-pod-src:/x"], "statfs /nonexistent-pod-src: no such file or directory"),
+    (["--shm-size", "lots"], "unable to translate --shm-size"),
+])
+def test_bad_pod_settings_change_nothing(pypod, args, words):
+    p = pypod("pod", "create", "--name", "nope", *args, check=False)
+    assert p.returncode == 125 and words in p.stderr.decode(), p.stderr
+    assert pypod.out("pod", "ps", "-q") == "" and pypod.out("ps", "-aq") == ""
