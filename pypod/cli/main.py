@@ -72,8 +72,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "system-migrate": ("system", "migrate", "Migrate containers (to another OCI runtime)"),
     "system-renumber": ("system", "renumber", "Drop the locks of containers that are gone"),
     "system-connection": ("connection", "connection", "Manage remote service destinations"),
-    "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
-    "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
+    "checkpoint": ("checkpoint", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
+    "restore": ("checkpoint", "restore", "Restore one or more containers from a checkpoint"),
     "healthcheck-run": ("health", "healthcheck_run", "Run a container's health check now"),
     "port": ("networks", "port", "List port mappings or a specific mapping for the container"),
     **{f"network {sub}": ("networks", f"network_{sub}", summary) for sub, summary in (
