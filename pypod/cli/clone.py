@@ -7,6 +7,10 @@ from ..errors import InvalidArgument, NameInUse
 
 
 def add_clone_args(p) -> None:
+    from .resourceflags import CLONE, add_resource_flags
+
+    add_resource_flags(p.add_argument_group("new cgroup limits (the original's otherwise)"), CLONE)
+    p.add_argument("--pod", default="", help="create the clone in this pod (its network becomes the pod's)")
     p.add_argument("--destroy", action="store_true", help="remove the original container once the clone exists")
     p.add_argument("-f", "--force", action="store_true", help="with --destroy: stop the original first if it runs")
     p.add_argument("--name", default="", help="the clone's name (default: the original's with -clone)")
@@ -27,8 +31,26 @@ def clone_name(engine, base: str) -> str:
     raise NameInUse(f"no free clone name for {base}")
 
 
+def _into_pod(engine, cfg, ref: str) -> None:
+    """The clone joins a pod: podman drops the original's own network
+    settings (with a warning) where the pod shares its network namespace."""
+    import sys
+
+    pod = engine.pods.get(ref)
+    cfg.pod = pod.id
+    if "net" in pod.share:
+        from ..network.types import Networking
+
+        if cfg.network not in ("", "pod") or cfg.networking.ports or cfg.networking.networks:
+            print("WARN: resetting network config, cannot specify a network other than the pod's when sharing "
+                  "the net namespace", file=sys.stderr)
+        cfg.network, cfg.networking = "", Networking(expose=[])
+        cfg.hostname = ""
+
+
 def cmd_clone(engine, a) -> int:
     from ..engine.container import ContainerConfig
+    from .resourceflags import CLONE, resource_changes
 
     if a.force and not a.destroy:
         raise InvalidArgument("--force can only be used with --destroy")
@@ -44,6 +66,17 @@ def cmd_clone(engine, a) -> int:
         cfg.hostname = ""  # the default hostname follows the new ID
     if a.image:
         cfg.image = a.image
+    changes = resource_changes(a, CLONE)
+    if changes:
+        from ..engine.update import updated
+
+        cfg.resources = updated(cfg.resources, changes)
+    if cfg.pod:
+        from ..engine.pods import leave_pod
+
+        leave_pod(engine, cfg)
+    if a.pod:
+        _into_pod(engine, cfg, a.pod)
     if cfg.image and not cfg.rootfs:
         # creating fills in the image's environment again: keep only what the user added
         image_env = (engine.images.lookup(cfg.image).config or {}).get("Env") or []

@@ -349,6 +349,26 @@ def _inherit_infra(cfg: ContainerConfig, infra: ContainerConfig) -> None:
     cfg.security.devices = [*cfg.security.devices, *(d for d in infra.security.devices if d.container_path not in have)]
 
 
+def leave_pod(engine, cfg: ContainerConfig) -> None:
+    """Undo on a copy of a member's configuration what joining its pod added
+    (admit and _inherit_infra), so the copy can join a pod again (clone)."""
+    try:
+        pod = engine.pods.get(cfg.pod)
+    except NoSuchPod:
+        cfg.pod = ""
+        return
+    if cfg.network == "pod":
+        cfg.network = ""
+    if pod.infra_id and cfg.namespaces.ipc == f"container:{pod.infra_id}":
+        cfg.namespaces.ipc = ""
+    if pod.config.cgroup_path and cfg.resources.cgroup_parent == pod.config.cgroup_path:
+        cfg.resources.cgroup_parent = ""
+    if pod.infra_id:
+        infra = engine.container(pod.infra_id).config
+        cfg.mounts = [m for m in cfg.mounts if m not in infra.mounts]
+        cfg.security.devices = [d for d in cfg.security.devices if d not in infra.security.devices]
+
+
 def _state_word(status: Status) -> str:
     from .inspect import status_word
 

@@ -157,3 +157,53 @@ def test_bad_pod_settings_change_nothing(pypod, args, words):
     p = pypod("pod", "create", "--name", "nope", *args, check=False)
     assert p.returncode == 125 and words in p.stderr.decode(), p.stderr
     assert pypod.out("pod", "ps", "-q") == "" and pypod.out("ps", "-aq") == ""
+
+
+@needs_v1
+def test_container_clone_with_new_limits_and_pod(pypod):
+    """container clone's limit flags replace the original's (the rest kept),
+    visible in the clone's cgroup files; --pod moves the clone into a pod
+    (its cgroup under the pod's); bad values change nothing."""
+    dev = root_block_device()
+    st = os.stat(dev)
+    majmin = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    files = ["memory/memory.limit_in_bytes", "memory/memory.soft_limit_in_bytes", "memory/memory.swappiness",
+             "cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us", "cpu/cpu.shares", "cpuset/cpuset.cpus", "cpuset/cpuset.mems",
+             "blkio/blkio.throttle.read_bps_device", "blkio/blkio.throttle.write_bps_device"]
+    script = "; ".join(f"echo {f}=$(cat {CG}/{f})" for f in files) + "; grep :memory: /proc/self/cgroup"
+    pypod("create", "--name", "orig", "--memory", "64m", "--cpu-shares", "256", "busybox", "sh", "-c", script)
+    pypod("container", "clone", "--run", "-m", "96m", "--memory-reservation", "32m", "--memory-swap", "200m",
+          "--memory-swappiness", "20", "--cpu-period", "50000", "--cpu-quota", "25000", "--cpuset-cpus", "0",
+          "--cpuset-mems", "0", "--device-read-bps", f"{dev}:1mb", "--device-write-bps", f"{dev}:3mb", "orig", "limited")
+    pypod("wait", "limited")
+    lines = pypod.out("logs", "limited").splitlines()
+    got = dict(line.split("=", 1) for line in lines[:-1])
+    assert got["memory/memory.limit_in_bytes"] == str(96 << 20) and got["memory/memory.soft_limit_in_bytes"] == str(32 << 20)
+    assert got["memory/memory.swappiness"] == "20" and got["cpu/cpu.shares"] == "256"  # kept from the original
+    assert (got["cpu/cpu.cfs_quota_us"], got["cpu/cpu.cfs_period_us"]) == ("25000", "50000")
+    assert (got["cpuset/cpuset.cpus"], got["cpuset/cpuset.mems"]) == ("0", "0")
+    assert got["blkio/blkio.throttle.read_bps_device"] == f"{majmin} {1 << 20}"
+    assert got["blkio/blkio.throttle.write_bps_device"] == f"{majmin} {3 << 20}"
+    hc = json.loads(pypod.out("inspect", "--format", "{{json .HostConfig}}", "limited"))
+    assert (hc["Memory"], hc["MemorySwap"], hc["CpuShares"]) == (96 << 20, 200 << 20, 256)
+    # --cpus replaces period and quota; --cpu-rt-* are recorded (the host's root
+    # cgroup gives no realtime budget to hand down, so they are not started here)
+    pypod("container", "clone", "--cpus", "1.5", "-c", "700", "--cpu-rt-period", "1000", "--cpu-rt-runtime", "100",
+          "orig", "cpus")
+    hc = json.loads(pypod.out("inspect", "--format", "{{json .HostConfig}}", "cpus"))
+    assert (hc["NanoCpus"], hc["CpuQuota"], hc["CpuPeriod"], hc["CpuShares"]) == (1_500_000_000, 150_000, 100_000, 700)
+    assert (hc["CpuRealtimePeriod"], hc["CpuRealtimeRuntime"], hc["Memory"]) == (1000, 100, 64 << 20)
+    # --pod: the clone's cgroup under the pod's
+    pod_id = pypod.out("pod", "create", "--name", "dest")
+    pypod("container", "clone", "--pod", "dest", "--run", "orig", "inpod")
+    pypod("wait", "inpod")
+    assert f"pypod-pod-{pod_id}/" in pypod.out("logs", "inpod").splitlines()[-1]
+    assert pypod.out("inspect", "-f", "{{.Pod}}", "inpod") == pod_id
+    for args, words in ((["--pod", "nowhere"], "no pod with name or ID nowhere found"),
+                        (["--cpus", "1", "--cpu-quota", "1000"], "--cpu-quota and --cpus cannot be set together"),
+                        (["--memory", "1m"], "minimum memory limit allowed is 6MB"),
+                        (["--memory-swappiness", "200"], "valid memory swappiness range is 0-100"),
+                        (["--blkio-weight-device", "/dev/null:10"], "/dev/null is not a block device")):
+        p = pypod("container", "clone", *args, "orig", "never", check=False)
+        assert p.returncode == 125 and words in p.stderr.decode(), (args, p.stderr)
+    assert pypod("container", "exists", "never", check=False).returncode == 1
