@@ -48,8 +48,33 @@ def _into_pod(engine, cfg, ref: str) -> None:
         cfg.hostname = ""
 
 
-def cmd_clone(engine, a) -> int:
+def copied_config(engine, orig, name: str, image: str = ""):
+    """A new ContainerConfig with orig's settings under a new name (and
+    image): what the new container will not share with orig reset, and
+    what orig's pod added undone (the caller puts it in a pod again)."""
     from ..engine.container import ContainerConfig
+
+    cfg = ContainerConfig.from_dict(orig.config.to_dict())
+    cfg.id = ""
+    cfg.name = name
+    cfg.created = 0.0
+    cfg.create_command, cfg.create_command_tail = [], 0  # not what made this one
+    if cfg.hostname == orig.id[:12]:
+        cfg.hostname = ""  # the default hostname follows the new ID
+    if image:
+        cfg.image = image
+    if cfg.pod:
+        from ..engine.pods import leave_pod
+
+        leave_pod(engine, cfg)
+    if cfg.image and not cfg.rootfs:
+        # creating fills in the image's environment again: keep only what the user added
+        image_env = (engine.images.lookup(cfg.image).config or {}).get("Env") or []
+        cfg.env = [e for e in cfg.env if e not in image_env]
+    return cfg
+
+
+def cmd_clone(engine, a) -> int:
     from .resourceflags import CLONE, resource_changes
 
     if a.force and not a.destroy:
@@ -57,30 +82,14 @@ def cmd_clone(engine, a) -> int:
     if a.name and a.new_name and a.name != a.new_name:
         raise InvalidArgument("cannot give the clone two names (--name and NAME)")
     orig = engine.container(a.container)
-    cfg = ContainerConfig.from_dict(orig.config.to_dict())
-    cfg.id = ""
-    cfg.name = a.name or a.new_name or clone_name(engine, orig.name)
-    cfg.created = 0.0
-    cfg.create_command, cfg.create_command_tail = [], 0  # not what made this one
-    if cfg.hostname == orig.id[:12]:
-        cfg.hostname = ""  # the default hostname follows the new ID
-    if a.image:
-        cfg.image = a.image
+    cfg = copied_config(engine, orig, a.name or a.new_name or clone_name(engine, orig.name), a.image)
     changes = resource_changes(a, CLONE)
     if changes:
         from ..engine.update import updated
 
         cfg.resources = updated(cfg.resources, changes)
-    if cfg.pod:
-        from ..engine.pods import leave_pod
-
-        leave_pod(engine, cfg)
     if a.pod:
         _into_pod(engine, cfg, a.pod)
-    if cfg.image and not cfg.rootfs:
-        # creating fills in the image's environment again: keep only what the user added
-        image_env = (engine.images.lookup(cfg.image).config or {}).get("Env") or []
-        cfg.env = [e for e in cfg.env if e not in image_env]
     ctr = engine.create_container(cfg)
     if a.destroy:
         orig.remove(force=a.force)

@@ -88,7 +88,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         ("pause", "Pause one or more pods"), ("unpause", "Unpause one or more pods"), ("rm", "Remove one or more pods"),
         ("ps", "List pods"), ("inspect", "Display a pod configuration"), ("exists", "Check if a pod exists"),
         ("top", "Display the running processes of containers in a pod"), ("prune", "Remove all stopped pods"),
-        ("stats", "Display resource usage statistics of pods"), ("logs", "Fetch logs of the pod's containers"))},
+        ("stats", "Display resource usage statistics of pods"), ("logs", "Fetch logs of the pod's containers"),
+        ("clone", "Create a copy of a pod and its containers"))},
     # the container's filesystem (cli/filesystem.py)
     "cp": ("filesystem", "cp", "Copy files/folders between a container and the local filesystem"),
     "diff": ("filesystem", "diff", "Display the changes to the object's file system"),
@@ -120,7 +121,7 @@ GROUPS = {
                 **{s: f"network {s}" for s in ("create", "inspect", "prune", "exists", "connect", "disconnect", "reload")}},
     "pod": {"ls": "pod ps", "list": "pod ps", "remove": "pod rm",
             **{s: f"pod {s}" for s in ("create", "start", "stop", "restart", "kill", "pause", "unpause", "rm", "ps",
-                                         "inspect", "exists", "top", "prune", "stats", "logs")}},
+                                         "inspect", "exists", "top", "prune", "stats", "logs", "clone")}},
 }
 
 GROUPS["container"].update({c: c for c in ("cp", "commit", "stats")})
