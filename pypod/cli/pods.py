@@ -227,12 +227,10 @@ def _override_infra(template, a) -> None:
 
     given = ContainerConfig()
     apply_isolation_flags(given, a)
+    devices = given.security.devices if a.device else template.security.devices
     if a.security_opt:
-        devices = template.security.devices
         template.security = given.security
-        template.security.devices = devices
-    if a.device:
-        template.security.devices = given.security.devices
+    template.security.devices = devices
     ns, new = template.namespaces, given.namespaces
     for kind in ("pid", "uts", "userns"):
         if getattr(a, kind):

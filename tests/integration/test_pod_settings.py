@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 
 import pytest
 
+from .test_api import service  # noqa: F401 - the fixture
+from .test_podman_remote import remote  # noqa: F401 - the fixture
 from .test_resources import CG, needs_v1, root_block_device
 
 
@@ -207,3 +210,85 @@ def test_container_clone_with_new_limits_and_pod(pypod):
         p = pypod("container", "clone", *args, "orig", "never", check=False)
         assert p.returncode == 125 and words in p.stderr.decode(), (args, p.stderr)
     assert pypod("container", "exists", "never", check=False).returncode == 1
+
+
+@needs_v1
+@pytest.mark.skipif(not shutil.which("podman"), reason="podman is not installed")
+def test_pod_settings_through_podman_remote(remote, pypod, tmp_path):
+    """`podman --remote pod create` with limits and infra settings: the
+    libpod pod spec's resource_limits, namespaces, mounts and options land
+    where pypod's own CLI puts them."""
+    vol = tmp_path / "rv"
+    vol.mkdir()
+    remote("pod", "create", "--name", "rp", "--memory", "64m", "--cpus", "0.5", "--cpu-shares", "300",
+           "--cpuset-cpus", "0", "--shm-size", "10m", "-v", f"{vol}:/rv", "--sysctl", "net.ipv4.ip_forward=1",
+           "--security-opt", "no-new-privileges", "--pid", "host", "--device", "/dev/zero:/dev/rz")
+    info = json.loads(pypod.out("pod", "inspect", "rp"))
+    assert (info["memory_limit"], info["cpu_quota"], info["cpu_shares"], info["cpuset_cpus"]) == (64 << 20, 50000, 300, "0")
+    assert _read(f"{CG}/memory{info['CgroupPath']}/memory.limit_in_bytes") == str(64 << 20)
+    assert info["InfraConfig"]["pid_ns"] == "host" and info["security_opt"] == ["no-new-privileges"]
+    assert info["mounts"][0]["Destination"] == "/rv"
+    out = pypod.out("run", "--rm", "--pod", "rp", "busybox", "sh", "-c",
+                    "df -k /dev/shm | tail -1 | awk '{print $2}'; cat /proc/sys/net/ipv4/ip_forward; ls /dev/rz; ls -d /rv")
+    assert out.split() == ["10240", "1", "/dev/rz", "/rv"]
+    remote("pod", "rm", "-f", "rp")
+    assert _cgroup_dirs(info["CgroupPath"]) == []
+
+
+@needs_v1
+def test_pod_clone(pypod, tmp_path):
+    """pod clone copies the pod (labels, limits, infra settings) and its
+    containers under podman's names; its flags change the copy; --start
+    starts it, --destroy removes the original."""
+    vol, extra = tmp_path / "v", tmp_path / "x"
+    vol.mkdir()
+    extra.mkdir()
+    (extra / "e").write_text("extra\n")
+    labels = tmp_path / "labels"
+    labels.write_text("from=file\n")
+    pypod("create", "--name", "vsrc", "-v", f"{extra}:/vf", "busybox", "true")
+    orig = pypod.out("pod", "create", "--name", "op", "-l", "a=b", "--memory", "64m", "-v", f"{vol}:/v",
+                     "--shm-size", "8m")
+    pypod("create", "--pod", "op", "--name", "member", "busybox", "sh", "-c",
+          "df -k /dev/shm | tail -1 | awk '{print $2}'; cat /proc/sys/net/ipv4/ip_forward; ls /dev/cz; ls -d /v; cat /vf/e; "
+          "hostname; grep NoNewPrivs /proc/1/status; sleep 1000")
+    first = pypod.out("pod", "clone", "op")
+    assert pypod.out("pod", "inspect", "-f", "{{.Name}}", first) == "op-clone"
+    assert sorted(pypod.out("pod", "ps", "--filter", f"id={first}", "--format", "{{.ContainerNames}}").split(",")) == [
+        f"{orig[:12]}-infra-clone", "member-clone"]
+    info = json.loads(pypod.out("pod", "inspect", first))
+    assert (info["Labels"], info["memory_limit"], info["mounts"][0]["Destination"]) == ({"a": "b"}, 64 << 20, "/v")
+    pidfile = tmp_path / "icp"
+    second = pypod.out("pod", "clone", "--start", "--destroy", "-l", "c=d", "--label-file", str(labels), "-h", "cloned",
+                       "--infra-name", "newinfra", "--memory", "96m", "--cpus", "0.5", "-c", "400", "--cpuset-cpus", "0",
+                       "--cpuset-mems", "0", "--shm-size", "16m", "--sysctl", "net.ipv4.ip_forward=1",
+                       "--device", "/dev/zero:/dev/cz", "--volumes-from", "vsrc", "--security-opt", "no-new-privileges",
+                       "--uts", "private", "--pid", "private", "--infra-conmon-pidfile", str(pidfile),
+                       "--infra-command", "/catatonit -P", "op", "renamed")
+    assert pypod("pod", "exists", "op", check=False).returncode == 1  # --destroy
+    info = json.loads(pypod.out("pod", "inspect", "renamed"))
+    assert info["Id"] == second and info["State"] == "Running" and info["Hostname"] == "cloned"
+    assert info["Labels"] == {"a": "b", "c": "d", "from": "file"}
+    assert (info["memory_limit"], info["cpu_quota"], info["cpu_shares"], info["cpuset_mems"]) == (96 << 20, 50000, 400, "0")
+    assert _read(f"{CG}/memory{info['CgroupPath']}/memory.limit_in_bytes") == str(96 << 20)
+    assert _read(f"{CG}/cpu{info['CgroupPath']}/cpu.shares") == "400"
+    infra = info["InfraContainerID"]
+    assert pypod.out("inspect", "-f", "{{.Name}}", infra) == "newinfra"
+    assert pidfile.read_text().strip() == pypod.out("inspect", "-f", "{{.State.ConmonPid}}", infra)
+    assert "NoNewPrivs:\t1" in _read(f"/proc/{pypod.out('inspect', '-f', '{{.State.Pid}}', infra)}/status")
+    member = next(c["Name"] for c in info["Containers"] if c["Id"] != infra)
+    assert member == "member-clone1"
+
+    def member_out():
+        lines = pypod.out("logs", member).splitlines()
+        return lines if len(lines) >= 7 else None
+
+    from tests.conftest import wait_for
+
+    out = wait_for(member_out) or pypod.out("logs", member).splitlines()
+    assert out == ["16384", "1", "/dev/cz", "/v", "extra", "cloned", "NoNewPrivs:\t0"]
+    p = pypod("pod", "clone", "--memory", "1m", "renamed", check=False)
+    assert p.returncode == 125 and "minimum memory limit allowed is 6MB" in p.stderr.decode()
+    p = pypod("pod", "clone", "nosuchpod", check=False)
+    assert p.returncode == 125 and "no pod with name or ID nosuchpod found" in p.stderr.decode()
+    assert sorted(pypod.out("pod", "ps", "--format", "{{.Name}}").split()) == ["op-clone", "renamed"]
