@@ -214,7 +214,7 @@ def test_container_clone_with_new_limits_and_pod(pypod):
 
 @needs_v1
 @pytest.mark.skipif(not shutil.which("podman"), reason="podman is not installed")
-def test_pod_settings_through_podman_remote(remote, pypod, tmp_path):
+def test_pod_settings_through_podman_remote(remote, pypod, tmp_path):  # noqa: F811
     """`podman --remote pod create` with limits and infra settings: the
     libpod pod spec's resource_limits, namespaces, mounts and options land
     where pypod's own CLI puts them."""
