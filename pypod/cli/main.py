@@ -59,6 +59,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "search": ("registry", "search", "Search a registry for an image"),
     "manifest": ("registry", "manifest", "Inspect manifests and manifest lists in registries"),
     "image-exists": ("images", "exists", "Check if an image exists in local storage"),
+    "image-trust": ("trust", "image_trust", "Manage container image trust policy"),
     "info": ("system", "info", "Display pypod system information"),
     "events": ("events", "events", "Show pypod events"),
     "version": ("system", "version", "Display the pypod version information"),
@@ -112,7 +113,7 @@ GROUPS = {
               "save": "save", "import": "import", "inspect": "inspect", "history": "history", "tree": "image-tree",
               "prune": "image-prune", "exists": "image-exists", "diff": "image-diff", "mount": "image-mount",
               "unmount": "image-unmount", "umount": "image-unmount", "pull": "pull",
-              "push": "push", "search": "search"},
+              "push": "push", "search": "search", "trust": "image-trust"},
     "system": {"info": "info", "service": "service", "events": "events", "check": "check", "df": "system-df",
                "prune": "system-prune", "reset": "system-reset", "migrate": "system-migrate",
                "renumber": "system-renumber", "connection": "system-connection"},
@@ -127,7 +128,7 @@ GROUPS = {
 GROUPS["container"].update({c: c for c in ("cp", "commit", "stats")})
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "runlabel", "container-clone", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
+GROUP_ONLY = ("cleanup", "runlabel", "container-clone", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune", "image-trust",
               "image-exists", "image-diff", "image-mount", "image-unmount", "system-df", "system-prune", "system-reset",
               "system-migrate", "system-renumber", "system-connection", "healthcheck-run",
               *(c for c in COMMANDS if " " in c))
