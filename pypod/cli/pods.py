@@ -553,6 +553,8 @@ def cmd_pod_stats(engine, a) -> int:
     from ..engine.podstats import pod_stats
     from .output import print_table
 
+    previous: dict = {}  # each container's last sample: CPU % is over the time since
+
     def sample() -> list[dict]:
         if a.pods:
             pods = [engine.pods.get(r) for r in a.pods]
@@ -560,7 +562,7 @@ def cmd_pod_stats(engine, a) -> int:
             pods = engine.pods.list()
             if a.latest and pods:
                 pods = [max(pods, key=lambda p: p.config.created)]
-        return [row for pod in pods for row in pod_stats(pod)]
+        return [row for pod in pods for row in pod_stats(pod, previous)]
 
     while True:
         rows = sample()
