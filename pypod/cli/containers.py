@@ -23,9 +23,10 @@ def add_run_args(p) -> None:
 
 
 def add_create_args(p) -> None:
-    from .runflags import add_create_flags
+    from .runflags import add_create_flags, add_create_only_flags
 
     add_create_flags(p)
+    add_create_only_flags(p)
 
 
 def _create(engine, a):

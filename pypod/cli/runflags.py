@@ -120,6 +120,8 @@ def add_create_flags(p) -> None:
     g.add_argument("--log-driver", default="k8s-file", metavar="DRIVER", help="k8s-file (default), json-file, journald, none, passthrough")
     g.add_argument("--log-opt", **many, metavar="OPT", help="max-size=SIZE, tag=TEMPLATE, path=FILE")
     g.add_argument("--detach-keys", default=None, metavar="KEYS", help="key sequence for detaching (default ctrl-p,ctrl-q)")
+    g.add_argument("-a", "--attach", action="append", default=[], choices=("stdin", "stdout", "stderr"),
+                   metavar="STREAM", help="attach only these streams (stdin, stdout, stderr); create: those start --attach takes")
 
     p.add_argument("--help", action="help", help="show this help message and exit")
     p.add_argument("image", help="image or, with --rootfs, directory")
@@ -169,13 +171,17 @@ def apply_isolation_flags(cfg: ContainerConfig, a) -> None:
     _namespaces(cfg, a)
 
 
+def add_create_only_flags(p) -> None:
+    g = p.add_argument_group("create")
+    g.add_argument("--init-ctr", default="", metavar="always|once",
+                   help="a pod's init container: run to completion at each pod start (always) or at the first (once)")
+
+
 def add_run_only_flags(p) -> None:
     from ..specgen.numbers import uint_arg
 
     g = p.add_argument_group("run")
     g.add_argument("-d", "--detach", action="store_true", help="run the container in the background and print its ID")
-    g.add_argument("-a", "--attach", action="append", default=[], choices=("stdin", "stdout", "stderr"),
-                   metavar="STREAM", help="attach only these streams (stdin, stdout, stderr)")
     g.add_argument("--sig-proxy", default="true", metavar="BOOL", help="proxy received signals to the process")
     g.add_argument("--preserve-fds", type=uint_arg("--preserve-fds"), default=0, metavar="N", help="pass N more file descriptors (3 and up) to the process")
     g.add_argument("--rmi", action="store_true", help="remove the image after the container exits (with --rm)")
@@ -379,6 +385,14 @@ def _process(cfg: ContainerConfig, a) -> None:
     proc.passwd_entry = a.passwd_entry
     proc.hostusers = list(a.hostuser)
     proc.chrootdirs = list(a.chrootdirs)
+    proc.attach = list(dict.fromkeys(a.attach))
+    init_ctr = getattr(a, "init_ctr", "")
+    if init_ctr:
+        if init_ctr not in ("always", "once"):
+            raise InvalidArgument("init-ctr value must be 'always' or 'once'")
+        if not cfg.pod:
+            raise InvalidArgument("must specify pod value with init-ctr")
+    proc.init_ctr = init_ctr
     merge_env([], a.env_merge)  # checked now; applied at start, over the image's defaults
     proc.env_merge = list(a.env_merge)
 

@@ -141,8 +141,17 @@ class Pod:
     # -- lifecycle: the infra container first up, last down ----------------------------
 
     def start(self) -> list[str]:
+        """The init containers first, each run to completion (a failing one
+        stops the start, as podman's does; "once" ones are removed after),
+        then the others."""
         errors = []
-        for c in self.containers():
+        ctrs = self.containers()
+        for c in ctrs:
+            if c.config.process.init_ctr:
+                self._run_init(c)
+        for c in ctrs:
+            if c.config.process.init_ctr:
+                continue
             try:
                 c.start()
             except AlreadyInState:
@@ -151,6 +160,17 @@ class Pod:
                 errors.append(f"starting container {c.id}: {e}")
         self.engine.events.write("pod", "start", self.id, self.name, "")
         return errors
+
+    def _run_init(self, c) -> None:
+        try:
+            c.start()
+        except AlreadyInState:
+            pass
+        code = c.wait()
+        if code != 0:
+            raise PypodError(f"init container {c.id} exited with code {code}")
+        if c.config.process.init_ctr == "once":
+            c.remove(force=True)
 
     def stop(self, timeout: int | None = None) -> list[str]:
         errors = []
@@ -534,6 +554,8 @@ class Pods:
         else:
             pod = self.get(ref)
         cfg.pod = pod.id
+        if cfg.process.init_ctr and any(c.state.status in (Status.RUNNING, Status.PAUSED) for c in pod.containers()):
+            raise InvalidState("cannot add init-ctr to a running pod")
         if pod.config.cgroup_path and (pod.config.share_parent or pod.infra_id == cfg.id) and not cfg.resources.cgroup_parent:
             cfg.resources.cgroup_parent = pod.config.cgroup_path
         if pod.infra_id == cfg.id:

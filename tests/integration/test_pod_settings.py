@@ -292,3 +292,52 @@ def test_pod_clone(pypod, tmp_path):
     p = pypod("pod", "clone", "nosuchpod", check=False)
     assert p.returncode == 125 and "no pod with name or ID nosuchpod found" in p.stderr.decode()
     assert sorted(pypod.out("pod", "ps", "--format", "{{.Name}}").split()) == ["op-clone", "renamed"]
+
+
+def test_init_containers_and_create_attach(pypod):
+    """create --init-ctr: at pod start the init containers run to completion
+    first ("once" ones are then removed), a failing one stops the start;
+    create -a names the streams a later start --attach gives."""
+    pypod("pod", "create", "--name", "ip")
+    pypod("create", "--pod", "ip", "--init-ctr", "always", "--name", "every", "busybox", "sh", "-c", "echo ran")
+    pypod("create", "--pod", "ip", "--init-ctr", "once", "--name", "first", "busybox", "true")
+    pypod("create", "--pod", "ip", "--name", "main", "busybox", "sleep", "1000")
+    pypod("pod", "start", "ip")
+    states = {c["Names"][0]: c["State"] for c in json.loads(pypod.out("ps", "-a", "--format", "json"))}
+    assert (states.get("every"), states.get("main"), "first" in states) == ("exited", "running", False)
+    p = pypod("create", "--pod", "ip", "--init-ctr", "once", "busybox", "true", check=False)
+    assert p.returncode == 125 and "cannot add init-ctr to a running pod" in p.stderr.decode()
+    pypod("pod", "stop", "-t", "0", "ip")
+    pypod("pod", "start", "ip")
+    assert pypod.out("logs", "every").split() == ["ran", "ran"]  # always: at each start
+    pypod("pod", "create", "--name", "bad")
+    failing = pypod.out("create", "--pod", "bad", "--init-ctr", "always", "busybox", "sh", "-c", "exit 3")
+    pypod("create", "--pod", "bad", "--name", "never", "busybox", "sleep", "1000")
+    p = pypod("pod", "start", "bad", check=False)
+    assert p.returncode == 125 and f"init container {failing} exited with code 3" in p.stderr.decode()
+    assert pypod.out("inspect", "-f", "{{.State.Status}}", "never") == "created"
+    for args, words in ((["--init-ctr", "sometimes", "--pod", "ip"], "init-ctr value must be 'always' or 'once'"),
+                        (["--init-ctr", "always"], "must specify pod value with init-ctr")):
+        p = pypod("create", *args, "busybox", "true", check=False)
+        assert p.returncode == 125 and words in p.stderr.decode()
+    # create -a stdout: start --attach gives stdout only
+    pypod("create", "-a", "stdout", "--name", "att", "busybox", "sh", "-c", "echo out; echo err >&2")
+    p = pypod("start", "--attach", "att")
+    assert (p.stdout, p.stderr) == (b"out\n", b"")
+    before = pypod.out("ps", "-aq")
+    p = pypod("create", "-a", "stdweird", "busybox", "true", check=False)
+    assert p.returncode == 125 and b"stdweird" in p.stderr and pypod.out("ps", "-aq") == before
+
+
+@needs_v1
+def test_pod_stats_reads_the_members_under_the_pod_cgroup(pypod):
+    """pod stats finds each container's cgroup under the pod's: a busy
+    member shows CPU time where the idle infra shows next to none."""
+    pypod("pod", "create", "--name", "st")
+    pypod("run", "-d", "--pod", "st", "--name", "busy", "busybox", "sh", "-c", "while :; do :; done")
+    rows = json.loads(pypod.out("pod", "stats", "--no-stream", "--format", "json", "st"))
+    by_name = {r["Name"]: r for r in rows}
+    busy = float(by_name["busy"]["CPU"].rstrip("%"))
+    infra = next(r for name, r in by_name.items() if name != "busy")
+    assert busy > float(infra["CPU"].rstrip("%")) and busy > 0
+    assert by_name["busy"]["MemUsage"].endswith("B") and int(by_name["busy"]["PIDS"]) >= 1
