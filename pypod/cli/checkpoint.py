@@ -75,11 +75,10 @@ def cmd_restore(engine, a) -> int:
     if o.import_archive:
         import os
 
-        from ..errors import CheckpointUnsupported
+        from ..engine.checkpoint import refuse_import
 
         if not os.path.exists(o.import_archive):
             raise InvalidArgument(f"failed extracting runtime information from {o.import_archive}: failed to open checkpoint "
                                   f"archive {o.import_archive} for import: open {o.import_archive}: no such file or directory")
-        ok, why = engine.runtime.supports_checkpoint()
-        raise CheckpointUnsupported(why if not ok else "--import: pypod does not read checkpoint archives")
+        refuse_import(engine.runtime, o)
     return _run(engine, a, lambda c: c.restore(o))

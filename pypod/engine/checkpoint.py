@@ -74,6 +74,16 @@ def check_restore(o: RestoreOptions) -> None:
                 raise InvalidArgument(f"{flag} can only be used with image or --import")
 
 
+def refuse_import(runtime, o: RestoreOptions) -> None:
+    """restore --import: checked as any restore, then refused (the host's
+    CRIU first, then pypod's own lack)."""
+    from ..errors import CheckpointUnsupported
+
+    check_restore(o)
+    ok, why = runtime.supports_checkpoint()
+    raise CheckpointUnsupported(why if not ok else "--import: pypod does not read checkpoint archives")
+
+
 def not_carried_out(o) -> str:
     """The first option pypod cannot carry out even with a working CRIU, or ""."""
     if isinstance(o, CheckpointOptions):

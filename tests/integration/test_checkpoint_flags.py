@@ -6,8 +6,12 @@ container is left exactly as it was."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
+
+from .test_api import service  # noqa: F401 - the fixture
+from .test_podman_remote import remote  # noqa: F401 - the fixture
 
 CONTRADICTIONS = [
     (["checkpoint", "--ignore-rootfs"], "--ignore-rootfs can only be used with --export"),
@@ -52,3 +56,20 @@ def test_checkpoint_and_restore_flags(pypod):
         assert len(err.splitlines()) == 1
     after = json.loads(pypod.out("inspect", "ck"))[0]["State"]
     assert (after["Status"], after["Pid"], after["StartedAt"]) == (before["Status"], before["Pid"], before["StartedAt"])
+
+
+@pytest.mark.skipif(not shutil.which("podman"), reason="podman is not installed")
+def test_checkpoint_through_podman_remote(remote, pypod):  # noqa: F811
+    """libpod's checkpoint/restore routes: podman's own client gets the same
+    refusals, and the container stays as it was."""
+    pypod("run", "-d", "--name", "rck", "busybox", "sleep", "1000")
+    pid = pypod.out("inspect", "-f", "{{.State.Pid}}", "rck")
+    p = remote("container", "checkpoint", "--ignore-rootfs", "rck", check=False)
+    assert p.returncode == 125 and "--ignore-rootfs can only be used with --export" in p.stderr.decode()
+    probe = pypod("container", "checkpoint", "--leave-running", "rck", check=False)
+    if probe.returncode == 0:
+        pytest.skip("CRIU works on this host")
+    for args in (["checkpoint", "--leave-running", "--tcp-established", "--file-locks"], ["restore", "--keep"]):
+        p = remote("container", *args, "rck", check=False)
+        assert p.returncode == 125 and "CRIU cannot checkpoint on this machine" in p.stderr.decode(), (args, p.stderr)
+    assert pypod.out("inspect", "-f", "{{.State.Status}} {{.State.Pid}}", "rck") == f"running {pid}"
