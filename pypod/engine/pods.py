@@ -598,7 +598,7 @@ def pod_entry(pod, ctrs) -> dict:
 
     infra = next((c for c in ctrs if c.id == pod.infra_id), None)
     return {
-        "Cgroup": pod.engine.config.cgroup_parent,
+        "Cgroup": pod.config.cgroup_parent or pod.engine.config.cgroup_parent,
         "Containers": [{"Id": c.id, "Names": c.name, "Status": status_word(c.state.status)} for c in ctrs],
         "Created": rfc3339(pod.config.created),
         "Id": pod.id,
