@@ -103,6 +103,7 @@ def test_pod_cgroup_limits_and_infra_settings(pypod, tmp_path):
         assert [(m["Source"], m["Destination"], m["RW"]) for m in info["mounts"]][0] == (str(vol), "/data", False)
         assert info["volumes_from"] == ["holder"] and info["security_opt"] == ["no-new-privileges"]
         assert info["devices"] == [{"PathOnHost": "/dev/zero", "PathInContainer": "/dev/podzero", "CgroupPermissions": "rwm"}]
+        assert pypod.out("pod", "ps", "--format", "{{.Cgroup}}") == parent
         # pod rm takes the pod's cgroup away in every hierarchy
         pypod("pod", "rm", "-f", "-t", "0", "lim")
         assert _cgroup_dirs(rel) == []
