@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from functools import cached_property
 
 from .. import trace
 from ..config import EngineConfig, load_config
 from ..failpoints import failpoint
+from ..lean import cached_property
 from ..errors import (
     ImageInUse,
     InvalidArgument,
@@ -155,7 +155,7 @@ class Engine:
         return Pods(self)
 
     def close(self) -> None:
-        for part in ("store", "netstore", "pods"):
+        for part in ("store", "netstore", "pods", "images"):
             if part in self.__dict__:
                 self.__dict__[part].close()
 

@@ -139,6 +139,17 @@ def _fill_cpuset(base: str, rel: str) -> None:
                 _write(os.path.join(d, name), f.read().strip())
 
 
+def wanted(r: Resources) -> bool:
+    """Whether a pod needs a cgroup made for it: always as root (podman's
+    layout); otherwise only to hold limits, which then need a cgroup the
+    user may write (a rootless pod without limits has none, as podman's
+    on cgroup v1)."""
+    limited = any((r.memory, r.memory_swap, r.memory_reservation, r.cpu_shares, r.cpu_quota, r.cpuset_cpus,
+                   r.cpuset_mems, r.blkio_weight, r.blkio_weight_device, r.device_read_bps, r.device_write_bps,
+                   r.device_read_iops, r.device_write_iops, r.pids_limit))
+    return os.geteuid() == 0 or limited
+
+
 def create(path: str, r: Resources) -> None:
     """Make the pod's cgroup at path (relative to each hierarchy) with r's
     limits; on a failure, what was made is removed."""
@@ -161,6 +172,9 @@ def create(path: str, r: Resources) -> None:
             for ctl in names:
                 for name, value in writes.get(ctl, []):
                     _write(os.path.join(base, rel, name), value)
+    except OSError as e:
+        remove(path)
+        raise InvalidArgument(f"creating the pod's cgroup {path}: {e.strerror}") from None
     except BaseException:
         remove(path)
         raise

@@ -403,7 +403,9 @@ class Pods:
         self._db = connect(engine.config.db_path, _SCHEMA, "pods")
 
     def close(self) -> None:
-        self._db.close()
+        from ..sqlitedb import close
+
+        close(self._db, self.engine.config.db_path)
 
     def _pod(self, row) -> Pod:
         return Pod(self.engine, PodConfig.from_dict(json.loads(row[0])))
@@ -456,7 +458,7 @@ class Pods:
                                   "--shm-size) on a pod without an infra container")
         else:
             pc.share = []
-        if self.engine.config.cgroup_manager != "disabled":
+        if self.engine.config.cgroup_manager != "disabled" and podcgroup.wanted(pc.resources):
             self._check_limits(pc)
             pc.cgroup_path = podcgroup.pod_cgroup_path(pc.cgroup_parent or self.engine.config.cgroup_parent, pc.id)
         try:

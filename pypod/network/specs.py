@@ -7,7 +7,6 @@ through these, and the unit tests call them without a process.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from ..errors import InvalidArgument
@@ -16,6 +15,14 @@ from .types import Attachment, PortMapping
 PROTOCOLS = ("tcp", "udp", "sctp")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 MAC_RE = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
+
+
+def _ip_address(text: str):
+    """ipaddress.ip_address, imported on first use: only a flag that names
+    an address needs it, and its import costs every `run` a millisecond."""
+    import ipaddress
+
+    return ipaddress.ip_address(text)
 
 
 def _port(text: str, what: str) -> int:
@@ -80,7 +87,7 @@ def parse_publish(spec: str) -> list[PortMapping]:
 
 def _check_ip(text: str) -> None:
     try:
-        ipaddress.ip_address(text)
+        _ip_address(text)
     except ValueError:
         raise InvalidArgument(f'cannot parse "{text}" as an IP address') from None
 
@@ -166,7 +173,7 @@ def _attachment_opts(name: str, opts: str) -> Attachment:
 
 def check_ip(text: str, what: str = "--ip") -> str:
     try:
-        return str(ipaddress.ip_address(text))
+        return str(_ip_address(text))
     except ValueError:
         raise InvalidArgument(f"{text} is not an ip address") from None
 
@@ -185,7 +192,7 @@ def parse_add_host(spec: str) -> str:
     if ip == "host-gateway":
         return spec
     try:
-        ipaddress.ip_address(ip.strip("[]"))
+        _ip_address(ip.strip("[]"))
     except ValueError:
         raise InvalidArgument(f'invalid IP address in add-host: "{ip}"') from None
     return spec

@@ -54,22 +54,28 @@ class ConmonOCIRuntime(OCIRuntime):
     # -- helpers ---------------------------------------------------------
 
     def _runtime(self, *args: str, check: bool = True, notify: bool = False) -> subprocess.CompletedProcess:
-        """A short runtime call.  NOTIFY_SOCKET goes only where asked: `runc
-        start` with it waits for the container's READY=1 and relays it."""
+        return self._runtime_begin(*args, check=check, notify=notify)()
+
+    def _runtime_begin(self, *args: str, check: bool = True, notify: bool = False):
+        """Start a runtime call; returns the function that waits for it and
+        gives what _runtime() would, so the caller can work meanwhile.
+        NOTIFY_SOCKET goes only where asked: `runc start` with it waits for
+        the container's READY=1 and relays it."""
         env = None
         if not notify and "NOTIFY_SOCKET" in os.environ:
             env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
-        proc = subprocess.run(
-            [self.path, *self.global_flags, "--root", self.runtime_root, *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        trace.step(f"runtime: {self.name} {args[0]} (exit {proc.returncode})")
-        if check and proc.returncode != 0:
-            raise OCIRuntimeError(_runtime_message(proc.stderr) or f"{self.name} {args[0]} failed")
-        return proc
+        argv = [self.path, *self.global_flags, "--root", self.runtime_root, *args]
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+        def finish() -> subprocess.CompletedProcess:
+            with proc:
+                out, err = proc.communicate()
+            trace.step(f"runtime: {self.name} {args[0]} (exit {proc.returncode})")
+            if check and proc.returncode != 0:
+                raise OCIRuntimeError(_runtime_message(err) or f"{self.name} {args[0]} failed")
+            return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+        return finish
 
     def _conmon_env(self) -> tuple[dict, list[int]]:
         env = {
@@ -320,9 +326,17 @@ class ConmonOCIRuntime(OCIRuntime):
         return timeout > 0
 
     def delete_container(self, ctr: RuntimeContainer) -> None:
-        proc = self._runtime("delete", "--force", ctr.id, check=False)
-        if proc.returncode != 0 and b"does not exist" not in proc.stderr and b"not found" not in proc.stderr:
-            raise OCIRuntimeError(_runtime_message(proc.stderr))
+        self.begin_delete(ctr)()
+
+    def begin_delete(self, ctr: RuntimeContainer):
+        finish = self._runtime_begin("delete", "--force", ctr.id, check=False)
+
+        def done() -> None:
+            proc = finish()
+            if proc.returncode != 0 and b"does not exist" not in proc.stderr and b"not found" not in proc.stderr:
+                raise OCIRuntimeError(_runtime_message(proc.stderr))
+
+        return done
 
     def pause_container(self, ctr: RuntimeContainer) -> None:
         self._runtime("pause", ctr.id)

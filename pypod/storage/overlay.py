@@ -146,17 +146,41 @@ class ContainerStorage:
     def is_mounted(self, container_id: str) -> bool:
         return _is_mountpoint(self._paths(container_id)[2])
 
-    def mount(self, container_id: str, image) -> str:
-        """Mount the container's overlay (idempotent); returns the merged dir."""
+    def mount(self, container_id: str, image, volatile: bool = False) -> str:
+        """Mount the container's overlay (idempotent); returns the merged dir.
+
+        volatile (a `--rm` container's, as podman mounts them): overlayfs
+        skips every sync of the upper dir, the one at unmount included,
+        which otherwise flushes the whole host filesystem (14 ms idle, a
+        quarter second while others write).  Its writes may not survive a
+        crash of the host, and a --rm container's layer does not outlive
+        it anyway."""
         upper, work, merged = self._paths(container_id)
         with self._locked(container_id):
             if _is_mountpoint(merged):
                 return merged
             self.create(container_id, image)
-            self.mount_layers(image.layer_dirs, merged, upper, work, f"the rootfs of {container_id}")
+            # an earlier volatile mount leaves this marker, and the kernel
+            # refuses any later mount of the layer while it is there
+            remove_tree(os.path.join(work, "work", "incompat", "volatile"), ignore_errors=True)
+            what = f"the rootfs of {container_id}"
+            if volatile and self._volatile_ok is not False:
+                try:
+                    self.mount_layers(image.layer_dirs, merged, upper, work, what, extra="volatile")
+                    ContainerStorage._volatile_ok = True
+                    return merged
+                except PypodError:
+                    if self._volatile_ok:
+                        raise
+                    ContainerStorage._volatile_ok = False  # a kernel before 5.10: mount as always
+            self.mount_layers(image.layer_dirs, merged, upper, work, what)
         return merged
 
-    def mount_layers(self, layer_dirs: list[str], target: str, upper: str = "", work: str = "", what: str = "") -> None:
+    #: whether this kernel's overlayfs takes `volatile` (None: not tried yet)
+    _volatile_ok: bool | None = None
+
+    def mount_layers(self, layer_dirs: list[str], target: str, upper: str = "", work: str = "", what: str = "",
+                     extra: str = "") -> None:
         """An overlay of layer_dirs (bottom first) on target; without an upper
         dir it is read-only (an image mounted for inspection or a --mount
         type=image)."""
@@ -165,13 +189,13 @@ class ContainerStorage:
         lowers = list(reversed(layer_dirs)) or [self._empty_layer()]
         if not upper and len(lowers) < 2:
             lowers.append(self._empty_layer())
-        tail = self._upper_options(upper, work)
+        tail = self._upper_options(upper, work) + (f",{extra}" if extra else "")
         opts = f"lowerdir={':'.join(lowers)}{tail}"
         try:
             if len(opts) <= _MAX_OPTIONS:
                 mount("overlay", target, "overlay", self._flags(upper), opts)
             else:
-                self._mount_long(lowers, upper, work, target)
+                self._mount_long(lowers, tail, self._flags(upper), target)
         except OSError as e:
             missing = [d for d in lowers if not os.path.isdir(d)]
             if missing:
@@ -188,12 +212,10 @@ class ContainerStorage:
     def _flags(self, upper: str) -> int:
         return self.mount_flags if upper else MS_NODEV | MS_RDONLY
 
-    def _mount_long(self, lowers: list[str], upper: str, work: str, merged: str) -> None:
+    def _mount_long(self, lowers: list[str], tail: str, flags: int, merged: str) -> None:
         """A lowerdir list over a page: short links under l/, as containers/storage
         does, and if even those are too long, the links relative to the storage dir."""
         names = [self._short_link(d) for d in lowers]
-        tail = self._upper_options(upper, work)
-        flags = self._flags(upper)
         opts = "lowerdir=" + ":".join(os.path.join(self.links, n) for n in names) + tail
         if len(opts) <= _MAX_OPTIONS:
             mount("overlay", merged, "overlay", flags, opts)

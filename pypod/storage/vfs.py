@@ -47,7 +47,7 @@ class VfsContainerStorage:
     def is_mounted(self, container_id: str) -> bool:
         return os.path.isfile(os.path.join(self._base(container_id), "ready"))
 
-    def mount(self, container_id: str, image) -> str:
+    def mount(self, container_id: str, image, volatile: bool = False) -> str:
         """The container's copy of the image (made once, then kept until rm)."""
         base = self._base(container_id)
         rootfs = self.merged_dir(container_id)
