@@ -136,6 +136,9 @@ GROUP_ONLY = ("cleanup", "runlabel", "container-clone", "service", "check", "con
 #: what runs here even when --remote is in force (podman's too)
 LOCAL_ONLY = ("system-connection",)
 
+#: what a rootless user runs without joining its user namespace
+OUTSIDE_USERNS = ("version", "system-connection")
+
 #: other spellings of top-level commands
 ALIASES = {"umount": "unmount"}
 
@@ -386,6 +389,11 @@ def main(argv: list[str] | None = None, leaving: bool = False) -> int:
             from . import remote
 
             return remote.run(name, ns, parser, gopts)
+        if os.geteuid() != 0 and name not in OUTSIDE_USERNS:
+            from .. import rootless
+
+            rootless.enter()  # before any thread starts: a threaded process cannot join
+            trace.step("rootless: user namespace joined")
         cfg = _config(gopts)
         early = getattr(mod, f"early_{func}", None)
         if early is not None:

@@ -333,6 +333,10 @@ class Container:
             if cfg.process.env_merge:
                 env = merge_env(env, cfg.process.env_merge)
             spec = bundle.container_spec(self, rootfs, user, extra_gids, env, plan, user_mounts)
+            if eng.rootless:
+                from .. import rootless
+
+                rootless.adjust_spec(spec)
             if eng.config.hooks_dirs:
                 from ..proto.oci_hooks import add_hooks, read_hook_dirs
 
@@ -600,6 +604,11 @@ class Container:
                 raise InvalidState(f"{self.id} is already paused: container state improper")
             if self.state.status != Status.RUNNING:
                 raise InvalidState(f"{self.id} is not running, can't pause: container state improper")
+            if self.engine.rootless:
+                from .. import rootless
+
+                rootless.refuse_without_cgroups("can not pause containers on rootless containers with cgroup V1: "
+                                                "this container does not have a cgroup")
             self.runtime.pause_container(self)
             self.state.status = Status.PAUSED
             self.save()

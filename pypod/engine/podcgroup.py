@@ -144,10 +144,13 @@ def wanted(r: Resources) -> bool:
     layout); otherwise only to hold limits, which then need a cgroup the
     user may write (a rootless pod without limits has none, as podman's
     on cgroup v1)."""
-    limited = any((r.memory, r.memory_swap, r.memory_reservation, r.cpu_shares, r.cpu_quota, r.cpuset_cpus,
-                   r.cpuset_mems, r.blkio_weight, r.blkio_weight_device, r.device_read_bps, r.device_write_bps,
-                   r.device_read_iops, r.device_write_iops, r.pids_limit))
-    return os.geteuid() == 0 or limited
+    return os.geteuid() == 0 or limited(r)
+
+
+def limited(r: Resources) -> bool:
+    return any((r.memory, r.memory_swap, r.memory_reservation, r.cpu_shares, r.cpu_quota, r.cpuset_cpus,
+                r.cpuset_mems, r.blkio_weight, r.blkio_weight_device, r.device_read_bps, r.device_write_bps,
+                r.device_read_iops, r.device_write_iops, r.pids_limit))
 
 
 def create(path: str, r: Resources) -> None:

@@ -458,8 +458,13 @@ class Pods:
                                   "--shm-size) on a pod without an infra container")
         else:
             pc.share = []
+        from ..rootless import without_cgroups
+
+        if without_cgroups():
+            self._drop_limits(pc)  # as a rootless container's: podman's warning, no cgroup to hold them
+        if podcgroup.wanted(pc.resources):
+            self._check_limits(pc)  # limits without cgroups (--cgroup-manager disabled) are refused
         if self.engine.config.cgroup_manager != "disabled" and podcgroup.wanted(pc.resources):
-            self._check_limits(pc)
             pc.cgroup_path = podcgroup.pod_cgroup_path(pc.cgroup_parent or self.engine.config.cgroup_parent, pc.id)
         try:
             self._db.execute("INSERT INTO pods (id, name, config, created) VALUES (?, ?, ?, ?)",
@@ -483,6 +488,17 @@ class Pods:
             raise
         self.engine.events.write("pod", "create", pc.id, pc.name, "")
         return Pod(self.engine, pc)
+
+    def _drop_limits(self, pc: PodConfig) -> None:
+        from .podcgroup import limited
+
+        if limited(pc.resources):
+            import sys
+
+            from ..rootless import RESOURCE_WARNING
+
+            print(RESOURCE_WARNING, file=sys.stderr)
+        pc.resources = Resources()
 
     def _check_limits(self, pc: PodConfig) -> None:
         """What the host cannot limit is refused as for a container."""

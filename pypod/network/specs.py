@@ -135,9 +135,8 @@ def parse_network_flag(values: list[str]) -> tuple[str, dict[str, Attachment]]:
             return v, {}
         if v == "ns":
             raise InvalidArgument("must provide a path to a network namespace for ns: invalid argument")
-        if v.startswith(("slirp4netns", "pasta")):
-            raise InvalidArgument(f"network mode {v.split(':')[0]} is for rootless podman; pypod runs root containers "
-                                  "on bridge networks (the default), none or host: invalid argument")
+        if v.partition(":")[0] in ("slirp4netns", "pasta"):
+            return v, {}  # user-mode networking (network/usernet.py), options and all
     networks: dict[str, Attachment] = {}
     for v in values:
         if v in ("bridge", "none", "host", "private") or v.startswith(("container:", "ns:")):

@@ -89,8 +89,10 @@ def _is_mountpoint(path: str) -> bool:
 
 
 class ContainerStorage:
-    def __init__(self, storage_dir: str, mount_options: str = ""):
+    def __init__(self, storage_dir: str, mount_options: str = "", mount_program: str = ""):
         self.storage_dir = storage_dir
+        #: a FUSE overlay (fuse-overlayfs) instead of the kernel's: podman's overlay.mount_program
+        self.mount_program = mount_program
         #: extra overlay mount options (--storage-opt overlay.mountopt=...)
         flags, data = 0, []
         for opt in filter(None, mount_options.split(",")):
@@ -100,6 +102,10 @@ class ContainerStorage:
                 data.append(opt)
         self.mount_flags = MS_NODEV | flags
         self.mount_options = ",".join(data)
+        from .. import rootless
+
+        #: a rootless overlay keeps its whiteout and opaque markers in user.* xattrs (trusted.* is root's)
+        self.fs_options = "userxattr" if rootless.is_rootless() else ""
         self.dir = os.path.join(storage_dir, "overlay-containers")
         self.links = os.path.join(storage_dir, "l")
         self.empty_layer = os.path.join(storage_dir, "empty-layer")
@@ -192,7 +198,9 @@ class ContainerStorage:
         tail = self._upper_options(upper, work) + (f",{extra}" if extra else "")
         opts = f"lowerdir={':'.join(lowers)}{tail}"
         try:
-            if len(opts) <= _MAX_OPTIONS:
+            if self.mount_program:
+                self._mount_fuse(opts, target, self._flags(upper))
+            elif len(opts) <= _MAX_OPTIONS:
                 mount("overlay", target, "overlay", self._flags(upper), opts)
             else:
                 self._mount_long(lowers, tail, self._flags(upper), target)
@@ -202,12 +210,25 @@ class ContainerStorage:
                 raise PypodError(f"mounting {what or target}: image layer {missing[0]} is missing") from None
             raise PypodError(f"mounting {what or target}: {e.strerror or e}") from None
 
+    def _mount_fuse(self, opts: str, target: str, flags: int) -> None:
+        """fuse-overlayfs mounts and goes to the background; it ends at the unmount."""
+        import subprocess
+
+        extra = [name for name, bit in MOUNT_FLAGS.items() if flags & bit and name != "relatime"]
+        opts = ",".join(o for o in opts.split(",") if o != "userxattr")  # its own xattrs, no such option
+        proc = subprocess.run([self.mount_program, "-o", ",".join([opts, *extra]), target], capture_output=True,
+                              stdin=subprocess.DEVNULL, text=True)
+        if proc.returncode != 0:
+            raise OSError(errno.EIO, f"{os.path.basename(self.mount_program)}: "
+                                     f"{proc.stderr.strip() or f'exit status {proc.returncode}'}")
+
     def _upper_options(self, upper: str, work: str) -> str:
         """A container's writable layer, and the options --storage-opt
         overlay.mountopt adds to container mounts."""
+        own = f",{self.fs_options}" if self.fs_options else ""
         if not upper:
-            return ""
-        return f",upperdir={upper},workdir={work}" + (f",{self.mount_options}" if self.mount_options else "")
+            return own
+        return f",upperdir={upper},workdir={work}{own}" + (f",{self.mount_options}" if self.mount_options else "")
 
     def _flags(self, upper: str) -> int:
         return self.mount_flags if upper else MS_NODEV | MS_RDONLY
@@ -289,3 +310,48 @@ class ContainerStorage:
             # rmtree would descend into the mounted image and delete through it.
             raise PypodError(f"removing the rootfs of {container_id}: it is still mounted")
         remove_tree(base, ignore_errors=True)
+
+
+def rootless_mount_program(storage_dir: str) -> str:
+    """"" when the kernel mounts overlay in a user namespace (with userxattr,
+    Linux 5.11 on), else fuse-overlayfs, as containers/storage chooses; the
+    kernel's answer is probed once and kept in the storage dir."""
+    marker = os.path.join(storage_dir, "native-overlay")
+    try:
+        with open(marker) as f:
+            native = f.read().strip() == "true"
+    except OSError:
+        native = _probe_native(storage_dir)
+        try:
+            private.write_file(marker, "true" if native else "false")
+        except OSError:
+            pass
+    if native:
+        return ""
+    import shutil
+
+    program = shutil.which("fuse-overlayfs")
+    if not program:
+        raise PypodError("this kernel cannot mount overlay in a user namespace and fuse-overlayfs is not installed "
+                         "(package fuse-overlayfs), or use --storage-driver vfs")
+    return program
+
+
+def _probe_native(storage_dir: str) -> bool:
+    import tempfile
+
+    private.makedirs(storage_dir)
+    d = tempfile.mkdtemp(prefix="probe-", dir=storage_dir)
+    try:
+        for sub in ("lower", "upper", "work", "merged"):
+            os.mkdir(os.path.join(d, sub))
+        try:
+            mount("overlay", os.path.join(d, "merged"), "overlay", MS_NODEV,
+                  f"lowerdir={d}/lower,upperdir={d}/upper,workdir={d}/work,userxattr")
+        except OSError:
+            return False
+        umount(os.path.join(d, "merged"))
+        return True
+    finally:
+        remove_tree(d, ignore_errors=True)
+

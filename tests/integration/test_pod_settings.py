@@ -142,6 +142,11 @@ def test_pod_user_namespace_and_share_parent(pypod):
     assert f"pypod-pod-{pod_id}" not in cgroup
     pypod("pod", "rm", "-a", "-f", "-t", "0")
     assert _cgroup_dirs(f"/pypod_parent/pypod-pod-{pod_id}") == []
+    # without cgroups a pod gets none, and limits it cannot hold are refused
+    p = pypod("--cgroup-manager", "disabled", "pod", "create", "--name", "capped", "--memory", "32m", check=False)
+    assert p.returncode == 125 and "resource limits need a cgroup" in p.stderr.decode()
+    pypod("--cgroup-manager", "disabled", "pod", "create", "--name", "free")
+    assert "CgroupPath" not in json.loads(pypod.out("pod", "inspect", "free"))
 
 
 @pytest.mark.parametrize("args, words", [
