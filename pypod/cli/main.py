@@ -113,7 +113,7 @@ GROUPS = {
               "save": "save", "import": "import", "inspect": "inspect", "history": "history", "tree": "image-tree",
               "prune": "image-prune", "exists": "image-exists", "diff": "image-diff", "mount": "image-mount",
               "unmount": "image-unmount", "umount": "image-unmount", "pull": "pull",
-              "push": "push", "search": "search", "trust": "image-trust"},
+              "push": "push", "search": "search"},
     "system": {"info": "info", "service": "service", "events": "events", "check": "check", "df": "system-df",
                "prune": "system-prune", "reset": "system-reset", "migrate": "system-migrate",
                "renumber": "system-renumber", "connection": "system-connection"},
@@ -126,6 +126,7 @@ GROUPS = {
 }
 
 GROUPS["container"].update({c: c for c in ("cp", "commit", "stats")})
+GROUPS["image"]["trust"] = "image-trust"
 
 # reachable only through their group, as in podman
 GROUP_ONLY = ("cleanup", "runlabel", "container-clone", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune", "image-trust",
