@@ -172,7 +172,10 @@ def enter() -> None:
             fcntl.flock(fd, fcntl.LOCK_EX)
             pid = _live_pause(pid_file, uid)  # another command may have made it meanwhile
             if pid is None:
-                pid = _make_pause(pid_file, uid)
+                holder = _live_monitor(run_dir, uid)
+                # the pause process died but running containers still hold the namespace: a new
+                # one would not see their mounts, so a new pause process is made inside theirs
+                pid = _respawn_pause(holder, pid_file) if holder else _make_pause(pid_file, uid)
         finally:
             os.close(fd)
     _join(pid)
@@ -212,6 +215,61 @@ def _live_pause(pid_file: str, uid: int) -> int | None:
     return pid
 
 
+def _live_monitor(run_dir: str, uid: int) -> int | None:
+    """A conmon of the user's, still running in a user namespace (not ours), if any."""
+    import glob
+
+    own = os.readlink("/proc/self/ns/user")
+    for path in glob.glob(os.path.join(run_dir, "containers", "*", "conmon.pid")):
+        try:
+            with open(path) as f:
+                pid = int(f.read().strip() or 0)
+            if pid <= 0 or os.stat(f"/proc/{pid}").st_uid != uid:
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if os.path.basename(f.read().split(b"\0")[0]) != b"conmon":
+                    continue
+            if os.readlink(f"/proc/{pid}/ns/user") != own:
+                return pid
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _respawn_pause(holder: int, pid_file: str) -> int:
+    """A new pause process in the namespaces holder (a conmon) is in."""
+    program = pause_program()
+    ready_r, ready_w = os.pipe()
+    exec_r, exec_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(ready_r)
+            os.close(exec_r)
+            os.setsid()
+            _join(holder)
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.chdir("/")
+            os.write(ready_w, b"1")
+            os.execv(program, [os.path.basename(program), "-P"])
+        finally:
+            os._exit(127)
+    os.close(ready_w)
+    os.close(exec_w)
+    try:
+        if os.read(ready_r, 1) != b"1":
+            os.waitpid(pid, 0)
+            raise PypodError(f"cannot join the user namespace of the running conmon {holder}")
+        _wait_exec(exec_r, pid)
+    finally:
+        os.close(ready_r)
+        os.close(exec_r)
+    _write_pid_file(pid_file, pid)
+    return pid
+
+
 def pause_program() -> str:
     import shutil
 
@@ -229,8 +287,6 @@ def _make_pause(pid_file: str, uid: int) -> int:
     waits while we map it from outside, then becomes `catatonit -P`."""
     import ctypes
 
-    from . import private
-
     program = pause_program()
     user = _user_name(uid)
     gid = os.getegid()
@@ -247,11 +303,13 @@ def _make_pause(pid_file: str, uid: int) -> int:
         diag.warn(NO_RANGE_WARNING)
     ready_r, ready_w = os.pipe()
     mapped_r, mapped_w = os.pipe()
+    exec_r, exec_w = os.pipe()  # close-on-exec: EOF once the child is catatonit
     pid = os.fork()
     if pid == 0:  # the pause process-to-be: only async-signal-safe steps until exec
         try:
             os.close(ready_r)
             os.close(mapped_w)
+            os.close(exec_r)
             os.setsid()
             libc = ctypes.CDLL(None, use_errno=True)
             ok = libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0
@@ -267,6 +325,7 @@ def _make_pause(pid_file: str, uid: int) -> int:
             os._exit(127)
     os.close(ready_w)
     os.close(mapped_r)
+    os.close(exec_w)
     try:
         if os.read(ready_r, 1) != b"1":
             os.waitpid(pid, 0)
@@ -283,13 +342,29 @@ def _make_pause(pid_file: str, uid: int) -> int:
             os.waitpid(pid, 0)
             raise
         os.write(mapped_w, b"1")
+        _wait_exec(exec_r, pid)
     finally:
         os.close(ready_r)
         os.close(mapped_w)
+        os.close(exec_r)
+    _write_pid_file(pid_file, pid)
+    return pid
+
+
+def _wait_exec(exec_r: int, pid: int) -> None:
+    """Until the child has become the pause program: other commands recognise it by its name."""
+    os.read(exec_r, 1)
+    done, _status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        raise PypodError(f"the pause process ({pause_program()} -P) could not be started")
+
+
+def _write_pid_file(pid_file: str, pid: int) -> None:
+    from . import private
+
     tmp = f"{pid_file}.{os.getpid()}"
     private.write_file(tmp, str(pid))
     os.replace(tmp, pid_file)
-    return pid
 
 
 def _user_name(uid: int) -> str:

@@ -6,6 +6,31 @@ from __future__ import annotations
 from ..errors import InvalidArgument, NoSuchNetwork
 from .common import strdict, with_engine
 from .http import Request, Response, Router
+from .validate import FILTERS, Bool, List, Map, Obj, Q, Str, Strs, validated
+
+# What the routes read of their requests, checked before any work (api/validate.py).
+_ADDR = Str(64)  # an IP address, a subnet or a MAC address; the engine parses it
+_LIST_QUERY = {"filters": Q.json(FILTERS)}
+_DELETE_QUERY = {"force": Q.bool(), "timeout": Q.int(0, 1 << 31)}
+_DOCKER_CREATE = Obj({
+    "Name": Str(253), "Driver": Str(64), "Internal": Bool(), "EnableIPv6": Bool(), "Attachable": Bool(),
+    "CheckDuplicate": Bool(), "Labels": Map(Str()), "Options": Map(Str()),
+    "IPAM": Obj({"Driver": Str(64), "Options": Map(Str()),
+                 "Config": List(Obj({"Subnet": _ADDR, "Gateway": _ADDR, "IPRange": _ADDR}))}),
+}, required=("Name",))
+_LIBPOD_CREATE = Obj({
+    "name": Str(253), "driver": Str(64), "internal": Bool(), "ipv6_enabled": Bool(), "dns_enabled": Bool(),
+    "labels": Map(Str()), "options": Map(Str()), "network_interface": Str(15), "ipam_options": Map(Str()),
+    "subnets": List(Obj({"subnet": _ADDR, "gateway": _ADDR, "lease_range": Obj({"start_ip": _ADDR, "end_ip": _ADDR})})),
+})
+#: Docker's {Container, EndpointConfig} and libpod's {container, aliases, ...} alike
+_CONNECT = Obj({
+    "Container": Str(253), "container": Str(253),
+    "EndpointConfig": Obj({"Aliases": Strs(), "MacAddress": _ADDR,
+                           "IPAMConfig": Obj({"IPv4Address": _ADDR, "IPv6Address": _ADDR})}),
+    "aliases": Strs(), "static_ips": Strs(), "static_mac": _ADDR, "interface_name": Str(15),
+})
+_DISCONNECT = Obj({"Container": Str(253), "container": Str(253), "Force": Bool(), "force": Bool()})
 
 
 def _filters(req: Request) -> dict[str, list[str]]:
@@ -78,11 +103,13 @@ def _range_cidr(s) -> str:
 # -- Docker ------------------------------------------------------------------------------
 
 
+@validated(query=_LIST_QUERY)
 @with_engine
 def networks_list(req: Request, eng) -> Response:
     return Response(200, [docker_network(eng, n) for n in _listed(eng, req)])
 
 
+@validated(query={"verbose": Q.bool(), "scope": Q.str(16)})
 @with_engine
 def network_inspect(req: Request, eng) -> Response:
     net = _get(eng, req.params["id"])
@@ -121,6 +148,7 @@ def _request_from_docker(body: dict):
     return req  # an empty gateway means the subnet's first address, as netdefs reads it
 
 
+@validated(body=_DOCKER_CREATE)
 @with_engine
 def network_create(req: Request, eng) -> Response:
     from ..engine import netmanage as manage
@@ -129,6 +157,7 @@ def network_create(req: Request, eng) -> Response:
     return Response(201, {"Id": net.id, "Warning": ""})
 
 
+@validated(query=_DELETE_QUERY)
 @with_engine
 def network_delete(req: Request, eng) -> Response:
     from ..engine import netmanage as manage
@@ -153,6 +182,7 @@ def _endpoint_attachment(ep: dict):
     return att
 
 
+@validated(body=_CONNECT)
 @with_engine
 def network_connect(req: Request, eng) -> Response:
     """Docker's {Container, EndpointConfig} and libpod's {container, aliases,
@@ -178,6 +208,7 @@ def network_connect(req: Request, eng) -> Response:
     return Response(200, b"OK", "text/plain")
 
 
+@validated(body=_DISCONNECT)
 @with_engine
 def network_disconnect(req: Request, eng) -> Response:
     from ..engine import netmanage as manage
@@ -191,6 +222,7 @@ def network_disconnect(req: Request, eng) -> Response:
     return Response(200, b"OK", "text/plain")
 
 
+@validated(query=_LIST_QUERY)
 @with_engine
 def networks_prune(req: Request, eng) -> Response:
     from ..engine import netmanage as manage
@@ -201,16 +233,19 @@ def networks_prune(req: Request, eng) -> Response:
 # -- libpod ----------------------------------------------------------------------------
 
 
+@validated(query=_LIST_QUERY)
 @with_engine
 def libpod_networks_list(req: Request, eng) -> Response:
     return Response(200, [n.to_json() for n in _listed(eng, req)])
 
 
+@validated()
 @with_engine
 def libpod_network_inspect(req: Request, eng) -> Response:
     return Response(200, eng.networks.get(req.params["name"]).to_json())
 
 
+@validated()
 @with_engine
 def libpod_network_exists(req: Request, eng) -> Response:
     try:
@@ -249,6 +284,7 @@ def _request_from_libpod(body: dict):
     return req
 
 
+@validated(body=_LIBPOD_CREATE)
 @with_engine
 def libpod_network_create(req: Request, eng) -> Response:
     from ..engine import netmanage as manage
@@ -257,6 +293,7 @@ def libpod_network_create(req: Request, eng) -> Response:
     return Response(200, net.to_json())
 
 
+@validated(query=_DELETE_QUERY)
 @with_engine
 def libpod_network_delete(req: Request, eng) -> Response:
     from ..engine import netmanage as manage
@@ -265,6 +302,7 @@ def libpod_network_delete(req: Request, eng) -> Response:
     return Response(200, [{"Name": net.name, "Err": None}])
 
 
+@validated(query=_LIST_QUERY)
 @with_engine
 def libpod_networks_prune(req: Request, eng) -> Response:
     from ..engine import netmanage as manage

@@ -11,9 +11,10 @@ bridge in this one by netavark's veth.  A published port is a slirp4netns
 forward from the host to this namespace, where netavark's DNAT rule takes
 it on to the container.
 
-The namespace and its slirp4netns stay until the pause process goes (a
-reboot, or the user's last process): podman keeps its own the same way
-while containers come and go.
+The namespace and its slirp4netns stay while containers come and go, and
+after the last one (podman 4 takes its own down then; pypod leaves it to a
+reboot, or to the end of the user's processes); a namespace that lost its
+slirp4netns is made again by the next container that needs it.
 """
 
 from __future__ import annotations
@@ -110,10 +111,6 @@ def _start_slirp(config, ns_path: str) -> None:
     finally:
         os.close(ready_r)
     private.write_file(_pid_file(config), str(proc.pid))
-
-
-def api_socket(config) -> str:
-    return os.path.join(_dir(config), NAME + ".sock")
 
 
 def forward(config, ports) -> None:

@@ -118,7 +118,6 @@ class Pending:
 
     def __init__(self, netns_path: str, held: list, wait, status: dict | None):
         self.netns = netns_path
-        self.options: dict = {}
         self.held = held
         self._wait = wait
         self._status = status
@@ -277,9 +276,10 @@ def _write_pid(run_dir: str, pid: int) -> None:
 def _log_tail(run_dir: str, name: str) -> str:
     try:
         with open(os.path.join(run_dir, name), errors="replace") as f:
-            return f.read().strip().splitlines()[-1] if f else ""
-    except (OSError, IndexError):
+            lines = f.read().strip().splitlines()
+    except OSError:
         return ""
+    return lines[-1] if lines else ""
 
 
 def teardown(engine, container_id: str) -> None:

@@ -142,15 +142,33 @@ def load(path: str = "") -> RegistriesConf:
             raise InvalidArgument(f"loading registries configuration {explicit!r}: no such file or directory")
         _merge(conf, explicit)
         return conf
-    if os.path.exists(SYSTEM_REGISTRIES_CONF):
-        _merge(conf, SYSTEM_REGISTRIES_CONF)
-    try:
-        drop_ins = sorted(n for n in os.listdir(SYSTEM_REGISTRIES_CONF_DIR) if n.endswith(".conf"))
-    except OSError:
-        drop_ins = []
-    for name in drop_ins:
-        _merge(conf, os.path.join(SYSTEM_REGISTRIES_CONF_DIR, name))
+    main, dirs = SYSTEM_REGISTRIES_CONF, [SYSTEM_REGISTRIES_CONF_DIR]
+    user = _user_config_dir()
+    if user:
+        # a rootless user's own file replaces the system's; drop-ins come from both places
+        if os.path.exists(os.path.join(user, "registries.conf")):
+            main = conf.path = os.path.join(user, "registries.conf")
+        dirs.append(os.path.join(user, "registries.conf.d"))
+    if os.path.exists(main):
+        _merge(conf, main)
+    for d in dirs:
+        try:
+            drop_ins = sorted(n for n in os.listdir(d) if n.endswith(".conf"))
+        except OSError:
+            drop_ins = []
+        for name in drop_ins:
+            _merge(conf, os.path.join(d, name))
     return conf
+
+
+def _user_config_dir() -> str:
+    """~/.config/containers for a rootless user (podman reads it beside the system's), else ""."""
+    from .. import rootless
+
+    if not rootless.is_rootless():
+        return ""
+    home = os.environ.get("HOME") or os.path.expanduser("~")
+    return os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "containers")
 
 
 def _bool(v, what: str, path: str) -> bool:

@@ -91,3 +91,29 @@ def test_archive_of_a_name_no_filesystem_holds_is_a_400(svc, pypod):
     status, doc = call(svc.sock, "GET", "/containers/fs/archive?path=/" + "x" * 300)
     assert "file name too long" in doc["message"]
     assert pypod("cp", "fs:/" + "y" * 300, str(svc.sock) + ".out", check=False).returncode == 125
+
+
+def test_network_routes_check_their_bodies_before_any_work(svc, pypod):
+    """A wrongly typed field is a 400 naming it, and no network is made:
+    before these were declared, a list Driver became the string "['x']"
+    and "Internal": "false" meant true."""
+    cases = [
+        ("/networks/create", {"Name": "n1", "Driver": ["bridge"]}, "Driver"),
+        ("/networks/create", {"Name": "n1", "Internal": "false"}, "Internal"),
+        ("/networks/create", {"Name": "n1", "IPAM": {"Config": [{"Subnet": 10}]}}, "IPAM.Config[0].Subnet"),
+        ("/networks/create", {"Driver": "bridge"}, "Name is required"),
+        ("/libpod/networks/create", {"name": "n1", "subnets": [{"subnet": ["10.0.0.0/24"]}]}, "subnets[0].subnet"),
+        ("/libpod/networks/create", {"name": "n1", "dns_enabled": "yes"}, "dns_enabled"),
+        ("/networks/podman/connect", {"Container": "c", "EndpointConfig": {"Aliases": [1]}}, "Aliases[0]"),
+        ("/libpod/networks/podman/connect", {"container": "c", "static_ips": "10.0.0.9"}, "static_ips"),
+        ("/networks/podman/disconnect", {"Container": 7}, "Container"),
+    ]
+    for path, body, field in cases:
+        status, doc = call(svc.sock, "POST", path, body)
+        assert status == 400 and field in doc["message"], (path, status, doc)
+    for path in ("/networks?filters=[1]", "/libpod/networks/json?filters={", "/networks/prune?filters=5"):
+        status, doc = call(svc.sock, "GET" if "prune" not in path else "POST", path)
+        assert status == 400 and "filters" in doc["message"], (path, status, doc)
+    status, doc = call(svc.sock, "DELETE", "/libpod/networks/podman?timeout=-1")
+    assert status == 400 and "timeout" in doc["message"]
+    assert len(pypod.out("network", "ls", "--format", "{{.Name}}").split()) == 1  # the default alone

@@ -56,6 +56,13 @@ def test_container_commands_as_user(rl):
     assert rl.out("exec", "rl-top", "sh", "-c", "echo in-exec; id -u") == "in-exec\n0"
     assert rl.pypod("exec", "rl-top", "sh", "-c", "exit 7", check=False).returncode == 7
     assert rl.out("logs", "rl-top") == "started"
+    # the pause process gone, the next command makes a new one inside the running container's namespace
+    old_pause = _pause_pid(rl)
+    userns = os.readlink(f"/proc/{old_pause}/ns/user")
+    os.kill(old_pause, 9)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{old_pause}/ns"))
+    assert rl.out("exec", "rl-top", "echo", "still-here") == "still-here"
+    assert _pause_pid(rl) != old_pause and os.readlink(f"/proc/{_pause_pid(rl)}/ns/user") == userns
     rl.pypod("run", "-d", "-i", "--name", "rl-att", "--network", "none", "busybox",
              "sh", "-c", "read line; echo got $line")
     attach = rl.pypod("attach", "rl-att", input=b"hello\n", timeout=30)
