@@ -105,6 +105,10 @@ class Engines:
         if "runc" in want:
             self.runc = ["runc", "--root", f"{t}/rs"]
         self.podman_run = ["--network", "none", *podman_ulimits()]
+        # the same network for both: pypod's default, as podman's for root, is
+        # now the bridge (netavark, ~45 ms of CPU a run), which podman's CNI
+        # cannot even set up here
+        self.pypod_run = ["--network", "none"]
         self.runc_ids: list[str] = []
         self.force_rootfs = force_rootfs
         self.image_mode = True  # False: every engine runs a --rootfs directory
@@ -179,7 +183,7 @@ class Engines:
     # -- commands per engine ------------------------------------------------
 
     def run_cmds(self) -> dict[str, list[str]]:
-        cmds = {"pypod": [*self.pypod, "run", "--rm", *self.image("pypod"), "true"]}
+        cmds = {"pypod": [*self.pypod, "run", "--rm", *self.pypod_run, *self.image("pypod"), "true"]}
         if self.podman:
             cmds["podman"] = [*self.podman, "run", "--rm", *self.podman_run, *self.image("podman"), "true"]
         if self.runc:
@@ -191,7 +195,7 @@ class Engines:
     def start_sleepers(self, name: str, interactive: bool) -> dict[str, list[str]]:
         """A running `sleep` container per engine; returns each one's exec prefix."""
         flag = ["-i"] if interactive else []
-        sh([*self.pypod, "run", "-d", "--name", name, *self.image("pypod"), "sleep", "1000000"])
+        sh([*self.pypod, "run", "-d", *self.pypod_run, "--name", name, *self.image("pypod"), "sleep", "1000000"])
         execs = {"pypod": [*self.pypod, "exec", *flag, name]}
         if self.podman:
             sh([*self.podman, "run", "-d", *self.podman_run, "--name", name, *self.image("podman"), "sleep", "1000000"])

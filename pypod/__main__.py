@@ -1,3 +1,3 @@
-from pypod.cli.main import main
+from pypod.cli.main import launch
 
-raise SystemExit(main())
+launch()

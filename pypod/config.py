@@ -46,8 +46,11 @@ class NetworkConfig:
     default_subnet_pools: tuple = DEFAULT_SUBNET_POOLS
     #: network definitions (netavark JSON); "" = ROOT/networks
     network_config_dir: str = ""
-    #: [containers] netns: the network mode of a container given none
-    netns: str = "bridge"
+    #: [containers] netns: the network mode of a container given none ("" = bridge, or for a
+    #: rootless user default_rootless_network_cmd, as podman)
+    netns: str = ""
+    #: what gives a rootless container given no network its own: slirp4netns (podman 4's) or pasta (podman 5's)
+    default_rootless_network_cmd: str = "slirp4netns"
     #: netavark and aardvark-dns are looked for here first
     helper_binaries_dir: tuple = ("/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman")
     #: the netavark binary (podman's network_cmd_path); "" = found in helper_binaries_dir
@@ -62,6 +65,7 @@ class NetworkConfig:
 #: config-file table -> the NetworkConfig keys it may set
 _NETWORK_TABLES = {
     "network": {"default_network", "default_subnet", "default_interface", "interface_prefix", "default_subnet_pools",
+                "default_rootless_network_cmd",
                 "network_config_dir", "network_cmd_path", "helper_binaries_dir"},
     "containers": {"netns", "dns_servers", "dns_searches", "dns_options"},
     "engine": {"infra_command"},
@@ -194,7 +198,7 @@ _FILE_KEYS = {
 EVENTS_BACKENDS = ("file", "none", "journald")
 STORAGE_DRIVERS = ("overlay", "vfs")
 #: the storage options pypod's drivers act on (anything else is refused, not ignored)
-STORAGE_OPTS = ("overlay.mountopt",)
+STORAGE_OPTS = ("overlay.mountopt", "overlay.mount_program")
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 
 
@@ -248,9 +252,17 @@ def load_config(path: str | None = None, **overrides) -> EngineConfig:
     from .errors import InvalidArgument
 
     cfg = EngineConfig()
-    path = path or os.environ.get("PYPOD_CONFIG") or DEFAULT_CONFIG_FILE
+    rootless = _rootless_defaults()
+    if rootless:
+        cfg = replace(cfg, **rootless)
+    path = path or os.environ.get("PYPOD_CONFIG") or (rootless and _user_config_file()) or DEFAULT_CONFIG_FILE
     if os.path.exists(path):
         data = _read_config_file(path)
+        if rootless and path == DEFAULT_CONFIG_FILE:
+            # the system's file is root's: its paths are not this user's to use
+            for table in (data, data.get("engine") if isinstance(data.get("engine"), dict) else {}):
+                for key in ("root", "runroot", "tmpdir", "volume_path"):
+                    table.pop(key, None)
         tables = {k: data.pop(k) for k in ("network", "containers") if isinstance(data.get(k), dict)}
         section = dict(data.get("engine", data))
         registries = data.get("registries", {}) if "engine" in data else section.pop("registries", {})
@@ -284,6 +296,31 @@ def load_config(path: str | None = None, **overrides) -> EngineConfig:
              if getattr(cfg, k)}
     return replace(cfg, **paths, hooks_dirs=tuple(cfg.hooks_dirs), runtime_flags=tuple(cfg.runtime_flags),
                    storage_opts=tuple(cfg.storage_opts))
+
+
+def _rootless_defaults() -> dict:
+    """An ordinary user's defaults (pypod/rootless.py): storage and run root
+    of its own, and no cgroups where only root can make them (v1)."""
+    from . import rootless
+
+    if not rootless.is_rootless():
+        return {}
+    root, runroot = rootless.default_dirs()
+    out = {"root": root, "runroot": runroot}
+    if not cgroups_v2():
+        out["cgroup_manager"] = "disabled"
+    return out
+
+
+def _user_config_file() -> str:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    path = os.path.join(base, "pypod", "pypod.toml")
+    return path if os.path.exists(path) else ""
+
+
+def cgroups_v2() -> bool:
+    """The unified hierarchy is the one mounted at /sys/fs/cgroup."""
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
 
 
 def _check_extras(cfg: EngineConfig) -> None:

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
+
+# The C module itself: the sqlite3 package adds only the DB-API's date and
+# time adapters, and imports datetime for them (~1.5 ms of every command);
+# pypod stores no date objects.
+import _sqlite3 as sqlite3
+
+Connection = sqlite3.Connection
+Error = sqlite3.Error
+IntegrityError = sqlite3.IntegrityError
+OperationalError = sqlite3.OperationalError
 
 
 def connect(path: str, schema: str, marker_table: str) -> sqlite3.Connection:
@@ -14,10 +23,10 @@ def connect(path: str, schema: str, marker_table: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA busy_timeout = 60000")
     db.execute("PRAGMA synchronous = NORMAL")
-    if keep_wal_on_close(db, path):
-        # the WAL outlives each command: keep it small enough that the next
-        # opener's replay of it stays well under a millisecond
-        db.execute("PRAGMA wal_autocheckpoint = 256")
+    # The WAL outlives each command (close() below; a CLI call never closes):
+    # keep it small enough that the next opener's replay of it stays well
+    # under a millisecond.
+    db.execute("PRAGMA wal_autocheckpoint = 256")
     if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (marker_table,)).fetchone():
         try:
             db.execute("PRAGMA journal_mode = WAL")
@@ -32,6 +41,13 @@ def ensure_tables(db: sqlite3.Connection, schema: str, marker_table: str) -> Non
     of object keeps its tables beside its code, created on first use."""
     if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (marker_table,)).fetchone():
         db.executescript(schema)
+
+
+def close(db: sqlite3.Connection, path: str) -> None:
+    """Close, leaving the WAL for the next opener (keep_wal_on_close).  The
+    CLI does not even close: its process ends with the connection open."""
+    keep_wal_on_close(db, path)
+    db.close()
 
 
 #: sqlite3.h: SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE (SQLite >= 3.16)

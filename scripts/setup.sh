@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 pkgs=(conmon runc busybox-static python3-venv tmux
       podman skopeo docker-registry apache2-utils openssl
       netavark aardvark-dns iptables catatonit golang-github-containers-common
-      docker-compose uidmap slirp4netns passt buildah)
+      docker-compose uidmap slirp4netns passt fuse-overlayfs buildah)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,6 +21,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Rootless networking opens /dev/net/tun: udev would make it 0666, machines
+# without udev may leave it 0600 (root's alone).
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" = 600 ]; then
+  chmod 0666 /dev/net/tun
 fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

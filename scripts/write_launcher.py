@@ -22,8 +22,8 @@ text = f"""#!{os.path.join(bindir, "python3")} -S
 # pypod's launcher, written by scripts/write_launcher.py (see there why).
 import sys
 sys.path[1:1] = {paths!r}
-from pypod.cli.main import main
-sys.exit(main())
+from pypod.cli.main import launch
+launch()
 """
 target = os.path.join(bindir, "pypod")
 tmp = f"{target}.{os.getpid()}.tmp"

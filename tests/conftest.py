@@ -137,3 +137,29 @@ def conmon_pids_for(root: str) -> list[int]:
     from pypod.oci.procs import conmon_pids
 
     return conmon_pids(root, exact=False)
+
+
+# -- rootless ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def rootless_user():
+    """A throwaway unprivileged user per test session (per xdist worker),
+    with its own subuid/subgid range, home and runtime dir, running the real
+    pypod; the session leaves no user, file or process of it behind
+    (tests/rootless/user.py)."""
+    from .rootless.user import RootlessUser, missing
+
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    user = RootlessUser()
+    yield user
+    user.remove()
+
+
+@pytest.fixture
+def rl(rootless_user):
+    """The session's rootless user, its containers gone again after the test."""
+    yield rootless_user
+    rootless_user.pypod("rm", "-a", "-f", "-t", "0", check=False)

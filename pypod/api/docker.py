@@ -57,7 +57,8 @@ def info(req: Request, eng) -> Response:
         "Name": i["host"]["hostname"], "ServerVersion": LIBPOD_API_VERSION, "CgroupDriver": "cgroupfs",
         "CgroupVersion": "2" if i["host"]["cgroupVersion"] == "v2" else "1", "LoggingDriver": "k8s-file",
         "DefaultRuntime": i["host"]["ociRuntime"]["name"], "Runtimes": {i["host"]["ociRuntime"]["name"]: {"path": i["host"]["ociRuntime"]["path"]}},
-        "SecurityOptions": [], "Labels": [], "Plugins": {"Volume": ["local"], "Network": [], "Log": ["k8s-file", "none"]},
+        "SecurityOptions": (["name=seccomp,profile=default"] if i["host"]["security"]["seccompEnabled"] else [])
+                           + (["name=rootless"] if i["host"]["security"]["rootless"] else []), "Labels": [], "Plugins": {"Volume": ["local"], "Network": [], "Log": ["k8s-file", "none"]},
     })
 
 

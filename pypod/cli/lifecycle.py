@@ -155,6 +155,9 @@ def add_unpause_args(p) -> None:
 
 
 def cmd_unpause(engine, a) -> int:
+    from .. import rootless
+
+    rootless.refuse_without_cgroups("unpause is not supported for cgroupv1 rootless containers")
     return run_each(resolve(engine, a), lambda c: c.unpause(), skip=InvalidState if a.all else ())
 
 

@@ -29,7 +29,10 @@ def add_stats_args(p) -> None:
 
 
 def cmd_stats(engine, a) -> int:
+    from .. import rootless
     from ..engine import stats
+
+    rootless.refuse_without_cgroups("stats is not supported in rootless mode without cgroups v2")
 
     if a.interval < 1:
         raise InvalidArgument("stats interval cannot be less than 1 second")

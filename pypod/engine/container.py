@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import enum
 import os
+from ..lean import StrEnum
 from ..record import asdict, field, fields, record
 
 from .record import Record
@@ -12,7 +12,7 @@ from .security import SecurityConfig
 from ..network.types import Networking
 
 
-class Status(str, enum.Enum):
+class Status(StrEnum):
     """libpod's ContainerStatus values, with the same spellings."""
 
     CONFIGURED = "configured"  # in the store only; nothing exists in the runtime

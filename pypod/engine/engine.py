@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from functools import cached_property
 
 from .. import trace
 from ..config import EngineConfig, load_config
 from ..failpoints import failpoint
+from ..lean import cached_property
 from ..errors import (
     ImageInUse,
     InvalidArgument,
@@ -36,9 +36,20 @@ class Engine:
     """A pypod engine over one root (persistent) and run root (volatile)."""
 
     def __init__(self, config: EngineConfig | None = None, **overrides):
+        if os.geteuid() != 0:  # a library user's process: into the user's namespace first
+            from .. import rootless
+
+            rootless.enter()
         self.config = config if config is not None else load_config(**overrides)
 
     # -- lazily built parts: a `pypod ps` never builds the runtime --------
+
+    @cached_property
+    def rootless(self) -> bool:
+        """An ordinary user's engine, in its user namespace (pypod/rootless.py)."""
+        from .. import rootless
+
+        return rootless.is_rootless()
 
     @cached_property
     def _private_roots(self) -> bool:
@@ -107,7 +118,12 @@ class Engine:
 
             return VfsContainerStorage(self.config.storage_dir)
         opts = [o.partition("=")[2] for o in self.config.storage_opts if o.startswith("overlay.mountopt=")]
-        return ContainerStorage(self.config.storage_dir, ",".join(o for o in opts if o))
+        program = next((o.partition("=")[2] for o in self.config.storage_opts if o.startswith("overlay.mount_program=")), "")
+        if not program and self.rootless:
+            from ..storage.overlay import rootless_mount_program
+
+            program = rootless_mount_program(self.config.storage_dir)
+        return ContainerStorage(self.config.storage_dir, ",".join(o for o in opts if o), program)
 
     @cached_property
     def volumes(self):
@@ -155,7 +171,7 @@ class Engine:
         return Pods(self)
 
     def close(self) -> None:
-        for part in ("store", "netstore", "pods"):
+        for part in ("store", "netstore", "pods", "images"):
             if part in self.__dict__:
                 self.__dict__[part].close()
 

@@ -9,10 +9,10 @@ any pypod that looks at the container's sessions reaps those that ended.
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 import time
+from ..lean import StrEnum
 from ..record import asdict, field, fields, record
 
 from ..failpoints import failpoint
@@ -27,7 +27,7 @@ from ..errors import (
 )
 
 
-class ExecStatus(str, enum.Enum):
+class ExecStatus(StrEnum):
     CREATED = "created"
     RUNNING = "running"
     STOPPED = "stopped"

@@ -46,11 +46,14 @@ class Plan:
 
 def resolve_mode(engine, cfg) -> None:
     """At create: the default mode made explicit, targets looked up."""
-    mode = cfg.network or engine.config.network.netns
+    mode = cfg.network or engine.config.network.netns or default_mode(engine)
     if mode == "private":
         mode = "bridge"  # podman's meaning for root: a namespace on the default network
-    if mode in ("slirp4netns", "pasta"):
-        raise InvalidArgument(f"network mode {mode} is for rootless podman; pypod runs bridge, none or host networking")
+    from ..network import usernet
+
+    user_mode = usernet.is_usernet(mode)
+    if user_mode:
+        usernet.check(mode)
     if mode.startswith("container:"):
         try:
             target = engine.container(mode.partition(":")[2])
@@ -65,7 +68,7 @@ def resolve_mode(engine, cfg) -> None:
         path = mode[3:]
         if not os.path.exists(path):
             raise InvalidArgument(f"network namespace {path} does not exist: no such file or directory")
-    elif mode not in ("bridge", "none", "host", "pod"):
+    elif mode not in ("bridge", "none", "host", "pod") and not user_mode:
         raise InvalidArgument(f"invalid network mode {mode!r}")
     n = cfg.networking
     if mode != "bridge":
@@ -76,6 +79,12 @@ def resolve_mode(engine, cfg) -> None:
                 raise InvalidArgument(f"{what} can only be set when the network mode is bridge: invalid argument")
         if n.networks:
             raise InvalidArgument(f"networks can only be joined in bridge network mode, not {mode.split(':')[0]}: invalid argument")
+    if user_mode:
+        from ..network.ports import assign_random
+
+        n.publish_all = False
+        assign_random(n.ports)
+    elif mode != "bridge":
         n.ports = []  # podman discards them the same way (the CLI warns)
         n.publish_all = False
     if mode.startswith("container:") or mode == "pod":
@@ -88,6 +97,13 @@ def resolve_mode(engine, cfg) -> None:
         from ..network import sandbox
 
         sandbox.finalize(engine, cfg)
+
+
+def default_mode(engine) -> str:
+    """podman's: a bridge for root, the rootless network command for a user."""
+    from .. import rootless
+
+    return engine.config.network.default_rootless_network_cmd if rootless.is_rootless() else "bridge"
 
 
 def _running_pid(ctr, what: str) -> int:
@@ -103,7 +119,9 @@ def _running_pid(ctr, what: str) -> int:
 def network_path(engine, ctr) -> str:
     """Where another container joins ctr's network namespace."""
     pid = _running_pid(ctr, "network")
-    if ctr.config.network == "bridge":
+    from ..network.usernet import is_usernet
+
+    if ctr.config.network == "bridge" or is_usernet(ctr.config.network):
         from ..network.sandbox import netns_path
 
         return netns_path(engine, ctr.id)
@@ -120,6 +138,8 @@ def prepare(ctr) -> Plan:
     files = {dest: os.path.join(ctr.paths.userdata, name) for dest, name in ETC_FILES}
     infra = _join_pod(ctr, plan) if cfg.pod else None
     mode = cfg.network
+    from ..network import usernet
+
     if mode == "pod" or mode.startswith("container:"):
         target = infra if mode == "pod" else eng.container(mode.partition(":")[2])
         plan.paths["network"] = network_path(eng, target)
@@ -138,6 +158,12 @@ def prepare(ctr) -> Plan:
         plan.pending = sandbox.setup(eng, cfg)
         plan.paths["network"] = plan.pending.netns
         status = predicted_status(eng, cfg, plan.pending.options)
+    elif usernet.is_usernet(mode):
+        from ..network.sandbox import netns_path
+
+        plan.pending = usernet.setup(eng, cfg, netns_path(eng, cfg.id))
+        plan.paths["network"] = plan.pending.netns
+        status = usernet.status(mode)
     else:
         status = None
     if mode == "host":
@@ -156,6 +182,8 @@ def finish(ctr, plan: Plan) -> None:
     if plan.pending is None:
         return
     status = plan.pending.finish()
+    if status is None:
+        return  # pasta: the files as written
     files = {dest: os.path.join(ctr.paths.userdata, name) for dest, name in ETC_FILES}
     write_etc_files(ctr, files, status, only_if_changed=True)
 
@@ -166,6 +194,11 @@ def release(ctr) -> None:
         from ..network import sandbox
 
         sandbox.teardown(ctr.engine, ctr.id)
+    else:
+        from ..network import usernet
+
+        if usernet.is_usernet(ctr.config.network):
+            usernet.teardown(ctr.engine, ctr.id)
 
 
 def has_sandbox(ctr) -> bool:
@@ -181,6 +214,10 @@ def release_removed(engine, container_id: str) -> None:
 
     if engine.netstore.sandbox(container_id) is not None:
         sandbox.teardown(engine, container_id)
+    if os.path.exists(sandbox.netns_path(engine, container_id)):
+        from ..network import usernet
+
+        usernet.teardown(engine, container_id)  # a user-mode network's helper and namespace
     shutil.rmtree(engine.config.container_run_dir(container_id), ignore_errors=True)
 
 

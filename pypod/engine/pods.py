@@ -280,7 +280,9 @@ class Pods:
         self._db = connect(engine.config.db_path, _SCHEMA, "pods")
 
     def close(self) -> None:
-        self._db.close()
+        from ..sqlitedb import close
+
+        close(self._db, self.engine.config.db_path)
 
     def _pod(self, row) -> Pod:
         return Pod(self.engine, PodConfig.from_dict(json.loads(row[0])))

@@ -9,10 +9,10 @@ JSON documents because the dataclasses evolve faster than a schema would.
 from __future__ import annotations
 
 import os
-import sqlite3
 
 from ..errors import InvalidArgument, NameInUse, NoSuchContainer, NoSuchExecSession
-from ..sqlitedb import connect
+from .. import sqlitedb
+from ..sqlitedb import IntegrityError, connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -66,13 +66,14 @@ class Store:
         private.open_root(os.path.dirname(db_path), "root directory")
         # Secrets and every container's environment are in here: 0600.
         private.create_file(db_path)
+        self._path = db_path
         self._db = connect(db_path, _SCHEMA, "secrets")
 
     def close(self) -> None:
-        self._db.close()
+        sqlitedb.close(self._db, self._path)
 
     @property
-    def db(self) -> sqlite3.Connection:
+    def db(self) -> sqlitedb.Connection:
         """The connection, for modules that keep their own tables in this database."""
         return self._db
 
@@ -84,7 +85,7 @@ class Store:
                 "INSERT INTO containers (id, name, config, state, created) VALUES (?, ?, ?, ?, ?)",
                 (cid, name, _dumps(config), _dumps(state), created),
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             if self._db.execute("SELECT 1 FROM containers WHERE name = ?", (name,)).fetchone():
                 raise NameInUse(
                     f'the container name "{name}" is already in use by '
@@ -229,7 +230,7 @@ class Store:
             self._db.execute(
                 "INSERT INTO secrets (id, name, data, meta) VALUES (?, ?, ?, ?)", (sid, name, data, _dumps(meta))
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             raise NameInUse(f"{name}: secret name in use") from None
 
     def lookup_secret(self, name_or_id: str) -> tuple[str, str, bytes, dict]:

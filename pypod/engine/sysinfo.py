@@ -23,11 +23,13 @@ _JSON_NAMES = {
              "EventLogger": "eventLogger", "Hostname": "hostname", "IDMappings": "idMappings", "Kernel": "kernel",
              "LogDriver": "logDriver", "MemFree": "memFree", "MemTotal": "memTotal", "NetworkBackend": "networkBackend",
              "OCIRuntime": "ociRuntime", "OS": "os", "RemoteSocket": "remoteSocket", "ServiceIsRemote": "serviceIsRemote",
+             "RootlessNetworkCmd": "rootlessNetworkCmd", "Pasta": "pasta",
              "Security": "security", "Slirp4NetNS": "slirp4netns", "SwapFree": "swapFree", "SwapTotal": "swapTotal",
              "Uptime": "uptime", "Linkmode": "linkmode"},
     "Conmon": {"Package": "package", "Path": "path", "Version": "version"},
     "OCIRuntime": {"Name": "name", "Package": "package", "Path": "path", "Version": "version"},
     "Slirp4NetNS": {"Executable": "executable", "Package": "package", "Version": "version"},
+    "Pasta": {"Executable": "executable", "Package": "package", "Version": "version"},
     "CPUUtilization": {"UserPercent": "userPercent", "SystemPercent": "systemPercent", "IdlePercent": "idlePercent"},
     "Distribution": {"Distribution": "distribution", "Variant": "variant", "Version": "version", "Codename": "codename"},
     "IDMappings": {"GIDMap": "gidmap", "UIDMap": "uidmap"},
@@ -161,6 +163,7 @@ def _capabilities() -> str:
 
 def info(engine) -> dict:
     """podman's define.Info, under Go's field names."""
+    from .. import rootless
     from .container import Status
 
     cfg = engine.config
@@ -192,7 +195,7 @@ def info(engine) -> dict:
                          "Codename": rel.get("VERSION_CODENAME", ""), "Variant": rel.get("VARIANT_ID", "")},
         "EventLogger": cfg.events_backend,
         "Hostname": uname.node,
-        "IDMappings": {"GIDMap": None, "UIDMap": None},
+        "IDMappings": _id_mappings(),
         "Kernel": uname.release,
         "LogDriver": "k8s-file",
         "MemFree": mem.get("MemFree", 0),
@@ -204,10 +207,12 @@ def info(engine) -> dict:
                          "Exists": os.path.exists(os.path.join(cfg.runroot, "pypod.sock"))},
         "ServiceIsRemote": False,
         "Security": {"AppArmorEnabled": os.path.exists("/sys/kernel/security/apparmor"),
-                     "DefaultCapabilities": _capabilities(), "Rootless": os.geteuid() != 0,
+                     "DefaultCapabilities": _capabilities(), "Rootless": rootless.is_rootless(),
                      "SECCOMPEnabled": os.path.exists(seccomp), "SECCOMPProfilePath": seccomp if os.path.exists(seccomp) else "",
                      "SELinuxEnabled": os.path.exists("/sys/fs/selinux/enforce")},
         "Slirp4NetNS": slirp,
+        "Pasta": _helper_info("pasta"),
+        "RootlessNetworkCmd": cfg.network.default_rootless_network_cmd if rootless.is_rootless() else "",
         "SwapFree": mem.get("SwapFree", 0),
         "SwapTotal": mem.get("SwapTotal", 0),
         "Uptime": _uptime(),
@@ -218,11 +223,11 @@ def info(engine) -> dict:
         "ContainerStore": {"Number": len(ctrs), "Paused": count[Status.PAUSED], "Running": count[Status.RUNNING],
                            "Stopped": len(ctrs) - count[Status.RUNNING] - count[Status.PAUSED]},
         "GraphDriverName": driver,
-        "GraphOptions": {o.partition("=")[0]: o.partition("=")[2] for o in cfg.storage_opts},
+        "GraphOptions": _graph_options(engine),
         "GraphRoot": cfg.root,
         "GraphRootAllocated": allocated,
         "GraphRootUsed": used,
-        "GraphStatus": {"Backing Filesystem": _fs_type(cfg.root), "Native Overlay Diff": "true" if driver == "overlay" else "false",
+        "GraphStatus": {"Backing Filesystem": _fs_type(cfg.root), "Native Overlay Diff": "true" if driver == "overlay" and not _mount_program(engine) else "false",
                         "Supports d_type": "true", "Using metacopy": "false"},
         "ImageCopyTmpDir": os.environ.get("TMPDIR", "/var/tmp"),
         "ImageStore": {"Number": len(engine.images.list())},
@@ -242,12 +247,39 @@ def _config_file() -> str:
     return path if os.path.exists(path) else ""
 
 
+def _mount_program(engine) -> str:
+    return getattr(engine.container_storage, "mount_program", "") if engine.storage_driver == "overlay" else ""
+
+
+def _graph_options(engine) -> dict:
+    """The storage options, and a FUSE overlay as podman shows it (with its program's facts)."""
+    out: dict = {o.partition("=")[0]: o.partition("=")[2] for o in engine.config.storage_opts}
+    program = _mount_program(engine)
+    if program:
+        out["overlay.mount_program"] = _helper_info(os.path.basename(program)) | {"Executable": program}
+    return out
+
+
+def _id_mappings() -> dict:
+    """The user namespace's maps, for a rootless engine (podman leaves them null as root)."""
+    from .. import rootless
+
+    if not rootless.is_rootless():
+        return {"GIDMap": None, "UIDMap": None}
+    maps = rootless.current_mappings()
+    return {"GIDMap": maps["gidmap"], "UIDMap": maps["uidmap"]}
+
+
 def _slirp4netns() -> dict:
+    return _helper_info("slirp4netns")
+
+
+def _helper_info(name: str) -> dict:
     import shutil
 
     from ..oci.conmon import _package_of, _version_of
 
-    path = shutil.which("slirp4netns") or ""
+    path = shutil.which(name) or ""
     if not path:
         return {"Executable": "", "Package": "", "Version": ""}
     return {"Executable": path, "Package": _package_of(path), "Version": _version_of(path)}

@@ -9,7 +9,7 @@ and connect/disconnect must change what it sees.
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 
 LOCALHOST_LINES = ("127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4",
                    "::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6")
@@ -25,9 +25,7 @@ def parse_hosts(text: str) -> list[tuple[str, list[str]]]:
         parts = line.split()
         if len(parts) < 2:
             continue
-        try:
-            ipaddress.ip_address(parts[0])
-        except ValueError:
+        if _packed(parts[0]) is None:
             continue
         out.append((parts[0], parts[1:]))
     return out
@@ -70,11 +68,28 @@ def parse_resolv(text: str) -> tuple[list[str], list[str], list[str]]:
     return servers, search, options
 
 
+def _packed(ip: str) -> bytes | None:
+    """The address's bytes, or None when ip is none (what ipaddress.ip_address
+    accepts as text, zone included; the C parser, not that module's import,
+    which would cost every `run` a millisecond)."""
+    if ":" in ip and "%" in ip:
+        ip, _, zone = ip.partition("%")
+        if not zone:
+            return None
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            return socket.inet_pton(family, ip)
+        except (OSError, ValueError):
+            pass
+    return None
+
+
 def _is_loopback(ip: str) -> bool:
-    try:
-        return ipaddress.ip_address(ip.split("%")[0]).is_loopback
-    except ValueError:
+    """127.0.0.0/8 or ::1, as ipaddress's is_loopback."""
+    packed = _packed(ip)
+    if packed is None:
         return False
+    return packed[0] == 127 if len(packed) == 4 else packed == bytes(15) + b"\x01"
 
 
 def resolv_text(host_resolv: str, *, network_servers: list[str] = (), network_search: list[str] = (),

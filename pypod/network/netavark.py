@@ -48,7 +48,8 @@ class Call:
         self._lock.acquire()
         try:
             self._proc = subprocess.Popen(
-                [netavark.binary, "--config", netavark.config_dir, "--rootless=false",
+                [*netavark.prefix(), netavark.binary, "--config", netavark.config_dir,
+                 f"--rootless={'true' if netavark.rootless else 'false'}",
                  f"--aardvark-binary={netavark.aardvark}", command, netns],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=netavark.env,
             )
@@ -92,12 +93,28 @@ class Netavark:
     def __init__(self, config, lock_factory):
         self.binary = find_helper("netavark", config)
         self.aardvark = find_helper("aardvark-dns", config)
+        self.config = config
         self.config_dir = config.network_run_dir
         os.makedirs(self.config_dir, mode=0o700, exist_ok=True)
         self.env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "RUST_LOG": "netavark=warn"}
         #: held around every netavark call (re-entrant in this process);
         #: the engine's file lock, on RUNROOT/networks/netavark.lock
         self.lock = lock_factory(os.path.join(self.config_dir, "netavark.lock"))
+
+    @property
+    def rootless(self) -> bool:
+        from .. import rootless
+
+        return rootless.is_rootless()
+
+    def prefix(self) -> list[str]:
+        """A rootless user's bridges live in its rootless network namespace
+        (network/rootless_netns.py): netavark and aardvark-dns run there."""
+        if not self.rootless:
+            return []
+        from . import rootless_netns
+
+        return [shutil.which("nsenter") or "nsenter", f"--net={rootless_netns.ensure(self.config)}", "--"]
 
     def start(self, command: str, netns: str, options: dict) -> Call:
         return Call(self, command, netns, options)

@@ -155,12 +155,23 @@ def setup(engine, cfg) -> Pending:
     try:
         ips = engine.netstore.allocate(cfg.id, networks)
         failpoint("network.after-ipam")
-        options = options_for(cfg, networks, ips)
+        ports = None
+        if engine.rootless:
+            # slirp4netns binds the host address; in the rootless namespace the port arrives on its own address
+            from ..record import replace
+
+            ports = [replace(p, host_ip="") for p in cfg.networking.ports]
+        options = options_for(cfg, networks, ips, ports)
         engine.netstore.record_sandbox(cfg.id, path, options)
         failpoint("network.after-record")
         netns.create(path)
         failpoint("network.after-netns")
-        held = reserve(cfg.networking.ports)
+        if engine.rootless:
+            from . import rootless_netns
+
+            rootless_netns.forward(engine.config, cfg.networking.ports)  # the host's ports are slirp4netns's to hold
+        else:
+            held = reserve(cfg.networking.ports)
         call = engine.netavark.start("setup", path, options)
     except BaseException:
         for s in held:
@@ -209,6 +220,11 @@ def _teardown_locked(engine, container_id: str, warn: bool) -> None:
                 if status and not made_here and warn:
                     print(f"WARN: unable to clean up network for container {container_id}: {e}", file=sys.stderr)
             failpoint("network.after-teardown")
+        if engine.rootless and options.get("port_mappings"):
+            from . import rootless_netns
+            from .types import PortMapping
+
+            rootless_netns.unforward(engine.config, [PortMapping(**p) for p in options["port_mappings"]])
         netns.remove(path)
         failpoint("network.after-netns-removed")
     store.drop_sandbox(container_id)

@@ -7,7 +7,6 @@ through these, and the unit tests call them without a process.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from ..errors import InvalidArgument
@@ -16,6 +15,14 @@ from .types import Attachment, PortMapping
 PROTOCOLS = ("tcp", "udp", "sctp")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 MAC_RE = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
+
+
+def _ip_address(text: str):
+    """ipaddress.ip_address, imported on first use: only a flag that names
+    an address needs it, and its import costs every `run` a millisecond."""
+    import ipaddress
+
+    return ipaddress.ip_address(text)
 
 
 def _port(text: str, what: str) -> int:
@@ -80,7 +87,7 @@ def parse_publish(spec: str) -> list[PortMapping]:
 
 def _check_ip(text: str) -> None:
     try:
-        ipaddress.ip_address(text)
+        _ip_address(text)
     except ValueError:
         raise InvalidArgument(f'cannot parse "{text}" as an IP address') from None
 
@@ -128,9 +135,8 @@ def parse_network_flag(values: list[str]) -> tuple[str, dict[str, Attachment]]:
             return v, {}
         if v == "ns":
             raise InvalidArgument("must provide a path to a network namespace for ns: invalid argument")
-        if v.startswith(("slirp4netns", "pasta")):
-            raise InvalidArgument(f"network mode {v.split(':')[0]} is for rootless podman; pypod runs root containers "
-                                  "on bridge networks (the default), none or host: invalid argument")
+        if v.partition(":")[0] in ("slirp4netns", "pasta"):
+            return v, {}  # user-mode networking (network/usernet.py), options and all
     networks: dict[str, Attachment] = {}
     for v in values:
         if v in ("bridge", "none", "host", "private") or v.startswith(("container:", "ns:")):
@@ -166,7 +172,7 @@ def _attachment_opts(name: str, opts: str) -> Attachment:
 
 def check_ip(text: str, what: str = "--ip") -> str:
     try:
-        return str(ipaddress.ip_address(text))
+        return str(_ip_address(text))
     except ValueError:
         raise InvalidArgument(f"{text} is not an ip address") from None
 
@@ -185,7 +191,7 @@ def parse_add_host(spec: str) -> str:
     if ip == "host-gateway":
         return spec
     try:
-        ipaddress.ip_address(ip.strip("[]"))
+        _ip_address(ip.strip("[]"))
     except ValueError:
         raise InvalidArgument(f'invalid IP address in add-host: "{ip}"') from None
     return spec

@@ -48,10 +48,13 @@ CREATE TABLE IF NOT EXISTS net_sandboxes (
 
 class NetStore:
     def __init__(self, db_path: str):
+        self._path = db_path
         self._db = connect(db_path, _SCHEMA, "net_sandboxes")
 
     def close(self) -> None:
-        self._db.close()
+        from ..sqlitedb import close
+
+        close(self._db, self._path)
 
     # -- IPAM ----------------------------------------------------------------
 
@@ -155,12 +158,12 @@ class NetStore:
 
     def orphans(self) -> list[str]:
         """Sandboxes whose container is no longer in the store."""
-        import sqlite3
+        from ..sqlitedb import OperationalError
 
         try:
             return [r[0] for r in self._db.execute(
                 "SELECT container_id FROM net_sandboxes WHERE container_id NOT IN (SELECT id FROM containers)")]
-        except sqlite3.OperationalError:
+        except OperationalError:
             return []  # no containers table yet: no containers either
 
     def sandboxes(self) -> list[str]:

@@ -54,16 +54,23 @@ class ConmonOCIRuntime(OCIRuntime):
     # -- helpers ---------------------------------------------------------
 
     def _runtime(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run(
-            [self.path, *self.global_flags, "--root", self.runtime_root, *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        trace.step(f"runtime: {self.name} {args[0]} (exit {proc.returncode})")
-        if check and proc.returncode != 0:
-            raise OCIRuntimeError(_runtime_message(proc.stderr) or f"{self.name} {args[0]} failed")
-        return proc
+        return self._runtime_begin(*args, check=check)()
+
+    def _runtime_begin(self, *args: str, check: bool = True):
+        """Start a runtime call; returns the function that waits for it and
+        gives what _runtime() would, so the caller can work meanwhile."""
+        argv = [self.path, *self.global_flags, "--root", self.runtime_root, *args]
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+        def finish() -> subprocess.CompletedProcess:
+            with proc:
+                out, err = proc.communicate()
+            trace.step(f"runtime: {self.name} {args[0]} (exit {proc.returncode})")
+            if check and proc.returncode != 0:
+                raise OCIRuntimeError(_runtime_message(err) or f"{self.name} {args[0]} failed")
+            return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+        return finish
 
     def _conmon_env(self) -> tuple[dict, list[int]]:
         env = {
@@ -296,9 +303,17 @@ class ConmonOCIRuntime(OCIRuntime):
         return timeout > 0
 
     def delete_container(self, ctr: RuntimeContainer) -> None:
-        proc = self._runtime("delete", "--force", ctr.id, check=False)
-        if proc.returncode != 0 and b"does not exist" not in proc.stderr and b"not found" not in proc.stderr:
-            raise OCIRuntimeError(_runtime_message(proc.stderr))
+        self.begin_delete(ctr)()
+
+    def begin_delete(self, ctr: RuntimeContainer):
+        finish = self._runtime_begin("delete", "--force", ctr.id, check=False)
+
+        def done() -> None:
+            proc = finish()
+            if proc.returncode != 0 and b"does not exist" not in proc.stderr and b"not found" not in proc.stderr:
+                raise OCIRuntimeError(_runtime_message(proc.stderr))
+
+        return done
 
     def pause_container(self, ctr: RuntimeContainer) -> None:
         self._runtime("pause", ctr.id)

@@ -66,6 +66,14 @@ class OCIRuntime(abc.ABC):
     @abc.abstractmethod
     def delete_container(self, ctr: RuntimeContainer) -> None: ...
 
+    def begin_delete(self, ctr: RuntimeContainer):
+        """delete_container() begun: returns the function that waits for it
+        to end (and raises what it would).  The engine removes the files of a
+        container whose process is gone meanwhile; a runtime that cannot
+        work in the background deletes here, at once."""
+        self.delete_container(ctr)
+        return lambda: None
+
     @abc.abstractmethod
     def pause_container(self, ctr: RuntimeContainer) -> None: ...
 

@@ -74,4 +74,8 @@ def destination(url: str = "", connection: str = "") -> str:
         return check_uri(os.environ["CONTAINER_HOST"])
     if data["default"] in data["connections"]:
         return check_uri(data["connections"][data["default"]]["uri"])
+    if os.geteuid() != 0:
+        from .. import rootless
+
+        return f"unix://{os.path.join(rootless.default_dirs()[1], 'pypod.sock')}"  # the user's own service
     return DEFAULT_SOCKET

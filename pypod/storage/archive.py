@@ -28,7 +28,9 @@ WHITEOUT_PREFIX = ".wh."
 #: the aufs-era metadata prefix; only its opaque marker means anything to overlay
 WHITEOUT_META_PREFIX = ".wh..wh."
 OPAQUE_MARKER = ".wh..wh..opq"
-OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque"
+#: overlayfs's opaque-directory marker: trusted.* for root's mounts, user.*
+#: for a rootless one (mounted with userxattr: trusted.* is root's alone)
+OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 #: the kernel's own limit on symlinks followed in one lookup
@@ -195,6 +197,13 @@ def _set_owner_mode(dir_fd: int, name: str, m: tarfile.TarInfo) -> None:
         os.chown(name, m.uid, m.gid, dir_fd=dir_fd, follow_symlinks=False)
     except PermissionError:
         pass  # unprivileged: the files stay ours
+    except OSError as e:
+        if e.errno != 22 or not _in_user_namespace():
+            raise
+        # an owner the rootless user namespace does not map: podman's words, and what to do
+        raise InvalidArgument(f"potentially insufficient UIDs or GIDs available in user namespace (requested "
+                              f"{m.uid}:{m.gid} for /{m.name.lstrip('./')}): Check /etc/subuid and /etc/subgid if "
+                              f"configured locally: lchown /{m.name.lstrip('./')}: invalid argument") from None
     if not m.issym():
         # After chown: chown clears setuid/setgid bits, chmod puts them back.
         os.chmod(name, m.mode & 0o7777, dir_fd=dir_fd)
@@ -246,7 +255,7 @@ def _extract_member(u: _Unpacker, tar: tarfile.TarFile, m: tarfile.TarInfo) -> N
     pfd = u.parent_fd(parent)
     try:
         if base == OPAQUE_MARKER:
-            os.setxattr(f"/proc/self/fd/{pfd}", OVERLAY_OPAQUE_XATTR, b"y")
+            os.setxattr(f"/proc/self/fd/{pfd}", opaque_xattr(), b"y")
             return
         if base.startswith(WHITEOUT_PREFIX):
             name = base[len(WHITEOUT_PREFIX):]
@@ -283,7 +292,12 @@ def _extract_member(u: _Unpacker, tar: tarfile.TarFile, m: tarfile.TarInfo) -> N
             _hardlink(u.root_fd, m, pfd, base)
         elif m.ischr() or m.isblk() or m.isfifo():
             kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
-            os.mknod(base, kind | (m.mode & 0o7777), os.makedev(m.devmajor, m.devminor), dir_fd=pfd)
+            try:
+                os.mknod(base, kind | (m.mode & 0o7777), os.makedev(m.devmajor, m.devminor), dir_fd=pfd)
+            except PermissionError:
+                if kind == stat.S_IFIFO or not _in_user_namespace():
+                    raise
+                return  # as containers/storage: no device can be made in a user namespace; runc binds the standard ones
             _set_owner_mode(pfd, base, m)
             _set_mtime(pfd, base, m.mtime)
         # Anything else (GNU sparse leftovers, unknown types) has no place in a rootfs.
@@ -453,7 +467,7 @@ def _add_tree(tar: tarfile.TarFile, path: str, prefix: str, whiteouts: bool, ino
             info.type = tarfile.DIRTYPE
             info.name = name + "/"
             tar.addfile(info)
-            if whiteouts and _is_opaque(entry.path):
+            if whiteouts and is_opaque(entry.path):
                 marker = _tarinfo(f"{name}/{OPAQUE_MARKER}", st)
                 marker.mode = 0o644
                 marker.type = tarfile.REGTYPE
@@ -485,8 +499,22 @@ def _add_tree(tar: tarfile.TarFile, path: str, prefix: str, whiteouts: bool, ino
         # Sockets cannot be archived; tar skips them too.
 
 
-def _is_opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, OVERLAY_OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
+def opaque_xattr() -> str:
+    return OPAQUE_XATTRS[1] if _in_user_namespace() else OPAQUE_XATTRS[0]
+
+
+def _in_user_namespace() -> bool:
+    from .. import rootless
+
+    return rootless.is_rootless()
+
+
+def is_opaque(path: str) -> bool:
+    """An overlay directory that hides what the layers below hold in it."""
+    for name in OPAQUE_XATTRS:
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:
+            pass
+    return False

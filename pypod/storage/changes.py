@@ -13,18 +13,14 @@ from __future__ import annotations
 import os
 import stat
 
-_OPAQUE = "trusted.overlay.opaque"
-
-
 def _is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
 def _opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, _OPAQUE, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
+    from .archive import is_opaque
+
+    return is_opaque(path)
 
 
 def lower_stat(lowers: list[str], rel: str) -> os.stat_result | None:

@@ -196,11 +196,17 @@ class ImageStore:
         private.open_root(storage_dir, "storage directory")
         for d in (self.blobs, self.layers_dir, self.tmp_dir, self.locks_dir):
             private.makedirs(d)
-        private.create_file(os.path.join(storage_dir, "images.db"))
-        self._db = connect(os.path.join(storage_dir, "images.db"), _SCHEMA, "repo_digests")
+        self._db_path = os.path.join(storage_dir, "images.db")
+        private.create_file(self._db_path)
+        self._db = connect(self._db_path, _SCHEMA, "repo_digests")
         # One connection serves every thread of the REST service: a
         # transaction's BEGIN..COMMIT must not interleave with another's.
         self._tx_lock = threading.RLock()
+
+    def close(self) -> None:
+        from ..sqlitedb import close
+
+        close(self._db, self._db_path)
 
     # -- lookups ---------------------------------------------------------------
 

@@ -89,8 +89,10 @@ def _is_mountpoint(path: str) -> bool:
 
 
 class ContainerStorage:
-    def __init__(self, storage_dir: str, mount_options: str = ""):
+    def __init__(self, storage_dir: str, mount_options: str = "", mount_program: str = ""):
         self.storage_dir = storage_dir
+        #: a FUSE overlay (fuse-overlayfs) instead of the kernel's: podman's overlay.mount_program
+        self.mount_program = mount_program
         #: extra overlay mount options (--storage-opt overlay.mountopt=...)
         flags, data = 0, []
         for opt in filter(None, mount_options.split(",")):
@@ -100,6 +102,10 @@ class ContainerStorage:
                 data.append(opt)
         self.mount_flags = MS_NODEV | flags
         self.mount_options = ",".join(data)
+        from .. import rootless
+
+        #: a rootless overlay keeps its whiteout and opaque markers in user.* xattrs (trusted.* is root's)
+        self.fs_options = "userxattr" if rootless.is_rootless() else ""
         self.dir = os.path.join(storage_dir, "overlay-containers")
         self.links = os.path.join(storage_dir, "l")
         self.empty_layer = os.path.join(storage_dir, "empty-layer")
@@ -146,17 +152,41 @@ class ContainerStorage:
     def is_mounted(self, container_id: str) -> bool:
         return _is_mountpoint(self._paths(container_id)[2])
 
-    def mount(self, container_id: str, image) -> str:
-        """Mount the container's overlay (idempotent); returns the merged dir."""
+    def mount(self, container_id: str, image, volatile: bool = False) -> str:
+        """Mount the container's overlay (idempotent); returns the merged dir.
+
+        volatile (a `--rm` container's, as podman mounts them): overlayfs
+        skips every sync of the upper dir, the one at unmount included,
+        which otherwise flushes the whole host filesystem (14 ms idle, a
+        quarter second while others write).  Its writes may not survive a
+        crash of the host, and a --rm container's layer does not outlive
+        it anyway."""
         upper, work, merged = self._paths(container_id)
         with self._locked(container_id):
             if _is_mountpoint(merged):
                 return merged
             self.create(container_id, image)
-            self.mount_layers(image.layer_dirs, merged, upper, work, f"the rootfs of {container_id}")
+            # an earlier volatile mount leaves this marker, and the kernel
+            # refuses any later mount of the layer while it is there
+            remove_tree(os.path.join(work, "work", "incompat", "volatile"), ignore_errors=True)
+            what = f"the rootfs of {container_id}"
+            if volatile and self._volatile_ok is not False:
+                try:
+                    self.mount_layers(image.layer_dirs, merged, upper, work, what, extra="volatile")
+                    ContainerStorage._volatile_ok = True
+                    return merged
+                except PypodError:
+                    if self._volatile_ok:
+                        raise
+                    ContainerStorage._volatile_ok = False  # a kernel before 5.10: mount as always
+            self.mount_layers(image.layer_dirs, merged, upper, work, what)
         return merged
 
-    def mount_layers(self, layer_dirs: list[str], target: str, upper: str = "", work: str = "", what: str = "") -> None:
+    #: whether this kernel's overlayfs takes `volatile` (None: not tried yet)
+    _volatile_ok: bool | None = None
+
+    def mount_layers(self, layer_dirs: list[str], target: str, upper: str = "", work: str = "", what: str = "",
+                     extra: str = "") -> None:
         """An overlay of layer_dirs (bottom first) on target; without an upper
         dir it is read-only (an image mounted for inspection or a --mount
         type=image)."""
@@ -165,35 +195,48 @@ class ContainerStorage:
         lowers = list(reversed(layer_dirs)) or [self._empty_layer()]
         if not upper and len(lowers) < 2:
             lowers.append(self._empty_layer())
-        tail = self._upper_options(upper, work)
+        tail = self._upper_options(upper, work) + (f",{extra}" if extra else "")
         opts = f"lowerdir={':'.join(lowers)}{tail}"
         try:
-            if len(opts) <= _MAX_OPTIONS:
+            if self.mount_program:
+                self._mount_fuse(opts, target, self._flags(upper))
+            elif len(opts) <= _MAX_OPTIONS:
                 mount("overlay", target, "overlay", self._flags(upper), opts)
             else:
-                self._mount_long(lowers, upper, work, target)
+                self._mount_long(lowers, tail, self._flags(upper), target)
         except OSError as e:
             missing = [d for d in lowers if not os.path.isdir(d)]
             if missing:
                 raise PypodError(f"mounting {what or target}: image layer {missing[0]} is missing") from None
             raise PypodError(f"mounting {what or target}: {e.strerror or e}") from None
 
+    def _mount_fuse(self, opts: str, target: str, flags: int) -> None:
+        """fuse-overlayfs mounts and goes to the background; it ends at the unmount."""
+        import subprocess
+
+        extra = [name for name, bit in MOUNT_FLAGS.items() if flags & bit and name != "relatime"]
+        opts = ",".join(o for o in opts.split(",") if o != "userxattr")  # its own xattrs, no such option
+        proc = subprocess.run([self.mount_program, "-o", ",".join([opts, *extra]), target], capture_output=True,
+                              stdin=subprocess.DEVNULL, text=True)
+        if proc.returncode != 0:
+            raise OSError(errno.EIO, f"{os.path.basename(self.mount_program)}: "
+                                     f"{proc.stderr.strip() or f'exit status {proc.returncode}'}")
+
     def _upper_options(self, upper: str, work: str) -> str:
         """A container's writable layer, and the options --storage-opt
         overlay.mountopt adds to container mounts."""
+        own = f",{self.fs_options}" if self.fs_options else ""
         if not upper:
-            return ""
-        return f",upperdir={upper},workdir={work}" + (f",{self.mount_options}" if self.mount_options else "")
+            return own
+        return f",upperdir={upper},workdir={work}{own}" + (f",{self.mount_options}" if self.mount_options else "")
 
     def _flags(self, upper: str) -> int:
         return self.mount_flags if upper else MS_NODEV | MS_RDONLY
 
-    def _mount_long(self, lowers: list[str], upper: str, work: str, merged: str) -> None:
+    def _mount_long(self, lowers: list[str], tail: str, flags: int, merged: str) -> None:
         """A lowerdir list over a page: short links under l/, as containers/storage
         does, and if even those are too long, the links relative to the storage dir."""
         names = [self._short_link(d) for d in lowers]
-        tail = self._upper_options(upper, work)
-        flags = self._flags(upper)
         opts = "lowerdir=" + ":".join(os.path.join(self.links, n) for n in names) + tail
         if len(opts) <= _MAX_OPTIONS:
             mount("overlay", merged, "overlay", flags, opts)
@@ -267,3 +310,48 @@ class ContainerStorage:
             # rmtree would descend into the mounted image and delete through it.
             raise PypodError(f"removing the rootfs of {container_id}: it is still mounted")
         remove_tree(base, ignore_errors=True)
+
+
+def rootless_mount_program(storage_dir: str) -> str:
+    """"" when the kernel mounts overlay in a user namespace (with userxattr,
+    Linux 5.11 on), else fuse-overlayfs, as containers/storage chooses; the
+    kernel's answer is probed once and kept in the storage dir."""
+    marker = os.path.join(storage_dir, "native-overlay")
+    try:
+        with open(marker) as f:
+            native = f.read().strip() == "true"
+    except OSError:
+        native = _probe_native(storage_dir)
+        try:
+            private.write_file(marker, "true" if native else "false")
+        except OSError:
+            pass
+    if native:
+        return ""
+    import shutil
+
+    program = shutil.which("fuse-overlayfs")
+    if not program:
+        raise PypodError("this kernel cannot mount overlay in a user namespace and fuse-overlayfs is not installed "
+                         "(package fuse-overlayfs), or use --storage-driver vfs")
+    return program
+
+
+def _probe_native(storage_dir: str) -> bool:
+    import tempfile
+
+    private.makedirs(storage_dir)
+    d = tempfile.mkdtemp(prefix="probe-", dir=storage_dir)
+    try:
+        for sub in ("lower", "upper", "work", "merged"):
+            os.mkdir(os.path.join(d, sub))
+        try:
+            mount("overlay", os.path.join(d, "merged"), "overlay", MS_NODEV,
+                  f"lowerdir={d}/lower,upperdir={d}/upper,workdir={d}/work,userxattr")
+        except OSError:
+            return False
+        umount(os.path.join(d, "merged"))
+        return True
+    finally:
+        remove_tree(d, ignore_errors=True)
+

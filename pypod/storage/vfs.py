@@ -16,7 +16,7 @@ import stat
 import subprocess
 
 from ..errors import InvalidArgument, PypodError
-from .archive import OVERLAY_OPAQUE_XATTR
+from .archive import OPAQUE_XATTRS, is_opaque
 from .overlay import _ID_RE
 from .tree import remove_tree, walk
 
@@ -47,7 +47,7 @@ class VfsContainerStorage:
     def is_mounted(self, container_id: str) -> bool:
         return os.path.isfile(os.path.join(self._base(container_id), "ready"))
 
-    def mount(self, container_id: str, image) -> str:
+    def mount(self, container_id: str, image, volatile: bool = False) -> str:
         """The container's copy of the image (made once, then kept until rm)."""
         base = self._base(container_id)
         rootfs = self.merged_dir(container_id)
@@ -85,11 +85,8 @@ def _whiteouts(layer: str):
         rel_dir = os.path.relpath(dirpath, layer)
         for name in dirnames:
             path = os.path.join(dirpath, name)
-            try:
-                if os.getxattr(path, OVERLAY_OPAQUE_XATTR, follow_symlinks=False) == b"y":
-                    yield os.path.normpath(os.path.join(rel_dir, name)), True
-            except OSError:
-                pass
+            if is_opaque(path):
+                yield os.path.normpath(os.path.join(rel_dir, name)), True
         for name in filenames:
             st = os.lstat(os.path.join(dirpath, name))
             if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
@@ -121,9 +118,10 @@ def apply_layer(layer: str, rootfs: str) -> None:
     for rel, opaque in found:
         target = os.path.join(rootfs, rel)
         if opaque:
-            try:
-                os.removexattr(target, OVERLAY_OPAQUE_XATTR, follow_symlinks=False)
-            except OSError:
-                pass
+            for name in OPAQUE_XATTRS:
+                try:
+                    os.removexattr(target, name, follow_symlinks=False)
+                except OSError:
+                    pass
         elif os.path.lexists(target):
             os.unlink(target)  # the 0/0 device cp copied: a whiteout hides, it is not a file

@@ -203,3 +203,35 @@ def test_exec_output_through_pipes_keeps_every_guarantee(pypod, tmp_path):
     finally:
         svc.terminate()
         svc.wait(15)
+
+
+def test_a_rm_container_has_a_volatile_rootfs_and_its_layer_mounts_again(pypod):
+    """`run --rm` mounts its rootfs as podman does, with overlayfs'
+    `volatile` (no sync of the host filesystem at unmount); others keep
+    every sync.  The marker a volatile mount leaves in the work dir would
+    make the kernel refuse the layer's next mount: pypod clears it."""
+    from pypod.storage.overlay import ContainerStorage
+
+    def root_mount(*run_flags: str) -> str:
+        return pypod.out("run", *run_flags, "busybox", "sh", "-c", "grep '^overlay / ' /proc/mounts")
+
+    assert "volatile" in root_mount("--rm")
+    assert "volatile" not in root_mount("--name", "kept")
+
+    eng = pypod.engine()
+    try:
+        image = eng.images.lookup("busybox")
+        storage = ContainerStorage(eng.config.storage_dir)
+        cid = "v" * 64
+        merged = storage.mount(cid, image, volatile=True)
+        with open(os.path.join(merged, "written"), "w") as f:
+            f.write("kept across mounts")
+        storage.unmount(cid)
+        assert os.path.isdir(os.path.join(storage.dir, cid, "work", "work", "incompat", "volatile"))
+        merged = storage.mount(cid, image)  # the kernel alone would refuse this one
+        with open(os.path.join(merged, "written")) as f:
+            assert f.read() == "kept across mounts"
+        storage.remove(cid)
+        assert not os.path.exists(os.path.join(storage.dir, cid))
+    finally:
+        eng.close()

@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from pypod.cli.unshare import id_map_args, subid_ranges
+from pypod.rootless import id_map_args, subid_ranges
 from pypod.engine.systemd_units import UnitOptions, _new_start_command, escape_arg, format_options
 from pypod.errors import InvalidArgument
 

@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parents[2] / "pypod"
 #: package -> rank; a module may import its own package or lower ranks only
 RANK = {
     "proto": 0, "record": 0, "errors": 0, "failpoints": 0, "trace": 0, "private": 0,
-    "config": 1, "sqlitedb": 1, "diag": 1,
+    "config": 1, "sqlitedb": 1, "diag": 1, "rootless": 1,
     "oci": 2, "storage": 2, "registry": 3, "network": 3, "remote": 3,
     # specgen fills the engine's configs and the engine reuses its parsers
     "engine": 4, "specgen": 4,
