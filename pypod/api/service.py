@@ -151,7 +151,8 @@ class EnginePool:
 
 
 def build_router():
-    from . import containerfs_routes, docker, libpod_generate, libpod_images, libpod_system, registry_routes, volume_routes
+    from . import (build_routes, containerfs_routes, docker, libpod_generate, libpod_images, libpod_system,
+                   registry_routes, update_routes, volume_routes)
     from .http import Router
 
     router = Router()
@@ -159,12 +160,11 @@ def build_router():
     registry_routes.register(router)
     containerfs_routes.register(router)
     volume_routes.register(router)
-    from . import update_routes
-
     update_routes.register(router)
     libpod_images.register(router)
     libpod_system.register(router)
     libpod_generate.register(router)
+    build_routes.register(router)
     from . import networks, pods
 
     networks.register(router)

@@ -99,6 +99,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "unmount": ("filesystem", "unmount", "Unmount working container's root filesystem"),
     "rename": ("filesystem", "rename", "Rename an existing container"),
     "commit": ("filesystem", "commit", "Create new image based on the changed container"),
+    "build": ("build", "build", "Build an image using instructions from Containerfiles"),
     "stats": ("stats", "stats", "Display a live stream of container resource usage statistics"),
 }
 
@@ -113,7 +114,7 @@ GROUPS = {
               "save": "save", "import": "import", "inspect": "inspect", "history": "history", "tree": "image-tree",
               "prune": "image-prune", "exists": "image-exists", "diff": "image-diff", "mount": "image-mount",
               "unmount": "image-unmount", "umount": "image-unmount", "pull": "pull",
-              "push": "push", "search": "search"},
+              "push": "push", "search": "search", "build": "build"},
     "system": {"info": "info", "service": "service", "events": "events", "check": "check", "df": "system-df",
                "prune": "system-prune", "reset": "system-reset", "migrate": "system-migrate",
                "renumber": "system-renumber", "connection": "system-connection"},
