@@ -328,9 +328,6 @@ def http_call(sock: str, method: str, path: str, body=None, timeout: float = 30)
 #: fuzzer's namespace reaches none): Docker answers that 500 too, an upstream
 #: failure rather than pypod's
 UNREACHABLE_REGISTRY = b"dial tcp"
-#: what a 501 says when CRIU fails its own check on this machine (checkpoint
-#: and restore): the host cannot, and the answer says so; not a fault
-CRIU_UNAVAILABLE = b"CRIU cannot"
 
 
 @dataclass
@@ -349,8 +346,6 @@ class Tally:
             self.unanswered.append((req.streaming, req.method, req.path))
         if status == 500 and UNREACHABLE_REGISTRY in head:
             self.unreachable += 1
-        elif status == 501 and CRIU_UNAVAILABLE in head:
-            pass  # counted in by_status
         elif status >= 500:
             self.failures.append((req.method, req.path, req.query, (req.body or b"")[:200], head[:600]))
 

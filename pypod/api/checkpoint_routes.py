@@ -1,49 +1,53 @@
-"""libpod's checkpoint and restore of a container (CRIU through the runtime).
-
-Where CRIU cannot work, the engine says why (CheckpointUnsupported) and the
-client shows it: Cockpit's page puts that message under "Failed to
-checkpoint container"."""
+"""libpod's checkpoint and restore routes (`podman --remote container
+checkpoint|restore`): the same options and checks as the CLI
+(engine/checkpoint.py); on a host whose CRIU cannot work, the one line
+saying so, the container untouched."""
 
 from __future__ import annotations
 
-from ..errors import InvalidArgument
 from .common import with_engine
 from .http import Request, Response, Router
 from .validate import Q, validated
 
+_CHECKPOINT = {"keep": "keep", "leaveRunning": "leave_running", "tcpEstablished": "tcp_established",
+               "ignoreRootFS": "ignore_rootfs", "ignoreVolumes": "ignore_volumes", "preCheckpoint": "pre_checkpoint",
+               "withPrevious": "with_previous", "fileLocks": "file_locks", "printStats": "print_stats"}
+_RESTORE = {"keep": "keep", "tcpEstablished": "tcp_established", "ignoreRootFS": "ignore_rootfs",
+            "ignoreVolumes": "ignore_volumes", "ignoreStaticIP": "ignore_static_ip",
+            "ignoreStaticMAC": "ignore_static_mac", "fileLocks": "file_locks", "printStats": "print_stats"}
 
-def _refuse_archives(req: Request, *names: str) -> None:
-    """Checkpoints live in the container's own directory only: no archives,
-    images or pre-dumps to make or take."""
-    for name in names:
-        if req.query.get(name) not in (None, "", "false", "0"):
-            raise InvalidArgument(f"checkpoint option {name!r} is not supported by pypod")
 
-
-@validated(query={"keep": Q.bool(), "leaveRunning": Q.bool(), "tcpEstablished": Q.bool(), "export": Q.bool(),
-                  "ignoreRootFS": Q.bool(), "ignoreVolumes": Q.bool(), "printStats": Q.bool(),
-                  "preCheckpoint": Q.bool(), "withPrevious": Q.bool(), "fileLocks": Q.bool(),
-                  "createImage": Q.str()})
+@validated(query={**{k: Q.bool() for k in _CHECKPOINT}, "export": Q.bool(), "compress": Q.str(16)})
 @with_engine
 def checkpoint(req: Request, eng) -> Response:
-    _refuse_archives(req, "export", "createImage", "preCheckpoint", "withPrevious")
-    ctr = eng.container(req.params["id"])
-    ctr.checkpoint(keep_running=req.qbool("leaveRunning"), tcp_established=req.qbool("tcpEstablished"))
-    return Response(200, {"Id": ctr.id, "RuntimeDuration": 0, "CRIUStatistics": None})
+    from ..engine.checkpoint import CheckpointOptions
+
+    o = CheckpointOptions(**{field: req.qbool(key) for key, field in _CHECKPOINT.items()})
+    if req.qbool("export"):
+        o.export = "-"  # the archive would be the response body
+        o.compress = req.q("compress")
+    ctr = eng.container(req.params["name"])
+    ctr.checkpoint(o)
+    return Response(200, {"Id": ctr.id, "RuntimeDuration": 0})
 
 
-@validated(query={"keep": Q.bool(), "tcpEstablished": Q.bool(), "import": Q.bool(), "name": Q.str(),
-                  "ignoreRootFS": Q.bool(), "ignoreVolumes": Q.bool(), "ignoreStaticIP": Q.bool(),
-                  "ignoreStaticMAC": Q.bool(), "printStats": Q.bool(), "fileLocks": Q.bool(),
-                  "pod": Q.str(), "publishPorts": Q.str()})
+@validated(query={**{k: Q.bool() for k in _RESTORE}, "import": Q.bool(), "name": Q.str(253), "pod": Q.str(253)})
 @with_engine
 def restore(req: Request, eng) -> Response:
-    _refuse_archives(req, "import", "name", "pod")
-    ctr = eng.container(req.params["id"])
-    ctr.restore()
-    return Response(200, {"Id": ctr.id, "RuntimeDuration": 0, "CRIUStatistics": None})
+    from ..engine.checkpoint import RestoreOptions
+
+    o = RestoreOptions(**{field: req.qbool(key) for key, field in _RESTORE.items()})
+    o.name, o.pod = req.q("name"), req.q("pod")
+    if req.qbool("import"):
+        from ..engine.checkpoint import refuse_import
+
+        o.import_archive = "-"  # the archive would be the request body
+        refuse_import(eng.runtime, o)
+    ctr = eng.container(req.params["name"])
+    ctr.restore(o)
+    return Response(200, {"Id": ctr.id, "RuntimeDuration": 0})
 
 
 def register(router: Router) -> None:
-    router.add("POST", "/libpod/containers/{id}/checkpoint", checkpoint)
-    router.add("POST", "/libpod/containers/{id}/restore", restore)
+    router.add("POST", "/libpod/containers/{name}/checkpoint", checkpoint)
+    router.add("POST", "/libpod/containers/{name}/restore", restore)

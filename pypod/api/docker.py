@@ -380,7 +380,11 @@ def container_wait(req: Request) -> Response:
 
     def body():
         try:
-            code = ctr.wait()
+            try:
+                code = ctr.wait()
+            except NoSuchContainer as e:  # removed (by another client) before its exit was read
+                yield (json.dumps({"StatusCode": -1, "Error": {"Message": str(e)}}) + "\n").encode()
+                return
             if condition == "removed":
                 while True:
                     try:

@@ -151,8 +151,8 @@ class EnginePool:
 
 
 def build_router():
-    from . import (containerfs_routes, docker, libpod_generate, libpod_images, libpod_system, registry_routes,
-                   update_routes, volume_routes)
+    from . import (build_routes, containerfs_routes, docker, libpod_generate, libpod_images, libpod_system,
+                   registry_routes, update_routes, volume_routes)
     from .http import Router
 
     router = Router()
@@ -164,12 +164,14 @@ def build_router():
     libpod_images.register(router)
     libpod_system.register(router)
     libpod_generate.register(router)
-    from . import checkpoint_routes, networks, pods
-
-    checkpoint_routes.register(router)
+    build_routes.register(router)
+    from . import networks, pods
 
     networks.register(router)
     pods.register(router)
+    from . import checkpoint_routes
+
+    checkpoint_routes.register(router)
     return router
 
 

@@ -22,7 +22,7 @@ from ..failpoints import failpoint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable
+    from typing import BinaryIO, Callable
 
     from .images import Image, ImageStore
 
@@ -40,29 +40,38 @@ def layer_from_tree(store: "ImageStore", top: str, *, whiteouts: bool,
     store's lock held (shared)."""
     from .archive import create_tar
 
+    diff_id = layer_from_stream(store, lambda out: create_tar(top, out, whiteouts=whiteouts, skip=skip),
+                                f"from {top}", f"reading {top} for a new layer")
+    failpoint("commit.after-layer")
+    return diff_id
+
+
+def layer_from_stream(store: "ImageStore", produce: "Callable[[BinaryIO], None]", what: str, failing: str) -> str:
+    """A layer whose tar produce(out) writes, streamed through a pipe into
+    ImageStore.add_layer (what names it there); an error of produce's is
+    reported after `failing`.  Call with the store's lock held (shared)."""
     failed: list[BaseException] = []
     r, w = os.pipe()
 
-    def produce() -> None:
+    def run() -> None:
         try:
             with os.fdopen(w, "wb", buffering=1 << 20) as out:
-                create_tar(top, out, whiteouts=whiteouts, skip=skip)
+                produce(out)
         except BrokenPipeError:
             pass  # the reader gave up; its error is the one to report
         except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
             failed.append(e)
 
-    producer = threading.Thread(target=produce, name="layer-tar", daemon=True)
+    producer = threading.Thread(target=run, name="layer-tar", daemon=True)
     producer.start()
     try:
         with os.fdopen(r, "rb", buffering=1 << 20) as src:
-            diff_id = store.add_layer(src, None, f"from {top}")
+            diff_id = store.add_layer(src, None, what)
     finally:
         producer.join()
     if failed:
         e = failed[0]
-        raise PypodError(f"reading {top} for a new layer: {getattr(e, 'strerror', None) or e}") from None
-    failpoint("commit.after-layer")
+        raise PypodError(f"{failing}: {getattr(e, 'strerror', None) or e}") from None
     return diff_id
 
 

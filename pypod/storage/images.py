@@ -440,6 +440,30 @@ class ImageStore:
                 remove_tree(path, ignore_errors=True)
         return gone
 
+    def remove_unused_layers(self, diff_ids: list[str]) -> list[str]:
+        """Remove these layers if no image uses them (what a killed build
+        added before any image named it); returns those removed."""
+        from .tree import remove_tree
+
+        gone = []
+        with self.locked(exclusive=True):
+            with self._transaction():
+                used: set[str] = set()
+                for (layers,) in self._db.execute("SELECT layers FROM images"):
+                    used.update(json.loads(layers))
+                for d in dict.fromkeys(diff_ids):
+                    row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (d,)).fetchone()
+                    if d in used or not row:
+                        continue
+                    self._db.execute("DELETE FROM layers WHERE diff_id = ?", (d,))
+                    gone.append((d, row[0]))
+            for d, blob in gone:
+                remove_tree(os.path.join(self.layers_dir, d.split(":", 1)[1]), ignore_errors=True)
+                if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self.blob_path(blob))
+        return [d for d, _ in gone]
+
     # -- blobs and layers ------------------------------------------------------------
 
     def blob_path(self, hexd: str) -> str:

@@ -192,9 +192,12 @@ class ContainerStorage:
         type=image)."""
         # overlayfs lists the top layer first; an image with no layers still needs one lowerdir,
         # and a read-only overlay two.
-        lowers = list(reversed(layer_dirs)) or [self._empty_layer()]
+        # A layer an image holds twice (an empty RUN, a COPY repeated) is one dir here, and overlayfs
+        # refuses a lowerdir twice (ELOOP); the upper copy alone gives the same tree, as it restates
+        # everything the lower one held.
+        lowers = list(dict.fromkeys(reversed(layer_dirs))) or [self._empty_layer()]
         if not upper and len(lowers) < 2:
-            lowers.append(self._empty_layer())
+            lowers.append(self._empty_layer(".ro"))  # not the same dir twice (ELOOP): an image of no layers
         tail = self._upper_options(upper, work) + (f",{extra}" if extra else "")
         opts = f"lowerdir={':'.join(lowers)}{tail}"
         try:
@@ -276,9 +279,9 @@ class ContainerStorage:
         os.replace(tmp, link)
         return name
 
-    def _empty_layer(self) -> str:
-        os.makedirs(self.empty_layer, mode=0o755, exist_ok=True)
-        return self.empty_layer
+    def _empty_layer(self, suffix: str = "") -> str:
+        os.makedirs(self.empty_layer + suffix, mode=0o755, exist_ok=True)
+        return self.empty_layer + suffix
 
     def unmount(self, container_id: str) -> None:
         """Unmount the container's overlay; not mounted is fine."""

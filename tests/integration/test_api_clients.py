@@ -316,3 +316,20 @@ def test_import_from_body_and_libpod_routes(service, tmp_path):
     assert status_of(resp) == 200 and json.loads(resp.split(b"\r\n\r\n", 1)[1])["Deleted"]
     resp = raw(service, b"GET /v4.3.1/libpod/info HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
     assert status_of(resp) == 200 and "host" in json.loads(resp.split(b"\r\n\r\n", 1)[1])
+
+
+def test_docker_py_run_remove_gets_the_whole_output(service):
+    """docker-py's run(remove=True) opens the follow stream, waits, removes
+    the container and only then reads the stream: what the process wrote
+    must survive the removal of its log."""
+    docker, c = _docker(service)
+    for i in range(2):
+        out = c.containers.run("busybox", ["sh", "-c", f"echo first-{i}; sleep 0.2; echo last-{i}"], remove=True)
+        assert out == f"first-{i}\nlast-{i}\n".encode()
+    ctr = c.containers.create("busybox", ["sh", "-c", "sleep 0.3; echo payload"])
+    ctr.start()
+    stream = c.api.logs(ctr.id, stream=True, follow=True)
+    assert ctr.wait(timeout=20)["StatusCode"] == 0
+    ctr.remove()
+    assert b"".join(stream) == b"payload\n"
+    assert c.containers.list(all=True) == []

@@ -254,8 +254,21 @@ def scenarios(tmp: str) -> dict[str, Scenario]:
         "podrm": Scenario(setup=[["pod", "create", "--name", "fpp"], ["run", "-d", "--pod", "fpp", "--name", "fpm", *SLEEPER]],
                           run=["pod", "rm", "-f", "-t", "0", "fpp"], repeat=[["pod", "rm", "-f", "-i", "-t", "0", "fpp"]],
                           verify=_no_pods),
+        # a COPY layer, a RUN container and its layer, the images without --layers, then the name
+        "build": Scenario(run=_build_cmd(tmp), repeat=[_build_cmd(tmp)],
+                          verify=lambda p: p.out("run", "--rm", "fpimg", "cat", "/f", "/data") == "fp\nfp", images=True),
         **_registry_scenarios(tmp),
     }
+
+
+def _build_cmd(tmp: str) -> list[str]:
+    ctx = os.path.join(tmp, "buildctx")
+    os.makedirs(ctx, exist_ok=True)
+    with open(os.path.join(ctx, "f"), "w") as f:
+        f.write("fp\n")
+    with open(os.path.join(ctx, "Containerfile"), "w") as f:
+        f.write("FROM busybox\nCOPY f /f\nRUN echo fp > /data\nENV A=1\n")
+    return ["build", "--layers=false", "--network", "none", "-t", "fpimg", ctx]
 
 
 #: steps reached by more than one operation's scenario are walked with each

@@ -27,6 +27,17 @@ def test_run_and_logs(engine):
         engine.container("lib1")
 
 
+def test_followed_log_outlives_the_removal(engine):
+    """A log followed from before the exit keeps every line though the
+    container is removed before the reader reads (docker-py's
+    run(remove=True) does just that): the file is opened when asked for."""
+    ctr, _ = engine.run("busybox", ["sh", "-c", "echo one; sleep 0.2; echo two"], detach=True)
+    followed = ctr.logs(follow=True)
+    assert ctr.wait() == 0
+    ctr.remove()
+    assert [(r[1], r[2]) for r in followed] == [("stdout", b"one\n"), ("stdout", b"two\n")]
+
+
 def test_run_attached_to_fds(engine):
     r, w = os.pipe()
     ctr, code = engine.run("busybox", ["echo", "to-fd"], stdout=w, stderr=w, auto_remove=True)

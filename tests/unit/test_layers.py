@@ -16,6 +16,8 @@ RANK = {
     "oci": 2, "storage": 2, "registry": 3, "network": 3, "remote": 3,
     # specgen fills the engine's configs and the engine reuses its parsers
     "engine": 4, "specgen": 4,
+    # the builder drives the engine (containers, images) for the front doors
+    "build": 4,
     "api": 5, "cli": 5, "__main__": 6,
 }
 FRONT_DOORS = {"api", "cli"}
