@@ -208,6 +208,10 @@ def test_create_container_from_the_registry(page, tmp_path):
     page.fill("#run-image-dialog-env-0-value", "hello cockpit")
     page.shot("create-integration")
 
+    page.click(".pf-c-modal-box .pf-c-tabs__link", "Health check")
+    page.fill("#run-image-dialog-healthcheck-command", "test -d /data/shared")
+    page.shot("create-healthcheck")
+
     # not local yet: the dialog closes, the list shows the download, then the container
     page.watch_text("Downloading")
     page.dialog_button("Create and run")
@@ -220,11 +224,45 @@ def test_create_container_from_the_registry(page, tmp_path):
     assert d["Config"]["Env"].count("GREETING=hello cockpit") == 1
     assert d["HostConfig"]["PortBindings"]["8080/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
     assert any(m["Destination"] == "/data/shared" and m["Source"].rstrip("/") == str(host_dir) for m in d["Mounts"])
+    # the dialog's defaults once their boxes are ticked: 512 MB (decimal, as the page counts), CPU shares 1024
+    assert (d["HostConfig"]["Memory"], d["HostConfig"]["CpuShares"]) == (512_000_000, 1024)
+    assert d["Config"]["Healthcheck"]["Test"][-3:] == ["test", "-d", "/data/shared"]  # the page splits at spaces
+    assert d["Config"]["Healthcheck"]["Retries"] == 3
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello", timeout=10) as r:
         assert r.read() == b"hello from the registry\n"
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/shared/file.txt", timeout=10) as r:
         assert r.read() == b"from the host\n"
     assert eng.cli("exec", "made", "sh", "-c", "echo $GREETING") == "hello cockpit"
+    eng.cli("healthcheck", "run", "made")  # the dialog's check passes: the volume is there
+
+
+def test_health_check_run_and_log(page):
+    eng = page.engine
+    eng.cli("run", "-d", "--name", "hc", "--health-cmd", "test -e /tmp/ok", "--health-interval", "1h",
+            "--health-retries", "1", "busybox", *SERVER)
+    page.open()
+    page.wait_state("hc", "Running")
+    assert "Run health check" in page.menu_items("hc")
+    details = page.tab("hc", "Health check")
+    page.wait(f"{details}.innerText.includes('test -e /tmp/ok')", what="hc's health check command")
+
+    health = lambda: eng.inspect("hc")["State"]["Health"]  # noqa: E731
+    page.container_action("hc", "Run health check")
+    assert wait_for(lambda: health()["Status"] == "unhealthy", timeout=30), health()
+    # the exec that follows makes the page read the container again
+    eng.cli("exec", "hc", "touch", "/tmp/ok")
+    page.wait(f"{details}.innerText.includes('Failing streak')", what="the failing streak")
+    page.shot("health-unhealthy")
+
+    page.click_js(f"[...{details}.querySelectorAll('button')].find(b => b.innerText.trim() === 'Run health check')",
+                  what="the tab's Run health check button")
+    assert wait_for(lambda: health()["Status"] == "healthy", timeout=30), health()
+    eng.cli("exec", "hc", "true")
+    page.wait(f"!{details}.innerText.includes('Failing streak')", what="the streak to end")
+    log_rows = f"{details}.querySelectorAll('table tbody tr').length"
+    page.wait(f"{log_rows} >= 2", what="both checks in the health log")
+    assert len(health()["Log"]) == 2
+    page.shot("health-healthy")
 
 
 def test_images_history_pull_delete_prune(page):
