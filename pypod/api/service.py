@@ -169,6 +169,9 @@ def build_router():
 
     networks.register(router)
     pods.register(router)
+    from . import checkpoint_routes
+
+    checkpoint_routes.register(router)
     return router
 
 

@@ -61,10 +61,10 @@ class ConmonOCIRuntime(OCIRuntime):
         gives what _runtime() would, so the caller can work meanwhile.
         NOTIFY_SOCKET goes only where asked: `runc start` with it waits for
         the container's READY=1 and relays it."""
-        argv = [self.path, *self.global_flags, "--root", self.runtime_root, *args]
         env = None
         if not notify and "NOTIFY_SOCKET" in os.environ:
             env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+        argv = [self.path, *self.global_flags, "--root", self.runtime_root, *args]
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
         def finish() -> subprocess.CompletedProcess:
@@ -183,13 +183,9 @@ class ConmonOCIRuntime(OCIRuntime):
             return False, f"CRIU cannot checkpoint on this machine (`criu check` failed: {why[-1] if why else proc.returncode})"
         return True, ""
 
-    def checkpoint_container(self, ctr: RuntimeContainer, image_path: str, keep_running: bool, tcp_established: bool) -> None:
-        args = ["checkpoint", "--image-path", image_path, "--work-path", ctr.paths.bundle]
-        if keep_running:
-            args.append("--leave-running")
-        if tcp_established:
-            args.append("--tcp-established")
-        self._runtime(*args, ctr.id)
+    def checkpoint_container(self, ctr: RuntimeContainer, image_path: str, flags: list[str]) -> None:
+        """flags: the runtime's checkpoint flags (engine/checkpoint.py's runtime_flags)."""
+        self._runtime("checkpoint", "--image-path", image_path, "--work-path", ctr.paths.bundle, *flags, ctr.id)
 
     def create_container(self, ctr: RuntimeContainer, restore_from: str = "", held_fds: list[int] = ()) -> tuple[int, int]:
         paths = ctr.paths
@@ -212,6 +208,8 @@ class ConmonOCIRuntime(OCIRuntime):
                 args += ["--exit-delay", str(self.cfg.exit_command_delay)]
         if restore_from:
             args += ["--restore", restore_from]
+            for flag in getattr(ctr, "restore_flags", ()):  # restore --tcp-established, --file-locks
+                args += ["--runtime-opt", flag]
         if cfg.process.timeout:
             args += ["--timeout", str(cfg.process.timeout)]
         # --preserve-fds of `run`: the caller's fds 3.. go through conmon to the runtime
