@@ -9,9 +9,9 @@ delete, pause) run the runtime binary directly.
 
 from __future__ import annotations
 
-# The C modules under signal and socket, and conmon started by oci/spawn.py:
-# the enums of signal and socket, and what subprocess imports, would cost an
-# exec ~10 ms of imports.  subprocess is imported where a runtime call needs it.
+# The C modules under signal and socket, and conmon and the runtime started by
+# oci/spawn.py: the enums of signal and socket, and what subprocess imports,
+# would cost an exec or a run ~10 ms of imports.
 import _signal
 import _socket
 import os
@@ -24,10 +24,6 @@ from ..errors import InvalidArgument, OCIRuntimeError
 from . import spawn
 from .procs import pid_alive, wait_pid_exit
 from .runtime import ComponentInfo, OCIRuntime, RuntimeContainer, RuntimeStatus
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import subprocess
 
 #: libpod's ContainerCreateTimeout
 CREATE_TIMEOUT = 240.0
@@ -60,7 +56,7 @@ class ConmonOCIRuntime(OCIRuntime):
 
     # -- helpers ---------------------------------------------------------
 
-    def _runtime(self, *args: str, check: bool = True, notify: bool = False) -> subprocess.CompletedProcess:
+    def _runtime(self, *args: str, check: bool = True, notify: bool = False) -> spawn.Completed:
         return self._runtime_begin(*args, check=check, notify=notify)()
 
     def _runtime_begin(self, *args: str, check: bool = True, notify: bool = False):
@@ -71,18 +67,15 @@ class ConmonOCIRuntime(OCIRuntime):
         env = None
         if not notify and "NOTIFY_SOCKET" in os.environ:
             env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
-        import subprocess
-
         argv = [self.path, *self.global_flags, "--root", self.runtime_root, *args]
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        proc = spawn.spawn(argv, env=env, stdin=spawn.DEVNULL, stdout=spawn.PIPE, stderr=spawn.PIPE)
 
-        def finish() -> subprocess.CompletedProcess:
-            with proc:
-                out, err = proc.communicate()
+        def finish() -> spawn.Completed:
+            out, err = proc.communicate()
             trace.step(f"runtime: {self.name} {args[0]} (exit {proc.returncode})")
             if check and proc.returncode != 0:
                 raise OCIRuntimeError(_runtime_message(err) or f"{self.name} {args[0]} failed")
-            return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+            return spawn.Completed(argv, proc.returncode, out, err)
 
         return finish
 

@@ -1,4 +1,5 @@
-"""Starting conmon as subprocess.Popen would, without subprocess's imports.
+"""Starting conmon and the runtime as subprocess.Popen would, without
+subprocess's imports.
 
 `import subprocess` brings signal, threading, selectors, locale and
 contextlib, and through them enum, functools, collections and re: about
@@ -15,18 +16,29 @@ from __future__ import annotations
 import os
 import sys
 
-#: stdin/stdout/stderr: /dev/null, or (stderr) a pipe the caller reads from
+#: stdin/stdout/stderr: /dev/null, or (stdout, stderr) a pipe the caller reads from
 DEVNULL = -3
 PIPE = -1
 
 
-class Spawned:
-    """The part of a Popen pypod uses of a started conmon."""
+class Completed:
+    """subprocess.CompletedProcess: a finished program's exit and output."""
 
-    def __init__(self, pid: int, stderr):
+    def __init__(self, args: list[str], returncode: int, stdout: bytes | None, stderr: bytes | None):
+        self.args = args
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class Spawned:
+    """The part of a Popen pypod uses of a started program."""
+
+    def __init__(self, pid: int, stdout, stderr):
         self.pid = pid
         self.returncode: int | None = None
-        #: the read end of the stderr pipe (a binary file), or None
+        #: the read ends of the stdout and stderr pipes (binary files), or None
+        self.stdout = stdout
         self.stderr = stderr
 
     def wait(self) -> int:
@@ -35,13 +47,40 @@ class Spawned:
             self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
+    def communicate(self) -> tuple[bytes | None, bytes | None]:
+        """Popen.communicate(): what the child writes to its pipes until it
+        closes them, then its exit (both pipes read as they fill, so that
+        neither blocks the child)."""
+        import select
 
-def spawn(argv: list[str], *, cwd: str, env: dict[str, str], stdin: int | None = None, stdout: int | None = None,
-          stderr: int | None = None, pass_fds: tuple[int, ...] = (), process_group: int = -1):
+        pipes = [f for f in (self.stdout, self.stderr) if f is not None]
+        got: dict[int, list[bytes]] = {f.fileno(): [] for f in pipes}
+        poller = select.poll()
+        for fd in got:
+            poller.register(fd, select.POLLIN)
+        left = len(got)
+        while left:
+            for fd, _event in poller.poll():
+                data = os.read(fd, 65536)
+                if data:
+                    got[fd].append(data)
+                else:
+                    poller.unregister(fd)
+                    left -= 1
+        out = [b"".join(got[f.fileno()]) if f is not None else None for f in (self.stdout, self.stderr)]
+        for f in pipes:
+            f.close()
+        self.wait()
+        return out[0], out[1]
+
+
+def spawn(argv: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None, stdin: int | None = None,
+          stdout: int | None = None, stderr: int | None = None, pass_fds: tuple[int, ...] = (),
+          process_group: int = -1):
     """Popen(argv, cwd=, env=, stdin=, stdout=, stderr=, pass_fds=,
     process_group=) with close_fds: each stream None (inherited), an fd,
-    DEVNULL, or for stderr PIPE.  Raises OSError as Popen does when the
-    program cannot be run."""
+    DEVNULL, or for stdout and stderr PIPE; env None is this process's.
+    Raises OSError as Popen does when the program cannot be run."""
     if sys.implementation.name == "cpython" and sys.version_info[:2] == (3, 11):
         try:
             return _fork_exec(argv, cwd, env, stdin, stdout, stderr, pass_fds, process_group)
@@ -67,46 +106,54 @@ def _popen(argv, cwd, env, stdin, stdout, stderr, pass_fds, process_group):
 def _fork_exec(argv, cwd, env, stdin, stdout, stderr, pass_fds, process_group) -> Spawned:
     import _posixsubprocess
 
-    env_list = []
-    for k, v in env.items():
-        k = os.fsencode(k)
-        if b"=" in k:
-            raise ValueError("illegal environment variable name")
-        env_list.append(k + b"=" + os.fsencode(v))
+    env_list = None  # this process's environment
+    if env is not None:
+        env_list = []
+        for k, v in env.items():
+            k = os.fsencode(k)
+            if b"=" in k:
+                raise ValueError("illegal environment variable name")
+            env_list.append(k + b"=" + os.fsencode(v))
     exe = os.fsencode(argv[0])
     exe_list = (exe,) if os.path.dirname(exe) else tuple(os.path.join(os.fsencode(d), exe)
                                                          for d in os.get_exec_path(env))
-    opened: list[int] = []  # ours to close once the child has them
+    child_ends: list[int] = []  # ours to close once the child has them
+    parent_ends: list[int] = []  # the pipes' read ends, kept unless this fails
     devnull = -1
 
-    def fd_for(value: int | None) -> int:
+    def fd_for(value: int | None, pipe: bool = False) -> tuple[int, int]:
+        """(the parent's end or -1, the child's fd or -1) for a stream."""
         nonlocal devnull
         if value is None:
-            return -1
+            return -1, -1
         if value == DEVNULL:
             if devnull < 0:
                 devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-                opened.append(devnull)
-            return devnull
-        return value
+                child_ends.append(devnull)
+            return -1, devnull
+        if value == PIPE and pipe:
+            r, w = os.pipe()
+            parent_ends.append(r)
+            child_ends.append(w)
+            return r, w
+        return -1, value
 
-    err_read = err_write = -1
-    if stderr == PIPE:
-        err_read, err_write = os.pipe()
-        opened.append(err_write)
     errpipe_read, errpipe_write = os.pipe()  # the child's exec error, if any; closed on exec
     try:
         try:
+            _none, p2cread = fd_for(stdin)
+            c2pread, c2pwrite = fd_for(stdout, pipe=True)
+            errread, errwrite = fd_for(stderr, pipe=True)
             pid = _posixsubprocess.fork_exec(
                 argv, exe_list, True, tuple(sorted({*pass_fds, errpipe_write})), cwd, env_list,
-                fd_for(stdin), -1, -1, fd_for(stdout), err_read, err_write if err_write >= 0 else fd_for(stderr),
+                p2cread, -1, c2pread, c2pwrite, errread, errwrite,
                 errpipe_read, errpipe_write,
                 True, False, process_group, None, None, None, -1, None, True)
         except TypeError as e:
             raise _SignatureMismatch(str(e)) from None
         finally:
             os.close(errpipe_write)
-            for fd in opened:
+            for fd in child_ends:
                 os.close(fd)
         data = b""
         while True:
@@ -114,21 +161,20 @@ def _fork_exec(argv, cwd, env, stdin, stdout, stderr, pass_fds, process_group) -
             data += part
             if not part or len(data) > 50000:
                 break
+        if data:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            raise _child_error(data, argv[0], cwd)
     except BaseException:
-        if err_read >= 0:
-            os.close(err_read)
+        for fd in parent_ends:
+            os.close(fd)
         raise
     finally:
         os.close(errpipe_read)
-    if data:
-        if err_read >= 0:
-            os.close(err_read)
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
-        raise _child_error(data, argv[0], cwd)
-    return Spawned(pid, open(err_read, "rb") if err_read >= 0 else None)
+    return Spawned(pid, open(c2pread, "rb") if c2pread >= 0 else None,
+                   open(errread, "rb") if errread >= 0 else None)
 
 
 def _child_error(data: bytes, exe: str, cwd: str) -> Exception:

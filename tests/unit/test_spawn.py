@@ -96,3 +96,17 @@ def test_start_thread_is_waited_for_before_the_process_ends(tmp_path):
     out = subprocess.run([sys.executable, "-S", "-c", THREAD_THEN_EXIT, here, str(tmp_path / "f")],
                          capture_output=True, text=True, check=True).stdout
     assert out == "False\n" and (tmp_path / "f").read_text() == "done"
+
+
+@pytest.mark.parametrize("starter", [spawn._fork_exec, spawn._popen], ids=["fork_exec", "popen"])
+def test_communicate_reads_both_pipes_as_they_fill(tmp_path, starter):
+    """More than a pipe holds on each stream, interleaved: reading one to its
+    end first would deadlock, as it would with Popen."""
+    code = ("import os\nfor i in range(64):\n    os.write(1, b'o' * 8192)\n    os.write(2, b'e' * 8192)\n"
+            "raise SystemExit(5)")
+    child = starter([sys.executable, "-S", "-c", code], str(tmp_path), None, spawn.DEVNULL, spawn.PIPE, spawn.PIPE,
+                    (), -1)
+    out, err = child.communicate()
+    assert (out, err, child.returncode) == (b"o" * 8192 * 64, b"e" * 8192 * 64, 5)
+    child = starter(["/bin/sh", "-c", "echo only-out"], None, {"PATH": "/bin"}, None, spawn.PIPE, None, (), -1)
+    assert child.communicate() == (b"only-out\n", None) and child.returncode == 0
