@@ -172,18 +172,18 @@ class proxied_signals:
 
     def __enter__(self):
         if self.enabled:
-            import signal
+            import _signal  # signal's own would build its enums (~2 ms of every run)
 
             for name in self.SIGNALS:
-                num = getattr(signal, name)
-                self.saved[num] = signal.signal(num, self._forward)
+                num = getattr(_signal, name)
+                self.saved[num] = _signal.signal(num, self._forward)
         return self
 
     def __exit__(self, *exc) -> None:
-        import signal
+        import _signal
 
         for num, old in self.saved.items():
-            signal.signal(num, old)
+            _signal.signal(num, old)
 
 
 def _discard(ctr) -> None:

@@ -8,8 +8,6 @@ maps argparse's result onto it.
 
 from __future__ import annotations
 
-import json
-
 from ..engine.container import ContainerConfig
 from ..errors import InvalidArgument
 
@@ -210,8 +208,10 @@ def config_from_args(a) -> ContainerConfig:
     if a.entrypoint is not None:
         ep = a.entrypoint
         if ep.startswith("["):
+            from ..lean import json_loads
+
             try:
-                cfg.entrypoint = json.loads(ep)
+                cfg.entrypoint = json_loads(ep)
             except ValueError:
                 raise InvalidArgument(f"invalid entrypoint JSON: {ep}") from None
             if not isinstance(cfg.entrypoint, list) or not all(isinstance(x, str) for x in cfg.entrypoint):

@@ -867,7 +867,9 @@ class Container:
             from ..storage.tree import remove_what_can_go
 
             if not keep_run_dir:
-                remove_what_can_go(self.paths.run_dir)
+                from .exitclaim import remove_claimed_dir
+
+                remove_claimed_dir(self.paths.run_dir)
             remove_what_can_go(os.path.dirname(self.paths.userdata))
             trace.step("files: removed")
         except BaseException:
