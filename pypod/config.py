@@ -228,11 +228,11 @@ def _read_config_file(path: str) -> dict:
     from .errors import InvalidArgument
 
     if path.endswith(".json"):
-        import json
+        from .lean import json_loads  # json's parser without json's imports (re, enum)
 
         try:
             with open(path, "rb") as f:
-                data = json.load(f)
+                data = json_loads(f.read())
         except (OSError, ValueError) as e:
             raise InvalidArgument(f"reading config file {path}: {e}") from None
         if not isinstance(data, dict):

@@ -141,7 +141,9 @@ class CommandPermissionDenied(OCIRuntimeError):
 
 
 class CheckpointUnsupported(PypodError):
-    http_status = 501
+    #: a well-formed request this host cannot carry out (CRIU broken): the
+    #: caller's to change, so a 4xx, as the service answers all such
+    http_status = 409
 
 
 def runtime_error_from_text(text: str) -> OCIRuntimeError:

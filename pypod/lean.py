@@ -87,3 +87,117 @@ class StrEnum(str, metaclass=_StrEnumType):
 
     def __reduce_ex__(self, protocol):
         return type(self), (self.value,)
+
+
+# -- JSON without `re` ----------------------------------------------------------------
+#
+# `import json` imports re (for the pure-Python fallbacks' patterns and the
+# decoder's whitespace skip), and re imports enum and functools: ~4 ms of
+# every exec that reads or writes a record.  The C accelerator _json does
+# the real work for json.dumps and json.loads either way; these call it
+# directly.  Anything out of the ordinary (other arguments, input that does
+# not parse) goes to the json module itself, so results and errors are
+# json's own.  tests/unit/test_lean.py holds them to json's behaviour.
+
+_JSON_WS = " \t\n\r"
+_scanner = None
+
+
+class _ScanContext:
+    """What _json.make_scanner reads from a JSONDecoder: json.loads' defaults."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+
+    @staticmethod
+    def parse_constant(name: str) -> float:
+        return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}[name]
+
+
+def _json_default(o):
+    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+
+def json_dumps(obj, *, separators: tuple[str, str] = (", ", ": ")) -> str:
+    """json.dumps(obj) (or with separators): ASCII, circular references refused."""
+    import _json
+
+    if isinstance(obj, str):
+        return _json.encode_basestring_ascii(obj)
+    # a new encoder each time, as json's: its table of containers being encoded starts empty
+    encode = _json.make_encoder({}, _json_default, _json.encode_basestring_ascii, None, separators[1],
+                                separators[0], False, False, True)
+    return "".join(encode(obj, 0))
+
+
+def json_loads(text):
+    """json.loads(text) for str or UTF-8 bytes."""
+    global _scanner
+    try:
+        s = text.decode() if isinstance(text, (bytes, bytearray)) else text
+        if _scanner is None:
+            import _json
+
+            _scanner = _json.make_scanner(_ScanContext)
+        start = len(s) - len(s.lstrip(_JSON_WS))
+        obj, end = _scanner(s, start)
+        if len(s.rstrip(_JSON_WS)) == end:
+            return obj
+    except (StopIteration, ValueError, TypeError):
+        pass
+    import json  # what does not parse here: json's own answer, or its own error
+
+    return json.loads(text)
+
+
+# -- a thread the process waits for, without `threading` ------------------------------
+
+_pending_threads: list = []
+
+
+def start_thread(target, *args) -> None:
+    """threading.Thread(target=target, args=args).start(), not a daemon:
+    the process waits for it before it ends.  threading imports functools
+    and collections (~3 ms of an exec, which starts one short thread); this
+    runs it on _thread, and an atexit hook waits for it, as the
+    interpreter's shutdown joins non-daemon threads (cli/main.py's launch()
+    runs the atexit hooks too before its os._exit).  Where threading is
+    already imported (the service), threading does it."""
+    import sys
+
+    if "threading" in sys.modules:
+        import threading
+
+        threading.Thread(target=target, args=args).start()
+        return
+    import _thread
+
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def run() -> None:
+        try:
+            target(*args)
+        finally:
+            done.release()
+
+    if not _pending_threads:
+        import atexit
+
+        atexit.register(_join_threads)
+    _pending_threads.append(done)
+    try:
+        _thread.start_new_thread(run, ())
+    except BaseException:
+        _pending_threads.remove(done)
+        raise
+
+
+def _join_threads() -> None:
+    while _pending_threads:
+        done = _pending_threads.pop()
+        done.acquire()
+        done.release()

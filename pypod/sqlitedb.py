@@ -4,10 +4,46 @@ from __future__ import annotations
 
 import sys
 
-# The C module itself: the sqlite3 package adds only the DB-API's date and
-# time adapters, and imports datetime for them (~1.5 ms of every command);
-# pypod stores no date objects.
-import _sqlite3 as sqlite3
+
+def _import_sqlite3():
+    """The C module itself: the sqlite3 package adds only the DB-API's date
+    and time adapters, and imports datetime for them (~1.5 ms of every
+    command); pypod stores no date objects.
+
+    On Python 3.11 the module's start imports functools for one function,
+    lru_cache, which each connection wraps around itself as its statement
+    cache; functools in turn imports collections, types and operator: ~3
+    ms of a `pypod ps` that needs none of them.  lru_cache is a thin shell
+    over _functools._lru_cache_wrapper (built in, free to import), so while
+    _sqlite3 starts, a stand-in functools hands it that same C cache; the
+    real functools is imported as usual by whoever asks for it afterwards.
+    With functools already there (any process but a lean CLI call), or a
+    second thread that might import it meanwhile, the import is plain."""
+    import _thread
+
+    if "functools" in sys.modules or "_sqlite3" in sys.modules or _thread._count():
+        import _sqlite3
+
+        return _sqlite3
+    import _functools
+
+    def lru_cache(maxsize=128, typed=False):
+        if callable(maxsize):  # used bare, as a decorator
+            return _functools._lru_cache_wrapper(maxsize, 128, typed, tuple)
+        return lambda func: _functools._lru_cache_wrapper(func, maxsize, typed, tuple)
+
+    stand_in = type(sys)("functools")
+    stand_in.lru_cache = lru_cache
+    sys.modules["functools"] = stand_in
+    try:
+        import _sqlite3
+    finally:
+        if sys.modules.get("functools") is stand_in:
+            del sys.modules["functools"]
+    return _sqlite3
+
+
+sqlite3 = _import_sqlite3()
 
 Connection = sqlite3.Connection
 Error = sqlite3.Error

@@ -66,6 +66,21 @@ def config_from_spec(spec: dict) -> ContainerConfig:
         cfg.stop_signal = parse_signal(str(spec["stop_signal"]))
     if spec.get("stop_timeout") is not None:
         cfg.stop_timeout = int_field(spec["stop_timeout"], "stop_timeout")
+    cfg.mounts += mounts_from_spec(spec)
+    from ..specgen.network import from_libpod
+
+    cfg.network, cfg.networking = from_libpod(spec)
+    pod = spec.get("pod") or ""
+    if not isinstance(pod, str):
+        raise InvalidArgument("pod must be a string")
+    cfg.pod = pod
+    apply_spec(cfg, spec)
+    return cfg
+
+
+def mounts_from_spec(spec: dict) -> list[Mount]:
+    """A SpecGenerator's (or a pod spec's) "mounts"."""
+    out = []
     mounts = spec.get("mounts") or []
     if not isinstance(mounts, list):
         raise InvalidArgument("mounts must be a list")
@@ -78,17 +93,9 @@ def config_from_spec(spec: dict) -> ContainerConfig:
         if isinstance(m.get("options"), str):
             raise InvalidArgument("mount options must be a list of strings")
         options = strlist(m.get("options"), "mount options")
-        cfg.mounts.append(Mount(destination=m["destination"], source=source, type=mtype,
-                                options=[o for o in options if o in ("ro", "rbind", "bind", "nosuid", "nodev", "noexec")]))
-    from ..specgen.network import from_libpod
-
-    cfg.network, cfg.networking = from_libpod(spec)
-    pod = spec.get("pod") or ""
-    if not isinstance(pod, str):
-        raise InvalidArgument("pod must be a string")
-    cfg.pod = pod
-    apply_spec(cfg, spec)
-    return cfg
+        out.append(Mount(destination=m["destination"], source=source, type=mtype,
+                         options=[o for o in options if o in ("ro", "rbind", "bind", "nosuid", "nodev", "noexec")]))
+    return out
 
 
 def security_from_spec(spec: dict):
@@ -133,6 +140,9 @@ def libpod_inspect(ctr) -> dict:
     d["Config"]["StopSignal"] = ctr.config.stop_signal
     d["Config"].setdefault("Annotations", {})
     d["Config"]["Labels"] = d["Config"].get("Labels") or None
+    # podman always shows a health state, empty without a health check
+    # (Cockpit's container list sorts on State.Health.Status)
+    d["State"].setdefault("Health", {"Status": "", "FailingStreak": 0, "Log": None})
     return d
 
 

@@ -51,10 +51,51 @@ def _spec_to_pod(spec: dict):
     return pc, mode, networking
 
 
+def _pod_settings(pc, spec: dict):
+    """The pod spec's cgroup limits onto pc, and the infra container's
+    settings (namespaces, security options, devices, mounts, /dev/shm) as a
+    template for pods.create: what `podman --remote pod create` sends."""
+    from ..engine.container import ContainerConfig
+    from ..engine.resources import Resources
+    from ..record import asdict
+    from ..specgen.security import parse_device, parse_security_opts
+    from .create_settings import _id_maps, _spec_ns, _spec_resources
+    from .libpod import mounts_from_spec
+
+    holder = ContainerConfig()
+    _spec_resources(holder, spec)
+    r = holder.resources
+    pc.resources = Resources.from_dict({**asdict(r), "shm_size": 0})
+    pc.cgroup_parent = r.cgroup_parent
+    if spec.get("share_parent") is not None:
+        pc.share_parent = bool(spec["share_parent"])
+    pidfile = spec.get("infra_conmon_pid_file") or ""
+    if not isinstance(pidfile, str):
+        raise InvalidArgument("infra_conmon_pid_file must be a string")
+    pc.infra_conmon_pidfile = pidfile
+    infra = ContainerConfig()
+    infra.resources.shm_size = r.shm_size
+    ns = infra.namespaces
+    ns.pid = _spec_ns(spec.get("pidns"), "pidns")
+    ns.uts = _spec_ns(spec.get("utsns"), "utsns")
+    ns.userns = _spec_ns(spec.get("userns"), "userns")
+    if ns.userns == "private":
+        ns.userns = ""  # what a map alone asks for
+    _id_maps(infra, spec.get("idmappings") or {})
+    ns.sysctls = strdict(spec.get("sysctl"), "sysctl")
+    infra.security = parse_security_opts(strlist(spec.get("security_opt"), "security_opt"))
+    infra.security.devices = [parse_device(d) for d in strlist(spec.get("pod_devices"), "pod_devices")]
+    infra.mounts = mounts_from_spec(spec)
+    infra.fs.volumes_from = strlist(spec.get("volumes_from"), "volumes_from")
+    return infra
+
+
 @with_engine
 def pod_create(req: Request, eng) -> Response:
-    pc, mode, networking = _spec_to_pod(req.json())
-    pod = eng.pods.create(pc, mode, networking)
+    spec = req.json()
+    pc, mode, networking = _spec_to_pod(spec)
+    infra = _pod_settings(pc, spec)
+    pod = eng.pods.create(pc, mode, networking, infra)
     return Response(201, {"Id": pod.id})
 
 

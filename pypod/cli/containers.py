@@ -1,4 +1,4 @@
-"""Container commands: run, create, attach, top, checkpoint, restore and
+"""Container commands: run, create, attach, top and
 `container cleanup` (the other lifecycle commands are in lifecycle.py)."""
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ def add_run_args(p) -> None:
 
 
 def add_create_args(p) -> None:
-    from .runflags import add_create_flags
+    from .runflags import add_create_flags, add_create_only_flags
 
     add_create_flags(p)
+    add_create_only_flags(p)
 
 
 def _create(engine, a):
@@ -171,18 +172,18 @@ class proxied_signals:
 
     def __enter__(self):
         if self.enabled:
-            import signal
+            import _signal  # signal's own would build its enums (~2 ms of every run)
 
             for name in self.SIGNALS:
-                num = getattr(signal, name)
-                self.saved[num] = signal.signal(num, self._forward)
+                num = getattr(_signal, name)
+                self.saved[num] = _signal.signal(num, self._forward)
         return self
 
     def __exit__(self, *exc) -> None:
-        import signal
+        import _signal
 
         for num, old in self.saved.items():
-            signal.signal(num, old)
+            _signal.signal(num, old)
 
 
 def _discard(ctr) -> None:
@@ -287,21 +288,3 @@ def cmd_top(engine, a) -> int:
     cols = [(t, str(i)) for i, t in enumerate(titles)]
     print_table(cols, [{str(i): v for i, v in enumerate(r)} for r in rows])
     return 0
-
-
-def add_checkpoint_args(p) -> None:
-    _add_targets(p)
-    p.add_argument("-R", "--leave-running", action="store_true", help="leave the container running after writing the checkpoint")
-    p.add_argument("--tcp-established", action="store_true", help="checkpoint a container with established TCP connections")
-
-
-def cmd_checkpoint(engine, a) -> int:
-    return _each(engine, a, lambda c: c.checkpoint(keep_running=a.leave_running, tcp_established=a.tcp_established))
-
-
-def add_restore_args(p) -> None:
-    _add_targets(p)
-
-
-def cmd_restore(engine, a) -> int:
-    return _each(engine, a, lambda c: c.restore())

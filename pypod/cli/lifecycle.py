@@ -66,7 +66,10 @@ def cmd_start(engine, a) -> int:
             from ..proto.detach_keys import parse_detach_keys
 
             parse_detach_keys(a.detach_keys)
-        streams = AttachStreams(stdin=0 if a.interactive else None, detach_keys=a.detach_keys)
+        want = ctr.config.process.attach or ("stdin", "stdout", "stderr")  # what create -a named
+        streams = AttachStreams(stdin=0 if a.interactive and "stdin" in want else None,
+                                stdout=1 if "stdout" in want else None, stderr=2 if "stderr" in want else None,
+                                detach_keys=a.detach_keys)
         with proxied_signals(ctr, enabled=sig_proxy and not ctr.config.tty):
             code = ctr.start_attached(streams, claim_exit=True)
         if code is None:

@@ -59,6 +59,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "search": ("registry", "search", "Search a registry for an image"),
     "manifest": ("registry", "manifest", "Inspect manifests and manifest lists in registries"),
     "image-exists": ("images", "exists", "Check if an image exists in local storage"),
+    "image-trust": ("trust", "image_trust", "Manage container image trust policy"),
     "info": ("system", "info", "Display pypod system information"),
     "events": ("events", "events", "Show pypod events"),
     "version": ("system", "version", "Display the pypod version information"),
@@ -72,8 +73,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "system-migrate": ("system", "migrate", "Migrate containers (to another OCI runtime)"),
     "system-renumber": ("system", "renumber", "Drop the locks of containers that are gone"),
     "system-connection": ("connection", "connection", "Manage remote service destinations"),
-    "checkpoint": ("containers", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
-    "restore": ("containers", "restore", "Restore one or more containers from a checkpoint"),
+    "checkpoint": ("checkpoint", "checkpoint", "Checkpoint one or more running containers (needs a working CRIU)"),
+    "restore": ("checkpoint", "restore", "Restore one or more containers from a checkpoint"),
     "healthcheck-run": ("health", "healthcheck_run", "Run a container's health check now"),
     "port": ("networks", "port", "List port mappings or a specific mapping for the container"),
     **{f"network {sub}": ("networks", f"network_{sub}", summary) for sub, summary in (
@@ -88,7 +89,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         ("pause", "Pause one or more pods"), ("unpause", "Unpause one or more pods"), ("rm", "Remove one or more pods"),
         ("ps", "List pods"), ("inspect", "Display a pod configuration"), ("exists", "Check if a pod exists"),
         ("top", "Display the running processes of containers in a pod"), ("prune", "Remove all stopped pods"),
-        ("stats", "Display resource usage statistics of pods"), ("logs", "Fetch logs of the pod's containers"))},
+        ("stats", "Display resource usage statistics of pods"), ("logs", "Fetch logs of the pod's containers"),
+        ("clone", "Create a copy of a pod and its containers"))},
     # the container's filesystem (cli/filesystem.py)
     "cp": ("filesystem", "cp", "Copy files/folders between a container and the local filesystem"),
     "diff": ("filesystem", "diff", "Display the changes to the object's file system"),
@@ -121,13 +123,14 @@ GROUPS = {
                 **{s: f"network {s}" for s in ("create", "inspect", "prune", "exists", "connect", "disconnect", "reload")}},
     "pod": {"ls": "pod ps", "list": "pod ps", "remove": "pod rm",
             **{s: f"pod {s}" for s in ("create", "start", "stop", "restart", "kill", "pause", "unpause", "rm", "ps",
-                                         "inspect", "exists", "top", "prune", "stats", "logs")}},
+                                         "inspect", "exists", "top", "prune", "stats", "logs", "clone")}},
 }
 
 GROUPS["container"].update({c: c for c in ("cp", "commit", "stats")})
+GROUPS["image"]["trust"] = "image-trust"
 
 # reachable only through their group, as in podman
-GROUP_ONLY = ("cleanup", "runlabel", "container-clone", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune",
+GROUP_ONLY = ("cleanup", "runlabel", "container-clone", "service", "check", "container-exists", "container-prune", "image-tree", "image-prune", "image-trust",
               "image-exists", "image-diff", "image-mount", "image-unmount", "system-df", "system-prune", "system-reset",
               "system-migrate", "system-renumber", "system-connection", "healthcheck-run",
               *(c for c in COMMANDS if " " in c))

@@ -4,13 +4,14 @@ prune/stats/logs."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
 from ..errors import InvalidArgument, NoSuchPod, PypodError
 
-#: pod create takes -h for --hostname, as podman does
-OWN_HELP = ("pod_create",)
+#: pod create and pod clone take -h for --hostname, as podman does
+OWN_HELP = ("pod_create", "pod_clone")
 
 
 # -- create -------------------------------------------------------------------------
@@ -33,7 +34,58 @@ def add_pod_create_args(p) -> None:
     p.add_argument("--replace", action="store_true", help="replace an existing pod of the same name")
     p.add_argument("--help", action="help", help="show this help message and exit")
     add_network_flags(p, pod=True)
+    add_pod_settings_flags(p)
     p.add_argument("pod_name", nargs="?", default="", metavar="NAME")
+
+
+def add_pod_settings_flags(p, clone: bool = False) -> None:
+    """The pod cgroup's limits and what the infra container gets (shared by
+    pod create and pod clone, which has no --share-parent)."""
+    from .resourceflags import POD, add_resource_flags
+    from .runflags import POD_ISOLATION, add_isolation_flags
+
+    g = p.add_argument_group("the pod's cgroup")
+    add_resource_flags(g, POD)
+    g.add_argument("--cgroup-parent", default="", metavar="PATH", help="cgroup to create the pod's cgroup under")
+    if not clone:
+        g.add_argument("--share-parent", default="true", metavar="BOOL",
+                       help="put the containers' cgroups under the pod's (default true)")
+    g = p.add_argument_group("the infra container (and, for volumes and devices, the pod's containers)")
+    add_isolation_flags(g, POD_ISOLATION)
+    g.add_argument("--shm-size", default="", metavar="SIZE", help="size of the pod's /dev/shm (default 64m)")
+    g.add_argument("-v", "--volume", action="append", default=[], metavar="[SRC:]DEST[:OPTS]",
+                   help="a bind mount or volume every container of the pod gets")
+    g.add_argument("--volumes-from", action="append", default=[], metavar="CTR[:ro|rw]",
+                   help="mount another container's volumes in every container of the pod")
+    g.add_argument("--infra-conmon-pidfile", default="", metavar="FILE", help="write the infra container's conmon PID here")
+
+
+def pod_settings(a):
+    """(the pod cgroup's Resources, the infra container's template) from the
+    flags add_pod_settings_flags declares."""
+    from ..engine.container import ContainerConfig
+    from ..engine.resources import Resources
+    from ..specgen import resources as rs
+    from ..specgen.volumes import parse_volume, parse_volumes_from
+    from .resourceflags import POD, resource_changes
+    from .runflags import apply_isolation_flags, parse_bool
+
+    r = Resources()
+    for key, value in resource_changes(a, POD).items():
+        setattr(r, key, value)
+    r.cgroup_parent = a.cgroup_parent
+    rs.finish(r, swap_given=a.memory_swap is not None)
+    infra = ContainerConfig()
+    apply_isolation_flags(infra, a)
+    if a.shm_size:
+        infra.resources.shm_size = _shm_size(a.shm_size)
+    infra.mounts = [parse_volume(v) for v in a.volume]
+    for spec in a.volumes_from:
+        parse_volumes_from(spec)
+    infra.fs.volumes_from = list(a.volumes_from)
+    share_parent = parse_bool(a.share_parent, "--share-parent")
+    conmon_pidfile = os.path.abspath(a.infra_conmon_pidfile) if a.infra_conmon_pidfile else ""
+    return r, infra, share_parent, conmon_pidfile
 
 
 def cmd_pod_create(engine, a) -> int:
@@ -41,6 +93,35 @@ def cmd_pod_create(engine, a) -> int:
     from ..engine.pods import DEFAULT_SHARE, PodConfig, parse_share
     from .netflags import apply_network_flags
 
+    labels = _labels(a)
+    if a.name and a.pod_name and a.name != a.pod_name:
+        raise InvalidArgument("cannot specify both --name and a positional name")
+    name = a.name or a.pod_name
+    infra = a.infra.lower() not in ("false", "0", "no")
+    resources, template, share_parent, conmon_pidfile = pod_settings(a)
+    holder = ContainerConfig()
+    apply_network_flags(holder, a)
+    pc = PodConfig(name=name, labels=labels, hostname=a.hostname, infra=infra,
+                   resources=resources, cgroup_parent=resources.cgroup_parent, share_parent=share_parent,
+                   infra_conmon_pidfile=conmon_pidfile,
+                   share=parse_share(a.share) if a.share is not None else list(DEFAULT_SHARE),
+                   infra_command=a.infra_command.split() if a.infra_command else [],
+                   infra_image=a.infra_image, infra_name=a.infra_name, exit_policy=a.exit_policy,
+                   create_command=["pypod", *sys.argv[1:]])
+    if a.replace and name:
+        try:
+            engine.pods.get(name).remove(force=True)
+        except NoSuchPod:
+            pass
+    pod = engine.pods.create(pc, holder.network, holder.networking, template)
+    if a.pod_id_file:
+        with open(a.pod_id_file, "w") as f:
+            f.write(pod.id)
+    print(pod.id)
+    return 0
+
+
+def _labels(a) -> dict[str, str]:
     labels = {}
     for path in a.label_file:
         try:
@@ -54,28 +135,125 @@ def cmd_pod_create(engine, a) -> int:
     for item in a.label:
         k, _, v = item.partition("=")
         labels[k] = v
-    if a.name and a.pod_name and a.name != a.pod_name:
-        raise InvalidArgument("cannot specify both --name and a positional name")
-    name = a.name or a.pod_name
-    infra = a.infra.lower() not in ("false", "0", "no")
-    holder = ContainerConfig()
-    apply_network_flags(holder, a)
-    pc = PodConfig(name=name, labels=labels, hostname=a.hostname, infra=infra,
-                   share=parse_share(a.share) if a.share is not None else list(DEFAULT_SHARE),
-                   infra_command=a.infra_command.split() if a.infra_command else [],
-                   infra_image=a.infra_image, infra_name=a.infra_name, exit_policy=a.exit_policy,
-                   create_command=["pypod", *sys.argv[1:]])
-    if a.replace and name:
-        try:
-            engine.pods.get(name).remove(force=True)
-        except NoSuchPod:
-            pass
-    pod = engine.pods.create(pc, holder.network, holder.networking)
-    if a.pod_id_file:
-        with open(a.pod_id_file, "w") as f:
-            f.write(pod.id)
+    return labels
+
+
+# -- clone ----------------------------------------------------------------------------
+
+
+def add_pod_clone_args(p) -> None:
+    p.add_argument("-n", "--name", default="", help="the new pod's name (default: the original's with -clone)")
+    p.add_argument("-h", "--hostname", default=None, help="the new pod's hostname")
+    p.add_argument("-l", "--label", action="append", default=[], help="add metadata to the new pod")
+    p.add_argument("--label-file", action="append", default=[], help="read in a line delimited file of labels")
+    p.add_argument("--infra-command", default=None, help="the command the new infra container runs")
+    p.add_argument("--infra-name", default="", help="the name of the new infra container")
+    p.add_argument("--destroy", action="store_true", help="remove the original pod (and its containers) afterwards")
+    p.add_argument("--start", action="store_true", help="start the new pod")
+    p.add_argument("--help", action="help", help="show this help message and exit")
+    add_pod_settings_flags(p, clone=True)
+    p.add_argument("pod", metavar="POD")
+    p.add_argument("new_name", nargs="?", default="", metavar="NAME")
+
+
+def cmd_pod_clone(engine, a) -> int:
+    """A copy of the pod, its infra settings and its containers (podman's
+    pod clone), with the flags given changing the copy."""
+    from ..engine.container import ContainerConfig
+    from ..engine.pods import PodConfig
+    from ..engine.update import updated
+    from ..record import asdict
+    from .clone import clone_name, copied_config
+    from .resourceflags import POD, resource_changes
+
+    if a.name and a.new_name and a.name != a.new_name:
+        raise InvalidArgument("cannot give the clone two names (--name and NAME)")
+    orig = engine.pods.get(a.pod)
+    pc = PodConfig.from_dict(asdict(orig.config))
+    pc.name = a.name or a.new_name or _free_pod_name(engine, f"{orig.name}-clone")
+    pc.id = pc.infra_id = pc.cgroup_path = ""
+    pc.create_command = ["pypod", *sys.argv[1:]]
+    pc.labels.update(_labels(a))
+    if a.hostname is not None:
+        pc.hostname = a.hostname
+    if a.infra_command is not None:
+        pc.infra_command = a.infra_command.split()
+    if a.cgroup_parent:
+        pc.cgroup_parent = a.cgroup_parent
+    pc.resources = updated(orig.config.resources, resource_changes(a, POD))
+    pc.infra_conmon_pidfile = os.path.abspath(a.infra_conmon_pidfile) if a.infra_conmon_pidfile else ""
+    network, networking, template = "", None, None
+    if orig.infra_id:
+        infra = engine.container(orig.infra_id)
+        pc.infra_name = a.infra_name or clone_name(engine, infra.name)
+        template = ContainerConfig.from_dict(infra.config.to_dict())  # pods.create takes the infra settings from it
+        network, networking = template.network, template.networking
+        _override_infra(template, a)
+    members = [c for c in orig.containers() if c.id != orig.infra_id]
+    pod = engine.pods.create(pc, network, networking, template)
+    made = []
+    try:
+        for c in members:
+            cfg = copied_config(engine, c, clone_name(engine, c.name))
+            cfg.pod = pod.id
+            made.append(engine.create_container(cfg))
+    except BaseException:
+        pod.remove(force=True)
+        raise
+    if a.destroy:
+        orig.remove(force=True)
+    if a.start:
+        for e in pod.start():
+            print(f"Error: {e}", file=sys.stderr)
     print(pod.id)
     return 0
+
+
+def _free_pod_name(engine, base: str) -> str:
+    for n in range(0, 10000):
+        name = f"{base}{n or ''}"
+        try:
+            engine.pods.get(name)
+        except NoSuchPod:
+            return name
+    raise InvalidArgument(f"no free pod name for {base}")
+
+
+def _override_infra(template, a) -> None:
+    """The infra flags given replace the original infra's settings (pod clone)."""
+    from ..engine.container import ContainerConfig
+    from ..specgen.volumes import parse_volume, parse_volumes_from
+    from .runflags import apply_isolation_flags
+
+    given = ContainerConfig()
+    apply_isolation_flags(given, a)
+    devices = given.security.devices if a.device else template.security.devices
+    if a.security_opt:
+        template.security = given.security
+    template.security.devices = devices
+    ns, new = template.namespaces, given.namespaces
+    for kind in ("pid", "uts", "userns"):
+        if getattr(a, kind):
+            setattr(ns, kind, getattr(new, kind))
+    if a.uidmap or a.gidmap or a.subuidname or a.subgidname:
+        ns.uid_map, ns.gid_map = new.uid_map, new.gid_map
+    if a.sysctl:
+        ns.sysctls = new.sysctls
+    if a.shm_size:
+        template.resources.shm_size = _shm_size(a.shm_size)
+    template.mounts += [parse_volume(v) for v in a.volume]
+    for spec in a.volumes_from:
+        parse_volumes_from(spec)
+    template.fs.volumes_from += list(a.volumes_from)
+
+
+def _shm_size(text: str) -> int:
+    from ..specgen.units import parse_size
+
+    try:
+        return parse_size(text)
+    except InvalidArgument as e:
+        raise InvalidArgument(f"unable to translate --shm-size: {e}") from None
 
 
 # -- the verbs over pods -------------------------------------------------------------
@@ -375,6 +553,8 @@ def cmd_pod_stats(engine, a) -> int:
     from ..engine.podstats import pod_stats
     from .output import print_table
 
+    previous: dict = {}  # each container's last sample: CPU % is over the time since
+
     def sample() -> list[dict]:
         if a.pods:
             pods = [engine.pods.get(r) for r in a.pods]
@@ -382,7 +562,7 @@ def cmd_pod_stats(engine, a) -> int:
             pods = engine.pods.list()
             if a.latest and pods:
                 pods = [max(pods, key=lambda p: p.config.created)]
-        return [row for pod in pods for row in pod_stats(pod)]
+        return [row for pod in pods for row in pod_stats(pod, previous)]
 
     while True:
         rows = sample()

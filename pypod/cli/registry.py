@@ -7,7 +7,6 @@ stdout.
 
 from __future__ import annotations
 
-import json
 import sys
 
 from ..errors import InvalidArgument
@@ -308,6 +307,8 @@ def cmd_search(engine, a) -> int:
     if not a.list_tags:
         rows = _search_filter(rows, a.filter)
     if a.format in ("json", "{{json .}}"):
+        import json
+
         print(json.dumps(rows, indent=4))
         return 0
     if not a.no_trunc:
@@ -351,6 +352,8 @@ def cmd_manifest(engine, a) -> int:
     from ..registry import operations as ops
 
     data = ops.inspect_manifest(engine, a.reference, _registry_args(a))
+    import json
+
     try:
         print(json.dumps(json.loads(data), indent=4))
     except ValueError:

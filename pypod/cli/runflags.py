@@ -8,8 +8,6 @@ maps argparse's result onto it.
 
 from __future__ import annotations
 
-import json
-
 from ..engine.container import ContainerConfig
 from ..errors import InvalidArgument
 
@@ -72,47 +70,16 @@ def add_create_flags(p) -> None:
     g.add_argument("--privileged", action="store_true", help="give the container every capability, device and path")
     g.add_argument("--cap-add", **many, metavar="CAP", help="add a capability (or ALL)")
     g.add_argument("--cap-drop", **many, metavar="CAP", help="drop a capability (or ALL)")
-    g.add_argument("--security-opt", **many, metavar="OPT",
-                   help="seccomp=PATH|unconfined, no-new-privileges, apparmor=P, label=..., mask=PATHS, unmask=PATHS|ALL, proc-opts=OPTS")
-    g.add_argument("--seccomp-policy", default="default", choices=("default", "image"),
-                   help="image: use the profile the image's io.containers.seccomp.profile label holds")
     g.add_argument("--read-only", action="store_true", help="make the container's root filesystem read-only")
-    g.add_argument("--userns", default="", metavar="MODE", help="user namespace: host, auto[:size=N], container:ID, ns:PATH")
-    g.add_argument("--uidmap", **many, metavar="CID:HID:N", help="map container UIDs to host UIDs (a user namespace)")
-    g.add_argument("--gidmap", **many, metavar="CID:HID:N", help="map container GIDs to host GIDs")
-    g.add_argument("--subuidname", default="", metavar="NAME", help="map UIDs from NAME's range in /etc/subuid")
-    g.add_argument("--subgidname", default="", metavar="NAME", help="map GIDs from NAME's range in /etc/subgid")
-    g.add_argument("--ipc", default="", metavar="MODE", help="IPC namespace: private, shareable, host, none, container:ID, ns:PATH")
-    g.add_argument("--pid", default="", metavar="MODE", help="PID namespace: private, host, container:ID, ns:PATH")
-    g.add_argument("--uts", default="", metavar="MODE", help="UTS namespace: private, host, container:ID, ns:PATH")
-    g.add_argument("--cgroupns", default="", metavar="MODE", help="cgroup namespace: private, host, container:ID, ns:PATH")
-    g.add_argument("--device", **many, metavar="HOST[:CTR][:PERM]", help="give the container a host device")
-    g.add_argument("--device-cgroup-rule", **many, metavar="RULE", help="allow devices by cgroup rule ('c 1:3 rwm')")
-    g.add_argument("--sysctl", **many, metavar="NAME=VALUE", help="set a namespaced kernel parameter")
+    add_isolation_flags(g)
 
     g = p.add_argument_group("resources")
-    g.add_argument("-m", "--memory", default="", metavar="SIZE", help="memory limit (e.g. 64m)")
-    g.add_argument("--memory-reservation", default="", metavar="SIZE", help="memory soft limit")
-    g.add_argument("--memory-swap", default="", metavar="SIZE", help="memory plus swap limit (-1: unlimited swap)")
-    g.add_argument("--memory-swappiness", type=num("--memory-swappiness"), default=-1, metavar="0-100", help="how readily pages are swapped out")
     g.add_argument("--kernel-memory", default="", metavar="SIZE", help=SUPPRESS)
     g.add_argument("--oom-kill-disable", action="store_true", help="do not let the OOM killer kill the container")
     g.add_argument("--oom-score-adj", type=num("--oom-score-adj"), default=None, metavar="N", help="the process's OOM score adjustment")
-    g.add_argument("--cpus", default="", metavar="N", help="CPUs the container may use (e.g. 1.5)")
-    g.add_argument("-c", "--cpu-shares", type=uint_arg("--cpu-shares"), default=0, metavar="N", help="relative CPU weight (default 1024)")
-    g.add_argument("--cpu-period", type=uint_arg("--cpu-period"), default=0, metavar="US", help="CFS period in microseconds")
-    g.add_argument("--cpu-quota", type=num("--cpu-quota"), default=0, metavar="US", help="CFS quota in microseconds per period")
-    g.add_argument("--cpu-rt-period", type=uint_arg("--cpu-rt-period"), default=0, metavar="US", help="realtime period in microseconds")
-    g.add_argument("--cpu-rt-runtime", type=num("--cpu-rt-runtime"), default=0, metavar="US", help="realtime runtime in microseconds per period")
-    g.add_argument("--cpuset-cpus", default="", metavar="LIST", help="CPUs to run on (0-3, 0,1)")
-    g.add_argument("--cpuset-mems", default="", metavar="LIST", help="memory nodes to allocate from")
-    g.add_argument("--pids-limit", type=num("--pids-limit"), default=None, metavar="N", help="maximum processes (default 2048; 0 or -1: unlimited)")
-    g.add_argument("--blkio-weight", type=num("--blkio-weight", 0, 65535), default=0, metavar="10-1000", help="relative block I/O weight")
-    g.add_argument("--blkio-weight-device", **many, metavar="DEV:W", help="block I/O weight for one device")
-    g.add_argument("--device-read-bps", **many, metavar="DEV:RATE", help="limit reads from a device (bytes/s, e.g. 1mb)")
-    g.add_argument("--device-write-bps", **many, metavar="DEV:RATE", help="limit writes to a device (bytes/s)")
-    g.add_argument("--device-read-iops", **many, metavar="DEV:N", help="limit read operations per second on a device")
-    g.add_argument("--device-write-iops", **many, metavar="DEV:N", help="limit write operations per second on a device")
+    from .resourceflags import add_resource_flags
+
+    add_resource_flags(g)
     g.add_argument("--shm-size", default="", metavar="SIZE", help="size of /dev/shm (default 64m)")
     g.add_argument("--ulimit", **many, metavar="NAME=SOFT[:HARD]", help="a resource limit of the process, or host for ours")
     g.add_argument("--cgroups", default="", choices=("enabled", "disabled", "no-conmon", "split"),
@@ -151,10 +118,61 @@ def add_create_flags(p) -> None:
     g.add_argument("--log-driver", default="k8s-file", metavar="DRIVER", help="k8s-file (default), json-file, journald, none, passthrough")
     g.add_argument("--log-opt", **many, metavar="OPT", help="max-size=SIZE, tag=TEMPLATE, path=FILE")
     g.add_argument("--detach-keys", default=None, metavar="KEYS", help="key sequence for detaching (default ctrl-p,ctrl-q)")
+    g.add_argument("-a", "--attach", action="append", default=[], choices=("stdin", "stdout", "stderr"),
+                   metavar="STREAM", help="attach only these streams (stdin, stdout, stderr); create: those start --attach takes")
 
     p.add_argument("--help", action="help", help="show this help message and exit")
     p.add_argument("image", help="image or, with --rootfs, directory")
     p.add_argument("command", nargs=REMAINDER, help="command and arguments")
+
+
+#: security options, namespaces, devices and sysctls: dest -> (options, keywords);
+#: run/create take them all, pod create (for its infra container) a subset
+_ISOLATION: dict[str, tuple[tuple[str, ...], dict]] = {
+    "security_opt": (("--security-opt",), {"action": "append", "default": [], "metavar": "OPT",
+                     "help": "seccomp=PATH|unconfined, no-new-privileges, apparmor=P, label=..., mask=PATHS, unmask=PATHS|ALL, proc-opts=OPTS"}),
+    "seccomp_policy": (("--seccomp-policy",), {"default": "default", "choices": ("default", "image"),
+                       "help": "image: use the profile the image's io.containers.seccomp.profile label holds"}),
+    "userns": (("--userns",), {"default": "", "metavar": "MODE", "help": "user namespace: host, auto[:size=N], container:ID, ns:PATH"}),
+    "uidmap": (("--uidmap",), {"action": "append", "default": [], "metavar": "CID:HID:N", "help": "map container UIDs to host UIDs (a user namespace)"}),
+    "gidmap": (("--gidmap",), {"action": "append", "default": [], "metavar": "CID:HID:N", "help": "map container GIDs to host GIDs"}),
+    "subuidname": (("--subuidname",), {"default": "", "metavar": "NAME", "help": "map UIDs from NAME's range in /etc/subuid"}),
+    "subgidname": (("--subgidname",), {"default": "", "metavar": "NAME", "help": "map GIDs from NAME's range in /etc/subgid"}),
+    "ipc": (("--ipc",), {"default": "", "metavar": "MODE", "help": "IPC namespace: private, shareable, host, none, container:ID, ns:PATH"}),
+    "pid": (("--pid",), {"default": "", "metavar": "MODE", "help": "PID namespace: private, host, container:ID, ns:PATH"}),
+    "uts": (("--uts",), {"default": "", "metavar": "MODE", "help": "UTS namespace: private, host, container:ID, ns:PATH"}),
+    "cgroupns": (("--cgroupns",), {"default": "", "metavar": "MODE", "help": "cgroup namespace: private, host, container:ID, ns:PATH"}),
+    "device": (("--device",), {"action": "append", "default": [], "metavar": "HOST[:CTR][:PERM]", "help": "give the container a host device"}),
+    "device_cgroup_rule": (("--device-cgroup-rule",), {"action": "append", "default": [], "metavar": "RULE",
+                           "help": "allow devices by cgroup rule ('c 1:3 rwm')"}),
+    "sysctl": (("--sysctl",), {"action": "append", "default": [], "metavar": "NAME=VALUE", "help": "set a namespaced kernel parameter"}),
+}
+#: what pod create gives its infra container
+POD_ISOLATION = ("security_opt", "userns", "uidmap", "gidmap", "subuidname", "subgidname", "pid", "uts", "device", "sysctl")
+
+
+def add_isolation_flags(g, names: tuple[str, ...] = tuple(_ISOLATION)) -> None:
+    for name in names:
+        options, kw = _ISOLATION[name]
+        g.add_argument(*options, dest=name, **kw)
+
+
+def apply_isolation_flags(cfg: ContainerConfig, a) -> None:
+    """Security options, devices, namespaces and sysctls onto cfg; flags a
+    command does not take count as not given."""
+    from ..specgen.security import parse_security_opts
+
+    for name, (_options, kw) in _ISOLATION.items():
+        if not hasattr(a, name):
+            setattr(a, name, list(kw["default"]) if isinstance(kw["default"], list) else kw["default"])
+    _security(cfg, a, parse_security_opts)
+    _namespaces(cfg, a)
+
+
+def add_create_only_flags(p) -> None:
+    g = p.add_argument_group("create")
+    g.add_argument("--init-ctr", default="", metavar="always|once",
+                   help="a pod's init container: run to completion at each pod start (always) or at the first (once)")
 
 
 def add_run_only_flags(p) -> None:
@@ -162,8 +180,6 @@ def add_run_only_flags(p) -> None:
 
     g = p.add_argument_group("run")
     g.add_argument("-d", "--detach", action="store_true", help="run the container in the background and print its ID")
-    g.add_argument("-a", "--attach", action="append", default=[], choices=("stdin", "stdout", "stderr"),
-                   metavar="STREAM", help="attach only these streams (stdin, stdout, stderr)")
     g.add_argument("--sig-proxy", default="true", metavar="BOOL", help="proxy received signals to the process")
     g.add_argument("--preserve-fds", type=uint_arg("--preserve-fds"), default=0, metavar="N", help="pass N more file descriptors (3 and up) to the process")
     g.add_argument("--rmi", action="store_true", help="remove the image after the container exits (with --rm)")
@@ -182,8 +198,6 @@ def config_from_args(a) -> ContainerConfig:
     from ..proto.oci_spec import normalize_cap, parse_ulimit
     from ..proto.signals import parse_signal
     from ..specgen import env as envs
-    from ..specgen.security import parse_security_opts
-
     cfg = ContainerConfig()
     cfg.name = a.name
     if a.rootfs:
@@ -194,8 +208,10 @@ def config_from_args(a) -> ContainerConfig:
     if a.entrypoint is not None:
         ep = a.entrypoint
         if ep.startswith("["):
+            from ..lean import json_loads
+
             try:
-                cfg.entrypoint = json.loads(ep)
+                cfg.entrypoint = json_loads(ep)
             except ValueError:
                 raise InvalidArgument(f"invalid entrypoint JSON: {ep}") from None
             if not isinstance(cfg.entrypoint, list) or not all(isinstance(x, str) for x in cfg.entrypoint):
@@ -249,8 +265,7 @@ def config_from_args(a) -> ContainerConfig:
     cfg.ulimits = _ulimits(a.ulimit, parse_ulimit)
     cfg.auto_remove = getattr(a, "rm", False)
     _secrets(cfg, a.secret)
-    _security(cfg, a, parse_security_opts)
-    _namespaces(cfg, a)
+    apply_isolation_flags(cfg, a)
     _resources(cfg, a)
     _process(cfg, a)
     _health_and_restart(cfg, a)
@@ -323,36 +338,15 @@ def _resources(cfg: ContainerConfig, a) -> None:
     from ..specgen import resources as rs
     from ..specgen.units import parse_size
 
+    from .resourceflags import resource_changes
+
     r = cfg.resources
-    if a.memory:
-        r.memory = rs.parse_memory(a.memory, "memory")
-    if a.memory_reservation:
-        r.memory_reservation = rs.parse_memory(a.memory_reservation, "memory-reservation")
-    if a.memory_swap:
-        r.memory_swap = rs.parse_memory(a.memory_swap, "memory-swap")
+    for key, value in resource_changes(a).items():
+        setattr(r, key, value)
     if a.kernel_memory:
         r.kernel_memory = rs.parse_memory(a.kernel_memory, "kernel-memory")
-    r.memory_swappiness = a.memory_swappiness
     r.oom_kill_disable = a.oom_kill_disable
     r.oom_score_adj = a.oom_score_adj
-    if a.cpus:
-        if a.cpu_period:
-            raise InvalidArgument("--cpu-period and --cpus cannot be set together")
-        if a.cpu_quota:
-            raise InvalidArgument("--cpu-quota and --cpus cannot be set together")
-        r.nano_cpus, r.cpu_period, r.cpu_quota = rs.parse_cpus(a.cpus)
-    else:
-        r.cpu_period, r.cpu_quota = a.cpu_period, a.cpu_quota
-    r.cpu_shares = a.cpu_shares
-    r.cpu_rt_period, r.cpu_rt_runtime = a.cpu_rt_period, a.cpu_rt_runtime
-    r.cpuset_cpus, r.cpuset_mems = a.cpuset_cpus, a.cpuset_mems
-    r.pids_limit = a.pids_limit
-    r.blkio_weight = a.blkio_weight
-    r.blkio_weight_device = [rs.parse_device_limit(d, "weight") for d in a.blkio_weight_device]
-    r.device_read_bps = [rs.parse_device_limit(d, "bps") for d in a.device_read_bps]
-    r.device_write_bps = [rs.parse_device_limit(d, "bps") for d in a.device_write_bps]
-    r.device_read_iops = [rs.parse_device_limit(d, "iops") for d in a.device_read_iops]
-    r.device_write_iops = [rs.parse_device_limit(d, "iops") for d in a.device_write_iops]
     if a.shm_size:
         try:
             r.shm_size = parse_size(a.shm_size)
@@ -363,7 +357,7 @@ def _resources(cfg: ContainerConfig, a) -> None:
     r.cgroups = a.cgroups
     r.cgroup_parent = a.cgroup_parent
     r.unified = rs.parse_cgroup_conf(a.cgroup_conf)
-    rs.finish(r, swap_given=bool(a.memory_swap))
+    rs.finish(r, swap_given=a.memory_swap is not None)
 
 
 def _process(cfg: ContainerConfig, a) -> None:
@@ -391,6 +385,14 @@ def _process(cfg: ContainerConfig, a) -> None:
     proc.passwd_entry = a.passwd_entry
     proc.hostusers = list(a.hostuser)
     proc.chrootdirs = list(a.chrootdirs)
+    proc.attach = list(dict.fromkeys(a.attach))
+    init_ctr = getattr(a, "init_ctr", "")
+    if init_ctr:
+        if init_ctr not in ("always", "once"):
+            raise InvalidArgument("init-ctr value must be 'always' or 'once'")
+        if not cfg.pod:
+            raise InvalidArgument("must specify pod value with init-ctr")
+    proc.init_ctr = init_ctr
     merge_env([], a.env_merge)  # checked now; applied at start, over the image's defaults
     proc.env_merge = list(a.env_merge)
 

@@ -7,11 +7,13 @@ stderr apart by the stream byte conmon puts in front of every message.
 
 from __future__ import annotations
 
+# The C modules under signal and socket: their enums would cost an exec ~5 ms of
+# imports (enum, functools, collections), and only calls and constants are used.
+import _signal
+import _socket
 import errno
 import os
 import select
-import signal
-import socket
 
 from ..errors import OCIRuntimeError, PypodError
 
@@ -21,12 +23,12 @@ STDIN_CHUNK = 32 * 1024
 RECV_SIZE = 64 * 1024
 
 
-def connect_attach(path: str) -> socket.socket:
+def connect_attach(path: str) -> _socket.socket:
     """Connect to conmon's attach socket, whatever the length of its path:
     going through /proc/self/fd of the open directory keeps sun_path short."""
     dfd = os.open(os.path.dirname(path), os.O_PATH | os.O_CLOEXEC)
     try:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
         try:
             sock.connect(f"/proc/self/fd/{dfd}/{os.path.basename(path)}")
         except OSError as e:
@@ -58,7 +60,7 @@ def _write_all(fd: int, parts: list) -> None:
 DRAIN_BATCH = 128
 
 
-def _drain_output(sock: socket.socket, outs: dict, frames: bool = False) -> bool:
+def _drain_output(sock: _socket.socket, outs: dict, frames: bool = False) -> bool:
     """Move what conmon has sent to our stdout/stderr; False at its EOF.
 
     conmon sends at most 8 KiB per message: reading a batch and writing it
@@ -93,7 +95,7 @@ def _drain_output(sock: socket.socket, outs: dict, frames: bool = False) -> bool
     return alive
 
 
-def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open: bool,
+def attach_to_socket(ctr, sock: _socket.socket, streams, *, tty: bool, stdin_open: bool,
                      detach_keys: str | None, resize) -> bool:
     """Pump until the container closes its output (True if the user detached).
 
@@ -115,7 +117,7 @@ def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open
         def on_winch(*_):
             _resize_from(resize, streams.stdout)
 
-        old_winch = signal.signal(signal.SIGWINCH, on_winch)
+        old_winch = _signal.signal(_signal.SIGWINCH, on_winch)
         _resize_from(resize, streams.stdout)
     from ..proto.conmon_attach import STDERR, STDOUT
 
@@ -179,7 +181,7 @@ def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open
                 if shutdown_after and stdin is not None:
                     # EOF on our stdin becomes EOF on the container's.
                     try:
-                        sock.shutdown(socket.SHUT_WR)
+                        sock.shutdown(_socket.SHUT_WR)
                     except OSError:
                         pass
                     if stdin_polled:
@@ -191,7 +193,7 @@ def attach_to_socket(ctr, sock: socket.socket, streams, *, tty: bool, stdin_open
         if restore:
             restore()
         if old_winch is not None:
-            signal.signal(signal.SIGWINCH, old_winch)
+            _signal.signal(_signal.SIGWINCH, old_winch)
 
 
 def _resize_from(resize, fd: int) -> None:

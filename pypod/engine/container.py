@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from ..lean import StrEnum
 from ..record import asdict, field, fields, record
 
 from .health import HealthConfig
@@ -15,23 +14,7 @@ from .restart import RestartPolicy
 from .security import SecurityConfig
 
 from ..network.types import Networking
-
-
-class Status(StrEnum):
-    """libpod's ContainerStatus values, with the same spellings."""
-
-    CONFIGURED = "configured"  # in the store only; nothing exists in the runtime
-    CREATED = "created"  # runtime container exists, process not started
-    RUNNING = "running"
-    PAUSED = "paused"
-    #: a stop is under way: the stop signal was sent, the process has not exited yet
-    STOPPING = "stopping"
-    STOPPED = "stopped"  # process exited, not yet cleaned up
-    EXITED = "exited"  # process exited and storage/runtime cleaned up
-    REMOVING = "removing"
-
-    def __str__(self) -> str:
-        return self.value
+from .status import Status
 
 
 @record

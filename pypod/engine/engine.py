@@ -21,10 +21,11 @@ from ..errors import (
     NoSuchContainer,
     PypodError,
 )
-from .container import ContainerConfig, ContainerState, Status
+from .status import Status
 
 TYPE_CHECKING = False  # typing's import would cost every command ~5 ms
 if TYPE_CHECKING:
+    from .container import ContainerConfig
     from .lifecycle import Container
 
 TYPE_CHECKING = False
@@ -217,6 +218,8 @@ class Engine:
         cfg.namespace = self.config.namespace
         cfg.runtime = cfg.runtime or self.config.runtime
         cfg.created = time.time()
+        from .container import ContainerState
+
         state = ContainerState()
         attempt = 0
         with self._claim_volumes(cfg):
@@ -247,6 +250,8 @@ class Engine:
         and, when stdout/stderr file descriptors are given, written there too.
         config takes ContainerConfig fields (name, env, user, mounts, ...).
         """
+        from .container import ContainerConfig
+
         cfg = ContainerConfig(image=image, command=list(command or []), **config)
         ctr = self.create_container(cfg)
         try:
@@ -305,6 +310,7 @@ class Engine:
         return ctr
 
     def _load(self, cid: str) -> Container:
+        from .container import ContainerConfig, ContainerState
         from .lifecycle import Container
 
         cfg, st = self.store.get_container(cid)
@@ -314,7 +320,8 @@ class Engine:
         ns = self.config.namespace
         rows = [(c, s) for c, s in self.store.all_containers() if not ns or c.get("namespace", "") == ns]
         if not rows:
-            return []  # `ps` of an empty store imports no container lifecycle
+            return []  # `ps` of an empty store imports no container configuration nor lifecycle
+        from .container import ContainerConfig, ContainerState
         from .lifecycle import Container
 
         out = [Container(self, ContainerConfig.from_dict(c), ContainerState.from_dict(s)) for c, s in rows]

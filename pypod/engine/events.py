@@ -7,9 +7,10 @@ follow the file.
 
 from __future__ import annotations
 
-import json
 import os
 import time
+
+from ..lean import json_dumps, json_loads
 
 
 class EventLog:
@@ -30,7 +31,7 @@ class EventLog:
             "time": time.time_ns(),
             "attributes": {k: str(v) for k, v in attributes.items()},
         }
-        line = (json.dumps(event, separators=(",", ":")) + "\n").encode()
+        line = (json_dumps(event, separators=(",", ":")) + "\n").encode()
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except FileNotFoundError:
@@ -77,7 +78,7 @@ class EventLog:
                         continue
                     line, pending = pending, b""
                     try:
-                        ev = json.loads(line)
+                        ev = json_loads(line)
                     except ValueError:
                         continue
                     if since_ns and ev.get("time", 0) < since_ns:

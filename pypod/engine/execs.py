@@ -9,10 +9,9 @@ any pypod that looks at the container's sessions reaps those that ended.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from ..lean import StrEnum
+from ..lean import StrEnum, json_dumps, json_loads
 from ..record import asdict, field, fields, record
 
 from ..failpoints import failpoint
@@ -115,7 +114,7 @@ class ExecSession:
 
         private.makedirs(self.bundle)
         spec_path = os.path.join(self.bundle, "exec-process-spec.json")
-        private.write_file(spec_path, json.dumps(process_spec(ctr, self.config)))
+        private.write_file(spec_path, json_dumps(process_spec(ctr, self.config)))
         trace.step("exec: process spec written")
         try:
             mon = ctr.runtime.exec_container(
@@ -638,9 +637,9 @@ def process_spec(ctr, cfg: ExecConfig) -> dict:
     from .bundle import host_bounding_caps
 
     with open(ctr.paths.spec_file) as f:
-        ctr_spec = json.load(f)
+        ctr_spec = json_loads(f.read())
     ctr_proc = ctr_spec["process"]
-    proc = json.loads(json.dumps(ctr_proc))
+    proc = json_loads(json_dumps(ctr_proc))
     proc["args"] = list(cfg.command)
     proc["terminal"] = bool(cfg.terminal)
     env = list(proc.get("env") or [])

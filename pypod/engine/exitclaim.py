@@ -72,3 +72,31 @@ def finished_by_claimant(directory: str) -> bool:
             return True
     finally:
         os.close(fd)
+
+
+def remove_claimed_dir(directory: str) -> None:
+    """rm -rf a container's run dir, its exit claim last.
+
+    An exit command that looks while the claimant's cleanup removes the
+    directory must find the claim, or no directory (finished_by_claimant).
+    Removed first, as any file may be in a walk of the tree, the claim would
+    leave the directory without it for as long as the rest took, and the
+    exit command would do the work a second time.  Last, the claim and the
+    directory go in two consecutive calls."""
+    from ..storage.tree import remove_tree_at, remove_what_can_go
+
+    try:
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        dfd = -1
+    if dfd >= 0:
+        try:
+            for name in os.listdir(dfd):
+                if name != CLAIM_FILE:
+                    try:
+                        remove_tree_at(dfd, name)
+                    except OSError:
+                        pass  # remove_what_can_go, below, goes past what refuses as far as it can
+        finally:
+            os.close(dfd)
+    remove_what_can_go(directory)

@@ -10,10 +10,13 @@ container's inspect data, the one shape every owner fills.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from ..errors import InvalidArgument, PypodError
-from .container import Status
+from .status import Status
 from .inspect import status_word as state_word
+
+TYPE_CHECKING = False  # collections.abc would cost `ps` its import of collections
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: the words podman accepts for a container's state
 STATUS_WORDS = ("created", "running", "paused", "stopped", "exited", "unknown", "configured", "removing", "stopping")

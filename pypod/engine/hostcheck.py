@@ -49,7 +49,7 @@ def _v2_controller(name: str) -> bool:
 def check(engine, cfg: ContainerConfig) -> None:
     _check_security(cfg)
     _check_namespaces(engine, cfg)
-    _check_resources(engine, cfg)
+    check_resources(engine, cfg)
     _check_process(engine, cfg)
 
 
@@ -131,7 +131,9 @@ def _default_shm() -> int:
     return DEFAULT_SHM_SIZE
 
 
-def _check_resources(engine, cfg: ContainerConfig) -> None:
+def check_resources(engine, cfg: ContainerConfig) -> None:
+    """The limits cfg.resources asks for, against what this host can limit
+    (also a pod's cgroup's, through a holder config)."""
     res = cfg.resources
     v2 = _cgroup_v2()
     limited = any((res.memory, res.memory_reservation, res.memory_swap not in (0,), res.cpu_shares, res.cpu_quota,

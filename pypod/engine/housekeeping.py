@@ -90,6 +90,11 @@ def reset(engine) -> None:
             ctr.remove(force=True, timeout=0, volumes=True)
         except PypodError:
             pass  # gone meanwhile, or beyond saving: the directories go below
+    for pod in engine.pods.list():
+        try:
+            pod.remove(force=True, timeout=0)  # its cgroup too, which lives outside the root
+        except PypodError:
+            pass
     for vol in engine.volumes.list():
         try:
             engine.volumes.remove(vol.name, force=True, timeout=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..proto.humanize import rfc3339
-from .container import Status
+from .status import Status
 
 
 def status_word(status: Status) -> str:

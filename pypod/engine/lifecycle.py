@@ -627,6 +627,10 @@ class Container:
     def restart(self, timeout: int | None = None) -> None:
         with self.locked():
             self.sync()
+            # First, as podman's: the stop's and start's events follow it, so
+            # a client refreshing on each event (Cockpit's page marks the
+            # container "restarting" on this one) ends on the final state.
+            self.engine.events.container(self, "restart")
             if self.state.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
                 try:
                     self.stop(timeout)
@@ -635,7 +639,6 @@ class Container:
             self.start()
             self.state.restart_count += 1
             self.save()
-            self.engine.events.container(self, "restart")
 
     def wait(self, timeout: float | None = None, conditions: tuple[Status, ...] = (Status.STOPPED, Status.EXITED),
              interval: float | None = None) -> int:
@@ -859,10 +862,14 @@ class Container:
                 self.engine.container_storage.remove(self.id)
                 trace.step("storage: removed")
             self.runtime.remove_runtime_files(self)
+            if self.config.namespaces.ipc == "shareable":
+                bundle.unmount_shareable_shm(self.engine, self.id)
             from ..storage.tree import remove_what_can_go
 
             if not keep_run_dir:
-                remove_what_can_go(self.paths.run_dir)
+                from .exitclaim import remove_claimed_dir
+
+                remove_claimed_dir(self.paths.run_dir)
             remove_what_can_go(os.path.dirname(self.paths.userdata))
             trace.step("files: removed")
         except BaseException:
@@ -874,8 +881,6 @@ class Container:
         deleted()
         failpoint("rm.after-runtime-delete")
         failpoint("rm.after-storage-remove")
-        if self.config.namespaces.ipc == "shareable":
-            bundle.unmount_shareable_shm(self.engine, self.id)
         failpoint("rm.after-files")
         finished = self.state.finished_at or status_before in (Status.STOPPED, Status.EXITED)
         self.engine.store.remove_container(self.id, self.state.exit_code if finished else None)
@@ -893,20 +898,38 @@ class Container:
     def checkpoint_dir(self) -> str:
         return os.path.join(self.paths.userdata, "checkpoint")
 
-    def checkpoint(self, keep_running: bool = False, tcp_established: bool = False) -> None:
-        """Dump the running container with CRIU (through the runtime)."""
+    def checkpoint(self, options=None) -> None:
+        """Dump the running container with CRIU (through the runtime);
+        options: engine.checkpoint.CheckpointOptions."""
         from ..errors import CheckpointUnsupported
+        from .checkpoint import CheckpointOptions, check_checkpoint, not_carried_out, runtime_flags
 
+        o = options or CheckpointOptions()
+        check_checkpoint(o)
         ok, why = self.runtime.supports_checkpoint()
         if not ok:
             raise CheckpointUnsupported(why)
+        if not_carried_out(o):
+            raise CheckpointUnsupported(f"{not_carried_out(o)}: pypod does not write checkpoint archives or images")
+        flags = runtime_flags(o)
+        image_dir = self.checkpoint_dir
+        if o.pre_checkpoint:
+            image_dir = os.path.join(self.paths.userdata, "pre-checkpoint")
+        elif o.with_previous:
+            flags += ["--parent-path", "../pre-checkpoint"]
         with self.locked():
             self.sync()
             if self.state.status != Status.RUNNING:
                 raise InvalidState(f"{self.id} is not running, cannot checkpoint: container state improper")
-            self.runtime.checkpoint_container(self, self.checkpoint_dir, keep_running, tcp_established)
+            started = time.monotonic()
+            self.runtime.checkpoint_container(self, image_dir, flags)
             self.engine.events.container(self, "checkpoint")
-            if not keep_running:
+            if o.print_stats:
+                import json
+
+                print(json.dumps({"podman_checkpoint_duration": int((time.monotonic() - started) * 1e6),
+                                  "container_statistics": [{"Id": self.id, "Name": self.name}]}, indent=4))
+            if not o.leave_running and not o.pre_checkpoint:
                 self.runtime.wait_exit(self, self.state.pid, self.state.conmon_pid, timeout=10)
                 self.sync()
                 if self.state.status in ACTIVE:
@@ -914,23 +937,34 @@ class Container:
                 # Keep the rootfs mounted state out of it: restore mounts it again.
                 self._cleanup_locked()
 
-    def restore(self) -> None:
-        """Start the container again from its last checkpoint."""
+    def restore(self, options=None) -> None:
+        """Start the container again from its last checkpoint; options:
+        engine.checkpoint.RestoreOptions."""
         from ..errors import CheckpointUnsupported
+        from .checkpoint import RestoreOptions, check_restore, not_carried_out, runtime_flags
 
+        o = options or RestoreOptions()
+        check_restore(o)
         ok, why = self.runtime.supports_checkpoint()
         if not ok:
             raise CheckpointUnsupported(why)
+        if not_carried_out(o):
+            raise CheckpointUnsupported(f"{not_carried_out(o)}: pypod does not read checkpoint archives")
         with self.locked():
             self.sync()
             if not os.path.isdir(self.checkpoint_dir):
                 raise InvalidState(f"container {self.id} has no checkpoint to restore: container state improper")
             self._prepare_for_init()
+            self.restore_flags = runtime_flags(o)
             self._init(restore_from=self.checkpoint_dir)
             self.state.status = Status.RUNNING
             self.state.started_at = time.time()
             self.save()
             self.engine.events.container(self, "restore")
+            if not o.keep:
+                import shutil
+
+                shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
 
     # -- exec sessions -------------------------------------------------------
 

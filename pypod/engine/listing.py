@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from ..errors import PypodError
-from .container import Status
+from .status import Status
 from .filters import has_exited, state_word
 
 #: Go's zero time in unix seconds: what podman prints for a time that never was

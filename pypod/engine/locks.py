@@ -8,7 +8,6 @@ processes could each believe they hold "the" lock.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 
@@ -48,21 +47,11 @@ class FileLock:
             os.close(self._fd)
             self._fd = -1
 
-    @contextlib.contextmanager
-    def suspended(self):
+    def suspended(self) -> "_Suspended":
         """Let go of the lock for a while (whatever the nesting depth), and
         hold it again at the same depth afterwards: for long waits other
         processes must not be blocked by (a stop's wait for the exit)."""
-        depth = self._depth
-        if depth:
-            self._depth = 1
-            self.release()
-        try:
-            yield
-        finally:
-            if depth:
-                self.acquire()
-                self._depth = depth
+        return _Suspended(self)
 
     def unlink(self) -> None:
         """Remove the lock file; call while holding it."""
@@ -77,3 +66,23 @@ class FileLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+class _Suspended:
+    """FileLock.suspended()'s `with` block (a class, not contextlib's
+    decorator: contextlib would cost an exec its import of collections)."""
+
+    def __init__(self, lock: FileLock):
+        self.lock = lock
+        self.depth = 0
+
+    def __enter__(self) -> None:
+        self.depth = self.lock._depth
+        if self.depth:
+            self.lock._depth = 1
+            self.lock.release()
+
+    def __exit__(self, *exc) -> None:
+        if self.depth:
+            self.lock.acquire()
+            self.lock._depth = self.depth

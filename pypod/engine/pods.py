@@ -29,9 +29,11 @@ from ..errors import (
     PypodError,
 )
 from ..failpoints import failpoint
-from ..record import asdict, field, fields, record
+from ..record import asdict, field, record
 from ..sqlitedb import connect
 from .container import ContainerConfig, Status
+from .record import Record
+from .resources import Resources
 
 SHAREABLE = ("ipc", "net", "uts", "pid", "cgroup")
 DEFAULT_SHARE = ("ipc", "net", "uts")
@@ -47,7 +49,7 @@ CREATE TABLE IF NOT EXISTS pods (
 
 
 @record
-class PodConfig:
+class PodConfig(Record):
     id: str = ""
     name: str = ""
     created: float = 0.0
@@ -62,11 +64,18 @@ class PodConfig:
     infra_name: str = ""
     exit_policy: str = "continue"
     create_command: list[str] = field(default_factory=list)
+    #: --cgroup-parent ("" the engine's)
+    cgroup_parent: str = ""
+    #: the pod's own cgroup (podcgroup.py); "" for a pod made before pods had one
+    cgroup_path: str = ""
+    #: --share-parent: the pod's containers' cgroups go under the pod's
+    share_parent: bool = True
+    #: the pod cgroup's limits (pod create --memory, --cpus, ...)
+    resources: Resources = field(default_factory=Resources)
+    #: --infra-conmon-pidfile
+    infra_conmon_pidfile: str = ""
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "PodConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+    NESTED = {"resources": Resources}
 
 
 def pod_status(statuses: list[Status]) -> str:
@@ -132,8 +141,17 @@ class Pod:
     # -- lifecycle: the infra container first up, last down ----------------------------
 
     def start(self) -> list[str]:
+        """The init containers first, each run to completion (a failing one
+        stops the start, as podman's does; "once" ones are removed after),
+        then the others."""
         errors = []
-        for c in self.containers():
+        ctrs = self.containers()
+        for c in ctrs:
+            if c.config.process.init_ctr:
+                self._run_init(c)
+        for c in ctrs:
+            if c.config.process.init_ctr:
+                continue
             try:
                 c.start()
             except AlreadyInState:
@@ -142,6 +160,17 @@ class Pod:
                 errors.append(f"starting container {c.id}: {e}")
         self.engine.events.write("pod", "start", self.id, self.name, "")
         return errors
+
+    def _run_init(self, c) -> None:
+        try:
+            c.start()
+        except AlreadyInState:
+            pass
+        code = c.wait()
+        if code != 0:
+            raise PypodError(f"init container {c.id} exited with code {code}")
+        if c.config.process.init_ctr == "once":
+            c.remove(force=True)
 
     def stop(self, timeout: int | None = None) -> list[str]:
         errors = []
@@ -201,6 +230,11 @@ class Pod:
             except NoSuchContainer:
                 pass
             failpoint("podrm.after-container")
+        if self.config.cgroup_path:
+            from . import podcgroup
+
+            podcgroup.remove(self.config.cgroup_path, wait=5.0)
+            failpoint("podrm.after-cgroup")
         self.engine.pods.store_remove(self.id)
         failpoint("podrm.after-record")
         self.engine.events.write("pod", "remove", self.id, self.name, "")
@@ -241,9 +275,10 @@ class Pod:
                 "HostAdd": n.add_hosts or None,
                 "Networks": list(n.networks),
                 "NetworkOptions": None,
-                "pid_ns": "private",
-                "userns": "host",
-                "uts_ns": "private",
+                **_limits_shown(cfg.resources, ("cpu_period", "cpu_quota", "cpuset_cpus")),
+                "pid_ns": _ns_word(infra.config.namespaces.pid),
+                "userns": _ns_word(infra.config.namespaces.userns, "host"),
+                "uts_ns": _ns_word(infra.config.namespaces.uts),
             }
         return {
             "Id": cfg.id,
@@ -254,16 +289,104 @@ class Pod:
             "State": self.status(ctrs),
             "Hostname": cfg.hostname,
             "Labels": cfg.labels,
-            "CreateCgroup": True,
-            "CgroupParent": self.engine.config.cgroup_parent,
-            "CgroupPath": f"{self.engine.config.cgroup_parent}/pypod-pod-{cfg.id}",
+            "CreateCgroup": bool(cfg.cgroup_path) and cfg.share_parent,
+            "CgroupParent": cfg.cgroup_parent or self.engine.config.cgroup_parent,
+            **({"CgroupPath": cfg.cgroup_path} if cfg.cgroup_path and cfg.share_parent else {}),
             "CreateInfra": bool(cfg.infra_id),
             "InfraContainerID": cfg.infra_id,
             "InfraConfig": infra_cfg,
             "SharedNamespaces": self.share or None,
             "NumContainers": len(ctrs),
             "Containers": [{"Id": c.id, "Name": c.name, "State": _state_word(c.state.status)} for c in ctrs],
+            **_limits_shown(cfg.resources),
+            **(_infra_shown(infra) if infra is not None else {}),
         }
+
+
+def _ns_word(mode: str, default: str = "private") -> str:
+    return mode or default
+
+
+#: pod inspect's names of the pod cgroup's limits (shown when set, as podman)
+_LIMIT_KEYS = {"cpu_period": "cpu_period", "cpu_quota": "cpu_quota", "cpu_shares": "cpu_shares",
+               "cpuset_cpus": "cpuset_cpus", "cpuset_mems": "cpuset_mems", "memory": "memory_limit",
+               "memory_swap": "memory_swap", "blkio_weight": "blkio_weight"}
+_DEVICE_KEYS = {"blkio_weight_device": "blkio_weight_device", "device_read_bps": "device_read_bps",
+                "device_write_bps": "device_write_bps"}
+
+
+def _limits_shown(r: Resources, only: tuple[str, ...] = ()) -> dict:
+    out = {}
+    for name, key in _LIMIT_KEYS.items():
+        if (not only or name in only) and getattr(r, name):
+            out[key] = getattr(r, name)
+    if not only:
+        for name, key in _DEVICE_KEYS.items():
+            items = getattr(r, name)
+            if items:
+                out[key] = [{"Path": d.path, "Rate" if name != "blkio_weight_device" else "Weight": d.value} for d in items]
+    return out
+
+
+def _infra_shown(infra) -> dict:
+    """What pod create gave the infra container, under podman's keys."""
+    cfg = infra.config
+    out: dict = {}
+    if cfg.mounts:
+        out["mounts"] = [{"Type": m.type if m.type != "overlay" else "bind", "Source": m.source, "Destination": m.destination,
+                          "Driver": "local" if m.type == "volume" else "", "Mode": "", "Options": list(m.options),
+                          "RW": "ro" not in m.options, "Propagation": "rprivate"} for m in cfg.mounts]
+    if cfg.fs.volumes_from:
+        out["volumes_from"] = list(cfg.fs.volumes_from)
+    if cfg.security.devices:
+        out["devices"] = [{"PathOnHost": d.host_path, "PathInContainer": d.container_path,
+                           "CgroupPermissions": d.permissions} for d in cfg.security.devices]
+    opts = cfg.security.security_opt()
+    if opts:
+        out["security_opt"] = opts
+    return out
+
+
+#: what the infra container takes from pod create (the rest is the pod's own)
+INFRA_SETTINGS = ("security", "namespaces", "mounts", "fs")
+
+
+def _infra_settings_given(template: ContainerConfig) -> bool:
+    blank = ContainerConfig()
+    return (any(getattr(template, n) != getattr(blank, n) for n in INFRA_SETTINGS)
+            or template.resources.shm_size != blank.resources.shm_size)
+
+
+def _inherit_infra(cfg: ContainerConfig, infra: ContainerConfig) -> None:
+    """A member gets the infra container's mounts (its volumes and what its
+    --volumes-from resolved to) and devices, as podman's members inherit
+    them; the member's own win where both name a destination."""
+    from .container import Mount
+
+    taken = {m.destination for m in cfg.mounts}
+    cfg.mounts = [*cfg.mounts, *(Mount(**asdict(m)) for m in infra.mounts if m.destination not in taken)]
+    have = {d.container_path for d in cfg.security.devices}
+    cfg.security.devices = [*cfg.security.devices, *(d for d in infra.security.devices if d.container_path not in have)]
+
+
+def leave_pod(engine, cfg: ContainerConfig) -> None:
+    """Undo on a copy of a member's configuration what joining its pod added
+    (admit and _inherit_infra), so the copy can join a pod again (clone)."""
+    try:
+        pod = engine.pods.get(cfg.pod)
+    except NoSuchPod:
+        cfg.pod = ""
+        return
+    if cfg.network == "pod":
+        cfg.network = ""
+    if pod.infra_id and cfg.namespaces.ipc == f"container:{pod.infra_id}":
+        cfg.namespaces.ipc = ""
+    if pod.config.cgroup_path and cfg.resources.cgroup_parent == pod.config.cgroup_path:
+        cfg.resources.cgroup_parent = ""
+    if pod.infra_id:
+        infra = engine.container(pod.infra_id).config
+        cfg.mounts = [m for m in cfg.mounts if m not in infra.mounts]
+        cfg.security.devices = [d for d in cfg.security.devices if d not in infra.security.devices]
 
 
 def _state_word(status: Status) -> str:
@@ -305,9 +428,12 @@ class Pods:
     def store_remove(self, pod_id: str) -> None:
         self._db.execute("DELETE FROM pods WHERE id = ?", (pod_id,))
 
-    def create(self, pc: PodConfig, network: str = "", networking=None) -> Pod:
-        """Record the pod and create its infra container (not started) with the
-        pod's network settings; on failure nothing is left."""
+    def create(self, pc: PodConfig, network: str = "", networking=None, infra: ContainerConfig | None = None) -> Pod:
+        """Record the pod, make its cgroup with its limits, and create its
+        infra container (not started) with the pod's network settings and
+        infra's (namespaces, security, devices, mounts, /dev/shm); on
+        failure nothing is left."""
+        from . import podcgroup
         from .naming import new_id, validate_name
 
         pc.id = new_id()
@@ -327,8 +453,19 @@ class Pods:
             pc.infra_id = new_id()
         elif networking is not None and (networking.ports or networking.networks or network):
             raise InvalidArgument("you must have an infra container to publish ports or join networks")
+        elif infra is not None and _infra_settings_given(infra):
+            raise InvalidArgument("cannot set infra container settings (namespaces, security options, devices, volumes, "
+                                  "--shm-size) on a pod without an infra container")
         else:
             pc.share = []
+        from ..rootless import without_cgroups
+
+        if without_cgroups():
+            self._drop_limits(pc)  # as a rootless container's: podman's warning, no cgroup to hold them
+        if podcgroup.wanted(pc.resources):
+            self._check_limits(pc)  # limits without cgroups (--cgroup-manager disabled) are refused
+        if self.engine.config.cgroup_manager != "disabled" and podcgroup.wanted(pc.resources):
+            pc.cgroup_path = podcgroup.pod_cgroup_path(pc.cgroup_parent or self.engine.config.cgroup_parent, pc.id)
         try:
             self._db.execute("INSERT INTO pods (id, name, config, created) VALUES (?, ?, ?, ?)",
                              (pc.id, pc.name, json.dumps(asdict(pc)), pc.created))
@@ -337,20 +474,51 @@ class Pods:
                 raise NameInUse(f"{pc.name}: pod already exists") from None
             raise
         failpoint("pod.after-record")
-        if pc.infra:
-            try:
-                self._create_infra(pc, network, networking)
-            except BaseException:
-                self.store_remove(pc.id)
-                raise
-            failpoint("pod.after-infra")
+        try:
+            if pc.cgroup_path:
+                podcgroup.create(pc.cgroup_path, pc.resources)
+                failpoint("pod.after-cgroup")
+            if pc.infra:
+                self._create_infra(pc, network, networking, infra)
+                failpoint("pod.after-infra")
+        except BaseException:
+            if pc.cgroup_path:
+                podcgroup.remove(pc.cgroup_path)
+            self.store_remove(pc.id)
+            raise
         self.engine.events.write("pod", "create", pc.id, pc.name, "")
         return Pod(self.engine, pc)
 
-    def _create_infra(self, pc: PodConfig, network: str, networking) -> None:
+    def _drop_limits(self, pc: PodConfig) -> None:
+        from .podcgroup import limited
+
+        if limited(pc.resources):
+            import sys
+
+            from ..rootless import RESOURCE_WARNING
+
+            print(RESOURCE_WARNING, file=sys.stderr)
+        pc.resources = Resources()
+
+    def _check_limits(self, pc: PodConfig) -> None:
+        """What the host cannot limit is refused as for a container."""
+        from .hostcheck import check_resources
+
+        holder = ContainerConfig()
+        holder.resources = pc.resources
+        check_resources(self.engine, holder)
+
+    def _create_infra(self, pc: PodConfig, network: str, networking, template: ContainerConfig | None) -> None:
         from ..network.types import Networking
 
         cfg = ContainerConfig(id=pc.infra_id, name=pc.infra_name or f"{pc.id[:12]}-infra", pod=pc.id)
+        if template is not None:
+            for name in INFRA_SETTINGS:
+                setattr(cfg, name, getattr(template, name))
+            cfg.resources = Resources(shm_size=template.resources.shm_size)
+        cfg.process.conmon_pidfile = pc.infra_conmon_pidfile
+        if "ipc" in pc.share:
+            cfg.namespaces.ipc = "shareable"  # its /dev/shm is the pod's (see _inherit_infra)
         cfg.hostname = pc.hostname or pc.name
         cfg.network = network
         cfg.networking = networking or Networking()
@@ -404,8 +572,18 @@ class Pods:
         else:
             pod = self.get(ref)
         cfg.pod = pod.id
+        if cfg.process.init_ctr and any(c.state.status in (Status.RUNNING, Status.PAUSED) for c in pod.containers()):
+            raise InvalidState("cannot add init-ctr to a running pod")
+        if pod.config.cgroup_path and (pod.config.share_parent or pod.infra_id == cfg.id) and not cfg.resources.cgroup_parent:
+            cfg.resources.cgroup_parent = pod.config.cgroup_path
         if pod.infra_id == cfg.id:
             return
+        if pod.infra_id:
+            infra = self.engine.container(pod.infra_id).config
+            _inherit_infra(cfg, infra)
+            if "ipc" in pod.share and infra.namespaces.ipc == "shareable" and not cfg.namespaces.ipc:
+                # the infra's IPC namespace and its /dev/shm, as podman's members join them
+                cfg.namespaces.ipc = f"container:{pod.infra_id}"
         if "net" in pod.share:
             n = cfg.networking
             if n.ports or n.publish_all:
@@ -438,7 +616,7 @@ def pod_entry(pod, ctrs) -> dict:
 
     infra = next((c for c in ctrs if c.id == pod.infra_id), None)
     return {
-        "Cgroup": pod.engine.config.cgroup_parent,
+        "Cgroup": pod.config.cgroup_parent or pod.engine.config.cgroup_parent,
         "Containers": [{"Id": c.id, "Names": c.name, "Status": status_word(c.state.status)} for c in ctrs],
         "Created": rfc3339(pod.config.created),
         "Id": pod.id,

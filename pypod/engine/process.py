@@ -48,6 +48,10 @@ class ProcessOptions(Record):
     hostusers: list[str] = field(default_factory=list)
     #: directories inside the container that are chroots of their own
     chrootdirs: list[str] = field(default_factory=list)
+    #: the streams `create -a` named: what a later `start --attach` attaches ([] = all)
+    attach: list[str] = field(default_factory=list)
+    #: --init-ctr: "always" (run at each pod start) or "once" (then removed); "" = not one
+    init_ctr: str = ""
 
     def kept_defaults(self, env: list[str]) -> list[str]:
         """Default variables (the image's) less those --unsetenv names."""

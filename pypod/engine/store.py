@@ -49,15 +49,15 @@ EXIT_CODE_KEEP = 300
 
 
 def _dumps(obj) -> str:
-    import json  # imported on first use: `ps` of an empty store never needs it
+    from ..lean import json_dumps  # json's C encoder without json's imports (re, enum)
 
-    return json.dumps(obj)
+    return json_dumps(obj)
 
 
 def _loads(text: str):
-    import json
+    from ..lean import json_loads
 
-    return json.loads(text)
+    return json_loads(text)
 
 class Store:
     def __init__(self, db_path: str):

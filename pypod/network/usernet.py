@@ -21,14 +21,12 @@ cleanup of a stopped container, or a crash's repair) ends it.
 
 from __future__ import annotations
 
-import json
 import os
-import select
-import socket
-import subprocess
 
 from ..errors import InvalidArgument, PypodError
-from . import netns
+
+# every `run` asks is_usernet() of its mode: what the helpers need (json,
+# select, socket, subprocess, netns and its ctypes) is imported where they start
 
 TUN = "/dev/net/tun"
 MODES = ("slirp4netns", "pasta")
@@ -144,6 +142,8 @@ def _run_dir(engine, container_id: str) -> str:
 
 
 def setup(engine, cfg, netns_path: str) -> Pending:
+    from . import netns
+
     teardown(engine, cfg.id)  # what a crash left
     netns.create(netns_path)
     try:
@@ -156,7 +156,9 @@ def setup(engine, cfg, netns_path: str) -> Pending:
 
 
 def _slirp4netns(engine, cfg, netns_path: str) -> Pending:
+    import select
     import shutil
+    import subprocess
 
     opts = options(cfg.network)
     run_dir = _run_dir(engine, cfg.id)
@@ -210,6 +212,9 @@ def _slirp_forward(run_dir: str, ports) -> None:
 def slirp_api(directory: str, name: str, request: dict, port: str) -> dict:
     """One request to a slirp4netns API socket (directory/name, reached
     through /proc/self/fd so that a long directory still fits sun_path)."""
+    import json
+    import socket
+
     dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -240,6 +245,7 @@ def slirp_api(directory: str, name: str, request: dict, port: str) -> dict:
 
 def _pasta(engine, cfg, netns_path: str) -> Pending:
     import shutil
+    import subprocess
 
     run_dir = _run_dir(engine, cfg.id)
     pid_file = os.path.join(run_dir, "pasta.pid")
@@ -286,6 +292,7 @@ def teardown(engine, container_id: str) -> None:
     """End the helper (if its PID still names it) and remove the namespace; safe to repeat."""
     import signal
 
+    from . import netns
     from .sandbox import netns_path
 
     run_dir = engine.config.container_run_dir(container_id)

@@ -9,16 +9,19 @@ delete, pause) run the runtime binary directly.
 
 from __future__ import annotations
 
-import json
+# The C modules under signal and socket, and conmon and the runtime started by
+# oci/spawn.py: the enums of signal and socket, and what subprocess imports,
+# would cost an exec or a run ~10 ms of imports.
+import _signal
+import _socket
 import os
-import signal as _signal
-import socket
-import subprocess
 import time
 
 from .. import private
 from .. import trace
+from ..lean import json_dumps, json_loads, start_thread
 from ..errors import InvalidArgument, OCIRuntimeError
+from . import spawn
 from .procs import pid_alive, wait_pid_exit
 from .runtime import ComponentInfo, OCIRuntime, RuntimeContainer, RuntimeStatus
 
@@ -53,7 +56,7 @@ class ConmonOCIRuntime(OCIRuntime):
 
     # -- helpers ---------------------------------------------------------
 
-    def _runtime(self, *args: str, check: bool = True, notify: bool = False) -> subprocess.CompletedProcess:
+    def _runtime(self, *args: str, check: bool = True, notify: bool = False) -> spawn.Completed:
         return self._runtime_begin(*args, check=check, notify=notify)()
 
     def _runtime_begin(self, *args: str, check: bool = True, notify: bool = False):
@@ -61,19 +64,18 @@ class ConmonOCIRuntime(OCIRuntime):
         gives what _runtime() would, so the caller can work meanwhile.
         NOTIFY_SOCKET goes only where asked: `runc start` with it waits for
         the container's READY=1 and relays it."""
-        argv = [self.path, *self.global_flags, "--root", self.runtime_root, *args]
         env = None
         if not notify and "NOTIFY_SOCKET" in os.environ:
             env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        argv = [self.path, *self.global_flags, "--root", self.runtime_root, *args]
+        proc = spawn.spawn(argv, env=env, stdin=spawn.DEVNULL, stdout=spawn.PIPE, stderr=spawn.PIPE)
 
-        def finish() -> subprocess.CompletedProcess:
-            with proc:
-                out, err = proc.communicate()
+        def finish() -> spawn.Completed:
+            out, err = proc.communicate()
             trace.step(f"runtime: {self.name} {args[0]} (exit {proc.returncode})")
             if check and proc.returncode != 0:
                 raise OCIRuntimeError(_runtime_message(err) or f"{self.name} {args[0]} failed")
-            return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+            return spawn.Completed(argv, proc.returncode, out, err)
 
         return finish
 
@@ -135,13 +137,11 @@ class ConmonOCIRuntime(OCIRuntime):
         before conmon goes on (what libpod does), an exec ~15 ms faster than
         with no move at all.  What the
         daemon forks afterwards (the runtime, the exit command) starts in
-        its cgroup.  Not a daemon thread: the interpreter waits for it.
+        its cgroup.  Not a daemon thread: the process waits for it.
         parent: the container's --cgroup-parent ("" the engine's)."""
         if not pid or self.cfg.cgroup_manager == "disabled" or os.environ.get("INVOCATION_ID"):
             return
-        import threading
-
-        threading.Thread(target=self._move_to_cgroup, args=(pid, parent), name="conmon-cgroup").start()
+        start_thread(self._move_to_cgroup, pid, parent)
 
     def _move_to_cgroup(self, pid: int, parent: str = "") -> None:
         rel = (parent or self.cfg.cgroup_parent).strip("/") + "/conmon"
@@ -177,19 +177,17 @@ class ConmonOCIRuntime(OCIRuntime):
         criu = shutil.which("criu")
         if not criu:
             return False, "checkpoint/restore requires CRIU, which is not installed"
+        import subprocess
+
         proc = subprocess.run([criu, "check"], capture_output=True, text=True)
         if proc.returncode != 0:
             why = (proc.stderr or proc.stdout).strip().splitlines()
             return False, f"CRIU cannot checkpoint on this machine (`criu check` failed: {why[-1] if why else proc.returncode})"
         return True, ""
 
-    def checkpoint_container(self, ctr: RuntimeContainer, image_path: str, keep_running: bool, tcp_established: bool) -> None:
-        args = ["checkpoint", "--image-path", image_path, "--work-path", ctr.paths.bundle]
-        if keep_running:
-            args.append("--leave-running")
-        if tcp_established:
-            args.append("--tcp-established")
-        self._runtime(*args, ctr.id)
+    def checkpoint_container(self, ctr: RuntimeContainer, image_path: str, flags: list[str]) -> None:
+        """flags: the runtime's checkpoint flags (engine/checkpoint.py's runtime_flags)."""
+        self._runtime("checkpoint", "--image-path", image_path, "--work-path", ctr.paths.bundle, *flags, ctr.id)
 
     def create_container(self, ctr: RuntimeContainer, restore_from: str = "", held_fds: list[int] = ()) -> tuple[int, int]:
         paths = ctr.paths
@@ -212,6 +210,8 @@ class ConmonOCIRuntime(OCIRuntime):
                 args += ["--exit-delay", str(self.cfg.exit_command_delay)]
         if restore_from:
             args += ["--restore", restore_from]
+            for flag in getattr(ctr, "restore_flags", ()):  # restore --tcp-established, --file-locks
+                args += ["--runtime-opt", flag]
         if cfg.process.timeout:
             args += ["--timeout", str(cfg.process.timeout)]
         # --preserve-fds of `run`: the caller's fds 3.. go through conmon to the runtime
@@ -261,7 +261,7 @@ class ConmonOCIRuntime(OCIRuntime):
         passthrough exec).  held_fds are inherited by conmon and kept (podman
         leaks its port sockets to conmon the same way); runc closes them for
         the container."""
-        pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(3 if attach_pipe else 2)]
+        pairs = [_socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET) for _ in range(3 if attach_pipe else 2)]
         env, listen_fds = self._conmon_env()
         if not notify:
             env.pop("NOTIFY_SOCKET", None)
@@ -271,15 +271,15 @@ class ConmonOCIRuntime(OCIRuntime):
             env["_OCI_ATTACHPIPE"] = str(pairs[2][1].fileno())
         debug = self.cfg.log_level == "debug"
         try:
-            proc = subprocess.Popen(
+            proc = spawn.spawn(
                 args,
                 cwd=cwd,
                 env=env,
-                stdin=stdio[0] if stdio else subprocess.DEVNULL,
-                stdout=stdio[1] if stdio else None if debug else subprocess.DEVNULL,
+                stdin=stdio[0] if stdio else spawn.DEVNULL,
+                stdout=stdio[1] if stdio else None if debug else spawn.DEVNULL,
                 # conmon's own complaints (bad arguments, ...) come here; read
                 # without waiting for EOF, which its daemon child would delay.
-                stderr=stdio[2] if stdio else None if debug else subprocess.PIPE,
+                stderr=stdio[2] if stdio else None if debug else spawn.PIPE,
                 # Preserved fds keep their numbers (3..3+N-1), as runc expects.
                 pass_fds=(*(p[1].fileno() for p in pairs), *listen_fds, *range(3, 3 + preserve_fds), *held_fds),
                 process_group=0,
@@ -349,7 +349,7 @@ class ConmonOCIRuntime(OCIRuntime):
     def update_resources(self, ctr: RuntimeContainer, resources: dict, scratch: str) -> None:
         from .. import private
 
-        private.write_file(scratch, json.dumps(resources))
+        private.write_file(scratch, json_dumps(resources))
         try:
             self._runtime("update", "--resources", scratch, ctr.id)
         finally:
@@ -382,7 +382,7 @@ class ConmonOCIRuntime(OCIRuntime):
                 return RuntimeStatus("absent")
             raise OCIRuntimeError(f"error getting container {ctr.id} state: {_runtime_message(proc.stderr)}")
         try:
-            data = json.loads(proc.stdout)
+            data = json_loads(proc.stdout)
         except ValueError:
             raise OCIRuntimeError(f"error decoding container status for container {ctr.id}") from None
         return RuntimeStatus(data.get("status", "stopped"), int(data.get("pid") or 0))
@@ -432,7 +432,7 @@ class ConmonOCIRuntime(OCIRuntime):
     def container_pids(self, ctr: RuntimeContainer) -> list[int]:
         proc = self._runtime("ps", "--format", "json", ctr.id)
         try:
-            return [int(p) for p in json.loads(proc.stdout or b"[]")]
+            return [int(p) for p in json_loads(proc.stdout or b"[]")]
         except (ValueError, TypeError):
             raise OCIRuntimeError(f"cannot parse the process list of container {ctr.id}") from None
 
@@ -575,7 +575,7 @@ def _read_pidfile(path: str) -> int:
 class Monitor:
     """A conmon just started, seen through its pipes (seed 002's execPipes)."""
 
-    def __init__(self, proc: subprocess.Popen, sync: socket.socket, start: socket.socket, attach: socket.socket | None):
+    def __init__(self, proc: spawn.Spawned, sync: _socket.socket, start: _socket.socket, attach: _socket.socket | None):
         self.proc = proc
         self.sync = sync
         self.start = start
@@ -609,7 +609,7 @@ class Monitor:
         """For exec: the second start byte runs the process (after attach)."""
         self.start.send(b"\0")
 
-    def read_message(self, sock: socket.socket, timeout: float | None = CREATE_TIMEOUT) -> tuple[int, str | None] | None:
+    def read_message(self, sock: _socket.socket, timeout: float | None = CREATE_TIMEOUT) -> tuple[int, str | None] | None:
         """The next (data, message) conmon sends on sock, or None at EOF
         (timeout None: however long the process runs)."""
         from ..proto.conmon_sync import SyncReader
@@ -625,7 +625,7 @@ class Monitor:
             sock.settimeout(left)
             try:
                 chunk = sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except ConnectionResetError:
                 chunk = b""
@@ -664,7 +664,7 @@ def _runtime_message(stderr: bytes) -> str:
         line = line.strip()
         if line.startswith("{"):
             try:
-                return json.loads(line).get("msg", line)
+                return json_loads(line).get("msg", line)
             except ValueError:
                 pass
         if line:
@@ -673,6 +673,8 @@ def _runtime_message(stderr: bytes) -> str:
 
 
 def _version_of(path: str) -> str:
+    import subprocess
+
     try:
         out = subprocess.run([path, "--version"], capture_output=True, timeout=10).stdout.decode()
     except (OSError, subprocess.TimeoutExpired):
@@ -681,6 +683,8 @@ def _version_of(path: str) -> str:
 
 
 def _package_of(path: str) -> str:
+    import subprocess
+
     try:
         out = subprocess.run(["dpkg", "-S", os.path.realpath(path)], capture_output=True, timeout=10).stdout.decode()
         pkg = out.split(":", 1)[0].strip()

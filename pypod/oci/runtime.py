@@ -135,5 +135,5 @@ class OCIRuntime(abc.ABC):
         """(True, "") where checkpoint/restore can work here, else (False, why)."""
         return False, f"the {self.name} runtime does not support checkpointing"
 
-    def checkpoint_container(self, ctr: RuntimeContainer, image_path: str, keep_running: bool, tcp_established: bool) -> None:
+    def checkpoint_container(self, ctr: RuntimeContainer, image_path: str, flags: list[str]) -> None:
         raise NotImplementedError

@@ -25,9 +25,10 @@ def parse_sync_line(line) -> tuple:
     else:
         text = line
     text = text.strip()
-    import json  # deferred: json costs ~2 ms and most CLI paths never see a sync pipe
+    from ..lean import json_loads
+
     try:
-        obj = json.loads(text)
+        obj = json_loads(text)
     except ValueError:
         obj = _lenient(text)
     if not isinstance(obj, dict):
@@ -148,14 +149,15 @@ def runtime_log_error(text) -> "str | None":
         text = bytes(text).decode("utf-8", "replace")
     if not text:
         return None
-    import json
+    from ..lean import json_loads
+
     found = None
     for line in text.splitlines():
         line = line.strip()
         if not line.startswith("{"):
             continue
         try:
-            entry = json.loads(line)
+            entry = json_loads(line)
         except ValueError:
             continue
         if not isinstance(entry, dict):

@@ -8,13 +8,38 @@ container's shadow file, never the host's.
 """
 
 import os
-from collections import namedtuple
 
 from pypod.errors import InvalidArgument, NoSuchUser
+from pypod.record import record
 
-ExecUser = namedtuple("ExecUser", "uid gid sgids home")
-PasswdEntry = namedtuple("PasswdEntry", "name password uid gid gecos home shell")
-GroupEntry = namedtuple("GroupEntry", "name password gid members")
+# records, not namedtuples: collections' import would cost every exec ~1.5 ms
+
+
+@record(frozen=True)
+class ExecUser:
+    uid: int
+    gid: int
+    sgids: list
+    home: str
+
+
+@record(frozen=True)
+class PasswdEntry:
+    name: str
+    password: str
+    uid: int
+    gid: int
+    gecos: str
+    home: str
+    shell: str
+
+
+@record(frozen=True)
+class GroupEntry:
+    name: str
+    password: str
+    gid: int
+    members: list
 
 MAX_ID = 2**31 - 1
 # Linux's own limit on symlinks followed in one resolution.

@@ -62,3 +62,45 @@ def test_cached_property_computes_once_per_instance():
     assert "double" in a.__dict__ and Thing.double.__doc__ == "twice n"
     del a.double
     assert a.double == 2 and calls == [1, 2, 1]
+
+
+JSON_VALUES = [
+    {}, [], "", 0, -1, 1.5, 1e300, True, False, None, "é\u2028\x00\"\\/\n", "\U0001f600",
+    {"a": [1, 2.25, {"b": None}], "c": "d", "": [[], {}]}, [float("inf"), float("-inf")], 2**70,
+    {"status": Lean.RUNNING}, ("a", 1), {1: "int key", 2.5: "float key", None: "n", False: "f"},
+]
+
+
+@pytest.mark.parametrize("value", JSON_VALUES)
+def test_json_dumps_and_loads_are_jsons(value):
+    from pypod.lean import json_dumps, json_loads
+
+    assert json_dumps(value) == json.dumps(value)
+    assert json_dumps(value, separators=(",", ":")) == json.dumps(value, separators=(",", ":"))
+    text = json.dumps(value)
+    for form in (text, f" \n{text}\t\r ", text.encode()):
+        assert json_loads(form) == json.loads(form)
+
+
+def test_json_nan_and_errors_are_jsons():
+    import math
+
+    from pypod.lean import json_dumps, json_loads
+
+    assert json_dumps(float("nan")) == "NaN" and math.isnan(json_loads("NaN"))
+    for bad in ("", " ", "{", '{"a": 1} x', "[1,]", '"\x01"', "01", "nul", b"\xff", '{"a" 1}'):
+        with pytest.raises(ValueError) as lean_err:
+            json_loads(bad)
+        with pytest.raises(ValueError) as std_err:
+            json.loads(bad)
+        assert type(lean_err.value) is type(std_err.value) and str(lean_err.value) == str(std_err.value)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        json_dumps({"x": object()})
+    with pytest.raises(TypeError):
+        json_loads(None)
+    loop: list = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular reference"):
+        json_dumps(loop)
+    assert json_dumps([1]) == "[1]"  # a failed call leaves nothing behind
+    assert json_loads(b'\xef\xbb\xbf{"bom": 1}') == json.loads(b'\xef\xbb\xbf{"bom": 1}') == {"bom": 1}

@@ -35,3 +35,32 @@ def test_the_switch_refuses_a_connection_to_another_file(tmp_path):
         return  # Python 3.12's own switch needs no check of the handle
     assert not keep_wal_on_close(db, str(tmp_path / "b.db"))
     db.close()
+
+
+LEAN_IMPORT = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from pypod import sqlitedb
+lean = not {"functools", "collections", "types"} & set(sys.modules)
+db = sqlitedb.connect(os.path.join(sys.argv[2], "lean.db"), "CREATE TABLE marker (y INTEGER);", "marker")
+db.execute("CREATE TABLE t (x INTEGER)")
+# more distinct statements than the cache holds, each run again: the cache evicts and refills
+for i in range(300):
+    db.execute(f"INSERT INTO t VALUES ({i % 150})")
+    db.execute("INSERT INTO t VALUES (?)", (i,))
+total = db.execute("SELECT count(*), sum(x) FROM t").fetchone()
+import functools  # the real one, whole, for whoever imports it afterwards
+print(lean, total, functools.reduce(lambda a, b: a + b, [1, 2, 3]), hasattr(functools, "partial"))
+"""
+
+
+def test_sqlite_starts_without_functools_and_its_statement_cache_works(tmp_path):
+    """The lean CLI's _sqlite3 gets lru_cache without functools' imports
+    (sqlitedb._import_sqlite3), and functools is whole when asked for."""
+    import pypod
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(pypod.__file__)))
+    out = subprocess.run([sys.executable, "-S", "-c", LEAN_IMPORT, here, str(tmp_path)],
+                         check=True, capture_output=True, text=True).stdout.split(None, 1)
+    expected_sum = sum(i % 150 for i in range(300)) + sum(range(300))
+    assert out == ["True", f"(600, {expected_sum}) 6 True\n"]

@@ -69,3 +69,32 @@ def test_lock_is_reentrant_in_one_object(tmp_path):
             pass
         assert lock._fd >= 0
     assert lock._fd == -1
+
+
+def test_a_suspended_lock_is_free_meanwhile_and_held_at_its_depth_again(tmp_path):
+    import fcntl
+
+    path = str(tmp_path / "c.lock")
+    lock = FileLock(path)
+
+    def free() -> bool:
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+
+    with lock, lock:
+        assert not free()
+        with pytest.raises(RuntimeError):
+            with lock.suspended():
+                assert free()
+                raise RuntimeError("held again even so")
+        assert not free() and lock._depth == 2
+    assert free() and lock._depth == 0
+    with lock.suspended():  # not held: nothing to let go of, nothing taken after
+        pass
+    assert free()
