@@ -293,11 +293,15 @@ class ImageStore:
             return self._resolve(BUSYBOX_NAME)
 
     def lookup(self, ref: str) -> Image:
-        iid, _ = self.find(ref)
+        return self.lookup_named(ref)[0]
+
+    def lookup_named(self, ref: str) -> tuple[Image, str | None]:
+        """The image and the name it was found by (None when by id or digest)."""
+        iid, name = self.find(ref)
         img = self.get(iid)
         if img is None:  # removed between the two reads
             raise NoSuchImage(f"{ref}: image not known")
-        return img
+        return img, name
 
     def exists(self, ref: str) -> bool:
         try:
