@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 # parts the tests use: podman (compared with, never needed), skopeo and
 # docker-registry (registries), netavark, aardvark-dns, iptables and catatonit
 # (networks, pods, --init), containers-common (seccomp.json), docker-compose,
-# uidmap/slirp4netns/passt (rootless), buildah (builds compared).
+# uidmap/slirp4netns/passt (rootless), buildah (builds compared), Cockpit's
+# podman page and headless chromium (tests/cockpit drive the page).
 pkgs=(conmon runc busybox-static python3-venv tmux
       podman skopeo docker-registry apache2-utils openssl
       netavark aardvark-dns iptables catatonit golang-github-containers-common
-      docker-compose uidmap slirp4netns passt fuse-overlayfs buildah)
+      docker-compose uidmap slirp4netns passt fuse-overlayfs buildah
+      cockpit-ws cockpit-bridge cockpit-podman chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

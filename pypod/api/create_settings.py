@@ -323,7 +323,8 @@ def _health(cfg: ContainerConfig, check: dict | None, on_failure: str = "none") 
         return
     test = strlist(check.get("Test"), "Healthcheck.Test")
     if test and test[0] not in ("CMD", "CMD-SHELL", "NONE"):
-        raise InvalidArgument(f"invalid healthcheck test {test[0]!r}: must start with CMD, CMD-SHELL or NONE")
+        # a bare command, as podman takes it (Cockpit's Create dialog sends one)
+        test = ["CMD", *test]
     cfg.health = check_health(HealthConfig(
         test=test, interval=(check.get("Interval") or 0) / 1e9, timeout=(check.get("Timeout") or 0) / 1e9,
         start_period=(check.get("StartPeriod") or 0) / 1e9, retries=check.get("Retries") or 0, on_failure=on_failure))

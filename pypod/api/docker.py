@@ -65,7 +65,13 @@ def info(req: Request, eng) -> Response:
 
 @with_engine
 def libpod_info(req: Request, eng) -> Response:
-    return Response(200, eng.info())
+    """The version clients read here is the libpod API's they may use (as
+    /libpod/version says): Cockpit's page offers rename, for one, only
+    from podman 3 on.  pypod's own stays beside it."""
+    info = eng.info()
+    own = info["version"]["Version"]
+    info["version"] = {**info["version"], "Version": LIBPOD_API_VERSION, "PypodVersion": own}
+    return Response(200, info)
 
 
 def libpod_version(req: Request) -> Response:
@@ -586,7 +592,9 @@ def exec_start(req: Request) -> Response:
         if body.get("Detach"):
             sess.start_detached()
             return Response(200, b"", "application/json")
-        if body.get("Tty") is not None:
+        # Docker frames by the start's Tty; libpod by the session's own
+        # (Cockpit's console starts a TTY session with "Tty": false)
+        if body.get("Tty") is not None and "/libpod/" not in req.path:
             sess.config.terminal = bool(body["Tty"])
         tty = sess.config.terminal
         conn = req.hijack("application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream", tty)

@@ -140,6 +140,9 @@ def libpod_inspect(ctr) -> dict:
     d["Config"]["StopSignal"] = ctr.config.stop_signal
     d["Config"].setdefault("Annotations", {})
     d["Config"]["Labels"] = d["Config"].get("Labels") or None
+    # podman always shows a health state, empty without a health check
+    # (Cockpit's container list sorts on State.Health.Status)
+    d["State"].setdefault("Health", {"Status": "", "FailingStreak": 0, "Log": None})
     return d
 
 

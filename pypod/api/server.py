@@ -119,7 +119,8 @@ class Connection:
         if self.h11.their_state is h11.SEND_BODY:
             BodyReader(self).drain()
         h = self.headers
-        if "upgrade" in h.get("Connection", "").lower() and h.get("Upgrade", "").lower() == "tcp":
+        # Any protocol named, as Docker and podman do (Cockpit's console asks for "WebSocket")
+        if "upgrade" in h.get("Connection", "").lower() and h.get("Upgrade", ""):
             head = (f"HTTP/1.1 101 UPGRADED\r\nContent-Type: {content_type}\r\nConnection: Upgrade\r\n"
                     f"Upgrade: tcp\r\nApi-Version: {DOCKER_API_VERSION}\r\n\r\n")
         else:
@@ -474,6 +475,8 @@ class Server:
         except Exception as e:  # a bug of ours: report it, keep serving
             self.log_bug(f"{method} {parsed.path}", e)
             resp = error_response(500, f"internal error: {type(e).__name__}: {e}")
+        if trace.enabled and isinstance(resp, Response) and resp.status >= 400:
+            trace.step(f"api: {method} {parsed.path} answered {resp.status}: {resp.body}")
         if conn.hijacked:
             if isinstance(resp, Response) and resp.status >= 400 and isinstance(resp.body, dict):
                 from .stream import write_error

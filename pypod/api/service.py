@@ -169,9 +169,10 @@ def build_router():
 
     networks.register(router)
     pods.register(router)
-    from . import checkpoint_routes
+    from . import checkpoint_routes, health_routes
 
     checkpoint_routes.register(router)
+    health_routes.register(router)
     return router
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 
 from ..errors import InvalidArgument, InvalidState
 from ..failpoints import failpoint
@@ -65,7 +66,12 @@ def commit(engine: "Engine", name_or_id: str, reference: str | None = None, *, c
                 with storage_mounted(ctr) as merged:
                     diff_id = layer_from_tree(engine.images, merged, whiteouts=False, skip=_engine_stub)
             else:
-                diff_id = layer_from_tree(engine.images, storage.upper_dir(ctr.id), whiteouts=True, skip=_engine_stub)
+                upper = storage.upper_dir(ctr.id)
+                if os.path.isdir(upper):
+                    diff_id = layer_from_tree(engine.images, upper, whiteouts=True, skip=_engine_stub)
+                else:  # never mounted (created, not started): nothing changed, an empty layer
+                    with tempfile.TemporaryDirectory() as empty:
+                        diff_id = layer_from_tree(engine.images, empty, whiteouts=True)
             img = new_image(
                 engine.images, parent, [diff_id], image_config, created_by=" ".join(ctr.config.args), names=names,
                 author=author, comment=message, history_comment=message or f"FROM {_parent_name(parent)}",

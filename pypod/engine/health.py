@@ -55,9 +55,12 @@ class HealthConfig(Record):
         return list(rest)
 
     def docker_shape(self) -> dict:
-        """Config.Healthcheck as Docker and podman show it (durations in ns)."""
-        return {"Test": list(self.test), "StartPeriod": _ns(self.start_period), "Interval": _ns(self.interval),
-                "Timeout": _ns(self.timeout), "Retries": self.retries}
+        """Config.Healthcheck as Docker and podman show it (durations in ns),
+        zero fields left out as Go's omitempty does: Cockpit's page prints a
+        stray "0" for a StartPeriod that is there but zero."""
+        shape = {"Test": list(self.test), "StartPeriod": _ns(self.start_period), "Interval": _ns(self.interval),
+                 "Timeout": _ns(self.timeout), "Retries": self.retries}
+        return {k: v for k, v in shape.items() if v}
 
 
 def complete(h: HealthConfig, image_check: HealthConfig | None) -> HealthConfig:

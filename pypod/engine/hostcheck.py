@@ -150,6 +150,10 @@ def check_resources(engine, cfg: ContainerConfig) -> None:
     if res.cgroups == "split":
         raise InvalidArgument('--cgroups split needs the cgroup v2 unified hierarchy and the systemd cgroup manager; '
                               'this host runs cgroupfs' + ("" if v2 else " on cgroup v1"))
+    from .. import rootless
+
+    if res.cgroups != "disabled" and rootless.without_cgroups():
+        return  # the limits go, with podman's warning (rootless.adjust_spec): what the kernel offers is moot
     if limited and no_cgroups:
         raise InvalidArgument("resource limits need a cgroup, but cgroups are disabled for this container")
     if res.unified and not v2:

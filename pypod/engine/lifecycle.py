@@ -627,6 +627,10 @@ class Container:
     def restart(self, timeout: int | None = None) -> None:
         with self.locked():
             self.sync()
+            # First, as podman's: the stop's and start's events follow it, so
+            # a client refreshing on each event (Cockpit's page marks the
+            # container "restarting" on this one) ends on the final state.
+            self.engine.events.container(self, "restart")
             if self.state.status in (Status.RUNNING, Status.PAUSED, Status.STOPPING):
                 try:
                     self.stop(timeout)
@@ -635,7 +639,6 @@ class Container:
             self.start()
             self.state.restart_count += 1
             self.save()
-            self.engine.events.container(self, "restart")
 
     def wait(self, timeout: float | None = None, conditions: tuple[Status, ...] = (Status.STOPPED, Status.EXITED),
              interval: float | None = None) -> int:

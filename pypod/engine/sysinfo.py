@@ -234,10 +234,31 @@ def info(engine) -> dict:
         "RunRoot": cfg.runroot,
         "VolumePath": cfg.volumes_dir,
     }
-    return {"Host": host, "Store": store, "Registries": {},
+    return {"Host": host, "Store": store, "Registries": _registries(engine),
             "Plugins": {"Volume": ["local"], "Network": ["bridge"], "Log": ["k8s-file", "none", "passthrough", "journald"],
                         "Authorization": None},
             "Version": version_data()}
+
+
+def _registries(engine) -> dict:
+    """podman's info.registries: the unqualified-search registries under
+    "search" (clients such as Cockpit's page search those), each
+    [[registry]] under its prefix.  A registries.conf that does not load
+    leaves it empty: info is what one runs to find out what is wrong."""
+    from ..errors import InvalidArgument
+    from ..registry.operations import registries_conf
+
+    try:
+        conf = registries_conf(engine)
+    except InvalidArgument:
+        return {}
+    out: dict = {"search": list(conf.search)} if conf.search else {}
+    for r in conf.registries:
+        out[r.prefix] = {"Prefix": r.prefix, "Location": r.location, "Insecure": r.insecure, "PullFromMirror": "",
+                         "Mirrors": [{"Location": m.location, "Insecure": m.insecure,
+                                      "PullFromMirror": m.pull_from_mirror} for m in r.mirrors] or None,
+                         "Blocked": r.blocked, "MirrorByDigestOnly": r.mirror_by_digest_only}
+    return out
 
 
 def _config_file() -> str:

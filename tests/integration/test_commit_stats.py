@@ -59,6 +59,14 @@ def test_commit_a_running_container_with_pause(pypod):
     pypod("rm", "-f", "-t", "0", "r")
 
 
+def test_commit_a_container_never_started(pypod):
+    """Nothing mounted yet, nothing changed: an image with an empty layer on
+    top (Cockpit's page offers Commit for created containers too)."""
+    cid = pypod.out("create", "--name", "fresh", "busybox", "echo", "from the commit")
+    pypod("commit", "-q", cid, "localhost/fresh:1")
+    assert pypod.out("run", "--rm", "localhost/fresh:1") == "from the commit"
+
+
 def test_stats_of_running_containers(pypod):
     pypod("run", "-d", "--name", "s1", "busybox", "sh", "-c", "cat /dev/zero | head -c 2000000 > /tmp/x; sleep 1000")
     pypod("create", "--name", "idle", "busybox", "true")

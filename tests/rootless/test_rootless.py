@@ -176,3 +176,17 @@ def test_fuse_overlayfs_as_the_mount_program(rl):
     info = json.loads(rl.out(*flags, "info", "--format", "json"))
     assert info["store"]["graphOptions"]["overlay.mount_program"]["Executable"] == program
     assert info["store"]["graphStatus"]["Native Overlay Diff"] == "false"
+
+
+def test_resource_limits_are_warned_about_and_ignored_on_cgroup_v1(rl):
+    """podman's rule without a cgroup: one warning, the container runs.  The
+    kernel's own lacks (no BFQ for --blkio-weight here) do not matter then."""
+    from pypod import rootless
+
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        import pytest
+
+        pytest.skip("cgroup v2 delegates a subtree to the user: the limits apply there")
+    p = rl.pypod("run", "--rm", "--network", "none", "--memory", "64m", "--blkio-weight", "300",
+                 "busybox", "echo", "ran", check=False)
+    assert (p.returncode, p.stdout, p.stderr.decode()) == (0, b"ran\n", rootless.RESOURCE_WARNING + "\n"), p.stderr
