@@ -317,9 +317,13 @@ class Engine:
         cfg, st = self.store.get_container(cid)
         return Container(self, ContainerConfig.from_dict(cfg), ContainerState.from_dict(st))
 
-    def containers(self, sync: bool = True) -> list[Container]:
+    def containers(self, sync: bool = True, mentioning: str = "") -> list[Container]:
+        """Every container of this namespace, oldest first; mentioning: only
+        those whose stored config has that text in it (read from the store
+        alone, the rest never parsed)."""
         ns = self.config.namespace
-        rows = [(c, s) for c, s in self.store.all_containers() if not ns or c.get("namespace", "") == ns]
+        rows = self.store.containers_mentioning(mentioning) if mentioning else self.store.all_containers()
+        rows = [(c, s) for c, s in rows if not ns or c.get("namespace", "") == ns]
         if not rows:
             return []  # `ps` of an empty store imports no container configuration nor lifecycle
         from .container import ContainerConfig, ContainerState
@@ -418,8 +422,10 @@ class Engine:
         return removed
 
     def dependents(self, cid: str) -> list[Container]:
-        """The containers that name cid in their depends_on."""
-        return [c for c in self.containers(sync=False) if cid in c.config.depends_on]
+        """The containers that name cid in their depends_on.  Each removal
+        asks: only the configs with the ID in their text are parsed, not the
+        whole store's."""
+        return [c for c in self.containers(sync=False, mentioning=cid) if cid in c.config.depends_on]
 
     def remove_container_and_dependents(self, ctr: Container, force: bool = False, timeout: int | None = None,
                                         volumes: bool = False) -> list[str]:

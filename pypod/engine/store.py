@@ -182,6 +182,12 @@ class Store:
         rows = self._db.execute("SELECT config, state FROM containers ORDER BY created").fetchall()
         return [(_loads(c), _loads(s)) for c, s in rows]
 
+    def containers_mentioning(self, text: str) -> list[tuple[dict, dict]]:
+        """all_containers(), only those whose config has text in it."""
+        rows = self._db.execute("SELECT config, state FROM containers WHERE instr(config, ?) > 0 ORDER BY created",
+                                (text,)).fetchall()
+        return [(_loads(c), _loads(s)) for c, s in rows]
+
     def container_ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT id FROM containers ORDER BY created")]
 

@@ -98,3 +98,15 @@ def test_a_suspended_lock_is_free_meanwhile_and_held_at_its_depth_again(tmp_path
     with lock.suspended():  # not held: nothing to let go of, nothing taken after
         pass
     assert free()
+
+
+def test_containers_mentioning_reads_only_the_configs_that_name_it(tmp_path):
+    s = Store(str(tmp_path / "db"))
+    a, b, c = "a" * 64, "b" * 64, "c" * 64
+    s.add_container(a, "a", {"name": "a", "depends_on": []}, {"status": "running"}, 1.0)
+    s.add_container(b, "b", {"name": "b", "depends_on": [a]}, {"status": "created"}, 2.0)
+    s.add_container(c, "c", {"name": "c", "network": f"container:{a}", "depends_on": [a]}, {}, 3.0)
+    # a's own config does not hold its ID; b's and c's do, oldest first
+    assert [cfg["name"] for cfg, _st in s.containers_mentioning(a)] == ["b", "c"]
+    assert s.containers_mentioning(b) == [] and s.containers_mentioning("nothing like it") == []
+    assert s.containers_mentioning(a)[0] == ({"name": "b", "depends_on": [a]}, {"status": "created"})
