@@ -80,7 +80,7 @@ def commit(engine: "Engine", name_or_id: str, reference: str | None = None, *, c
         if paused_here:
             ctr.unpause()
     failpoint("commit.after-commit")
-    engine.events.write("container", "commit", ctr.id, ctr.name, ctr.config.image)
+    engine.events.write("container", "commit", ctr.id, ctr.name, ctr.config.image_shown)
     return img
 
 

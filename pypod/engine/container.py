@@ -111,6 +111,11 @@ class ContainerConfig:
     def args(self) -> list[str]:
         return [*self.entrypoint, *self.command]
 
+    @property
+    def image_shown(self) -> str:
+        """The image as podman names it (ps, inspect, events): the name it resolved to."""
+        return self.image_name or self.image
+
     def to_dict(self) -> dict:
         return asdict(self)
 

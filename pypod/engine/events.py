@@ -45,9 +45,11 @@ class EventLog:
             os.close(fd)
 
     def container(self, ctr, action: str, **attributes) -> None:
-        """A container's event; its labels ride along as attributes, as in podman."""
+        """A container's event; its labels ride along as attributes, and its
+        image by the name it resolved to, as in podman."""
         cfg = ctr.config
-        self.write("container", action, ctr.id, cfg.name, cfg.image, **{**(cfg.labels or {}), **attributes})
+        self.write("container", action, ctr.id, cfg.name, cfg.image_shown,
+                   **{**(cfg.labels or {}), **attributes})
 
     def read(self, since_ns: int = 0, until_ns: int = 0, follow: bool = False, stop=None, from_end: bool = False):
         """Yield events (dicts) in order; with follow, wait for new ones until

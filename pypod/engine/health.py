@@ -190,7 +190,7 @@ def run_check(ctr) -> int:
         results = record(read_results(ctr), start, end, code, output, h.retries,
                          in_start_period=end - started_at < h.start_period)
         _write_results(ctr, results)
-    ctr.engine.events.write("container", "health_status", ctr.id, ctr.name, ctr.config.image,
+    ctr.engine.events.write("container", "health_status", ctr.id, ctr.name, ctr.config.image_shown,
                             health_status=results["Status"])
     if results["Status"] == UNHEALTHY and h.on_failure != "none":
         _on_failure(ctr, h.on_failure)

@@ -216,7 +216,7 @@ def test_events_filters_formats_and_times(pypod):
     died = [json.loads(x) for x in past("--format", "json", "--filter", "event=died")]
     assert died[0]["ContainerExitCode"] == 0 and died[0]["Name"] == "ev" and died[0]["Attributes"] == {"team": "blue"}
     start = past("--filter", "event=start")[0]
-    assert " container start " in start and start.endswith("(image=busybox, name=ev, team=blue)")
+    assert " container start " in start and start.endswith("(image=localhost/busybox:latest, name=ev, team=blue)")
     assert past("--until", "1970-01-02") == []
     assert past("--since", "1h", "--filter", "event=start", "--format", "{{.Name}}") == ["ev"]
     # A stream without --since shows only what happens from now on; --until ends it.
