@@ -341,9 +341,9 @@ class Container:
                 from ..proto.oci_hooks import add_hooks, read_hook_dirs
 
                 add_hooks(spec, read_hook_dirs(eng.config.hooks_dirs), any(m.type == "bind" for m in cfg.mounts))
-            import json
+            from ..lean import json_dumps
 
-            private.write_file(paths.spec_file, json.dumps(spec))
+            private.write_file(paths.spec_file, json_dumps(spec))
             failpoint("init.after-spec")
             trace.step("spec: written")
             pid, conmon_pid = self.runtime.create_container(self, restore_from, held_fds=plan.held_fds())
