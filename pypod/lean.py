@@ -146,7 +146,10 @@ def json_loads(text):
         obj, end = _scanner(s, start)
         if len(s.rstrip(_JSON_WS)) == end:
             return obj
-    except (StopIteration, ValueError, TypeError):
+    except Exception:
+        # StopIteration ("expecting value"), ValueError, TypeError, and a
+        # SystemError: the scanner raises json.decoder's JSONDecodeError, and
+        # finds that class only if json is already imported
         pass
     import json  # what does not parse here: json's own answer, or its own error
 

@@ -156,3 +156,33 @@ def test_contextmanager_and_suppress_are_contextlibs():
             raise ValueError
     with suppress():  # nothing to suppress: contextlib.nullcontext()
         pass
+
+
+ERROR_WITHOUT_JSON = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pypod.lean import json_loads
+assert "json" not in sys.modules and "json.decoder" not in sys.modules
+try:
+    json_loads(sys.argv[2])
+except ValueError as e:
+    print(type(e).__name__, e)
+"""
+
+
+@pytest.mark.parametrize("bad", ['"\x01"', '{"a" 1}', '[1,]', '{"a": "b\\q"}', '{"a": 1} x', ''])
+def test_json_loads_errors_before_json_is_imported(bad):
+    """The C scanner raises json.decoder's error class, which it finds only
+    if json is imported: a lean process must still get json's own error."""
+    import os
+    import subprocess
+    import sys
+
+    import pypod
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(pypod.__file__)))
+    out = subprocess.run([sys.executable, "-S", "-c", ERROR_WITHOUT_JSON, here, bad], capture_output=True,
+                         text=True, check=True).stdout
+    with pytest.raises(ValueError) as std:
+        json.loads(bad)
+    assert out == f"{type(std.value).__name__} {std.value}\n"
