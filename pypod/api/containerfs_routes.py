@@ -64,9 +64,33 @@ _KINDS = {"C": 0, "A": 1, "D": 2}
 @validated(query={"parent": Q.str(256), "diffType": Q.str(16, ("all", "container", "image"))})
 @with_engine
 def changes(req: Request, eng) -> Response:
+    """libpod's GetDiff: a container's changes, or an image's (its top layer,
+    or against the image named by parent); diffType says which to look for
+    ("all": a container first, as `podman diff`)."""
     from ..engine import containerfs
+    from ..errors import NoSuchImage
 
-    found = containerfs.changes(eng.container(req.params["id"]))
+    name, parent, kind = req.params["id"], req.q("parent"), req.q("diffType") or "all"
+    if kind == "all" and "/libpod/images/" in req.path:
+        kind = "image"
+    found = None
+    if kind in ("all", "container"):
+        try:
+            ctr = eng.container(name)
+        except NoSuchContainer:
+            if kind == "container":
+                raise
+        else:
+            if parent:
+                raise InvalidArgument("parent: a container's changes are against its image only")
+            found = containerfs.changes(ctr)
+    if found is None:
+        try:
+            found = containerfs.image_changes(eng, name, parent)
+        except NoSuchImage:
+            if kind == "image":
+                raise
+            raise NoSuchContainer(f"{name} not found: no such container or image") from None
     return Response(200, [{"Path": p, "Kind": _KINDS[k]} for k, p in found])
 
 
@@ -297,6 +321,7 @@ def register(router: Router) -> None:
         router.add("GET", f"{prefix}/containers/{{id}}/export", export)
         router.add("POST", f"{prefix}/containers/{{id}}/rename", rename)
         router.add("GET", f"{prefix}/containers/{{id}}/stats", docker_stats_route)
+    router.add("GET", "/libpod/images/{id}/changes", changes)
     router.add("POST", "/commit", docker_commit)
     router.add("POST", "/libpod/commit", libpod_commit)
     router.add("POST", "/libpod/containers/{id}/mount", libpod_mount)

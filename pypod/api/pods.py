@@ -5,6 +5,10 @@ from __future__ import annotations
 from ..errors import InvalidArgument, NoSuchPod
 from .common import strdict, strlist, with_engine
 from .http import Request, Response, Router
+from .validate import FILTERS, Q, validated
+
+#: a stop's or removal's seconds before SIGKILL (-1: wait for ever, as podman's)
+_TIMEOUT = {"t": Q.int(-1, 2**31 - 1), "timeout": Q.int(-1, 2**31 - 1)}
 
 
 def _spec_to_pod(spec: dict):
@@ -90,6 +94,7 @@ def _pod_settings(pc, spec: dict):
     return infra
 
 
+@validated()  # the spec's own checks are _spec_to_pod's and _pod_settings'
 @with_engine
 def pod_create(req: Request, eng) -> Response:
     spec = req.json()
@@ -103,6 +108,7 @@ def _pod(eng, req: Request):
     return eng.pods.get(req.params["name"])
 
 
+@validated(query={"filters": Q.json(FILTERS)})
 @with_engine
 def pods_list(req: Request, eng) -> Response:
     from ..engine.pods import pod_entry, pod_matches
@@ -120,11 +126,13 @@ def pods_list(req: Request, eng) -> Response:
     return Response(200, out)
 
 
+@validated()
 @with_engine
 def pod_inspect(req: Request, eng) -> Response:
     return Response(200, _pod(eng, req).inspect())
 
 
+@validated()
 @with_engine
 def pod_exists(req: Request, eng) -> Response:
     try:
@@ -140,9 +148,10 @@ def _report(pod, errors: list[str]) -> Response:
     return Response(200, {"Errs": [], "Id": pod.id})
 
 
-def _verb(action, unchanged: str | None = None):
+def _verb(action, unchanged: str | None = None, query: dict | None = None):
     """A route for one pod verb; 304 when nothing needed doing (podman's)."""
 
+    @validated(query=query)
     @with_engine
     def route(req: Request, eng) -> Response:
         from ..engine.container import Status
@@ -165,13 +174,14 @@ def _kill(pod, req: Request):
 
 
 pod_start = _verb(lambda pod, req: pod.start(), unchanged="running")
-pod_stop = _verb(lambda pod, req: pod.stop(req.qint("t", req.qint("timeout"))), unchanged="exited")
+pod_stop = _verb(lambda pod, req: pod.stop(req.qint("t", req.qint("timeout"))), unchanged="exited", query=_TIMEOUT)
 pod_restart = _verb(lambda pod, req: pod.stop() + pod.start())
-pod_kill = _verb(_kill)
+pod_kill = _verb(_kill, query={"signal": Q.str(32)})
 pod_pause = _verb(lambda pod, req: pod.pause())
 pod_unpause = _verb(lambda pod, req: pod.unpause())
 
 
+@validated(query={"force": Q.bool(), **_TIMEOUT})
 @with_engine
 def pod_delete(req: Request, eng) -> Response:
     pod = _pod(eng, req)
@@ -180,11 +190,13 @@ def pod_delete(req: Request, eng) -> Response:
     return Response(200, {"Err": None, "Id": pod.id, "RemovedCtrs": {c: None for c in ctrs}})
 
 
+@validated()
 @with_engine
 def pods_prune(req: Request, eng) -> Response:
     return Response(200, [{"Err": None, "Id": pid} for pid in eng.pods.prune()])
 
 
+@validated(query={"ps_args": Q.str(1024), "stream": Q.bool(), "delay": Q.int(0, 2**31 - 1)})
 @with_engine
 def pod_top(req: Request, eng) -> Response:
     args = req.q("ps_args")
@@ -192,6 +204,7 @@ def pod_top(req: Request, eng) -> Response:
     return Response(200, {"Titles": titles, "Processes": rows})
 
 
+@validated(query={"all": Q.bool(), "namesOrIDs": Q.str()})
 @with_engine
 def pods_stats(req: Request, eng) -> Response:
     from ..engine.podstats import pod_stats

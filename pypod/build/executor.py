@@ -587,9 +587,10 @@ class Builder:
 
     # -- images ----------------------------------------------------------------------
 
-    def _commit(self, state: _State, key: str | None, _comment: str) -> "Image":
+    def _commit(self, state: _State, key: str | None, _comment: str, annotations: dict | None = None) -> "Image":
         """Register the state as an image: its parent's layers and history,
-        the pending layer and history entries; cached under key."""
+        the pending layer and history entries; cached under key; the
+        manifest annotated (the final image's --annotation)."""
         from ..storage.commit import _docker_manifest
         from ..storage.images import _now
 
@@ -609,7 +610,7 @@ class Builder:
         store = self.engine.images
         with store.locked(exclusive=False):
             manifest = _docker_manifest(store, data, diff_ids) if self.opts.format == "docker" else None
-            img = store.register(data, [], manifest)
+            img = store.register(data, [], manifest, annotations=annotations)
         self.made.append(img.id)
         BuildLock.note(self.engine, self.build_id, "images", img.id)
         if key:
@@ -625,6 +626,8 @@ class Builder:
         step's image (or a new one when they change it), squashed if asked, named."""
         from .cache import step_key
 
+        if self.opts.annotations and self.opts.format == "docker":
+            self.report("WARN: docker-format manifests carry no annotations: --annotation is ignored")
         extra = dict(self.opts.labels)
         if extra:
             state.config["Labels"] = {**(state.config.get("Labels") or {}), **extra}
@@ -634,15 +637,18 @@ class Builder:
             state.config["Env"] = _merge_env(list(state.config.get("Env") or []), [e if "=" in e else f"{e}={os.environ.get(e, '')}" for e in self.opts.env])
         if self.opts.squash or self.opts.squash_all:
             img = self._squash(state)
-        elif state.image is None or state.pending or state.pending_layer or state.image.config != state.config:
+        elif (state.image is None or state.pending or state.pending_layer or state.image.config != state.config
+              or self.opts.annotations):
             key = step_key(state.image.id if state.image else "scratch", "final", json.dumps(state.config, sort_keys=True),
-                           json.dumps(state.pending, sort_keys=True))
+                           json.dumps(state.pending, sort_keys=True), json.dumps(self.opts.annotations, sort_keys=True))
             hit = self.cache.lookup(key) if self.opts.layers and not self.opts.no_cache else None
             if hit is not None:
                 self.report(f"--> Using cache {hit.id}")
                 img = hit
             else:
-                img = self._commit(state, (state.pending_key or key) if self.opts.layers else None, "")
+                # annotated: cached under the key that names them, not the last step's
+                cache_key = key if self.opts.annotations else (state.pending_key or key)
+                img = self._commit(state, cache_key if self.opts.layers else None, "", self.opts.annotations)
         else:
             img = state.image
         if names:

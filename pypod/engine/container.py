@@ -45,6 +45,9 @@ class ContainerConfig:
     #: the reference the user gave, and what it resolved to ("" with rootfs)
     image: str = ""
     image_id: str = ""
+    #: the image's name the reference was found by ("busybox" finds
+    #: localhost/busybox:latest), by id its first name: what podman shows
+    image_name: str = ""
     #: a plain directory to run instead of an image (--rootfs)
     rootfs: str = ""
     command: list[str] = field(default_factory=list)

@@ -270,8 +270,9 @@ class Engine:
 
     def _apply_image(self, cfg: ContainerConfig) -> list[str]:
         """Fill what the user left unset from the image; returns its VOLUMEs."""
-        image = self.images.lookup(cfg.image)
-        cfg.image_id = image.id
+        image, name = self.images.lookup_named(cfg.image)
+        # podman names a container's image by what it was found by, else (an id) by the image's first name
+        cfg.image_id, cfg.image_name = image.id, name or (image.names[0] if image.names else "")
         ic = image.config or {}
         if not cfg.entrypoint and not cfg.command:
             cfg.entrypoint = list(ic.get("Entrypoint") or [])
@@ -518,8 +519,11 @@ def storage_driver_of(storage_dir: str, wanted: str) -> str:
     if not recorded:
         from .. import private
 
+        import _thread
+
         private.makedirs(storage_dir)
-        tmp = f"{path}.{os.getpid()}"
+        # per thread too: `rm -a`'s workers may all be the first to record it
+        tmp = f"{path}.{os.getpid()}.{_thread.get_ident()}"
         private.write_file(tmp, (wanted or "overlay") + "\n")
         try:
             os.link(tmp, path)  # the first writer wins; a loser reads what it wrote

@@ -78,9 +78,7 @@ class ImageFacts:
         for ctr in engine.containers(sync=False):
             if ctr.config.image_id:
                 self.users[ctr.config.image_id] = self.users.get(ctr.config.image_id, 0) + 1
-        by_layers = {tuple(img.layers): img.id for img in self.images}
-        self.parent = {img.id: by_layers.get(tuple(img.layers[:-1]), "") if len(img.layers) > 1 else ""
-                       for img in self.images}
+        self.parent = parents(self.images)
         self.children: dict[str, list[str]] = {}
         for iid, parent in self.parent.items():
             if parent:
@@ -91,6 +89,28 @@ class ImageFacts:
 
     def intermediate(self, img) -> bool:
         return not img.names and bool(self.children.get(img.id))
+
+
+def parents(images) -> dict[str, str]:
+    """Each image's parent id ("" for none), as libimage finds it: an image
+    on the same layers whose history is a shorter prefix of this one's (a
+    build step that only changed metadata: ENV, LABEL, CMD), else one on all
+    but the top layer, by history too where the images have one."""
+    by_layers: dict[tuple, list] = {}
+    for img in images:
+        by_layers.setdefault(tuple(img.layers), []).append(img)
+
+    def extends(child, cand) -> bool:
+        n = len(cand.history)
+        return n < len(child.history) and child.history[:n] == cand.history
+
+    out = {}
+    for img in images:
+        same = [c for c in by_layers.get(tuple(img.layers), ()) if c is not img and extends(img, c)]
+        below = by_layers.get(tuple(img.layers[:-1]), []) if len(img.layers) > 1 else []
+        found = same or [c for c in below if extends(img, c)] or below[-1:]
+        out[img.id] = max(found, key=lambda c: len(c.history)).id if found else ""
+    return out
 
 
 def _bool(key: str, value: str) -> bool:

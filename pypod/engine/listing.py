@@ -42,7 +42,7 @@ def container_entry(ctr, *, size: bool = False, namespaces: bool = False) -> dic
         "ExitedAt": int(st.finished_at) if st.finished_at else ZERO_TIME,
         "ExitCode": st.exit_code,
         "Id": ctr.id,
-        "Image": cfg.image or cfg.rootfs,
+        "Image": cfg.image_name or cfg.image or cfg.rootfs,
         "ImageID": cfg.image_id,
         "IsInfra": pod is not None and pod.infra_id == ctr.id,
         "Labels": cfg.labels or None,

@@ -98,6 +98,8 @@ class Image:
     architecture: str = "amd64"
     os: str = "linux"
     author: str = ""
+    #: the config's comment (commit -m)
+    comment: str = ""
     history: list[dict] = field(default_factory=list)
     #: where layers/<hex>/diff live; the store fills it in
     layers_root: str = field(default="", repr=False)
@@ -217,7 +219,8 @@ class ImageStore:
         return Image(
             id=iid, names=names, digest=digest, created=created, config=doc.get("config") or {},
             layers=json.loads(layers), size=size, architecture=doc.get("architecture") or "amd64",
-            os=doc.get("os") or "linux", author=doc.get("author") or "", history=doc.get("history") or [],
+            os=doc.get("os") or "linux", author=doc.get("author") or "", comment=doc.get("comment") or "",
+            history=doc.get("history") or [],
             layers_root=self.layers_dir,
         )
 
@@ -293,11 +296,15 @@ class ImageStore:
             return self._resolve(BUSYBOX_NAME)
 
     def lookup(self, ref: str) -> Image:
-        iid, _ = self.find(ref)
+        return self.lookup_named(ref)[0]
+
+    def lookup_named(self, ref: str) -> tuple[Image, str | None]:
+        """The image and the name it was found by (None when by id or digest)."""
+        iid, name = self.find(ref)
         img = self.get(iid)
         if img is None:  # removed between the two reads
             raise NoSuchImage(f"{ref}: image not known")
-        return img
+        return img, name
 
     def exists(self, ref: str) -> bool:
         try:
@@ -570,8 +577,9 @@ class ImageStore:
             raise NoSuchImage(f"layer {diff_id} is missing from the store")
         return row[0], int(row[1])
 
-    def manifest_for(self, config_hex: str, diff_ids: list[str]) -> bytes:
-        """The OCI manifest pypod writes for an image it did not receive one for."""
+    def manifest_for(self, config_hex: str, diff_ids: list[str], annotations: dict[str, str] | None = None) -> bytes:
+        """The OCI manifest pypod writes for an image it did not receive one
+        for (annotations: build --annotation's)."""
         layers = []
         for d in diff_ids:
             blob, compression = self.layer_blob(d)
@@ -583,10 +591,11 @@ class ImageStore:
             "config": {"mediaType": OCI_CONFIG, "digest": f"sha256:{config_hex}",
                        "size": os.path.getsize(self.blob_path(config_hex))},
             "layers": layers,
+            **({"annotations": dict(annotations)} if annotations else {}),
         }, sort_keys=True, separators=(",", ":")).encode()
 
     def register(self, config_bytes: bytes, names: list[str], manifest: bytes | None = None,
-                 repo_digests: list[str] | tuple[str, ...] = ()) -> Image:
+                 repo_digests: list[str] | tuple[str, ...] = (), annotations: dict[str, str] | None = None) -> Image:
         """Record an image whose layers are all present, with names
         ("repo:tag") and the "repo@digest" references it was pulled by."""
         iid = self._write_blob(config_bytes)
@@ -605,7 +614,8 @@ class ImageStore:
             size += row[0]
         digest = ""
         if not self._db.execute("SELECT 1 FROM images WHERE id = ?", (iid,)).fetchone():
-            digest = "sha256:" + self._write_blob(manifest if manifest is not None else self.manifest_for(iid, diff_ids))
+            digest = "sha256:" + self._write_blob(manifest if manifest is not None
+                                                   else self.manifest_for(iid, diff_ids, annotations))
         if names:
             self._ensure_history()
         with self._transaction():
@@ -831,9 +841,18 @@ class ImageStore:
         rows = self._db.execute("SELECT ref FROM repo_digests WHERE image_id = ? ORDER BY rowid", (img.id,))
         return list(dict.fromkeys([*out, *(r for (r,) in rows)]))
 
+    def _manifest(self, img: Image) -> dict:
+        try:
+            with open(self.blob_path(img.digest.partition(":")[2]), "rb") as f:
+                doc = json.loads(f.read())
+            return doc if isinstance(doc, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
     def inspect_dict(self, img: Image) -> dict:
         """podman image inspect's JSON for one image."""
         cfg = img.config
+        manifest = self._manifest(img)
         dirs = img.layer_dirs
         graph: dict = {}
         if dirs:
@@ -846,7 +865,7 @@ class ImageStore:
             "RepoTags": list(img.names),
             "RepoDigests": self.repo_digests(img),
             "Parent": "",
-            "Comment": "",
+            "Comment": img.comment,
             "Created": img.created,
             "Config": cfg,
             "Version": "",
@@ -858,8 +877,8 @@ class ImageStore:
             "GraphDriver": {"Name": "overlay", "Data": graph},
             "RootFS": {"Type": "layers", "Layers": list(img.layers)},
             "Labels": cfg.get("Labels") or None,
-            "Annotations": {},
-            "ManifestType": OCI_MANIFEST,
+            "Annotations": manifest.get("annotations") or {},
+            "ManifestType": manifest.get("mediaType") or OCI_MANIFEST,
             "User": cfg.get("User", ""),
             "History": img.history,
             "NamesHistory": list(img.names),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -117,3 +118,18 @@ def test_network_routes_check_their_bodies_before_any_work(svc, pypod):
     status, doc = call(svc.sock, "DELETE", "/libpod/networks/podman?timeout=-1")
     assert status == 400 and "timeout" in doc["message"]
     assert len(pypod.out("network", "ls", "--format", "{{.Name}}").split()) == 1  # the default alone
+
+
+def test_pod_routes_check_their_query_before_any_work(svc, pypod):
+    """The pod routes' query parameters are declared: a wrongly typed one is a
+    400 naming it, whether or not the pod exists, and nothing changes."""
+    pypod("pod", "create", "--name", "vp", "--infra=false")
+    for method, path, field in (("GET", "/libpod/pods/json?filters=[1]", "filters"),
+                                ("POST", "/libpod/pods/vp/stop?t=soon", "t"),
+                                ("POST", "/libpod/pods/vp/kill?signal=" + "X" * 40, "signal"),
+                                ("DELETE", "/libpod/pods/vp?force=perhaps", "force"),
+                                ("GET", "/libpod/pods/vp/top?delay=-3", "delay"),
+                                ("GET", "/libpod/pods/stats?all=maybe", "all")):
+        status, doc = call(svc.sock, method, path)
+        assert status == 400 and re.search(rf"parameter:? {field}\b", doc["message"]), (path, status, doc)
+    assert pypod.out("pod", "ps", "--format", "{{.Name}}") == "vp"

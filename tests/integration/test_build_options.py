@@ -87,7 +87,28 @@ def test_contexts_and_options(pypod, tmp_path):
     base = json.loads(pypod.out("image", "inspect", "busybox"))[0]["RootFS"]["Layers"]
     assert layers[:-1] == base and len(layers) == len(base) + 1
     assert pypod.out("run", "--rm", "squashed", "sh", "-c", "cat /b; ls /a 2>&1 | grep -c 'No such'") == "b\n1"
+    # --annotation: on the final image's manifest (OCI); a docker manifest has none, and says so
+    pypod("build", "-q", "--annotation", "org.example.a=1", "--annotation", "b=two", "-t", "noted", "-", input=cf)
+    info = json.loads(pypod.out("image", "inspect", "noted"))[0]
+    assert info["Annotations"] == {"org.example.a": "1", "b": "two"}
+    assert info["ManifestType"] == "application/vnd.oci.image.manifest.v1+json"
+    assert json.loads(pypod.out("image", "inspect", "squashed"))[0]["Annotations"] == {}  # a cached build stays bare
+    p = pypod("build", "--format", "docker", "--annotation", "a=b", "-t", "noted-docker", "-", input=cf)
+    assert b"carry no annotations" in p.stdout + p.stderr
     # no cache: every step runs again
     out = pypod.out("build", "--no-cache", "-", input=cf)
     assert "Using cache" not in out
     assert pypod.out("ps", "-a", "-q") == ""
+
+
+def test_intermediate_images_are_listed_with_all_only(pypod):
+    """Each step's image is its next step's parent, also where a step only
+    changed metadata (same layers, longer history): plain `images` hides
+    them, as podman does, and `images -a` shows them."""
+    cf = b"FROM busybox\nENV A=1\nLABEL x=y\nRUN echo hi > /f\nCMD [\"sh\"]\n"
+    pypod("build", "-q", "-t", "steps", "-", input=cf)
+    assert "<none>" not in pypod.out("images")
+    every = pypod.out("images", "-a", "--format", "{{.Repository}}").splitlines()
+    assert every.count("<none>") == 3, every  # ENV, LABEL, RUN; CMD is the tagged result
+    assert len(pypod.out("images", "-a", "--filter", "intermediate=true", "-q").split()) == 3
+    assert pypod.out("image", "prune", "-f") == ""  # intermediate, not dangling

@@ -31,6 +31,7 @@ def test_commit_layer_config_and_errors(pypod, tmp_path):
     assert "MINE=1" in cfg["Env"] and "MORE=2" in cfg["Env"] and cfg["Labels"]["who"] == "me"
     assert cfg["Volumes"] == {"/anon": {}}  # the anonymous volume the user added, as podman keeps it
     assert info["Author"] == "Ann <a@x>" and info["History"][-1]["comment"] == "a message"
+    assert (info["Comment"], info["ManifestType"]) == ("a message", "application/vnd.docker.distribution.manifest.v2+json")
     base_layers = json.loads(pypod.out("image", "inspect", "busybox"))[0]["RootFS"]["Layers"]
     assert info["RootFS"]["Layers"][:-1] == base_layers and len(info["RootFS"]["Layers"]) == len(base_layers) + 1
     # the new image runs with the container's changes: files added and removed

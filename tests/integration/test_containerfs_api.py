@@ -206,3 +206,58 @@ def test_podman_remote_cp_stats_commit(service, tmp_path):  # noqa: F811 (the im
     assert remote("volume", "create", "rv").stdout == b"rv\n" and remote("volume", "ls", "-q").stdout == b"rv\n"
     assert remote("volume", "rm", "rv").returncode == 0
     assert remote("rm", "-f", "pc").returncode == 0
+
+
+def _get(sock: str, path: str) -> tuple[int, object]:
+    resp = raw(sock, f"GET {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n".encode())
+    body = resp.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in resp else b""
+    if b"transfer-encoding: chunked" in resp.split(b"\r\n\r\n", 1)[0].lower():
+        out, rest = b"", body
+        while rest:
+            size, _, rest = rest.partition(b"\r\n")
+            n = int(size, 16)
+            if n == 0:
+                break
+            out, rest = out + rest[:n], rest[n + 2:]
+        body = out
+    return status_of(resp), json.loads(body) if body.strip() else None
+
+
+def test_libpod_changes_of_containers_and_images(service, tmp_path):  # noqa: F811
+    """GET /libpod/{containers,images}/NAME/changes with diffType and parent,
+    as libpod's GetDiff; podman's remote client's `image diff` takes it."""
+    from tests.conftest import wait_for
+
+    def answers() -> bool:
+        try:
+            return status_of(raw(service, b"GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")) == 200
+        except ConnectionRefusedError:
+            return False
+
+    assert wait_for(answers, timeout=15)  # the socket exists a moment before it listens
+    data = json.dumps({"name": "chg", "image": "busybox", "command": ["sh", "-c", "echo x > /newfile"]}).encode()
+    resp = raw(service, b"POST /v4.3.1/libpod/containers/create HTTP/1.1\r\nHost: d\r\nConnection: close\r\n"
+               b"Content-Type: application/json\r\nContent-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data)
+    assert status_of(resp) == 201, resp
+    resp = raw(service, b"POST /v4.3.1/libpod/containers/chg/start HTTP/1.1\r\nHost: d\r\nConnection: close\r\n"
+               b"Content-Length: 0\r\n\r\n")
+    assert status_of(resp) == 204, resp
+    raw(service, b"POST /v4.3.1/libpod/containers/chg/wait HTTP/1.1\r\nHost: d\r\nConnection: close\r\n"
+        b"Content-Length: 0\r\n\r\n", timeout=30)
+    status, found = _get(service, "/v4.3.1/libpod/containers/chg/changes")
+    assert status == 200 and {"Path": "/newfile", "Kind": 1} in found, found
+    # an image: its top layer (busybox has one: every path added)
+    status, found = _get(service, "/v4.3.1/libpod/images/busybox/changes")
+    assert status == 200 and {"Path": "/bin", "Kind": 1} in found and all(c["Kind"] == 1 for c in found)
+    status, found = _get(service, "/v4.3.1/libpod/images/busybox/changes?parent=busybox")
+    assert (status, found) == (200, [])
+    assert _get(service, "/v4.3.1/libpod/containers/busybox/changes?diffType=container")[0] == 404
+    assert _get(service, "/v4.3.1/libpod/images/chg/changes?diffType=image")[0] == 404
+    assert _get(service, "/v4.3.1/libpod/containers/chg/changes?diffType=sometimes")[0] == 400
+    assert _get(service, "/v4.3.1/libpod/containers/chg/changes?parent=busybox")[0] == 400
+    if shutil.which("podman"):
+        env = {**os.environ, "CONTAINER_HOST": f"unix://{service}", "HOME": str(tmp_path)}
+        p = subprocess.run(["podman", "--remote", "image", "diff", "busybox"], capture_output=True, env=env, timeout=60)
+        assert p.returncode == 0 and "A /bin" in p.stdout.decode().splitlines(), p.stderr
+        p = subprocess.run(["podman", "--remote", "diff", "chg"], capture_output=True, env=env, timeout=60)
+        assert p.returncode == 0 and "A /newfile" in p.stdout.decode().splitlines(), p.stderr

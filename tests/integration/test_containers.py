@@ -162,6 +162,17 @@ def test_rm_running_needs_force(pypod):
     assert_nothing_left(pypod)
 
 
+def test_rm_all_of_never_started_containers_on_a_fresh_root(pypod):
+    """rm's workers may all be the first to record the root's storage driver
+    (created containers never mounted it); the race itself is proven in
+    tests/unit/test_storage_driver_record.py, this is the user's view."""
+    for name in ("c1", "c2", "c3", "c4"):
+        pypod("create", "--name", name, "busybox", "true")
+    p = pypod("rm", "-a", check=False)
+    assert (p.returncode, p.stderr) == (0, b""), p.stderr
+    assert pypod.out("ps", "-a", "-q") == ""
+
+
 def test_twenty_concurrent_runs(pypod):
     pypod("run", "--rm", "busybox", "true")  # build the image once
     procs = [subprocess.Popen([*pypod.argv, "run", "--rm", "busybox", "echo", str(i)], stdout=subprocess.PIPE,
@@ -263,6 +274,11 @@ def test_inspect_shape(pypod):
     assert data["State"]["Pid"] > 0 and data["State"]["ConmonPid"] > 0
     assert os.path.exists(f"/proc/{data['State']['Pid']}")
     assert pypod.out("inspect", "--format", "{{.State.Status}} {{.Name}}", "ins") == "running ins"
+    # podman's names: the image's name the reference found, whether given short or by id
+    assert (data["ImageName"], data["Config"]["Image"]) == ("localhost/busybox:latest",) * 2
+    pypod("create", "--name", "by-id", data["Image"][:12], "true")
+    assert sorted(pypod.out("ps", "-a", "--format", "{{.Image}} {{.Names}}").splitlines()) == [
+        "localhost/busybox:latest by-id", "localhost/busybox:latest ins"]
     p = pypod("inspect", "nothing-here", check=False)
     assert p.returncode == 125 and b"no such object" in p.stderr
 
