@@ -9,9 +9,9 @@ is kept as JSON under the run root, keyed by the files' sizes and mtimes.
 
 from __future__ import annotations
 
-import glob
-import json
 import os
+
+from .lean import json_dumps, json_loads
 
 SYSTEM_FILES = ("/usr/share/containers/containers.conf", "/etc/containers/containers.conf")
 DROP_IN_DIR = "/etc/containers/containers.conf.d"
@@ -22,7 +22,12 @@ def config_files() -> list[str]:
     if env:
         return [env]
     files = [f for f in SYSTEM_FILES if os.path.exists(f)]
-    return files + sorted(glob.glob(os.path.join(DROP_IN_DIR, "*.conf")))
+    try:
+        names = os.listdir(DROP_IN_DIR)
+    except OSError:
+        names = []
+    # glob's "*.conf" (without glob's import of re and fnmatch): no hidden names
+    return files + sorted(os.path.join(DROP_IN_DIR, n) for n in names if n.endswith(".conf") and not n.startswith("."))
 
 
 def _signature(files: list[str]) -> list:
@@ -43,7 +48,7 @@ def containers_table(cache_dir: str) -> dict:
     cache = os.path.join(cache_dir, "containers-conf.json")
     try:
         with open(cache) as f:
-            cached = json.load(f)
+            cached = json_loads(f.read())
         if cached.get("sources") == sig:
             return cached["containers"]
     except (OSError, ValueError, AttributeError):
@@ -54,7 +59,7 @@ def containers_table(cache_dir: str) -> dict:
 
         private.makedirs(cache_dir)
         tmp = f"{cache}.{os.getpid()}"
-        private.write_file(tmp, json.dumps({"sources": sig, "containers": table}))
+        private.write_file(tmp, json_dumps({"sources": sig, "containers": table}))
         os.replace(tmp, cache)
     except OSError:
         pass  # a read-only run root: parse each time

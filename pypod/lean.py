@@ -146,7 +146,10 @@ def json_loads(text):
         obj, end = _scanner(s, start)
         if len(s.rstrip(_JSON_WS)) == end:
             return obj
-    except (StopIteration, ValueError, TypeError):
+    except Exception:
+        # StopIteration ("expecting value"), ValueError, TypeError, and a
+        # SystemError: the scanner raises json.decoder's JSONDecodeError, and
+        # finds that class only if json is already imported
         pass
     import json  # what does not parse here: json's own answer, or its own error
 
@@ -201,3 +204,65 @@ def _join_threads() -> None:
         done = _pending_threads.pop()
         done.acquire()
         done.release()
+
+
+# -- what a module holds for the commands that need it --------------------------------
+
+
+class LazyPattern:
+    """re.compile(pattern, flags), made on first use: `re` imports enum,
+    functools and collections (~6 ms of a command), and most patterns a
+    module holds are for input a given command never sees."""
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self.pattern = pattern
+        self.flags = flags
+        self._compiled = None
+
+    def compiled(self):
+        if self._compiled is None:
+            import re
+
+            self._compiled = re.compile(self.pattern, self.flags)
+        return self._compiled
+
+    def match(self, string: str, *args):
+        return self.compiled().match(string, *args)
+
+    def fullmatch(self, string: str, *args):
+        return self.compiled().fullmatch(string, *args)
+
+    def search(self, string: str, *args):
+        return self.compiled().search(string, *args)
+
+
+def contextmanager(func):
+    """contextlib.contextmanager, with contextlib (which imports collections
+    and functools) imported at the first call rather than where the
+    decorated function is defined."""
+    made = None
+
+    def helper(*args, **kwargs):
+        nonlocal made
+        if made is None:
+            import contextlib
+
+            made = contextlib.contextmanager(func)
+        return made(*args, **kwargs)
+
+    helper.__name__, helper.__qualname__, helper.__doc__ = func.__name__, func.__qualname__, func.__doc__
+    helper.__wrapped__ = func
+    return helper
+
+
+class suppress:
+    """contextlib.suppress(*exceptions), without contextlib's import."""
+
+    def __init__(self, *exceptions):
+        self.exceptions = exceptions
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, typ, value, tb) -> bool:
+        return typ is not None and issubclass(typ, self.exceptions)

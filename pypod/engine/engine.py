@@ -297,11 +297,11 @@ class Engine:
         return sorted(ic.get("Volumes") or {})
 
     def _claim_volumes(self, cfg: ContainerConfig):
-        import contextlib
-
         if any(m.type == "volume" for m in cfg.mounts):
             return self.volumes.claim(cfg)
-        return contextlib.nullcontext()
+        from ..lean import suppress
+
+        return suppress()  # nothing to claim: contextlib.nullcontext() without contextlib
 
     def container(self, name_or_id: str) -> Container:
         cid = self.store.lookup_id(name_or_id)

@@ -341,9 +341,9 @@ class Container:
                 from ..proto.oci_hooks import add_hooks, read_hook_dirs
 
                 add_hooks(spec, read_hook_dirs(eng.config.hooks_dirs), any(m.type == "bind" for m in cfg.mounts))
-            import json
+            from ..lean import json_dumps
 
-            private.write_file(paths.spec_file, json.dumps(spec))
+            private.write_file(paths.spec_file, json_dumps(spec))
             failpoint("init.after-spec")
             trace.step("spec: written")
             pid, conmon_pid = self.runtime.create_container(self, restore_from, held_fds=plan.held_fds())
@@ -410,6 +410,7 @@ class Container:
             if st != Status.CREATED:
                 self._prepare_for_init()
                 self._init()
+            self.state.restart_count = 0  # counts the policy's restarts since the user's start, as podman's
             self._start_locked()
 
     def _start_dependencies(self) -> None:
@@ -637,8 +638,6 @@ class Container:
                 except AlreadyInState:
                     pass  # it exited on its own meanwhile
             self.start()
-            self.state.restart_count += 1
-            self.save()
 
     def wait(self, timeout: float | None = None, conditions: tuple[Status, ...] = (Status.STOPPED, Status.EXITED),
              interval: float | None = None) -> int:
@@ -648,7 +647,7 @@ class Container:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.005
         only_exit = all(c in (Status.STOPPED, Status.EXITED) for c in conditions)
-        runs = self.state.restart_count
+        run_started = self.state.started_at
         exits = Status.STOPPED in conditions or Status.EXITED in conditions
         while True:
             try:
@@ -660,8 +659,9 @@ class Container:
                     raise
                 return code
             st = self.state.status
-            if exits and self.state.restart_count != runs:
-                # The run waited on ended and its restart policy started another.
+            if exits and run_started and self.state.started_at != run_started:
+                # The run waited on ended and another began (its restart
+                # policy's, or a restart) before this look.
                 return self.state.exit_code
             if st in conditions or (st == Status.CONFIGURED and self.state.finished_at):
                 trace.step(f"wait: exit code {self.state.exit_code}")

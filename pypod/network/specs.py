@@ -7,14 +7,13 @@ through these, and the unit tests call them without a process.
 
 from __future__ import annotations
 
-import re
-
 from ..errors import InvalidArgument
+from ..lean import LazyPattern
 from .types import Attachment, PortMapping
 
 PROTOCOLS = ("tcp", "udp", "sctp")
-NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-MAC_RE = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
+NAME_RE = LazyPattern(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+MAC_RE = LazyPattern(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
 
 
 def _ip_address(text: str):

@@ -9,10 +9,10 @@ them in the spec's `hooks` for the runtime to run.
 
 from __future__ import annotations
 
-import json
-import re
-
 from ..errors import InvalidArgument
+
+# re and json are imported where a hook file is read or matched: every run
+# looks for hook files, and most hosts have none.
 
 STAGES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 
@@ -23,7 +23,9 @@ def parse_hook(name: str, text: str) -> dict:
         return InvalidArgument(f"parsing hook {name}: {why}")
 
     try:
-        data = json.loads(text)
+        from ..lean import json_loads
+
+        data = json_loads(text)
     except ValueError as e:
         raise bad(f"invalid JSON: {e}") from None
     if not isinstance(data, dict):
@@ -48,6 +50,8 @@ def parse_hook(name: str, text: str) -> dict:
             raise bad(f"when.{key} must map regular expressions to regular expressions")
     if "commands" in when and not (isinstance(when["commands"], list) and all(isinstance(c, str) for c in when["commands"])):
         raise bad("when.commands must be a list of regular expressions")
+    import re
+
     try:
         for pattern in [*when.get("commands", []), *when.get("annotations", {}).keys(), *when.get("annotations", {}).values()]:
             re.compile(pattern)
@@ -69,6 +73,8 @@ def matches(hook: dict, spec: dict, has_bind_mounts: bool) -> bool:
         return True
     if when.get("hasBindMounts") and has_bind_mounts:
         return True
+    import re
+
     annotations = spec.get("annotations") or {}
     for key_re, value_re in (when.get("annotations") or {}).items():
         for k, v in annotations.items():

@@ -163,6 +163,8 @@ def build_env(image_env: list[str], user_env: list[str], tty: bool, hostname: st
 def merge_env(env: list[str], merges: list[str]) -> list[str]:
     """--env-merge NAME=VALUE over the finished environment: VALUE may use
     ${NAME} for a variable's default (the image's), e.g. PATH=/opt/bin:${PATH}."""
+    if not merges:
+        return list(env)  # what every run without --env-merge asks: no `re` for it
     import re
 
     from ..errors import InvalidArgument

@@ -14,7 +14,7 @@ takes well under a millisecond, so nothing is cached.
 
 from __future__ import annotations
 
-import json
+from ..lean import json_dumps, json_loads
 
 from ..errors import InvalidArgument
 
@@ -46,7 +46,7 @@ def load_profile(path: str) -> dict:
     except OSError as e:
         raise InvalidArgument(f"opening seccomp profile failed: open {path}: {e.strerror.lower()}") from None
     try:
-        profile = json.loads(data)
+        profile = json_loads(data)
     except ValueError as e:
         raise InvalidArgument(f"decoding seccomp profile failed: {path}: {e}") from None
     if not isinstance(profile, dict):
@@ -128,7 +128,7 @@ def translate(profile: dict, bounding: list[str] | tuple | frozenset, goarch: st
     syscalls = []
     for rule in profile.get("syscalls") or ():
         if not isinstance(rule, dict) or "action" not in rule:
-            raise InvalidArgument(f"invalid seccomp rule {json.dumps(rule)}: a rule needs an action")
+            raise InvalidArgument(f"invalid seccomp rule {json_dumps(rule)}: a rule needs an action")
         if rule.get("name") and rule.get("names"):
             raise InvalidArgument("'name' and 'names' were specified in the seccomp profile, use either 'name' or 'names'")
         if not _conditions_met(rule, goarch, caps, kernel):

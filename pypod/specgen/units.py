@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from ..errors import InvalidArgument
+from ..lean import LazyPattern
 
-_SIZE = re.compile(r"^(\d+(?:\.\d+)*) ?([kmgtp])?(?:i?b)?$")
+_SIZE = LazyPattern(r"^(\d+(?:\.\d+)*) ?([kmgtp])?(?:i?b)?$")
 _POWERS = {None: 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
 
 
@@ -22,7 +21,7 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * 1024 ** _POWERS[m.group(2)])
 
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_PART = LazyPattern(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 

@@ -14,13 +14,11 @@ deletes a layer that a concurrent load has just decided to reuse.
 
 from __future__ import annotations
 
-import contextlib
-import json
+import _thread
 import os
-import re
-import threading
 
 from .. import private
+from ..lean import LazyPattern, contextmanager, json_dumps, json_loads, suppress as _suppress
 from ..errors import InvalidArgument, NoSuchImage
 from ..failpoints import failpoint
 from ..record import field, record
@@ -75,9 +73,15 @@ CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name"
 # Docker's reference grammar, the parts pypod needs.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
-_NAME_RE = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
-TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
-HEX_RE = re.compile(r"^[0-9a-f]+$")
+_NAME_RE = LazyPattern(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
+TAG_RE = LazyPattern(r"^[\w][\w.-]{0,127}$")
+HEX_RE = LazyPattern(r"^[0-9a-f]+$")
+
+
+def _json_sorted(doc) -> str:
+    import json  # sort_keys: json's own encoder (only an image's creation needs it)
+
+    return json.dumps(doc, sort_keys=True)
 
 
 @record
@@ -203,7 +207,7 @@ class ImageStore:
         self._db = connect(self._db_path, _SCHEMA, "repo_digests")
         # One connection serves every thread of the REST service: a
         # transaction's BEGIN..COMMIT must not interleave with another's.
-        self._tx_lock = threading.RLock()
+        self._tx_lock = _thread.RLock()
 
     def close(self) -> None:
         from ..sqlitedb import close
@@ -215,10 +219,10 @@ class ImageStore:
     def _row_to_image(self, row) -> Image:
         iid, digest, created, document, layers, size = row
         names = [n for (n,) in self._db.execute("SELECT name FROM names WHERE image_id = ? ORDER BY rowid", (iid,))]
-        doc = json.loads(document)
+        doc = json_loads(document)
         return Image(
             id=iid, names=names, digest=digest, created=created, config=doc.get("config") or {},
-            layers=json.loads(layers), size=size, architecture=doc.get("architecture") or "amd64",
+            layers=json_loads(layers), size=size, architecture=doc.get("architecture") or "amd64",
             os=doc.get("os") or "linux", author=doc.get("author") or "", comment=doc.get("comment") or "",
             history=doc.get("history") or [],
             layers_root=self.layers_dir,
@@ -242,7 +246,7 @@ class ImageStore:
         if not ref or any(c.isspace() for c in ref):
             raise NoSuchImage(f"{ref}: image not known")
         bare = ref[7:] if ref.startswith("sha256:") else ref
-        if len(bare) >= 3 and HEX_RE.match(bare):
+        if len(bare) >= 3 and not bare.strip("0123456789abcdef"):  # hex: HEX_RE, without compiling it
             rows = self._db.execute("SELECT id FROM images WHERE substr(id, 1, ?) = ? LIMIT 2", (len(bare), bare)).fetchall()
             if len(rows) == 1:
                 return rows[0][0], None
@@ -331,7 +335,7 @@ class ImageStore:
 
     # -- locking -----------------------------------------------------------------
 
-    @contextlib.contextmanager
+    @contextmanager
     def _transaction(self) -> Iterator[None]:
         with self._tx_lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -342,7 +346,7 @@ class ImageStore:
                 raise
             self._db.execute("COMMIT")
 
-    @contextlib.contextmanager
+    @contextmanager
     def locked(self, exclusive: bool, sweep: bool = True) -> Iterator[None]:
         """The storage lock: shared while adding, exclusive while deleting.
         Whoever holds it alone first sweeps what crashed adders and removers
@@ -457,7 +461,7 @@ class ImageStore:
             with self._transaction():
                 used: set[str] = set()
                 for (layers,) in self._db.execute("SELECT layers FROM images"):
-                    used.update(json.loads(layers))
+                    used.update(json_loads(layers))
                 for d in dict.fromkeys(diff_ids):
                     row = self._db.execute("SELECT blob FROM layers WHERE diff_id = ?", (d,)).fetchone()
                     if d in used or not row:
@@ -467,7 +471,7 @@ class ImageStore:
             for d, blob in gone:
                 remove_tree(os.path.join(self.layers_dir, d.split(":", 1)[1]), ignore_errors=True)
                 if not self._db.execute("SELECT 1 FROM layers WHERE blob = ?", (blob,)).fetchone():
-                    with contextlib.suppress(FileNotFoundError):
+                    with _suppress(FileNotFoundError):
                         os.unlink(self.blob_path(blob))
         return [d for d, _ in gone]
 
@@ -495,7 +499,7 @@ class ImageStore:
         return bool(row) and os.path.isdir(os.path.join(self.layers_dir, diff_id.split(":", 1)[1], "diff")) \
             and os.path.exists(self.blob_path(row[0]))
 
-    @contextlib.contextmanager
+    @contextmanager
     def layer_lock(self, diff_id: str) -> Iterator[None]:
         """Held while one process fetches and unpacks a layer: another that
         wants the same layer waits, then finds it present."""
@@ -585,6 +589,8 @@ class ImageStore:
             blob, compression = self.layer_blob(d)
             layers.append({"mediaType": OCI_LAYER + MEDIA_SUFFIX.get(compression, ""), "digest": f"sha256:{blob}",
                            "size": os.path.getsize(self.blob_path(blob))})
+        import json
+
         return json.dumps({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
@@ -600,7 +606,7 @@ class ImageStore:
         ("repo:tag") and the "repo@digest" references it was pulled by."""
         iid = self._write_blob(config_bytes)
         try:
-            doc = json.loads(config_bytes)
+            doc = json_loads(config_bytes)
         except ValueError:
             raise InvalidArgument("the image config is not valid JSON") from None
         if not isinstance(doc, dict):
@@ -623,7 +629,7 @@ class ImageStore:
                 # OR IGNORE: a concurrent loader of the same image may have won; its record stands.
                 self._db.execute(
                     "INSERT OR IGNORE INTO images (id, digest, created, config, layers, size) VALUES (?, ?, ?, ?, ?, ?)",
-                    (iid, digest, doc.get("created") or _now(), json.dumps(doc), json.dumps(diff_ids), size),
+                    (iid, digest, doc.get("created") or _now(), json_dumps(doc), json_dumps(diff_ids), size),
                 )
             for n in names:
                 # A name belongs to one image: tagging moves it, as in podman.
@@ -690,7 +696,7 @@ class ImageStore:
                 doc["variant"] = variant
             if comment:
                 doc["comment"] = comment
-            img = self.register(json.dumps(doc, sort_keys=True).encode(), names)
+            img = self.register(_json_sorted(doc).encode(), names)
             failpoint("import.after-image")
             return img
 
@@ -715,7 +721,7 @@ class ImageStore:
         try:
             with open(self.blob_path(img.digest.split(":", 1)[1]), "rb") as f:
                 data = f.read()
-            manifest = json.loads(data)
+            manifest = json_loads(data)
             blobs = [manifest["config"]["digest"], *(layer["digest"] for layer in manifest.get("layers", []))]
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
@@ -796,7 +802,7 @@ class ImageStore:
                 self._db.execute("DELETE FROM images WHERE id = ?", (iid,))
                 still_used: set[str] = set()
                 for (layers,) in self._db.execute("SELECT layers FROM images"):
-                    still_used.update(json.loads(layers))
+                    still_used.update(json_loads(layers))
                 orphans = [d for d in dict.fromkeys(img.layers) if d not in still_used]
                 blobs = [iid]
                 if not self._db.execute("SELECT 1 FROM images WHERE digest = ?", (img.digest,)).fetchone():
@@ -816,7 +822,7 @@ class ImageStore:
             for d in orphans:
                 hexd = d.split(":", 1)[1]
                 aside = os.path.join(self.layers_dir, f".removing-{hexd}")
-                with contextlib.suppress(FileNotFoundError):
+                with _suppress(FileNotFoundError):
                     remove_tree(aside)
                     os.rename(os.path.join(self.layers_dir, hexd), aside)
                     doomed.append(aside)
@@ -824,7 +830,7 @@ class ImageStore:
             for aside in doomed:
                 remove_tree(aside)
             for b in blobs:
-                with contextlib.suppress(FileNotFoundError):
+                with _suppress(FileNotFoundError):
                     os.unlink(self.blob_path(b))
             # and what an earlier crash left without a record
             for path in self.orphans():
@@ -844,7 +850,7 @@ class ImageStore:
     def _manifest(self, img: Image) -> dict:
         try:
             with open(self.blob_path(img.digest.partition(":")[2]), "rb") as f:
-                doc = json.loads(f.read())
+                doc = json_loads(f.read())
             return doc if isinstance(doc, dict) else {}
         except (OSError, ValueError):
             return {}

@@ -11,20 +11,15 @@ Layout under the storage dir:
 
 from __future__ import annotations
 
-import contextlib
+import _thread
 import ctypes
 import errno
 import os
-import re
-import threading
 
 from .. import private
 from ..errors import InvalidArgument, PypodError
+from ..lean import suppress
 from .tree import remove_tree
-
-TYPE_CHECKING = False  # typing's import would cost every `run` ~5 ms
-if TYPE_CHECKING:
-    from typing import Iterator
 
 MS_RDONLY = 0x1
 MS_NODEV = 0x4
@@ -34,11 +29,18 @@ MOUNT_FLAGS = {"ro": 0x1, "nosuid": 0x2, "nodev": 0x4, "noexec": 0x8, "sync": 0x
                "noatime": 0x400, "nodiratime": 0x800, "relatime": 0x200000, "strictatime": 0x1000000}
 #: the kernel copies at most one page of mount options, NUL included
 _MAX_OPTIONS = os.sysconf("SC_PAGESIZE") - 1
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_ID_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_ID_CHARS = _ID_FIRST | frozenset("_.-")
+
+
+def valid_id(cid: str) -> bool:
+    """^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$ (the name of a container's
+    directory here), checked without `re` and its imports."""
+    return 0 < len(cid) <= 128 and cid[0] in _ID_FIRST and _ID_CHARS.issuperset(cid)
 
 _libc = None
 #: chdir is process-wide: the relative-lowerdir fallback must not race another thread's
-_cwd_lock = threading.Lock()
+_cwd_lock = _thread.allocate_lock()
 
 
 def _c():
@@ -112,7 +114,7 @@ class ContainerStorage:
 
     def _base(self, cid: str) -> str:
         # The id becomes a path: nothing in it may climb out of the storage dir.
-        if not _ID_RE.match(cid) or cid in (".", ".."):
+        if not valid_id(cid) or cid in (".", ".."):
             raise InvalidArgument(f"invalid container id {cid!r}")
         return os.path.join(self.dir, cid)
 
@@ -126,27 +128,19 @@ class ContainerStorage:
     def upper_dir(self, cid: str) -> str:
         return self._paths(cid)[0]
 
-    @contextlib.contextmanager
-    def _locked(self, cid: str) -> Iterator[None]:
+    def _locked(self, cid: str) -> "_MountLock":
         """Serialises mount and unmount of one container across processes,
         so two callers never stack two overlays on one merged dir."""
-        import fcntl
-
         base = self._base(cid)
         private.makedirs(base)
-        fd = os.open(os.path.join(base, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return _MountLock(os.path.join(base, "lock"))
 
     def create(self, container_id: str, image) -> None:
         """The container's upper, work and merged dirs (upper and work side by
         side: overlayfs needs them on one filesystem)."""
         private.makedirs(self._base(container_id))
         for p in self._paths(container_id):
-            with contextlib.suppress(FileExistsError):
+            with suppress(FileExistsError):
                 os.mkdir(p, 0o755)
 
     def is_mounted(self, container_id: str) -> bool:
@@ -272,8 +266,8 @@ class ContainerStorage:
         except OSError:
             pass
         # Write beside and rename over: a reader never sees the link missing.
-        tmp = f"{link}.{os.getpid()}.{threading.get_ident()}"
-        with contextlib.suppress(FileNotFoundError):
+        tmp = f"{link}.{os.getpid()}.{_thread.get_ident()}"
+        with suppress(FileNotFoundError):
             os.unlink(tmp)
         os.symlink(layer_dir, tmp)
         os.replace(tmp, link)
@@ -301,7 +295,7 @@ class ContainerStorage:
     def ids(self) -> list[str]:
         """The containers that have a writable layer here."""
         try:
-            return sorted(n for n in os.listdir(self.dir) if _ID_RE.match(n) and n not in (".", ".."))
+            return sorted(n for n in os.listdir(self.dir) if valid_id(n) and n not in (".", ".."))
         except FileNotFoundError:
             return []
 
@@ -358,3 +352,27 @@ def _probe_native(storage_dir: str) -> bool:
     finally:
         remove_tree(d, ignore_errors=True)
 
+
+class _MountLock:
+    """ContainerStorage._locked()'s `with` block: an exclusive flock on the
+    container's lock file (a class, not contextlib's decorator: contextlib
+    would cost every run its imports of collections and functools)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
+        self.fd = -1

@@ -17,7 +17,7 @@ import subprocess
 
 from ..errors import InvalidArgument, PypodError
 from .archive import OPAQUE_XATTRS, is_opaque
-from .overlay import _ID_RE
+from .overlay import valid_id
 from .tree import remove_tree, walk
 
 
@@ -30,7 +30,7 @@ class VfsContainerStorage:
         self.dir = os.path.join(storage_dir, "vfs-containers")
 
     def _base(self, cid: str) -> str:
-        if not _ID_RE.match(cid) or cid in (".", ".."):
+        if not valid_id(cid) or cid in (".", ".."):
             raise InvalidArgument(f"invalid container id {cid!r}")
         return os.path.join(self.dir, cid)
 
@@ -71,7 +71,7 @@ class VfsContainerStorage:
 
     def ids(self) -> list[str]:
         try:
-            return sorted(n for n in os.listdir(self.dir) if _ID_RE.match(n))
+            return sorted(n for n in os.listdir(self.dir) if valid_id(n))
         except FileNotFoundError:
             return []
 

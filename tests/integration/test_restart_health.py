@@ -45,11 +45,18 @@ def test_always_restarts_and_stop_ends_the_loop(pypod):
     time.sleep(2)
     st = state(pypod, cid)
     assert st["State"]["Status"] == "exited" and st["RestartCount"] == count
-    # start again: the policy holds again, until the next stop
+    # start again: the policy holds again, until the next stop, and counts
+    # its restarts from this start (podman's: the user's start resets it)
     pypod("start", cid)
-    assert wait_for(lambda: state(pypod, cid)["RestartCount"] > count, timeout=30)
+    assert wait_for(lambda: 0 < state(pypod, cid)["RestartCount"] < count + 2, timeout=30)
     pypod("rm", "-f", "-t", "0", cid)
     assert wait_for(lambda: subprocess.run(["pgrep", "-f", cid], capture_output=True).returncode != 0, timeout=10)
+    # the user's restart is not the policy's: it counts nothing
+    cid = pypod.out("run", "-d", "--restart", "always", "busybox", "sleep", "1000")
+    pypod("restart", "-t", "0", cid)
+    st = state(pypod, cid)
+    assert (st["State"]["Status"], st["RestartCount"]) == ("running", 0)
+    pypod("rm", "-f", "-t", "0", cid)
 
 
 def test_restart_policy_errors(pypod):

@@ -104,3 +104,85 @@ def test_json_nan_and_errors_are_jsons():
         json_dumps(loop)
     assert json_dumps([1]) == "[1]"  # a failed call leaves nothing behind
     assert json_loads(b'\xef\xbb\xbf{"bom": 1}') == json.loads(b'\xef\xbb\xbf{"bom": 1}') == {"bom": 1}
+
+
+def test_lazy_pattern_is_re_compile_on_first_use():
+    import re
+
+    from pypod.lean import LazyPattern
+
+    for pattern, texts in ((r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", ["abc", "a.b-c_d", "-x", "", "a" * 129, "abc\n", "é"]),
+                           (r"(\d+)(ms|s)", ["10ms", "x10s", "s"])):
+        lazy, std = LazyPattern(pattern), re.compile(pattern)
+        assert lazy._compiled is None
+        for t in texts:
+            for method in ("match", "fullmatch", "search"):
+                got, want = getattr(lazy, method)(t), getattr(std, method)(t)
+                assert (got and got.group(0)) == (want and want.group(0)), (pattern, t, method)
+        assert lazy.compiled() is lazy.compiled() and lazy.compiled().pattern == pattern
+    assert LazyPattern("a", re.IGNORECASE).match("A")
+
+
+def test_contextmanager_and_suppress_are_contextlibs():
+    from pypod.lean import contextmanager, suppress
+
+    seen = []
+
+    @contextmanager
+    def guarded(tag):
+        """doc"""
+        seen.append(("enter", tag))
+        try:
+            yield tag * 2
+        except KeyError:
+            seen.append(("caught", tag))
+        finally:
+            seen.append(("exit", tag))
+
+    assert guarded.__name__ == "guarded" and guarded.__doc__ == "doc" and guarded.__wrapped__
+    with guarded("a") as v:
+        assert v == "aa"
+    with guarded("b"):
+        raise KeyError("swallowed by the generator")
+    with pytest.raises(ValueError):
+        with guarded("c"):
+            raise ValueError("not swallowed")
+    assert seen == [("enter", "a"), ("exit", "a"), ("enter", "b"), ("caught", "b"), ("exit", "b"),
+                    ("enter", "c"), ("exit", "c")]
+    with suppress(FileNotFoundError, KeyError):
+        raise FileNotFoundError
+    with pytest.raises(ValueError):
+        with suppress(KeyError):
+            raise ValueError
+    with suppress():  # nothing to suppress: contextlib.nullcontext()
+        pass
+
+
+ERROR_WITHOUT_JSON = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pypod.lean import json_loads
+assert "json" not in sys.modules and "json.decoder" not in sys.modules
+try:
+    json_loads(sys.argv[2])
+except ValueError as e:
+    print(type(e).__name__, e)
+"""
+
+
+@pytest.mark.parametrize("bad", ['"\x01"', '{"a" 1}', '[1,]', '{"a": "b\\q"}', '{"a": 1} x', ''])
+def test_json_loads_errors_before_json_is_imported(bad):
+    """The C scanner raises json.decoder's error class, which it finds only
+    if json is imported: a lean process must still get json's own error."""
+    import os
+    import subprocess
+    import sys
+
+    import pypod
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(pypod.__file__)))
+    out = subprocess.run([sys.executable, "-S", "-c", ERROR_WITHOUT_JSON, here, bad], capture_output=True,
+                         text=True, check=True).stdout
+    with pytest.raises(ValueError) as std:
+        json.loads(bad)
+    assert out == f"{type(std.value).__name__} {std.value}\n"
