@@ -61,18 +61,29 @@ def archive_put(req: Request, eng) -> Response:
 _KINDS = {"C": 0, "A": 1, "D": 2}
 
 
-@validated(query={"parent": Q.str(256), "diffType": Q.str(16, ("all", "container", "image"))})
+_CHANGES_QUERY = {"parent": Q.str(256), "diffType": Q.str(16, ("all", "container", "image"))}
+
+
+@validated(query=_CHANGES_QUERY)
 @with_engine
 def changes(req: Request, eng) -> Response:
+    return _changes_of(req, eng, req.q("diffType") or "all")
+
+
+@validated(query=_CHANGES_QUERY)
+@with_engine
+def image_changes(req: Request, eng) -> Response:
+    return _changes_of(req, eng, req.q("diffType") or "image")
+
+
+def _changes_of(req: Request, eng, kind: str) -> Response:
     """libpod's GetDiff: a container's changes, or an image's (its top layer,
-    or against the image named by parent); diffType says which to look for
+    or against the image named by parent); kind says which to look for
     ("all": a container first, as `podman diff`)."""
     from ..engine import containerfs
     from ..errors import NoSuchImage
 
-    name, parent, kind = req.params["id"], req.q("parent"), req.q("diffType") or "all"
-    if kind == "all" and "/libpod/images/" in req.path:
-        kind = "image"
+    name, parent = req.params["id"], req.q("parent")
     found = None
     if kind in ("all", "container"):
         try:
@@ -321,7 +332,7 @@ def register(router: Router) -> None:
         router.add("GET", f"{prefix}/containers/{{id}}/export", export)
         router.add("POST", f"{prefix}/containers/{{id}}/rename", rename)
         router.add("GET", f"{prefix}/containers/{{id}}/stats", docker_stats_route)
-    router.add("GET", "/libpod/images/{id}/changes", changes)
+    router.add("GET", "/libpod/images/{id}/changes", image_changes)
     router.add("POST", "/commit", docker_commit)
     router.add("POST", "/libpod/commit", libpod_commit)
     router.add("POST", "/libpod/containers/{id}/mount", libpod_mount)
