@@ -433,9 +433,10 @@ def lookup(engine, session_id: str) -> ExecSession:
     return ExecSession(ctr, sid, ExecConfig.from_dict(cfg), ExecState.from_dict(st))
 
 
-def sessions(ctr) -> list[ExecSession]:
+def sessions(ctr, unsettled: bool = False) -> list[ExecSession]:
+    """unsettled: only the sessions reap() may still change (Store.container_execs)."""
     return [ExecSession(ctr, sid, ExecConfig.from_dict(c), ExecState.from_dict(s))
-            for sid, c, s in ctr.engine.store.container_execs(ctr.id)]
+            for sid, c, s in ctr.engine.store.container_execs(ctr.id, unsettled)]
 
 
 def reap(ctr) -> None:
@@ -446,7 +447,7 @@ def reap(ctr) -> None:
     code; one whose starter died after launching it is adopted (running)
     or finished; a one-shot session that ended, or whose starter died
     before launching it, is removed."""
-    for sess in sessions(ctr):
+    for sess in sessions(ctr, unsettled=True):
         _reap_one(ctr, sess)
 
 
@@ -493,7 +494,7 @@ def stale(ctr) -> bool:
     from ..oci.procs import pid_alive
 
     rt = ctr.runtime
-    for sess in sessions(ctr):
+    for sess in sessions(ctr, unsettled=True):
         st = sess.state
         if st.status == ExecStatus.STOPPED:
             if _abandoned(sess):

@@ -77,7 +77,7 @@ def inspect_container(ctr) -> dict:
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
-        "ExecIDs": [sid for sid, _c, _s in ctr.engine.store.container_execs(ctr.id)],
+        "ExecIDs": ctr.engine.store.container_exec_ids(ctr.id),
         "Mounts": [
             {
                 "Type": "volume" if not m.source.startswith("/") or "/volumes/" in m.source else "bind",

@@ -223,11 +223,20 @@ class Store:
     def remove_exec(self, sid: str) -> None:
         self._db.execute("DELETE FROM exec_sessions WHERE id = ?", (sid,))
 
-    def container_execs(self, cid: str) -> list[tuple[str, dict, dict]]:
-        rows = self._db.execute(
-            "SELECT id, config, state FROM exec_sessions WHERE container_id = ?", (cid,)
-        ).fetchall()
+    def container_execs(self, cid: str, unsettled: bool = False) -> list[tuple[str, dict, dict]]:
+        """The container's exec sessions.  unsettled: only those a reap may
+        still have to change (not stopped, or one-shot ones to remove): the
+        API's finished sessions stay until the container stops, and decoding
+        each of them on every exec made an exec's cost grow with their number."""
+        query = "SELECT id, config, state FROM exec_sessions WHERE container_id = ?"
+        if unsettled:
+            query += (" AND (json_extract(state, '$.status') != 'stopped'"
+                      " OR json_extract(config, '$.auto_remove'))")
+        rows = self._db.execute(query, (cid,)).fetchall()
         return [(i, _loads(c), _loads(s)) for i, c, s in rows]
+
+    def container_exec_ids(self, cid: str) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT id FROM exec_sessions WHERE container_id = ?", (cid,))]
 
     # secrets
 

@@ -110,3 +110,30 @@ def test_containers_mentioning_reads_only_the_configs_that_name_it(tmp_path):
     assert [cfg["name"] for cfg, _st in s.containers_mentioning(a)] == ["b", "c"]
     assert s.containers_mentioning(b) == [] and s.containers_mentioning("nothing like it") == []
     assert s.containers_mentioning(a)[0] == ({"name": "b", "depends_on": [a]}, {"status": "created"})
+
+
+def test_unsettled_exec_sessions_are_the_ones_a_reap_may_change(tmp_path):
+    """Finished API sessions stay until their container stops; a reap (on
+    every exec) must not decode them all, only the live and one-shot ones."""
+    from pypod.engine.execs import ExecConfig, ExecState, ExecStatus
+    from pypod.record import asdict
+
+    s = Store(str(tmp_path / "db"))
+    cid = "c" * 64
+    s.add_container(cid, "ctr", {}, {}, 1.0)
+    kinds = {
+        "created": (ExecStatus.CREATED, False),
+        "running": (ExecStatus.RUNNING, False),
+        "stopped": (ExecStatus.STOPPED, False),
+        "oneshot-stopped": (ExecStatus.STOPPED, True),
+        "oneshot-running": (ExecStatus.RUNNING, True),
+    }
+    for sid, (status, auto_remove) in kinds.items():
+        s.add_exec(sid, cid, asdict(ExecConfig(command=["true"], auto_remove=auto_remove)),
+                   ExecState(status=status).to_dict())
+    s.add_container("d" * 64, "other", {}, {}, 2.0)
+    s.add_exec("elsewhere", "d" * 64, asdict(ExecConfig()), ExecState().to_dict())
+    assert sorted(i for i, _c, _s in s.container_execs(cid)) == sorted(kinds)
+    assert sorted(s.container_exec_ids(cid)) == sorted(kinds)
+    assert sorted(i for i, _c, _s in s.container_execs(cid, unsettled=True)) == [
+        "created", "oneshot-running", "oneshot-stopped", "running"]
