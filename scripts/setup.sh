@@ -29,8 +29,18 @@ fi
 if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" = 600 ]; then
   chmod 0666 /dev/net/tun
 fi
+# Debian's python3 (built with PGO and LTO, libpython linked in) starts
+# ~1.5 ms sooner and runs pypod's own code ~15% faster than a Python built
+# without them that may come first on PATH (pyenv's): 4-9 ms of every
+# `exec` and `run`.  A venv made from another interpreter is made again.
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+base() { "$1" -c 'import os, sys; print(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))'; }
+if [ -x .venv/bin/python ] && [ "$(base .venv/bin/python)" != "$(base "$py")" ]; then
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  "$py" -m venv .venv
 fi
 # compat mode: a plain path entry, not an import hook that costs every CLI call
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
