@@ -75,7 +75,9 @@ class Container:
         )
 
     def exit_command(self) -> list[str]:
-        return self.engine.exit_command(self.id, self.config.auto_remove)
+        from .exitclaim import exit_command
+
+        return exit_command(self.paths.run_dir, self.engine.exit_command(self.id, self.config.auto_remove))
 
     # -- locking and state -------------------------------------------------
 
