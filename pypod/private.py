@@ -76,7 +76,7 @@ def create_file(path: str) -> None:
                 os.unlink(tmp)
         except OSError as e:
             raise InvalidArgument(f"creating {path}: {(e.strerror or str(e)).lower()}") from None
-    for p in (path, path + "-wal", path + "-shm", path + "-journal"):
+    for p in (path, path + "-wal", path + "-shm", path + "-journal", path + "-queue"):
         tighten(p)
 
 

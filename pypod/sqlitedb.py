@@ -51,12 +51,60 @@ IntegrityError = sqlite3.IntegrityError
 OperationalError = sqlite3.OperationalError
 
 
+#: statements that take SQLite's write lock when run outside a transaction
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
+
+
+class QueuedConnection(sqlite3.Connection):
+    """Writers from many processes take turns on an flock before they ask
+    for SQLite's write lock.
+
+    A writer that finds SQLite's lock taken is left to the busy handler,
+    which sleeps 1, 2, 5, 10, 15, 20, 25... ms between tries, however soon
+    the holder is done: 20 concurrent `run --rm` (seven small write
+    transactions each) slept ~55 ms apiece that way.  Waiting on an flock,
+    the kernel wakes the next writer the moment the last lets go.
+
+    The queue is only the order of asking: SQLite's own locking still
+    decides, and a writer outside the queue is merely slower.  It is held
+    for one statement (a BEGIN IMMEDIATE's too, not its transaction), and
+    nothing inside a transaction queues, so a process never waits on the
+    queue while it holds SQLite's lock: no wait can go in a circle."""
+
+    queue_fd = -1
+
+    def execute(self, sql: str, parameters=()):
+        if self.queue_fd < 0 or self.in_transaction or not sql.startswith(_WRITES):
+            return super().execute(sql, parameters)
+        import fcntl
+
+        fcntl.flock(self.queue_fd, fcntl.LOCK_EX)
+        try:
+            return super().execute(sql, parameters)
+        finally:
+            fcntl.flock(self.queue_fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        super().close()
+        if self.queue_fd >= 0:
+            import os
+
+            os.close(self.queue_fd)
+            self.queue_fd = -1
+
+
 def connect(path: str, schema: str, marker_table: str) -> sqlite3.Connection:
     """A connection in autocommit mode with a long busy timeout (writers
     queue instead of failing), WAL (readers never wait for a writer), and
     the schema in place.  marker_table is the table created last by schema:
     another process may have just created the file but not yet its tables."""
-    db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    import os
+
+    db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False, factory=QueuedConnection)
+    try:
+        db.queue_fd = os.open(f"{path}-queue", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        pass  # a read-only root: nothing to write, nothing to queue for
     db.execute("PRAGMA busy_timeout = 60000")
     db.execute("PRAGMA synchronous = NORMAL")
     # The WAL outlives each command (close() below; a CLI call never closes):

@@ -64,3 +64,64 @@ def test_sqlite_starts_without_functools_and_its_statement_cache_works(tmp_path)
                          check=True, capture_output=True, text=True).stdout.split(None, 1)
     expected_sum = sum(i % 150 for i in range(300)) + sum(range(300))
     assert out == ["True", f"(600, {expected_sum}) 6 True\n"]
+
+
+def _held_queue(path):
+    import fcntl
+
+    fd = os.open(path + "-queue", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def test_writers_queue_on_the_flock_and_readers_do_not(tmp_path):
+    import threading
+
+    path = str(tmp_path / "x.db")
+    db = connect(path, SCHEMA, "marker")
+    other = connect(path, SCHEMA, "marker")
+    fd = _held_queue(path)  # another process's writer holds its turn
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (db.execute("INSERT INTO t VALUES (1)"), done.set()))
+    t.start()
+    assert not done.wait(0.3)  # the write waits its turn...
+    assert other.execute("SELECT count(*) FROM t").fetchone() == (0,)  # ...a read does not
+    os.close(fd)  # the turn is given back: the writer goes on at once
+    assert done.wait(5)
+    t.join()
+    assert other.execute("SELECT count(*) FROM t").fetchone() == (1,)
+
+
+def test_inside_a_transaction_nothing_queues(tmp_path):
+    """A process holding SQLite's write lock never waits on the queue: the
+    queue's holder may be waiting for that lock (no circle of waits)."""
+    path = str(tmp_path / "x.db")
+    db = connect(path, SCHEMA, "marker")
+    import threading
+
+    db.execute("BEGIN IMMEDIATE")
+    fd = _held_queue(path)
+    t = threading.Thread(target=lambda: (db.execute("INSERT INTO t VALUES (2)"), db.execute("COMMIT")))
+    try:
+        t.start()
+        t.join(5)
+        assert not t.is_alive()  # it did not wait for the queue's holder
+    finally:
+        os.close(fd)
+        t.join()
+    assert db.execute("SELECT x FROM t").fetchall() == [(2,)]
+
+
+def test_concurrent_writer_processes_lose_nothing(tmp_path):
+    path = str(tmp_path / "x.db")
+    connect(path, SCHEMA, "marker").close()
+    code = ("import sys; from pypod.sqlitedb import connect; db = connect(sys.argv[1], '', 'marker')\n"
+            "for i in range(40):\n"
+            "    db.execute('INSERT INTO t VALUES (?)', (i,))\n"
+            "    db.execute('BEGIN IMMEDIATE'); db.execute('UPDATE t SET x = x WHERE x = ?', (i,)); db.execute('COMMIT')\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    procs = [subprocess.Popen([sys.executable, "-c", code, path], cwd=root) for _ in range(8)]
+    assert [p.wait(timeout=60) for p in procs] == [0] * 8
+    db = connect(path, SCHEMA, "marker")
+    assert db.execute("SELECT count(*), sum(x) FROM t").fetchone() == (8 * 40, 8 * sum(range(40)))
+    assert oct(os.stat(path + "-queue").st_mode & 0o777) == "0o600"
