@@ -164,7 +164,12 @@ def bench_api(e: Engines, a) -> None:
                 raise BenchError(f"exec_run dd: exit {code}, {len(out)} of {size} bytes")
             return size / dt / 1e6
 
-        record("API exec_run (docker-py)", median_of(interleaved({n: (lambda c=c: exec_true(c)) for n, c in ctrs.items()}, a.runs)))
+        # the floor: the runtime's exec of the same container, no engine at all
+        runc_exec = ["runc", "--root", os.path.join(e.tmp, "yr", "runtime"), "exec", ctrs["pypod"].id, "true"]
+        res = interleaved({**{n: (lambda c=c: exec_true(c)) for n, c in ctrs.items()},
+                           "runc": lambda: time_once(runc_exec)}, a.runs)
+        floor = statistics.median(res.pop("runc"))
+        record("API exec_run (docker-py)", median_of(res), f"`runc exec` alone: {floor * 1000:.1f} ms")
         record(f"API exec stdout, {a.api_mb} MiB",
                median_of(interleaved({n: (lambda c=c: exec_out(c)) for n, c in ctrs.items()}, max(3, a.runs // 3))))
     finally:
