@@ -52,11 +52,12 @@ def add_build_args(p) -> None:
 
 def cmd_build(engine, a) -> int:
     from ..build.executor import BuildOptions, run_build, read_containerfile
+    from ..specgen.env import key_values
 
     opts = BuildOptions(
         tags=list(a.tag), build_args=_build_args(a), target=a.target, no_cache=a.no_cache,
         layers=_bool(a.layers), squash=a.squash, squash_all=a.squash_all,
-        labels=_pairs(a.label, "--label"), annotations=_pairs(a.annotation, "--annotation"), format=a.format,
+        labels=key_values(a.label, "--label"), annotations=key_values(a.annotation, "--annotation"), format=a.format,
         quiet=a.quiet, pull="always" if a.pull_always else "never" if a.pull_never else a.pull, network=a.network,
         env=list(a.env), secrets=_secrets(a.secret), volumes=list(a.volume), add_hosts=list(a.add_host),
         platform=a.platform, registry=_registry(a),
@@ -102,18 +103,6 @@ def _registry(a) -> dict:
         out["creds"] = a.creds
     if a.authfile:
         out["authfile"] = a.authfile
-    return out
-
-
-def _pairs(items: list[str], flag: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        k, _, v = item.partition("=")
-        if not k:
-            from ..errors import InvalidArgument
-
-            raise InvalidArgument(f"{flag} {item!r}: KEY=VALUE")
-        out[k] = v
     return out
 
 
