@@ -117,16 +117,31 @@ def _docker_ns(mode) -> str:
     return mode or ""
 
 
+#: Resources attribute, Docker's HostConfig key, libpod's resource_limits.memory key
+_MEMORY_FIELDS = (
+    ("memory", "Memory", "limit"),
+    ("memory_reservation", "MemoryReservation", "reservation"),
+    ("memory_swap", "MemorySwap", "swap"),
+    ("kernel_memory", "KernelMemory", "kernel"),
+)
+
+
+def _memory(r, source: dict, api: int) -> None:
+    """The memory limits from Docker's HostConfig (api 0) or libpod's
+    resource_limits.memory (api 1), one table for both; an absent
+    swappiness keeps the default."""
+    for attr, *keys in _MEMORY_FIELDS:
+        setattr(r, attr, source.get(keys[api]) or 0)
+    swappiness = source.get(("MemorySwappiness", "swappiness")[api])
+    if swappiness is not None:
+        r.memory_swappiness = swappiness
+
+
 def _docker_resources(cfg: ContainerConfig, hc: dict) -> None:
     from ..specgen import resources as rs
 
     r = cfg.resources
-    r.memory = hc.get("Memory") or 0
-    r.memory_reservation = hc.get("MemoryReservation") or 0
-    r.memory_swap = hc.get("MemorySwap") or 0
-    r.kernel_memory = hc.get("KernelMemory") or 0
-    if hc.get("MemorySwappiness") is not None:
-        r.memory_swappiness = hc["MemorySwappiness"]
+    _memory(r, hc, 0)
     r.oom_kill_disable = bool(hc.get("OomKillDisable"))
     r.oom_score_adj = hc.get("OomScoreAdj")
     nano = hc.get("NanoCpus") or 0
@@ -243,12 +258,7 @@ def _spec_resources(cfg: ContainerConfig, spec: dict) -> None:
     limits = spec.get("resource_limits") or {}
     mem, cpu = limits.get("memory") or {}, limits.get("cpu") or {}
     r = cfg.resources
-    r.memory = mem.get("limit") or 0
-    r.memory_reservation = mem.get("reservation") or 0
-    r.memory_swap = mem.get("swap") or 0
-    r.kernel_memory = mem.get("kernel") or 0
-    if mem.get("swappiness") is not None:
-        r.memory_swappiness = mem["swappiness"]
+    _memory(r, mem, 1)
     r.oom_kill_disable = bool(mem.get("disableOOMKiller"))
     r.cpu_shares = cpu.get("shares") or 0
     r.cpu_quota, r.cpu_period = cpu.get("quota") or 0, cpu.get("period") or 0
