@@ -144,7 +144,8 @@ class Engines:
             manifest = json.load(outer.extractfile("manifest.json"))
             for layer in manifest[0]["Layers"]:
                 with tarfile.open(fileobj=outer.extractfile(layer)) as inner:
-                    inner.extractall(dest, filter="tar")
+                    # extraction filters came with 3.11.4; Debian's 3.11.2 has none (the archive is our own)
+                    inner.extractall(dest, **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))
 
     @staticmethod
     def _busybox_rootfs(dest: str) -> None:
