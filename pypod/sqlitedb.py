@@ -76,13 +76,42 @@ class QueuedConnection(sqlite3.Connection):
     def execute(self, sql: str, parameters=()):
         if self.queue_fd < 0 or self.in_transaction or not sql.startswith(_WRITES):
             return super().execute(sql, parameters)
-        import fcntl
-
-        fcntl.flock(self.queue_fd, fcntl.LOCK_EX)
+        self._queue(True)
         try:
             return super().execute(sql, parameters)
         finally:
-            fcntl.flock(self.queue_fd, fcntl.LOCK_UN)
+            self._queue(False)
+
+    def _queue(self, take: bool) -> None:
+        if self.queue_fd >= 0:
+            import fcntl
+
+            fcntl.flock(self.queue_fd, fcntl.LOCK_EX if take else fcntl.LOCK_UN)
+
+    def transaction(self) -> "SQLTransaction":
+        """`with db.transaction():` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK
+        on an exception, with the queue held throughout: for bodies of SQL
+        and computation alone, that wait on nothing else."""
+        return SQLTransaction(self)
+
+
+class SQLTransaction:
+    def __init__(self, db: QueuedConnection):
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db._queue(True)
+        try:
+            sqlite3.Connection.execute(self.db, "BEGIN IMMEDIATE")
+        except BaseException:
+            self.db._queue(False)
+            raise
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            sqlite3.Connection.execute(self.db, "COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self.db._queue(False)
 
     def close(self) -> None:
         super().close()
@@ -105,18 +134,28 @@ def connect(path: str, schema: str, marker_table: str) -> sqlite3.Connection:
         db.queue_fd = os.open(f"{path}-queue", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         pass  # a read-only root: nothing to write, nothing to queue for
-    db.execute("PRAGMA busy_timeout = 60000")
-    db.execute("PRAGMA synchronous = NORMAL")
-    # The WAL outlives each command (close() below; a CLI call never closes):
-    # keep it small enough that the next opener's replay of it stays well
-    # under a millisecond.
-    db.execute("PRAGMA wal_autocheckpoint = 256")
-    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (marker_table,)).fetchone():
-        try:
-            db.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError:
-            pass  # a concurrent creator holds it; WAL is persistent and theirs will stand
-        db.executescript(schema)
+    # The first statement maps the WAL index; when no process had the
+    # database open, SQLite rebuilds it from the WAL first (recovery), and
+    # every other opener meanwhile sleeps in the busy handler (1, 2, 5,
+    # 10... ms): a burst of commands starting together queues here instead.
+    # Schema creation goes through the same turn.  (Nothing in here queues
+    # again: execute() would let go of the turn at its end.)
+    db._queue(True)
+    try:
+        db.execute("PRAGMA busy_timeout = 60000")
+        db.execute("PRAGMA synchronous = NORMAL")
+        # The WAL outlives each command (close() below; a CLI call never closes):
+        # keep it small enough that the next opener's replay of it stays well
+        # under a millisecond.
+        db.execute("PRAGMA wal_autocheckpoint = 256")
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (marker_table,)).fetchone():
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:
+                pass  # a concurrent creator holds it; WAL is persistent and theirs will stand
+            db.executescript(schema)
+    finally:
+        db._queue(False)
     return db
 
 

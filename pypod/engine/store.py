@@ -140,8 +140,7 @@ class Store:
 
     def rename_container(self, cid: str, name: str) -> None:
         """A new name, in the row and in the stored config, in one transaction."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction():
             row = self._db.execute("SELECT config FROM containers WHERE id = ?", (cid,)).fetchone()
             if not row:
                 raise NoSuchContainer(f'no container with ID "{cid}" found: no such container')
@@ -151,10 +150,6 @@ class Store:
             config = _loads(row[0])
             config["name"] = name
             self._db.execute("UPDATE containers SET name = ?, config = ? WHERE id = ?", (name, _dumps(config), cid))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     def remove_container(self, cid: str, exit_code: int | None = None) -> None:
         """Delete a container; its exit code stays a while for a `wait` that
@@ -162,17 +157,12 @@ class Store:
         import time
 
         now = time.time()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction():
             self._db.execute("DELETE FROM exec_sessions WHERE container_id = ?", (cid,))
             self._db.execute("DELETE FROM containers WHERE id = ?", (cid,))
             if exit_code is not None:
                 self._db.execute("INSERT OR REPLACE INTO exit_codes (id, exit_code, removed) VALUES (?, ?, ?)", (cid, exit_code, now))
             self._db.execute("DELETE FROM exit_codes WHERE removed < ?", (now - EXIT_CODE_KEEP,))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     def removed_exit_code(self, cid: str) -> int | None:
         row = self._db.execute("SELECT exit_code FROM exit_codes WHERE id = ?", (cid,)).fetchone()

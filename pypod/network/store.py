@@ -62,9 +62,7 @@ class NetStore:
         """Addresses for the container on each network: its static ones
         (checked free and inside a subnet) and one per subnet otherwise."""
         out: dict[str, list[str]] = {}
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction():
             for net, att in wanted:
                 ips = []
                 subnets = [(s, ipaddress.ip_network(s.subnet, strict=False)) for s in net.subnets]
@@ -81,10 +79,6 @@ class NetStore:
                         continue
                     ips.append(str(self._next_free(net, s, sub, container_id)))
                 out[net.name] = ips
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return out
 
     def _claim(self, net: Network, ip, container_id: str) -> None:
@@ -171,15 +165,9 @@ class NetStore:
 
     def drop_sandbox(self, container_id: str) -> None:
         """The sandbox is gone from the host: forget it and free its addresses."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute("DELETE FROM net_sandboxes WHERE container_id = ?", (container_id,))
-            db.execute("DELETE FROM net_allocations WHERE container_id = ?", (container_id,))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        with self._db.transaction():
+            self._db.execute("DELETE FROM net_sandboxes WHERE container_id = ?", (container_id,))
+            self._db.execute("DELETE FROM net_allocations WHERE container_id = ?", (container_id,))
 
     def users_of(self, network: str) -> set[str]:
         """Containers holding addresses on the network (sandboxes alive or half gone)."""

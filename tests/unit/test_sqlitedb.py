@@ -125,3 +125,33 @@ def test_concurrent_writer_processes_lose_nothing(tmp_path):
     db = connect(path, SCHEMA, "marker")
     assert db.execute("SELECT count(*), sum(x) FROM t").fetchone() == (8 * 40, 8 * sum(range(40)))
     assert oct(os.stat(path + "-queue").st_mode & 0o777) == "0o600"
+
+
+def test_a_transaction_holds_its_turn_to_the_end_and_rolls_back_on_error(tmp_path):
+    import fcntl
+
+    import pytest
+
+    path = str(tmp_path / "x.db")
+    db = connect(path, SCHEMA, "marker")
+    probe = os.open(path + "-queue", os.O_RDWR)
+
+    def queue_free() -> bool:
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(probe, fcntl.LOCK_UN)
+        return True
+
+    with db.transaction():
+        db.execute("INSERT INTO t VALUES (1)")
+        assert not queue_free() and db.in_transaction
+    assert queue_free() and not db.in_transaction
+    with pytest.raises(ValueError):
+        with db.transaction():
+            db.execute("INSERT INTO t VALUES (2)")
+            raise ValueError("the body failed")
+    assert queue_free() and not db.in_transaction
+    assert db.execute("SELECT x FROM t").fetchall() == [(1,)]
+    os.close(probe)
