@@ -155,3 +155,21 @@ def test_a_transaction_holds_its_turn_to_the_end_and_rolls_back_on_error(tmp_pat
     assert queue_free() and not db.in_transaction
     assert db.execute("SELECT x FROM t").fetchall() == [(1,)]
     os.close(probe)
+
+
+def test_opening_takes_a_turn_in_the_queue(tmp_path):
+    """The first read after opening may rebuild the WAL index (when no other
+    process has the database open): openers take turns instead of sleeping
+    in SQLite's busy handler while one rebuilds it."""
+    import threading
+
+    path = str(tmp_path / "x.db")
+    connect(path, SCHEMA, "marker").close()
+    fd = _held_queue(path)
+    opened = threading.Event()
+    t = threading.Thread(target=lambda: (connect(path, SCHEMA, "marker"), opened.set()))
+    t.start()
+    assert not opened.wait(0.3)
+    os.close(fd)
+    assert opened.wait(5)
+    t.join()
