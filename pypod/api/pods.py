@@ -209,7 +209,8 @@ def pod_top(req: Request, eng) -> Response:
 def pods_stats(req: Request, eng) -> Response:
     from ..engine.podstats import pod_stats
 
-    names = [n for n in req.query.get("namesOrIDs", "").split(",") if n]
+    # podman's client repeats the parameter for each pod (namesOrIDs=a&namesOrIDs=b)
+    names = [n for v in req.qlist("namesOrIDs") for n in v.split(",") if n]
     pods = [eng.pods.get(n) for n in names] if names else eng.pods.list()
     return Response(200, [row for pod in pods for row in pod_stats(pod)])
 

@@ -122,3 +122,15 @@ def test_generate_systemd_through_podman_remote(remote, pypod):
     remote("create", "--name", "viaapi", "busybox", "true")
     p = remote("generate", "systemd", "--new", "viaapi", check=False)  # no command line to make it again from
     assert p.returncode == 125 and b"no create command found" in p.stderr
+
+
+def test_pod_stats_of_several_pods_through_podman_remote(remote, pypod):
+    """podman's client sends each pod as its own namesOrIDs parameter: every
+    one is answered, not only the last."""
+    for name in ("pa", "pb", "pc"):
+        pypod("pod", "create", "--name", name)
+        pypod("run", "-d", "--pod", name, "--name", f"{name}-top", "busybox", "sleep", "1000")
+    out = remote.out("pod", "stats", "--no-stream", "--format", "{{.Pod}} {{.Name}}", "pa", "pb")
+    pods = {pypod.out("pod", "inspect", "-f", "{{.Id}}", n)[:12]: n for n in ("pa", "pb", "pc")}
+    seen = {pods.get(line.split()[0]) for line in out.splitlines()[1:]}  # under the POD NAME header
+    assert seen == {"pa", "pb"}, out
