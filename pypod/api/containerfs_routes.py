@@ -298,7 +298,7 @@ def libpod_stats(req: Request) -> Response:
     """A report ({"Error", "Stats"}) per interval (5 s by default); stream=false: one."""
     from ..engine import stats
 
-    names = [n for v in req.qlist("containers") for n in v.split(",") if n]
+    names = req.qnames("containers")
     stream, interval = req.qbool("stream", True), req.qint("interval", 5)
     with EngineScope(req) as eng:
         first = stats.collect(eng, names, all_=req.qbool("all"))

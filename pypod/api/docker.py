@@ -732,8 +732,7 @@ def libpod_images_load(req: Request, eng) -> Response:
 
 @validated(query={"names": Q.str(65536)})
 def images_get(req: Request) -> Response:
-    names = [req.params["name"]] if "name" in req.params else req.query.get("names", "").split(",")
-    names = [n for n in names if n]
+    names = [req.params["name"]] if "name" in req.params else req.qnames("names")
     if not names:
         raise InvalidArgument("no image names given")
     with EngineScope(req) as eng:

@@ -99,6 +99,11 @@ class Request:
         query = urllib.parse.urlsplit(target).query
         return [v for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True) if k == name]
 
+    def qnames(self, name: str) -> list[str]:
+        """The names a list parameter gives: repeated (`images=a&images=b`,
+        as podman's and docker's clients send them) or comma-separated."""
+        return [n for v in self.qlist(name) for n in v.split(",") if n]
+
     def body_stream(self):
         """The request body as a file object (Content-Length or chunked)."""
         return self.handler.body_reader()

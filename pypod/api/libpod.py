@@ -251,9 +251,8 @@ def image_delete(req: Request, eng) -> Response:
 @with_engine
 def images_remove(req: Request, eng) -> Response:
     deleted, untagged = [], []
-    for name in req.query.get("images", "").split(","):
-        if name:
-            _removal_report(remove_image(eng, name, req.qbool("force")), deleted, untagged)
+    for name in req.qnames("images"):
+        _removal_report(remove_image(eng, name, req.qbool("force")), deleted, untagged)
     return Response(200, {"Deleted": deleted, "Untagged": untagged, "Errors": [], "ExitCode": 0})
 
 

@@ -58,7 +58,7 @@ EXPORT_FORMATS = ("docker-archive", "oci-archive", "oci-dir", "docker-dir")
 def images_export(req: Request) -> Response:
     """A tar stream: the archive itself, or (the -dir formats) the directory
     tarred, which podman's client unpacks where -o says."""
-    refs = [r for r in req.q("references").split(",") if r]
+    refs = req.qnames("references")
     if not refs:
         raise InvalidArgument("no image names given")
     fmt = req.q("format") or "docker-archive"

@@ -209,8 +209,7 @@ def pod_top(req: Request, eng) -> Response:
 def pods_stats(req: Request, eng) -> Response:
     from ..engine.podstats import pod_stats
 
-    # podman's client repeats the parameter for each pod (namesOrIDs=a&namesOrIDs=b)
-    names = [n for v in req.qlist("namesOrIDs") for n in v.split(",") if n]
+    names = req.qnames("namesOrIDs")
     pods = [eng.pods.get(n) for n in names] if names else eng.pods.list()
     return Response(200, [row for pod in pods for row in pod_stats(pod)])
 

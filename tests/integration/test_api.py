@@ -3,6 +3,7 @@ CLI, and hand-written raw-socket requests, against the real service."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -10,6 +11,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import tarfile
 import time
 
 import pytest
@@ -142,6 +144,13 @@ def test_docker_cli(service):
     assert b"dc" in subprocess.run([*d, "ps"], capture_output=True, timeout=60).stdout
     subprocess.run([*d, "rm", "-f", "dc"], check=True, capture_output=True, timeout=60)
     assert subprocess.run([*d, "ps", "-aq"], capture_output=True, timeout=60).stdout == b""
+    # `docker save a b` asks for both in one request (names=a&names=b)
+    subprocess.run([*d, "tag", "busybox", "second:2"], check=True, capture_output=True, timeout=60)
+    p = subprocess.run([*d, "save", "busybox", "second:2"], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    with tarfile.open(fileobj=io.BytesIO(p.stdout)) as t:
+        tags = {tag for entry in json.load(t.extractfile("manifest.json")) for tag in entry.get("RepoTags") or ()}
+    assert {"second:2"} <= {tag.split("/")[-1] for tag in tags} and any("busybox" in tag for tag in tags), tags
 
 
 def test_upgrade_framing_and_errors(service, pypod):

@@ -134,3 +134,18 @@ def test_pod_stats_of_several_pods_through_podman_remote(remote, pypod):
     pods = {pypod.out("pod", "inspect", "-f", "{{.Id}}", n)[:12]: n for n in ("pa", "pb", "pc")}
     seen = {pods.get(line.split()[0]) for line in out.splitlines()[1:]}  # under the POD NAME header
     assert seen == {"pa", "pb"}, out
+
+
+def test_several_images_in_one_save_and_one_rmi_through_podman_remote(remote, pypod, tmp_path):
+    """`save -m a b` and `rmi a b` send each name as its own parameter
+    (references=..&references=.., images=..&images=..): all are taken."""
+    pypod("tag", "busybox", "one:1")
+    pypod("tag", "busybox", "two:2")
+    archive = tmp_path / "both.tar"
+    remote("save", "-m", "-o", str(archive), "one:1", "two:2")
+    with tarfile.open(archive) as t:
+        tags = [tag for entry in json.load(t.extractfile("manifest.json")) for tag in entry.get("RepoTags") or ()]
+    assert {"localhost/one:1", "localhost/two:2"} <= set(tags), tags
+    remote("rmi", "one:1", "two:2")
+    left = pypod.out("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+    assert "localhost/one:1" not in left and "localhost/two:2" not in left and "localhost/busybox:latest" in left
