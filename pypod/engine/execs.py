@@ -79,6 +79,8 @@ class ExecSession:
         self.id = session_id
         self.config = config
         self.state = state
+        #: its row is gone: the one-shot session ended with its driver there
+        self.removed = False
 
     def __repr__(self) -> str:
         return f"<ExecSession {self.id[:12]} {self.state.status.value}>"
@@ -248,11 +250,15 @@ class ExecSession:
                 # session; conmon told us the code all the same.
                 return code if code is not None else EXIT_CODE_UNKNOWN
             if self.state.status == ExecStatus.RUNNING:
-                self._record_exit(code)
+                self._record_exit(code, remove=self.config.auto_remove)
             return self.state.exit_code
 
-    def _record_exit(self, code: int | None) -> None:
-        """Mark stopped with the real exit code; remove the session's files."""
+    def _record_exit(self, code: int | None, remove: bool = False) -> None:
+        """Mark stopped with the real exit code; remove the session's files.
+        remove: the one-shot session's own driver, which returns the code
+        itself: the row goes instead of recording the end first (one write
+        less per `exec`), after the files, so a crash between the two
+        leaves a row for the next reap to finish."""
         rt = self.container.runtime
         file_code = rt.exec_read_exit(self.container, self.bundle)
         if file_code is not None:
@@ -263,10 +269,17 @@ class ExecSession:
         self.state.exit_code = code if code is not None else EXIT_CODE_UNKNOWN
         self.state.finished_at = time.time()
         self.state.pid = 0
-        self.save()
-        failpoint("exec.after-exit-recorded")
-        self._remove_files()
-        trace.step("exec: session stopped, files removed")
+        if remove:
+            self._remove_files()
+            self.container.engine.store.remove_exec(self.id)
+            self.removed = True
+            failpoint("exec.after-exit-recorded")
+            trace.step("store: exec session removed (ended; its files first)")
+        else:
+            self.save()
+            failpoint("exec.after-exit-recorded")
+            self._remove_files()
+            trace.step("exec: session stopped, files removed")
         ctr = self.container
         ctr.engine.events.container(ctr, "exec_died", execID=self.id,
                                 containerExitCode=self.state.exit_code)
@@ -590,7 +603,7 @@ def run(ctr, cfg: ExecConfig, streams, size: tuple[int, int] | None = None) -> i
     except BaseException:
         _remove_quiet(sess)
         raise
-    if code is not None:
+    if code is not None and not sess.removed:
         _remove_quiet(sess)
     return code
 
