@@ -306,18 +306,9 @@ def http_call(sock: str, method: str, path: str, body=None, timeout: float = 30)
             break
         out += d
     s.close()
-    head, _, payload = out.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    if b"chunked" in head.lower():
-        chunks, rest = [], payload
-        while rest:
-            size, _, rest = rest.partition(b"\r\n")
-            n = int(size, 16)
-            if not n:
-                break
-            chunks.append(rest[:n])
-            rest = rest[n + 2:]
-        payload = b"".join(chunks)
+    from tests.integration.test_api import body_of
+
+    status, payload = int(out.split(b" ", 2)[1]), body_of(out)
     try:
         return status, json.loads(payload) if payload.strip() else None
     except ValueError:

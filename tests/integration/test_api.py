@@ -55,6 +55,22 @@ def status_of(resp: bytes) -> int:
     return int(resp.split(b" ", 2)[1]) if resp.startswith(b"HTTP/") else 0
 
 
+def body_of(resp: bytes) -> bytes:
+    """A whole response's body, a chunked one put together."""
+    head, _, body = resp.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" not in head.lower():
+        return body
+    chunks, rest = [], body
+    while rest:
+        size, _, rest = rest.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        chunks.append(rest[:n])
+        rest = rest[n + 2:]
+    return b"".join(chunks)
+
+
 def test_socket_is_private_and_pings(service):
     assert stat.S_IMODE(os.stat(service).st_mode) == 0o600
     resp = raw(service, b"GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")

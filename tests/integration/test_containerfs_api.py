@@ -13,7 +13,7 @@ import tarfile
 
 import pytest
 
-from tests.integration.test_api import raw, status_of
+from tests.integration.test_api import body_of, raw, status_of
 from tests.integration.test_api_clients import service  # noqa: F401 (the fixture the tests take)
 
 
@@ -210,16 +210,7 @@ def test_podman_remote_cp_stats_commit(service, tmp_path):  # noqa: F811 (the im
 
 def _get(sock: str, path: str) -> tuple[int, object]:
     resp = raw(sock, f"GET {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n".encode())
-    body = resp.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in resp else b""
-    if b"transfer-encoding: chunked" in resp.split(b"\r\n\r\n", 1)[0].lower():
-        out, rest = b"", body
-        while rest:
-            size, _, rest = rest.partition(b"\r\n")
-            n = int(size, 16)
-            if n == 0:
-                break
-            out, rest = out + rest[:n], rest[n + 2:]
-        body = out
+    body = body_of(resp)
     return status_of(resp), json.loads(body) if body.strip() else None
 
 

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from tests.conftest import wait_for
-from tests.integration.test_api import raw, status_of
+from tests.integration.test_api import body_of, raw, status_of
 
 from .helpers import PASSWORD, USER
 
@@ -34,16 +34,8 @@ def service(rp, tmp_path):
 
 def _lines(resp: bytes) -> list[dict]:
     """The JSON objects of a chunked streamed body."""
-    body = resp.split(b"\r\n\r\n", 1)[1]
-    out, rest = b"", body
-    while rest:
-        size, _, rest = rest.partition(b"\r\n")
-        n = int(size, 16)
-        if n == 0:
-            break
-        out += rest[:n]
-        rest = rest[n + 2:]
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert b"transfer-encoding: chunked" in resp.partition(b"\r\n\r\n")[0].lower(), resp[:300]
+    return [json.loads(line) for line in body_of(resp).splitlines() if line.strip()]
 
 
 def _post(sock: str, path: str, headers: bytes = b"", timeout: float = 60) -> bytes:
